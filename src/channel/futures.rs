@@ -1,0 +1,169 @@
+//! The async forms of send and receive. They run the same fast path as the blocking forms
+//! and, when they must wait, leave a waiter holding the task's `Waker` in the same queue a
+//! blocked thread would use.
+//!
+//! Cancellation rule: a future is withdrawn on drop with the signal's CAS. A send future
+//! that loses that race was completed (its value was taken: nothing to do). A receive
+//! future that loses it had a value land in its slot; the value goes back to the front of
+//! the channel (`give_back`), so it is never lost.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::{give_back, recv_now, send_now, Receiver, RecvNow, SendNow, Sender, Slot};
+use crate::error::{RecvError, SendError};
+use crate::loom::lock;
+use crate::wait::{Outcome, Signal};
+
+/// Future of [`Sender::send_async`].
+#[must_use = "futures do nothing unless polled"]
+pub struct SendFuture<'a, T: Send + 'static> {
+    tx: &'a Sender<T>,
+    value: Option<T>,
+    waiting: Option<Arc<Slot<T>>>,
+}
+
+// Nothing in the future is pinned in place: the waiter lives in an `Arc`.
+impl<T: Send + 'static> Unpin for SendFuture<'_, T> {}
+
+impl<'a, T: Send + 'static> SendFuture<'a, T> {
+    pub(super) fn new(tx: &'a Sender<T>, value: T) -> Self {
+        SendFuture { tx, value: Some(value), waiting: None }
+    }
+}
+
+impl<T: Send + 'static> Future for SendFuture<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if let Some(slot) = &this.waiting {
+            slot.sig.set_waker(cx.waker());
+            let r = match slot.sig.outcome() {
+                None => return Poll::Pending,
+                Some(Outcome::Ready(_)) => Ok(()),
+                Some(Outcome::Poisoned(_)) => Err(SendError::Poisoned(slot.take().unwrap())),
+                Some(Outcome::Retired(_)) => Err(SendError::Retired(slot.take().unwrap())),
+                Some(Outcome::Withdrawn) => unreachable!("only drop withdraws a future"),
+            };
+            this.waiting = None;
+            return Poll::Ready(r);
+        }
+        let value = this.value.take().expect("SendFuture polled after completion");
+        this.tx.touch();
+        tracing::trace!(channel = this.tx.core.id, "send_async");
+        let mut inner = lock(&this.tx.core.inner);
+        match send_now(&mut inner, value) {
+            SendNow::Done(w) => {
+                drop(inner);
+                if let Some(w) = w {
+                    w.signal().wake();
+                }
+                Poll::Ready(Ok(()))
+            }
+            SendNow::Poisoned(v) => Poll::Ready(Err(SendError::Poisoned(v))),
+            SendNow::Retired(v) => Poll::Ready(Err(SendError::Retired(v))),
+            SendNow::Block(v) => {
+                let slot = Slot::new(Arc::new(Signal::task(cx.waker())), 0, Some(v));
+                inner.sendq.push_back(slot.clone());
+                this.waiting = Some(slot);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T: Send + 'static> Drop for SendFuture<'_, T> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.waiting.take() {
+            let mut inner = lock(&self.tx.core.inner);
+            if slot.sig.withdraw().is_ok() {
+                inner.dequeue(&slot.sig);
+            }
+            // Either withdrawn (the value drops with the slot, undelivered) or completed.
+        }
+    }
+}
+
+/// Future of [`Receiver::recv_async`].
+#[must_use = "futures do nothing unless polled"]
+pub struct RecvFuture<'a, T: Send + 'static> {
+    rx: &'a Receiver<T>,
+    waiting: Option<Arc<Slot<T>>>,
+    done: bool,
+}
+
+impl<T: Send + 'static> Unpin for RecvFuture<'_, T> {}
+
+impl<'a, T: Send + 'static> RecvFuture<'a, T> {
+    pub(super) fn new(rx: &'a Receiver<T>) -> Self {
+        RecvFuture { rx, waiting: None, done: false }
+    }
+}
+
+impl<T: Send + 'static> Future for RecvFuture<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        assert!(!this.done, "RecvFuture polled after completion");
+        if let Some(slot) = &this.waiting {
+            slot.sig.set_waker(cx.waker());
+            let r = match slot.sig.outcome() {
+                None => return Poll::Pending,
+                Some(Outcome::Ready(_)) => Ok(slot.take().expect("a fired receiver's value")),
+                Some(Outcome::Poisoned(_)) => Err(RecvError::Poisoned),
+                Some(Outcome::Retired(_)) => Err(RecvError::Retired),
+                Some(Outcome::Withdrawn) => unreachable!("only drop withdraws a future"),
+            };
+            this.waiting = None;
+            this.done = true;
+            return Poll::Ready(r);
+        }
+        this.rx.touch();
+        tracing::trace!(channel = this.rx.core.id, "recv_async");
+        let mut inner = lock(&this.rx.core.inner);
+        let r = match recv_now::<T>(&mut inner) {
+            RecvNow::Value(v, w) => {
+                drop(inner);
+                if let Some(w) = w {
+                    w.signal().wake();
+                }
+                Ok(v)
+            }
+            RecvNow::Poisoned => Err(RecvError::Poisoned),
+            RecvNow::Retired => Err(RecvError::Retired),
+            RecvNow::Block => {
+                let slot = Slot::<T>::new(Arc::new(Signal::task(cx.waker())), 0, None);
+                inner.recvq.push_back(slot.clone());
+                this.waiting = Some(slot);
+                return Poll::Pending;
+            }
+        };
+        this.done = true;
+        Poll::Ready(r)
+    }
+}
+
+impl<T: Send + 'static> Drop for RecvFuture<'_, T> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.waiting.take() {
+            let mut inner = lock(&self.rx.core.inner);
+            match slot.sig.withdraw() {
+                Ok(()) => inner.dequeue(&slot.sig),
+                Err(Outcome::Ready(_)) => {
+                    if let Some(v) = slot.take() {
+                        let w = give_back(&mut inner, v);
+                        drop(inner);
+                        if let Some(w) = w {
+                            w.signal().wake();
+                        }
+                    }
+                }
+                Err(_) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,797 @@
+//! Channels: the shared core every end points at, the typed ends, and the operations.
+//!
+//! # Design
+//! A channel is one `Core`: a mutex over its `Inner` state (the buffer, the queue of
+//! waiting senders, the queue of waiting receivers, the party counts, the poison flag).
+//! `Inner` is not generic: the buffer is a boxed `VecDeque<T>` and the queues hold
+//! `Arc<dyn Waiter>`, so that an alt can hold the locks of channels of different element
+//! types at once (in channel-id order, as Go's `select` does) and the deadlock detector can
+//! read any channel's queues. The typed code downcasts, which costs one type-id compare.
+//!
+//! A party that cannot complete leaves a waiter (Go's `sudog`) in the queue: a [`Slot`]
+//! holding the value offered (sender) or receiving the value (receiver), the index of its
+//! guard, and the [`Signal`] it shares with the other guards of its alt. A peer completes
+//! it by firing the signal (one CAS) and moving the value; a waiter whose signal already
+//! fired is stale and is dropped from the queue by whoever finds it.
+//!
+//! # Invariants
+//! 1. A value is delivered to exactly one receiver or returned to its sender: a sender's
+//!    value leaves its slot only after its signal was fired `Ready` by the taker; a receiver's
+//!    slot is written only by the peer that fired it, which holds the slot's lock across the
+//!    CAS so that the receiver, seeing `Ready`, finds the value when it takes the lock.
+//! 2. A signal fires at most once (CAS from `Waiting`); withdrawal (timeout, a dropped
+//!    future) is the same CAS, so it either wins or takes the result that won.
+//! 3. Poison and retirement fire every queued waiter under the channel lock and set a flag
+//!    that every later operation checks first: a rendezvous racing them either completed
+//!    before (under the lock) or sees the error.
+//! 4. No lost wake-up: a waiter is enqueued under the channel lock before its owner waits,
+//!    and the waker fires the signal before waking it (see `wait`).
+
+mod futures;
+
+pub use futures::{RecvFuture, SendFuture};
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::error::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
+use crate::loom::{lock, Mutex};
+use crate::wait::{Direction, Outcome, Signal, WaitOn};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The buffer behind the type-erased `Inner`.
+pub(crate) trait Buf: Send {
+    fn len(&self) -> usize;
+    fn clear(&mut self);
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<T: Send + 'static> Buf for VecDeque<T> {
+    fn len(&self) -> usize {
+        VecDeque::len(self)
+    }
+    fn clear(&mut self) {
+        VecDeque::clear(self)
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// A party waiting in a channel queue.
+pub(crate) trait Waiter: Send + Sync {
+    fn signal(&self) -> &Signal;
+    fn guard(&self) -> usize;
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// The typed waiter: its signal, its guard index, and the value slot.
+pub(crate) struct Slot<T> {
+    pub(crate) sig: Arc<Signal>,
+    pub(crate) guard: usize,
+    pub(crate) value: Mutex<Option<T>>,
+}
+
+impl<T: Send + 'static> Slot<T> {
+    pub(crate) fn new(sig: Arc<Signal>, guard: usize, value: Option<T>) -> Arc<Slot<T>> {
+        Arc::new(Slot { sig, guard, value: Mutex::new(value) })
+    }
+
+    pub(crate) fn take(&self) -> Option<T> {
+        lock(&self.value).take()
+    }
+}
+
+impl<T: Send + 'static> Waiter for Slot<T> {
+    fn signal(&self) -> &Signal {
+        &self.sig
+    }
+    fn guard(&self) -> usize {
+        self.guard
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+fn slot_of<T: Send + 'static>(w: &Arc<dyn Waiter>) -> &Slot<T> {
+    w.as_any().downcast_ref::<Slot<T>>().expect("occamy: waiter of another type in a channel queue")
+}
+
+/// One channel, shared by all its ends.
+pub(crate) struct Core {
+    pub(crate) id: u64,
+    pub(crate) inner: Mutex<Inner>,
+    pub(crate) type_name: &'static str,
+}
+
+/// A channel's state; see the module docs.
+pub(crate) struct Inner {
+    pub(crate) cap: usize,
+    pub(crate) buf: Box<dyn Buf>,
+    pub(crate) sendq: VecDeque<Arc<dyn Waiter>>,
+    pub(crate) recvq: VecDeque<Arc<dyn Waiter>>,
+    pub(crate) senders: usize,
+    pub(crate) receivers: usize,
+    pub(crate) poisoned: bool,
+    /// Values delivered so far (run-time statistics).
+    pub(crate) carried: u64,
+}
+
+impl Inner {
+    fn buf<T: Send + 'static>(&mut self) -> &mut VecDeque<T> {
+        self.buf.as_any_mut().downcast_mut().expect("occamy: buffer of another type")
+    }
+
+    /// Sets the poison flag and fires every queued waiter; returns them to be woken.
+    pub(crate) fn poison(&mut self) -> Vec<Arc<dyn Waiter>> {
+        self.poisoned = true;
+        self.buf.clear();
+        let mut woken: Vec<Arc<dyn Waiter>> = Vec::new();
+        for w in self.sendq.drain(..).chain(self.recvq.drain(..)) {
+            if w.signal().fire(Outcome::Poisoned(w.guard())) {
+                woken.push(w);
+            }
+        }
+        woken
+    }
+
+    fn retire_queue(q: &mut VecDeque<Arc<dyn Waiter>>) -> Vec<Arc<dyn Waiter>> {
+        q.drain(..).filter(|w| w.signal().fire(Outcome::Retired(w.guard()))).collect()
+    }
+
+    /// Removes the waiters whose signal is `sig` (an alt or a timed-out party cleaning up).
+    pub(crate) fn dequeue(&mut self, sig: &Arc<Signal>) {
+        let mine = |w: &Arc<dyn Waiter>| std::ptr::eq(w.signal(), Arc::as_ptr(sig));
+        self.sendq.retain(|w| !mine(w));
+        self.recvq.retain(|w| !mine(w));
+    }
+}
+
+pub(crate) fn wake_all(ws: Vec<Arc<dyn Waiter>>) {
+    for w in ws {
+        w.signal().wake();
+    }
+}
+
+/// What an attempt to send without waiting found.
+pub(crate) enum SendNow<T> {
+    /// Delivered (to the waiter returned, which must be woken) or buffered.
+    Done(Option<Arc<dyn Waiter>>),
+    Block(T),
+    Poisoned(T),
+    Retired(T),
+}
+
+/// What an attempt to receive without waiting found.
+pub(crate) enum RecvNow<T> {
+    /// A value, and the sender waiter to wake (if the value came from one).
+    Value(T, Option<Arc<dyn Waiter>>),
+    Block,
+    Poisoned,
+    Retired,
+}
+
+/// Tries to send `v` with the channel locked.
+pub(crate) fn send_now<T: Send + 'static>(inner: &mut Inner, v: T) -> SendNow<T> {
+    if inner.poisoned {
+        return SendNow::Poisoned(v);
+    }
+    if inner.receivers == 0 {
+        return SendNow::Retired(v);
+    }
+    // Stale waiters (alts completed elsewhere, withdrawn parties) are dropped as found.
+    while let Some(w) = inner.recvq.pop_front() {
+        let slot = slot_of::<T>(&w);
+        let mut s = lock(&slot.value);
+        if slot.sig.fire(Outcome::Ready(slot.guard)) {
+            *s = Some(v);
+            drop(s);
+            inner.carried += 1;
+            return SendNow::Done(Some(w));
+        }
+    }
+    if inner.buf.len() < inner.cap {
+        inner.buf::<T>().push_back(v);
+        inner.carried += 1;
+        return SendNow::Done(None);
+    }
+    SendNow::Block(v)
+}
+
+/// Tries to receive with the channel locked.
+pub(crate) fn recv_now<T: Send + 'static>(inner: &mut Inner) -> RecvNow<T> {
+    if inner.poisoned {
+        return RecvNow::Poisoned;
+    }
+    if inner.buf.len() > 0 {
+        let v = inner.buf::<T>().pop_front().expect("non-empty buffer");
+        // Making room lets one waiting sender in, keeping FIFO order (Go's recv does this).
+        while let Some(w) = inner.sendq.pop_front() {
+            if w.signal().fire(Outcome::Ready(w.guard())) {
+                let moved = slot_of::<T>(&w).take().expect("a fired sender's value");
+                inner.buf::<T>().push_back(moved);
+                inner.carried += 1;
+                return RecvNow::Value(v, Some(w));
+            }
+        }
+        return RecvNow::Value(v, None);
+    }
+    while let Some(w) = inner.sendq.pop_front() {
+        if w.signal().fire(Outcome::Ready(w.guard())) {
+            let v = slot_of::<T>(&w).take().expect("a fired sender's value");
+            inner.carried += 1;
+            return RecvNow::Value(v, Some(w));
+        }
+    }
+    if inner.senders == 0 {
+        return RecvNow::Retired;
+    }
+    RecvNow::Block
+}
+
+/// Puts back a value that landed in a receiver which then went away (a dropped future):
+/// to a waiting receiver if there is one, else at the front of the buffer, beyond its
+/// capacity if need be. The value is never lost (unless the channel is poisoned).
+pub(crate) fn give_back<T: Send + 'static>(inner: &mut Inner, v: T) -> Option<Arc<dyn Waiter>> {
+    if inner.poisoned {
+        return None;
+    }
+    while let Some(w) = inner.recvq.pop_front() {
+        let slot = slot_of::<T>(&w);
+        let mut s = lock(&slot.value);
+        if slot.sig.fire(Outcome::Ready(slot.guard)) {
+            *s = Some(v);
+            drop(s);
+            return Some(w);
+        }
+    }
+    inner.buf::<T>().push_front(v);
+    None
+}
+
+impl Core {
+    fn new<T: Send + 'static>(cap: usize) -> Arc<Core> {
+        Arc::new(Core {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            type_name: std::any::type_name::<T>(),
+            inner: Mutex::new(Inner {
+                cap,
+                buf: Box::new(VecDeque::<T>::with_capacity(cap)),
+                sendq: VecDeque::new(),
+                recvq: VecDeque::new(),
+                senders: 1,
+                receivers: 1,
+                poisoned: false,
+                carried: 0,
+            }),
+        })
+    }
+
+    pub(crate) fn poison(&self) {
+        let woken = lock(&self.inner).poison();
+        tracing::trace!(channel = self.id, "poison");
+        wake_all(woken);
+    }
+
+    pub(crate) fn is_poisoned(&self) -> bool {
+        lock(&self.inner).poisoned
+    }
+
+    pub(crate) fn carried(&self) -> u64 {
+        lock(&self.inner).carried
+    }
+
+    /// One end of `dir` goes away: the last one retires the channel for the other side.
+    /// An end dropped while its thread unwinds from a panic poisons instead, so that the
+    /// network stops rather than sees an ordinary end.
+    fn drop_end(&self, dir: Direction) {
+        let mut inner = lock(&self.inner);
+        let woken = if std::thread::panicking() && !inner.poisoned {
+            inner.poison()
+        } else {
+            match dir {
+                Direction::Send => {
+                    inner.senders -= 1;
+                    if inner.senders == 0 {
+                        Inner::retire_queue(&mut inner.recvq)
+                    } else {
+                        Vec::new()
+                    }
+                }
+                Direction::Recv => {
+                    inner.receivers -= 1;
+                    if inner.receivers == 0 {
+                        Inner::retire_queue(&mut inner.sendq)
+                    } else {
+                        Vec::new()
+                    }
+                }
+            }
+        };
+        drop(inner);
+        wake_all(woken);
+    }
+
+    fn add_end(&self, dir: Direction) {
+        let mut inner = lock(&self.inner);
+        match dir {
+            Direction::Send => inner.senders += 1,
+            Direction::Recv => inner.receivers += 1,
+        }
+    }
+}
+
+/// Creates a synchronous (rendezvous) channel, occam's `CHAN OF T`: a [`Sender::send`]
+/// completes only when a reader has taken the value.
+///
+/// Both ends clone: each clone is one more writer or reader (any-to-one, one-to-any,
+/// any-to-any). When every writer has gone the channel *retires* for its readers, and the
+/// other way round; [`poison`](Sender::poison) on any end stops it for everyone at once.
+///
+/// # Examples
+/// ```
+/// let (tx, rx) = occamy::channel();
+/// let writer = std::thread::spawn(move || tx.send(42).unwrap());
+/// assert_eq!(rx.recv(), Ok(42));
+/// writer.join().unwrap();
+/// ```
+pub fn channel<T: Send + 'static>() -> (Sender<T>, Receiver<T>) {
+    buffered(0)
+}
+
+/// Creates a channel with a FIFO buffer of `capacity` values: a send completes as soon as
+/// the value is in the buffer. `buffered(0)` is [`channel`].
+///
+/// # Examples
+/// ```
+/// let (tx, rx) = occamy::buffered(2);
+/// tx.send(1).unwrap();
+/// tx.send(2).unwrap(); // neither send waits: the buffer holds both
+/// drop(tx);
+/// assert_eq!(rx.iter().collect::<Vec<_>>(), vec![1, 2]);
+/// ```
+pub fn buffered<T: Send + 'static>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    let core = Core::new::<T>(capacity);
+    (Sender::from_core(core.clone()), Receiver::from_core(core))
+}
+
+/// The writing end of a channel. Clone it for more writers.
+pub struct Sender<T> {
+    pub(crate) core: Arc<Core>,
+    registered: AtomicBool,
+    _t: PhantomData<fn(T) -> T>,
+}
+
+/// The reading end of a channel. Clone it for more readers.
+pub struct Receiver<T> {
+    pub(crate) core: Arc<Core>,
+    registered: AtomicBool,
+    _t: PhantomData<fn(T) -> T>,
+}
+
+macro_rules! common_end_methods {
+    ($dir:expr) => {
+        fn from_core(core: Arc<Core>) -> Self {
+            Self { core, registered: AtomicBool::new(false), _t: PhantomData }
+        }
+
+        /// Registers this end with the running process the first time it is used, so that
+        /// the process's failure poisons it and the graph knows who holds it.
+        #[inline]
+        pub(crate) fn touch(&self) {
+            if !self.registered.load(std::sync::atomic::Ordering::Relaxed) {
+                self.registered.store(true, std::sync::atomic::Ordering::Relaxed);
+                crate::process::register_end(&self.core, $dir);
+            }
+        }
+
+        /// Poisons the channel: every operation waiting on it, on any end (including alts
+        /// that have it as a guard), fails with `Poisoned` at once, and so does every later
+        /// one. Buffered values are discarded. Poisoning twice is harmless.
+        ///
+        /// # Examples
+        /// ```
+        /// let (tx, rx) = occamy::channel::<i32>();
+        /// rx.poison();
+        /// assert!(matches!(tx.send(1), Err(occamy::SendError::Poisoned(1))));
+        /// ```
+        pub fn poison(&self) {
+            self.core.poison();
+        }
+
+        /// Whether the channel is poisoned.
+        pub fn is_poisoned(&self) -> bool {
+            self.core.is_poisoned()
+        }
+
+        /// A number naming the channel, unique in this process.
+        pub fn id(&self) -> u64 {
+            self.core.id
+        }
+
+        /// How many values the channel has delivered so far.
+        pub fn carried(&self) -> u64 {
+            self.core.carried()
+        }
+
+        /// Whether two ends belong to the same channel.
+        pub fn same_channel(&self, other: &Self) -> bool {
+            Arc::ptr_eq(&self.core, &other.core)
+        }
+    };
+}
+
+impl<T: Send + 'static> Sender<T> {
+    common_end_methods!(Direction::Send);
+
+    /// Sends `value`, waiting until a reader has taken it (or, on a buffered channel, until
+    /// it is in the buffer).
+    ///
+    /// # Blocking
+    /// Blocks until a reader takes the value or buffer room frees up. If the channel is
+    /// poisoned meanwhile, or its last reader goes, the call returns at once with
+    /// `Err(SendError::Poisoned(value))` or `Err(SendError::Retired(value))`: the value
+    /// comes back and was not delivered.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = occamy::channel();
+    /// let reader = std::thread::spawn(move || rx.recv());
+    /// tx.send("ping").unwrap(); // returns once the reader has it
+    /// assert_eq!(reader.join().unwrap(), Ok("ping"));
+    /// ```
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        match self.send_until(value, None) {
+            Ok(()) => Ok(()),
+            Err(SendTimeoutError::Poisoned(v)) => Err(SendError::Poisoned(v)),
+            Err(SendTimeoutError::Retired(v)) => Err(SendError::Retired(v)),
+            Err(SendTimeoutError::Timeout(_)) => unreachable!("no deadline"),
+        }
+    }
+
+    /// Sends `value` only if a reader is waiting for it (or the buffer has room).
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, _rx) = occamy::channel();
+    /// assert!(matches!(tx.try_send(5), Err(occamy::TrySendError::Full(5))));
+    /// ```
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.touch();
+        let mut inner = lock(&self.core.inner);
+        let r = send_now(&mut inner, value);
+        drop(inner);
+        tracing::trace!(channel = self.core.id, "try_send");
+        match r {
+            SendNow::Done(w) => {
+                if let Some(w) = w {
+                    w.signal().wake();
+                }
+                Ok(())
+            }
+            SendNow::Block(v) => Err(TrySendError::Full(v)),
+            SendNow::Poisoned(v) => Err(TrySendError::Poisoned(v)),
+            SendNow::Retired(v) => Err(TrySendError::Retired(v)),
+        }
+    }
+
+    /// Sends `value`, waiting at most `timeout` for a reader to take it.
+    ///
+    /// # Blocking
+    /// As [`send`](Self::send), but gives up after `timeout` with
+    /// `Err(SendTimeoutError::Timeout(value))`; a value not taken by then is withdrawn and
+    /// no reader will see it.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, _rx) = occamy::channel();
+    /// let err = tx.send_timeout(9, Duration::from_millis(1)).unwrap_err();
+    /// assert!(matches!(err, occamy::SendTimeoutError::Timeout(9)));
+    /// ```
+    pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.send_until(value, Some(Instant::now() + timeout))
+    }
+
+    /// Sends `value`, waiting at most until `deadline`; see [`send_timeout`](Self::send_timeout).
+    pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
+        self.send_until(value, Some(deadline))
+    }
+
+    fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        self.touch();
+        tracing::trace!(channel = self.core.id, "send");
+        let mut inner = lock(&self.core.inner);
+        let value = match send_now(&mut inner, value) {
+            SendNow::Done(w) => {
+                drop(inner);
+                if let Some(w) = w {
+                    w.signal().wake();
+                }
+                return Ok(());
+            }
+            SendNow::Block(v) => v,
+            SendNow::Poisoned(v) => return Err(SendTimeoutError::Poisoned(v)),
+            SendNow::Retired(v) => return Err(SendTimeoutError::Retired(v)),
+        };
+        let sig = Arc::new(Signal::thread());
+        let slot = Slot::new(sig.clone(), 0, Some(value));
+        inner.sendq.push_back(slot.clone());
+        drop(inner);
+        let on = [WaitOn::Channel { id: self.core.id, dir: Direction::Send }];
+        let outcome = sig.block(deadline, &on);
+        let back = || slot.take().expect("an unsent value stays in its slot");
+        match outcome {
+            Outcome::Ready(_) => Ok(()),
+            Outcome::Poisoned(_) => Err(SendTimeoutError::Poisoned(back())),
+            Outcome::Retired(_) => Err(SendTimeoutError::Retired(back())),
+            Outcome::Withdrawn => {
+                lock(&self.core.inner).dequeue(&sig);
+                Err(SendTimeoutError::Timeout(back()))
+            }
+        }
+    }
+
+    /// Sends `value` from async code: the future completes when a reader has taken it.
+    ///
+    /// # Cancel safety
+    /// Dropping the future before it completes withdraws the offer: the value is dropped
+    /// with the future and no reader will ever see it. A thread blocked in
+    /// [`Receiver::recv`] and an async task rendezvous directly.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = occamy::channel();
+    /// let reader = std::thread::spawn(move || rx.recv());
+    /// futures::executor::block_on(tx.send_async(3)).unwrap();
+    /// assert_eq!(reader.join().unwrap(), Ok(3));
+    /// ```
+    pub fn send_async(&self, value: T) -> SendFuture<'_, T> {
+        SendFuture::new(self, value)
+    }
+
+    /// Retires this writer (the same as dropping it): when the last writer has gone,
+    /// readers get `Retired` once the buffer is drained.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = occamy::channel::<u8>();
+    /// tx.retire();
+    /// assert_eq!(rx.recv(), Err(occamy::RecvError::Retired));
+    /// ```
+    pub fn retire(self) {
+        drop(self)
+    }
+}
+
+impl<T: Send + 'static> Receiver<T> {
+    common_end_methods!(Direction::Recv);
+
+    /// Receives a value, waiting for a writer.
+    ///
+    /// # Blocking
+    /// Blocks until a writer offers a value. Returns `Err(RecvError::Poisoned)` at once if
+    /// the channel is (or becomes) poisoned, and `Err(RecvError::Retired)` once every writer
+    /// has gone and the buffer is empty.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = occamy::channel();
+    /// std::thread::spawn(move || tx.send(1u8));
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// assert_eq!(rx.recv(), Err(occamy::RecvError::Retired)); // the writer has gone
+    /// ```
+    pub fn recv(&self) -> Result<T, RecvError> {
+        match self.recv_until(None) {
+            Ok(v) => Ok(v),
+            Err(RecvTimeoutError::Poisoned) => Err(RecvError::Poisoned),
+            Err(RecvTimeoutError::Retired) => Err(RecvError::Retired),
+            Err(RecvTimeoutError::Timeout) => unreachable!("no deadline"),
+        }
+    }
+
+    /// Receives a value only if a writer is waiting (or the buffer holds one).
+    ///
+    /// # Examples
+    /// ```
+    /// let (_tx, rx) = occamy::channel::<i32>();
+    /// assert_eq!(rx.try_recv(), Err(occamy::TryRecvError::Empty));
+    /// ```
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.touch();
+        let mut inner = lock(&self.core.inner);
+        let r = recv_now::<T>(&mut inner);
+        drop(inner);
+        tracing::trace!(channel = self.core.id, "try_recv");
+        match r {
+            RecvNow::Value(v, w) => {
+                if let Some(w) = w {
+                    w.signal().wake();
+                }
+                Ok(v)
+            }
+            RecvNow::Block => Err(TryRecvError::Empty),
+            RecvNow::Poisoned => Err(TryRecvError::Poisoned),
+            RecvNow::Retired => Err(TryRecvError::Retired),
+        }
+    }
+
+    /// Receives a value, waiting at most `timeout`.
+    ///
+    /// # Blocking
+    /// As [`recv`](Self::recv), but gives up after `timeout` with
+    /// `Err(RecvTimeoutError::Timeout)`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let (_tx, rx) = occamy::channel::<i32>();
+    /// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(occamy::RecvTimeoutError::Timeout));
+    /// ```
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Some(Instant::now() + timeout))
+    }
+
+    /// Receives a value, waiting at most until `deadline`; see [`recv_timeout`](Self::recv_timeout).
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Some(deadline))
+    }
+
+    fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        self.touch();
+        tracing::trace!(channel = self.core.id, "recv");
+        let mut inner = lock(&self.core.inner);
+        match recv_now::<T>(&mut inner) {
+            RecvNow::Value(v, w) => {
+                drop(inner);
+                if let Some(w) = w {
+                    w.signal().wake();
+                }
+                return Ok(v);
+            }
+            RecvNow::Block => {}
+            RecvNow::Poisoned => return Err(RecvTimeoutError::Poisoned),
+            RecvNow::Retired => return Err(RecvTimeoutError::Retired),
+        }
+        let sig = Arc::new(Signal::thread());
+        let slot = Slot::<T>::new(sig.clone(), 0, None);
+        inner.recvq.push_back(slot.clone());
+        drop(inner);
+        let on = [WaitOn::Channel { id: self.core.id, dir: Direction::Recv }];
+        match sig.block(deadline, &on) {
+            Outcome::Ready(_) => Ok(slot.take().expect("a fired receiver's value")),
+            Outcome::Poisoned(_) => Err(RecvTimeoutError::Poisoned),
+            Outcome::Retired(_) => Err(RecvTimeoutError::Retired),
+            Outcome::Withdrawn => {
+                lock(&self.core.inner).dequeue(&sig);
+                Err(RecvTimeoutError::Timeout)
+            }
+        }
+    }
+
+    /// Receives a value from async code.
+    ///
+    /// # Cancel safety
+    /// Dropping the future before it completes withdraws it; a value that had already
+    /// landed in it is put back at the front of the channel for the next reader, never lost.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = occamy::channel();
+    /// std::thread::spawn(move || tx.send(8));
+    /// assert_eq!(futures::executor::block_on(rx.recv_async()), Ok(8));
+    /// ```
+    pub fn recv_async(&self) -> RecvFuture<'_, T> {
+        RecvFuture::new(self)
+    }
+
+    /// An iterator over received values; it ends when the channel retires or is poisoned.
+    ///
+    /// # Blocking
+    /// Each `next` blocks as [`recv`](Self::recv) does.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = occamy::channel();
+    /// std::thread::spawn(move || for i in 0..3 { tx.send(i).unwrap() });
+    /// assert_eq!(rx.iter().sum::<i32>(), 3);
+    /// ```
+    pub fn iter(&self) -> Iter<'_, T> {
+        Iter { rx: self }
+    }
+
+    /// Retires this reader (the same as dropping it): when the last reader has gone,
+    /// writers get `Retired`.
+    pub fn retire(self) {
+        drop(self)
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.core.add_end(Direction::Send);
+        Sender { core: self.core.clone(), registered: AtomicBool::new(false), _t: PhantomData }
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        self.core.add_end(Direction::Recv);
+        Receiver { core: self.core.clone(), registered: AtomicBool::new(false), _t: PhantomData }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.core.drop_end(Direction::Send);
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.core.drop_end(Direction::Recv);
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sender<{}>#{}", self.core.type_name, self.core.id)
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Receiver<{}>#{}", self.core.type_name, self.core.id)
+    }
+}
+
+/// Iterator over received values, from [`Receiver::iter`].
+#[derive(Debug)]
+pub struct Iter<'a, T> {
+    rx: &'a Receiver<T>,
+}
+
+impl<T: Send + 'static> Iterator for Iter<'_, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv().ok()
+    }
+}
+
+/// Owning iterator over received values, from `Receiver::into_iter`.
+#[derive(Debug)]
+pub struct IntoIter<T> {
+    rx: Receiver<T>,
+}
+
+impl<T: Send + 'static> Iterator for IntoIter<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        self.rx.recv().ok()
+    }
+}
+
+impl<'a, T: Send + 'static> IntoIterator for &'a Receiver<T> {
+    type Item = T;
+    type IntoIter = Iter<'a, T>;
+    fn into_iter(self) -> Iter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T: Send + 'static> IntoIterator for Receiver<T> {
+    type Item = T;
+    type IntoIter = IntoIter<T>;
+    fn into_iter(self) -> IntoIter<T> {
+        IntoIter { rx: self }
+    }
+}

@@ -1,0 +1,124 @@
+//! # occamy: CSP process networks for Rust
+//!
+//! occamy programs are networks of *processes* that share nothing and talk only over
+//! typed, synchronous *channels*, in the tradition of occam, JCSP and PyCSP.
+//!
+//! ## A complete small network
+//! occam's classic *commstime* loop with a consumer: `prefix` emits 0 then copies its input,
+//! `delta` copies each value to two outputs, `succ` adds one. The consumer takes ten values
+//! and poisons its input; the poison spreads through the loop and the network ends.
+//! ```
+//! use occamy::{channel, par, Process, Result};
+//!
+//! let (a_tx, a_rx) = channel::<u64>(); // prefix -> delta
+//! let (b_tx, b_rx) = channel::<u64>(); // delta -> succ
+//! let (c_tx, c_rx) = channel::<u64>(); // succ -> prefix
+//! let (d_tx, d_rx) = channel::<u64>(); // delta -> consumer
+//!
+//! par([
+//!     Process::new("prefix", move || -> Result {
+//!         a_tx.send(0)?;
+//!         loop { a_tx.send(c_rx.recv()?)?; }
+//!     }),
+//!     Process::new("delta", move || -> Result {
+//!         loop {
+//!             let v = a_rx.recv()?;
+//!             d_tx.send(v)?; // occam's SEQ delta: one output after the other
+//!             b_tx.send(v)?;
+//!         }
+//!     }),
+//!     Process::new("succ", move || -> Result {
+//!         loop { c_tx.send(b_rx.recv()? + 1)?; }
+//!     }),
+//!     Process::new("consumer", move || -> Result {
+//!         let got: Vec<u64> = (0..10).map(|_| d_rx.recv()).collect::<std::result::Result<_, _>>()?;
+//!         assert_eq!(got, (0..10).collect::<Vec<_>>());
+//!         d_rx.poison(); // ends the network: poison spreads to every process
+//!         Ok(())
+//!     }),
+//! ])
+//! .expect("no process failed");
+//! ```
+//!
+//! ## Channels
+//! [`channel`] makes a rendezvous channel: [`Sender::send`] returns only once a reader has
+//! taken the value. [`buffered`] adds a FIFO buffer. Ends clone for any-to-one,
+//! one-to-any and any-to-any channels. Every operation has a blocking form, `try_`,
+//! `_timeout` and async (`send_async`, `recv_async`) forms; a failed send gives its value
+//! back in the error.
+//! ```
+//! let (tx, rx) = occamy::channel::<String>();
+//! let rx2 = rx.clone(); // a second reader
+//! std::thread::spawn(move || { tx.send("one".into()).unwrap(); tx.send("two".into()).unwrap(); });
+//! let mut got = vec![rx.recv().unwrap(), rx2.recv().unwrap()];
+//! got.sort();
+//! assert_eq!(got, ["one", "two"]);
+//! ```
+//!
+//! ## Alt
+//! [`Alt`] (and the [`alt!`] / [`pri_alt!`] macros) waits for the first of several input,
+//! output, timeout and skip guards, with fair or priority choice.
+//! ```
+//! use std::time::Duration;
+//! let (tx, rx) = occamy::channel::<u32>();
+//! std::thread::spawn(move || tx.send(3));
+//! let got = occamy::alt! {
+//!     recv(rx) -> v => v.unwrap(),
+//!     after(Duration::from_secs(10)) => 0,
+//! };
+//! assert_eq!(got, 3);
+//! ```
+//!
+//! ## Poison and retirement
+//! A network ends in one of two ordinary ways. *Retirement*: when the last writer of a
+//! channel goes (is dropped or [`retire`](Sender::retire)d), its readers get
+//! [`RecvError::Retired`] once the buffer is empty, and the other way round.
+//! *Poison*: [`poison`](Sender::poison) on any end stops the channel for everyone at once,
+//! including parties blocked on it; a process that ends with [`Error::Poisoned`] (which `?`
+//! gives it) poisons every other channel it used, so poison spreads through the network.
+//! ```
+//! let (tx, rx) = occamy::channel::<u8>();
+//! let blocked = std::thread::spawn(move || rx.recv());
+//! tx.poison();
+//! assert_eq!(blocked.join().unwrap(), Err(occamy::RecvError::Poisoned));
+//! ```
+//!
+//! ## Processes
+//! [`par`] runs [`Process`]es in parallel, one OS thread each; [`seq`] runs them in order;
+//! [`spawn`] starts one in the background. A process is blocking code or an async block.
+//! A failing or panicking process is reported by name and its channels are poisoned.
+//! [`Barrier`] synchronises phases; [`sleep`], [`now`] and alt timeouts are the timers.
+//!
+//! ## Instrumentation
+//! Every process runs inside a `tracing` span named `process` with its name; channel
+//! operations emit `TRACE` events. With no subscriber they cost a relaxed load each.
+
+#![deny(missing_docs)]
+
+mod alt;
+mod barrier;
+mod channel;
+mod error;
+mod loom;
+mod process;
+mod timer;
+mod wait;
+
+pub use alt::{Alt, Event, SelectFuture, Selected};
+pub use barrier::{Barrier, BarrierPoisoned};
+pub use channel::{buffered, channel, IntoIter, Iter, Receiver, RecvFuture, SendFuture, Sender};
+pub use error::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
+pub use process::{
+    block_on, par, running_processes, seq, spawn, Error, Failure, ParError, Process,
+    ProcessHandle, ProcessResult,
+};
+pub use timer::{now, sleep, sleep_async, sleep_until, Sleep};
+pub use wait::{Direction, WaitOn};
+
+#[doc(hidden)]
+pub use alt::{__recv_of, __send_of};
+
+/// The result of a process body: `Ok(())`, or how it ended otherwise.
+pub type Result<T = (), E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,266 @@
+//! The wait layer: the only code in occamy that blocks.
+//!
+//! A party that cannot complete a channel operation, an alt or a barrier sync leaves a
+//! [`Signal`] behind and waits on it. Whoever completes the party (a peer on a channel,
+//! poison, retirement, a barrier's last arrival) first *fires* the signal with one CAS
+//! (`Waiting -> outcome`) and then *wakes* it. The CAS is the arbiter of every race in the
+//! core: an alt enrolled on several channels shares one signal among all its guards, so the
+//! first peer to win the CAS completes it and every other peer skips it; a timeout or a
+//! cancelled future *withdraws* with the same CAS, so it either wins (nobody will complete
+//! the party any more) or loses (the party was completed and must take that result).
+//!
+//! A waiter is either an OS thread (blocked on a condition variable after a short spin) or
+//! an async task (its `Waker`); both sit in the same channel queues, so a thread process and
+//! an async process rendezvous directly.
+//!
+//! While a thread waits, the process record of the running process says on which channels
+//! it waits, which is what the graph exporter and the deadlock detector read; nothing on
+//! the fast path (a rendezvous with a peer already waiting) writes it.
+
+use std::task::Waker;
+use std::time::Instant;
+
+use crate::loom::{lock, spin_until, AtomicUsize, Condvar, Mutex, Ordering};
+
+const WAITING: usize = 0;
+const WITHDRAWN: usize = 4;
+const READY: usize = 1;
+const RETIRED: usize = 2;
+const POISONED: usize = 3;
+
+/// How a waiting party was completed. The `usize` is the index of the guard that fired
+/// (always 0 for a plain send or receive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The operation of that guard completed: a value was taken from or put into its slot.
+    Ready(usize),
+    /// The channel of that guard retired (no parties left on the other side).
+    Retired(usize),
+    /// The channel of that guard was poisoned.
+    Poisoned(usize),
+    /// The party withdrew itself (a deadline passed, or its future was dropped).
+    Withdrawn,
+}
+
+impl Outcome {
+    fn encode(self) -> usize {
+        match self {
+            Outcome::Ready(g) => (g << 2) | READY,
+            Outcome::Retired(g) => (g << 2) | RETIRED,
+            Outcome::Poisoned(g) => (g << 2) | POISONED,
+            Outcome::Withdrawn => WITHDRAWN,
+        }
+    }
+
+    fn decode(s: usize) -> Option<Outcome> {
+        let g = s >> 2;
+        match s & 3 {
+            READY => Some(Outcome::Ready(g)),
+            RETIRED => Some(Outcome::Retired(g)),
+            POISONED => Some(Outcome::Poisoned(g)),
+            _ if s == WAITING => None,
+            _ => Some(Outcome::Withdrawn),
+        }
+    }
+}
+
+enum Target {
+    Thread { lock: Mutex<()>, cv: Condvar },
+    Task(Mutex<Option<Waker>>),
+}
+
+/// A one-shot completion cell shared by every waiter a blocked party left behind.
+pub(crate) struct Signal {
+    state: AtomicUsize,
+    target: Target,
+}
+
+impl Signal {
+    /// A signal for the calling thread to wait on with [`Signal::block`].
+    pub(crate) fn thread() -> Signal {
+        Signal {
+            state: AtomicUsize::new(WAITING),
+            target: Target::Thread { lock: Mutex::new(()), cv: Condvar::new() },
+        }
+    }
+
+    /// A signal for an async task: firing it wakes `waker` (or the one set last).
+    pub(crate) fn task(waker: &Waker) -> Signal {
+        Signal {
+            state: AtomicUsize::new(WAITING),
+            target: Target::Task(Mutex::new(Some(waker.clone()))),
+        }
+    }
+
+    /// The outcome, once the signal has fired or been withdrawn.
+    #[inline]
+    pub(crate) fn outcome(&self) -> Option<Outcome> {
+        Outcome::decode(self.state.load(Ordering::Acquire))
+    }
+
+    /// Completes the party with `outcome` if nobody has yet. The caller must then call
+    /// [`Signal::wake`] (preferably after releasing its channel locks).
+    #[inline]
+    pub(crate) fn fire(&self, outcome: Outcome) -> bool {
+        self.state
+            .compare_exchange(WAITING, outcome.encode(), Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Withdraws the party. `Err` carries the outcome that got there first.
+    pub(crate) fn withdraw(&self) -> Result<(), Outcome> {
+        match self.state.compare_exchange(
+            WAITING,
+            WITHDRAWN,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => Ok(()),
+            Err(s) => Err(Outcome::decode(s).expect("a failed CAS from WAITING saw another state")),
+        }
+    }
+
+    /// Wakes the party after [`Signal::fire`].
+    pub(crate) fn wake(&self) {
+        match &self.target {
+            Target::Thread { lock: m, cv } => {
+                // Taking the lock orders this notify after the waiter's check of the state:
+                // a waiter that saw WAITING is inside `cv.wait` by the time we get the lock.
+                let _g = lock(m);
+                cv.notify_one();
+            }
+            Target::Task(w) => {
+                let w = lock(w).clone();
+                if let Some(w) = w {
+                    w.wake();
+                }
+            }
+        }
+    }
+
+    /// For async waiters: the waker to use from now on. Call before checking
+    /// [`Signal::outcome`] on a later poll, so that a fire between the two is not missed.
+    pub(crate) fn set_waker(&self, waker: &Waker) {
+        if let Target::Task(w) = &self.target {
+            let mut w = lock(w);
+            if !w.as_ref().is_some_and(|old| old.will_wake(waker)) {
+                *w = Some(waker.clone());
+            }
+        }
+    }
+
+    /// Blocks the calling thread until the signal fires, or until `deadline`, when the party
+    /// withdraws itself (unless a peer got there first, whose outcome is then returned).
+    /// `on` says what the party waits on, for the process record.
+    pub(crate) fn block(&self, deadline: Option<Instant>, on: &[WaitOn]) -> Outcome {
+        if spin_until(|| self.outcome().is_some()) {
+            return self.outcome().unwrap();
+        }
+        let _waiting = crate::process::WaitingGuard::enter(on);
+        let Target::Thread { lock: m, cv } = &self.target else {
+            unreachable!("block() on a task signal")
+        };
+        let mut g = lock(m);
+        loop {
+            if let Some(o) = self.outcome() {
+                return o;
+            }
+            match deadline {
+                None => g = cv.wait(g).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        drop(g);
+                        return match self.withdraw() {
+                            Ok(()) => Outcome::Withdrawn,
+                            Err(o) => o,
+                        };
+                    }
+                    g = wait_timeout(cv, g, d - now);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(not(loom))]
+fn wait_timeout<'a>(
+    cv: &Condvar,
+    g: crate::loom::MutexGuard<'a, ()>,
+    d: std::time::Duration,
+) -> crate::loom::MutexGuard<'a, ()> {
+    cv.wait_timeout(g, d).unwrap_or_else(|e| e.into_inner()).0
+}
+
+#[cfg(loom)]
+fn wait_timeout<'a>(
+    _cv: &Condvar,
+    _g: crate::loom::MutexGuard<'a, ()>,
+    _d: std::time::Duration,
+) -> crate::loom::MutexGuard<'a, ()> {
+    unreachable!("loom models use no deadlines")
+}
+
+/// Which way a party uses a channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Writing (`!` in occam).
+    Send,
+    /// Reading (`?` in occam).
+    Recv,
+}
+
+/// One thing a blocked process waits on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WaitOn {
+    /// A channel operation (a plain send or receive, or one guard of an alt).
+    Channel {
+        /// The channel's id ([`crate::Sender::id`]).
+        id: u64,
+        /// Which end the process is using.
+        dir: Direction,
+    },
+    /// A barrier sync.
+    Barrier {
+        /// The barrier's id.
+        id: u64,
+    },
+    /// A timer deadline (an alt's timeout guard).
+    Timer,
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_round_trips() {
+        for o in [
+            Outcome::Ready(0),
+            Outcome::Ready(7),
+            Outcome::Retired(3),
+            Outcome::Poisoned(1 << 20),
+            Outcome::Withdrawn,
+        ] {
+            assert_eq!(Outcome::decode(o.encode()), Some(o));
+        }
+        assert_eq!(Outcome::decode(WAITING), None);
+    }
+
+    #[test]
+    fn fire_happens_once() {
+        let s = Signal::thread();
+        assert!(s.fire(Outcome::Ready(2)));
+        assert!(!s.fire(Outcome::Poisoned(0)));
+        assert_eq!(s.withdraw(), Err(Outcome::Ready(2)));
+        assert_eq!(s.block(None, &[]), Outcome::Ready(2));
+    }
+
+    #[test]
+    fn deadline_withdraws() {
+        let s = Signal::thread();
+        let o = s.block(Some(Instant::now()), &[]);
+        assert_eq!(o, Outcome::Withdrawn);
+        assert!(!s.fire(Outcome::Ready(0)));
+    }
+}
