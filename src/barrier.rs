@@ -70,7 +70,11 @@ impl Barrier {
         Barrier {
             shared: Arc::new(Shared {
                 id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                state: Mutex::new(State { enrolled: 1, arrived: Vec::new(), poisoned: false }),
+                state: Mutex::new(State {
+                    enrolled: 1,
+                    arrived: Vec::new(),
+                    poisoned: false,
+                }),
             }),
             _not_sync: PhantomData,
         }
@@ -80,7 +84,10 @@ impl Barrier {
     /// current phase on.
     pub fn enroll(&self) -> Barrier {
         lock(&self.shared.state).enrolled += 1;
-        Barrier { shared: self.shared.clone(), _not_sync: PhantomData }
+        Barrier {
+            shared: self.shared.clone(),
+            _not_sync: PhantomData,
+        }
     }
 
     /// Resigns this party (the same as dropping the handle).

@@ -99,8 +99,13 @@ mod alt;
 mod barrier;
 mod channel;
 mod error;
+mod kinds;
+#[cfg(feature = "launcher")]
+pub mod launcher;
 mod loom;
+pub mod network;
 mod process;
+mod registry;
 mod timer;
 mod wait;
 
@@ -110,9 +115,14 @@ pub use channel::{buffered, channel, IntoIter, Iter, Receiver, RecvFuture, SendF
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
+pub use kinds::Num;
 pub use process::{
-    block_on, par, running_processes, seq, spawn, Error, Failure, ParError, Process,
-    ProcessHandle, ProcessResult,
+    block_on, par, running_processes, seq, spawn, Error, Failure, ParError, Process, ProcessHandle,
+    ProcessResult,
+};
+pub use registry::{
+    BuildError, BuildFn, Ctx, Kind, Msg, ParamSpec, ParamType, PortDir, PortSpec, Registry,
+    TypeInfo,
 };
 pub use timer::{now, sleep, sleep_async, sleep_until, Sleep};
 pub use wait::{Direction, WaitOn};

@@ -1,5 +1,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    occamy::launcher::main_with(occamy::Registry::with_builtins())
 }

@@ -163,6 +163,37 @@ enum Body {
 pub struct Process {
     name: String,
     body: Body,
+    observer: Option<Observer>,
+}
+
+/// Called when a process ends, with how it ended and how long it ran.
+pub(crate) type Observer = Box<dyn FnOnce(ProcessEnd, std::time::Duration) + Send>;
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProcessEnd {
+    /// It returned normally.
+    Ok,
+    /// It ended by poison.
+    Poisoned,
+    /// It ended by retirement.
+    Retired,
+    /// It returned a failure.
+    Failed,
+    /// It panicked.
+    Panicked,
+}
+
+impl fmt::Display for ProcessEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProcessEnd::Ok => "ok",
+            ProcessEnd::Poisoned => "poisoned",
+            ProcessEnd::Retired => "retired",
+            ProcessEnd::Failed => "failed",
+            ProcessEnd::Panicked => "panicked",
+        })
+    }
 }
 
 impl fmt::Debug for Process {
@@ -178,7 +209,11 @@ impl Process {
         F: FnOnce() -> R + Send + 'static,
         R: ProcessResult,
     {
-        Process { name: name.into(), body: Body::Sync(Box::new(move || body().into_result())) }
+        Process {
+            name: name.into(),
+            body: Body::Sync(Box::new(move || body().into_result())),
+            observer: None,
+        }
     }
 
     /// A process running the async code `body`. Until occamy has its own scheduler, it runs
@@ -203,12 +238,19 @@ impl Process {
         Process {
             name: name.into(),
             body: Body::Async(Box::pin(async move { body.await.into_result() })),
+            observer: None,
         }
     }
 
     /// The process's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Calls `f` when the process ends (for run-time statistics).
+    pub(crate) fn observe(mut self, f: Observer) -> Process {
+        self.observer = Some(f);
+        self
     }
 }
 
@@ -262,7 +304,11 @@ impl ParError {
         all.sort_by_key(|f| f.0);
         let mut it = all.into_iter();
         let (_, process, failure) = it.next()?;
-        Some(ParError { process, failure, others: it.map(|(_, p, f)| (p, f)).collect() })
+        Some(ParError {
+            process,
+            failure,
+            others: it.map(|(_, p, f)| (p, f)).collect(),
+        })
     }
 }
 
@@ -323,7 +369,12 @@ pub fn running_processes() -> usize {
 /// Runs one process on the current thread: its span, its record, its failure handling.
 /// Returns the failure (with its finishing sequence number), if any.
 fn run(p: Process) -> Finished {
-    let Process { name, body } = p;
+    let Process {
+        name,
+        body,
+        observer,
+    } = p;
+    let started = std::time::Instant::now();
     let rec = Arc::new(Record {
         name: name.clone(),
         held: Mutex::new(Vec::new()),
@@ -340,15 +391,22 @@ fn run(p: Process) -> Finished {
     });
     RUNNING.fetch_sub(1, Ordering::Relaxed);
     CURRENT.with(|c| *c.borrow_mut() = prev);
-    let failure = match result {
-        Ok(Ok(())) | Ok(Err(Error::Retired)) => None,
+    let (end, failure) = match result {
+        Ok(Ok(())) => (ProcessEnd::Ok, None),
+        Ok(Err(Error::Retired)) => (ProcessEnd::Retired, None),
         Ok(Err(Error::Poisoned)) => {
             poison_held(&rec);
-            None
+            (ProcessEnd::Poisoned, None)
         }
-        Ok(Err(Error::Failed(e))) => Some(Failure::Error(e)),
-        Err(panic) => Some(Failure::Panic(panic_message(&*panic))),
+        Ok(Err(Error::Failed(e))) => (ProcessEnd::Failed, Some(Failure::Error(e))),
+        Err(panic) => (
+            ProcessEnd::Panicked,
+            Some(Failure::Panic(panic_message(&*panic))),
+        ),
     };
+    if let Some(f) = observer {
+        f(end, started.elapsed());
+    }
     let seq = FINISHED.fetch_add(1, Ordering::Relaxed);
     let failure = failure?;
     poison_held(&rec);
@@ -380,7 +438,10 @@ type Started = std::result::Result<JoinHandle<Finished>, (String, std::io::Error
 
 fn start(p: Process) -> Started {
     let name = p.name.clone();
-    thread::Builder::new().name(name.clone()).spawn(move || run(p)).map_err(|e| (name, e))
+    thread::Builder::new()
+        .name(name.clone())
+        .spawn(move || run(p))
+        .map_err(|e| (name, e))
 }
 
 /// Runs processes in parallel, each on its own OS thread named after it, and returns
@@ -467,7 +528,10 @@ pub fn seq<I: IntoIterator<Item = Process>>(processes: I) -> Result<(), ParError
 /// ```
 pub fn spawn(process: Process) -> ProcessHandle {
     let name = process.name.clone();
-    ProcessHandle { name, handle: start(process) }
+    ProcessHandle {
+        name,
+        handle: start(process),
+    }
 }
 
 /// A process started by [`spawn`].

@@ -57,7 +57,9 @@ pub fn sleep_until(deadline: Instant) {
 /// futures::executor::block_on(occamy::sleep_async(std::time::Duration::from_millis(1)));
 /// ```
 pub fn sleep_async(d: Duration) -> Sleep {
-    Sleep { deadline: Instant::now() + d }
+    Sleep {
+        deadline: Instant::now() + d,
+    }
 }
 
 /// Future of [`sleep_async`].
@@ -135,7 +137,10 @@ impl Wheel {
                 None => self.cv.wait(g).unwrap_or_else(|e| e.into_inner()),
                 Some(e) => {
                     let d = e.0.at - now;
-                    self.cv.wait_timeout(g, d).unwrap_or_else(|e| e.into_inner()).0
+                    self.cv
+                        .wait_timeout(g, d)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
                 }
             };
         }

@@ -80,7 +80,10 @@ impl Signal {
     pub(crate) fn thread() -> Signal {
         Signal {
             state: AtomicUsize::new(WAITING),
-            target: Target::Thread { lock: Mutex::new(()), cv: Condvar::new() },
+            target: Target::Thread {
+                lock: Mutex::new(()),
+                cv: Condvar::new(),
+            },
         }
     }
 
@@ -103,18 +106,21 @@ impl Signal {
     #[inline]
     pub(crate) fn fire(&self, outcome: Outcome) -> bool {
         self.state
-            .compare_exchange(WAITING, outcome.encode(), Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                WAITING,
+                outcome.encode(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_ok()
     }
 
     /// Withdraws the party. `Err` carries the outcome that got there first.
     pub(crate) fn withdraw(&self) -> Result<(), Outcome> {
-        match self.state.compare_exchange(
-            WAITING,
-            WITHDRAWN,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
+        match self
+            .state
+            .compare_exchange(WAITING, WITHDRAWN, Ordering::AcqRel, Ordering::Acquire)
+        {
             Ok(_) => Ok(()),
             Err(s) => Err(Outcome::decode(s).expect("a failed CAS from WAITING saw another state")),
         }

@@ -19,7 +19,11 @@ pub struct SelectFuture<'a> {
 
 impl<'a> SelectFuture<'a> {
     pub(super) fn new(alt: &'a mut Alt) -> Self {
-        SelectFuture { alt, waiting: None, done: false }
+        SelectFuture {
+            alt,
+            waiting: None,
+            done: false,
+        }
     }
 }
 

@@ -117,22 +117,34 @@ macro_rules! __alt_build {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __alt_cond {
-    () => { true };
-    ($c:expr) => { $c };
+    () => {
+        true
+    };
+    ($c:expr) => {
+        $c
+    };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __alt_add {
-    ($alt:ident recv ($rx:expr) ($c:expr)) => { $alt.recv_if($c, &$rx) };
-    ($alt:ident send ($tx:expr, $val:expr) ($c:expr)) => { $alt.send_if($c, &$tx, $val) };
-    ($alt:ident after ($d:expr) ($c:expr)) => { $alt.timeout_if($c, $d) };
+    ($alt:ident recv ($rx:expr) ($c:expr)) => {
+        $alt.recv_if($c, &$rx)
+    };
+    ($alt:ident send ($tx:expr, $val:expr) ($c:expr)) => {
+        $alt.send_if($c, &$tx, $val)
+    };
+    ($alt:ident after ($d:expr) ($c:expr)) => {
+        $alt.timeout_if($c, $d)
+    };
     ($alt:ident at ($t:expr) ($c:expr)) => {{
         let i = $alt.deadline($t);
         $alt.set_enabled(i, $c);
         i
     }};
-    ($alt:ident skip () ($c:expr)) => { $alt.skip_if($c) };
+    ($alt:ident skip () ($c:expr)) => {
+        $alt.skip_if($c)
+    };
 }
 
 #[doc(hidden)]

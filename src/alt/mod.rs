@@ -104,11 +104,18 @@ impl Selected {
     pub fn recv<T: 'static>(self) -> Result<T, RecvError> {
         match self.event {
             Event::Received(v) => Ok(*v.downcast::<T>().unwrap_or_else(|_| {
-                panic!("occamy: guard {} carries another type than {}", self.index, std::any::type_name::<T>())
+                panic!(
+                    "occamy: guard {} carries another type than {}",
+                    self.index,
+                    std::any::type_name::<T>()
+                )
             })),
             Event::Poisoned => Err(RecvError::Poisoned),
             Event::Retired => Err(RecvError::Retired),
-            other => panic!("occamy: guard {} is not an input guard ({other:?})", self.index),
+            other => panic!(
+                "occamy: guard {} is not an input guard ({other:?})",
+                self.index
+            ),
         }
     }
 
@@ -189,7 +196,10 @@ impl Default for Alt {
 
 impl fmt::Debug for Alt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Alt").field("guards", &self.guards.len()).field("fair", &self.fair).finish()
+        f.debug_struct("Alt")
+            .field("guards", &self.guards.len())
+            .field("fair", &self.fair)
+            .finish()
     }
 }
 
@@ -233,7 +243,11 @@ impl Alt {
     /// An empty alt with priority choice: the first ready guard in declared order wins
     /// (occam's `PRI ALT`).
     pub fn priority() -> Alt {
-        Alt { fair: false, next: 0, ..Alt::new() }
+        Alt {
+            fair: false,
+            next: 0,
+            ..Alt::new()
+        }
     }
 
     /// The number of guards.
@@ -278,7 +292,10 @@ impl Alt {
     /// is ignored.
     pub fn recv_if<T: Send + 'static>(&mut self, enabled: bool, rx: &Receiver<T>) -> usize {
         rx.touch();
-        let op = RecvOp::<T> { core: rx.core.clone(), waiting: None };
+        let op = RecvOp::<T> {
+            core: rx.core.clone(),
+            waiting: None,
+        };
         self.push_chan(enabled, &rx.core, Box::new(op))
     }
 
@@ -293,7 +310,11 @@ impl Alt {
     /// [`send`](Alt::send) with a precondition.
     pub fn send_if<T: Send + 'static>(&mut self, enabled: bool, tx: &Sender<T>, value: T) -> usize {
         tx.touch();
-        let op = SendOp::<T> { core: tx.core.clone(), value: Some(value), waiting: None };
+        let op = SendOp::<T> {
+            core: tx.core.clone(),
+            value: Some(value),
+            waiting: None,
+        };
         self.push_chan(enabled, &tx.core, Box::new(op))
     }
 
@@ -331,9 +352,9 @@ impl Alt {
     /// guard is not an output guard of that type.
     pub fn offer<T: Send + 'static>(&mut self, index: usize, value: T) -> Result<(), T> {
         match &mut self.guards.get_mut(index).map(|g| &mut g.kind) {
-            Some(Kind::Chan { op, .. }) if op.dir() == Direction::Send && !op.armed() => {
-                op.put_value(Box::new(value)).map_err(|b| *b.downcast::<T>().unwrap())
-            }
+            Some(Kind::Chan { op, .. }) if op.dir() == Direction::Send && !op.armed() => op
+                .put_value(Box::new(value))
+                .map_err(|b| *b.downcast::<T>().unwrap()),
             _ => Err(value),
         }
     }
@@ -342,7 +363,10 @@ impl Alt {
     /// select that chose another guard, or found the channel poisoned or retired).
     pub fn take_back<T: 'static>(&mut self, index: usize) -> Option<T> {
         match &mut self.guards.get_mut(index)?.kind {
-            Kind::Chan { op, .. } => op.take_value().and_then(|b| b.downcast::<T>().ok()).map(|b| *b),
+            Kind::Chan { op, .. } => op
+                .take_value()
+                .and_then(|b| b.downcast::<T>().ok())
+                .map(|b| *b),
             _ => None,
         }
     }
@@ -394,7 +418,10 @@ impl Alt {
             .enqueued
             .iter()
             .map(|&i| match &self.guards[i].kind {
-                Kind::Chan { op, .. } => WaitOn::Channel { id: op.core().id, dir: op.dir() },
+                Kind::Chan { op, .. } => WaitOn::Channel {
+                    id: op.core().id,
+                    dir: op.dir(),
+                },
                 _ => unreachable!(),
             })
             .collect();
@@ -433,10 +460,17 @@ impl Alt {
                 }
         };
         if !self.guards.iter().any(live) {
-            return Begun::Done(Selected { index: usize::MAX, event: Event::Exhausted });
+            return Begun::Done(Selected {
+                index: usize::MAX,
+                event: Event::Exhausted,
+            });
         }
         let now = Instant::now();
-        let mut locks = self.cores.iter().map(|c| lock(&c.inner)).collect::<Vec<_>>();
+        let mut locks = self
+            .cores
+            .iter()
+            .map(|c| lock(&c.inner))
+            .collect::<Vec<_>>();
         for (i, g) in self.guards.iter().enumerate() {
             if let Kind::Chan { lix, .. } = g.kind {
                 if live(g) && locks[lix].poisoned {
@@ -530,7 +564,9 @@ impl Alt {
         let outcome = sig.withdraw().err();
         self.dequeue_all(sig);
         let fired = match outcome {
-            Some(Outcome::Ready(i) | Outcome::Retired(i) | Outcome::Poisoned(i)) => Some((i, outcome.unwrap())),
+            Some(Outcome::Ready(i) | Outcome::Retired(i) | Outcome::Poisoned(i)) => {
+                Some((i, outcome.unwrap()))
+            }
             _ => None,
         };
         for &i in &self.enqueued {
@@ -552,13 +588,20 @@ pub fn __recv_of<T: 'static>(_rx: &Receiver<T>, sel: Selected) -> Result<T, Recv
 /// The outcome of output guard `index` in the shape of [`Sender::send`]'s result; used by
 /// [`alt!`](crate::alt!).
 #[doc(hidden)]
-pub fn __send_of<T: Send + 'static>(_tx: &Sender<T>, alt: &mut Alt, sel: Selected) -> Result<(), SendError<T>> {
+pub fn __send_of<T: Send + 'static>(
+    _tx: &Sender<T>,
+    alt: &mut Alt,
+    sel: Selected,
+) -> Result<(), SendError<T>> {
     let index = sel.index;
     match sel.event {
         Event::Sent => Ok(()),
-        Event::Poisoned => Err(SendError::Poisoned(alt.take_back(index).expect("unsent value"))),
-        Event::Retired => Err(SendError::Retired(alt.take_back(index).expect("unsent value"))),
+        Event::Poisoned => Err(SendError::Poisoned(
+            alt.take_back(index).expect("unsent value"),
+        )),
+        Event::Retired => Err(SendError::Retired(
+            alt.take_back(index).expect("unsent value"),
+        )),
         other => panic!("occamy: guard {index} is not an output guard ({other:?})"),
     }
 }
-

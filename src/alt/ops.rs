@@ -79,7 +79,9 @@ impl<T: Send + 'static> ChanOp for RecvOp<T> {
         })
     }
     fn abandon(&mut self, fired: Option<Outcome>) {
-        let Some(slot) = self.waiting.take() else { return };
+        let Some(slot) = self.waiting.take() else {
+            return;
+        };
         if let Some(Outcome::Ready(_)) = fired {
             if let Some(v) = slot.take() {
                 let w = give_back(&mut lock(&self.core.inner), v);
@@ -108,7 +110,10 @@ impl<T: Send + 'static> ChanOp for SendOp<T> {
         self.value.is_some()
     }
     fn try_now(&mut self, inner: &mut Inner) -> Now {
-        let v = self.value.take().expect("an armed output guard has a value");
+        let v = self
+            .value
+            .take()
+            .expect("an armed output guard has a value");
         match send_now(inner, v) {
             SendNow::Done(w) => Now::Event(Event::Sent, w),
             SendNow::Block(v) => {

@@ -30,7 +30,11 @@ impl<T: Send + 'static> Unpin for SendFuture<'_, T> {}
 
 impl<'a, T: Send + 'static> SendFuture<'a, T> {
     pub(super) fn new(tx: &'a Sender<T>, value: T) -> Self {
-        SendFuture { tx, value: Some(value), waiting: None }
+        SendFuture {
+            tx,
+            value: Some(value),
+            waiting: None,
+        }
     }
 }
 
@@ -51,7 +55,10 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
             this.waiting = None;
             return Poll::Ready(r);
         }
-        let value = this.value.take().expect("SendFuture polled after completion");
+        let value = this
+            .value
+            .take()
+            .expect("SendFuture polled after completion");
         this.tx.touch();
         tracing::trace!(channel = this.tx.core.id, "send_async");
         let mut inner = lock(&this.tx.core.inner);
@@ -99,7 +106,11 @@ impl<T: Send + 'static> Unpin for RecvFuture<'_, T> {}
 
 impl<'a, T: Send + 'static> RecvFuture<'a, T> {
     pub(super) fn new(rx: &'a Receiver<T>) -> Self {
-        RecvFuture { rx, waiting: None, done: false }
+        RecvFuture {
+            rx,
+            waiting: None,
+            done: false,
+        }
     }
 }
 

@@ -82,7 +82,11 @@ pub(crate) struct Slot<T> {
 
 impl<T: Send + 'static> Slot<T> {
     pub(crate) fn new(sig: Arc<Signal>, guard: usize, value: Option<T>) -> Arc<Slot<T>> {
-        Arc::new(Slot { sig, guard, value: Mutex::new(value) })
+        Arc::new(Slot {
+            sig,
+            guard,
+            value: Mutex::new(value),
+        })
     }
 
     pub(crate) fn take(&self) -> Option<T> {
@@ -103,7 +107,9 @@ impl<T: Send + 'static> Waiter for Slot<T> {
 }
 
 fn slot_of<T: Send + 'static>(w: &Arc<dyn Waiter>) -> &Slot<T> {
-    w.as_any().downcast_ref::<Slot<T>>().expect("occamy: waiter of another type in a channel queue")
+    w.as_any()
+        .downcast_ref::<Slot<T>>()
+        .expect("occamy: waiter of another type in a channel queue")
 }
 
 /// One channel, shared by all its ends.
@@ -128,7 +134,10 @@ pub(crate) struct Inner {
 
 impl Inner {
     fn buf<T: Send + 'static>(&mut self) -> &mut VecDeque<T> {
-        self.buf.as_any_mut().downcast_mut().expect("occamy: buffer of another type")
+        self.buf
+            .as_any_mut()
+            .downcast_mut()
+            .expect("occamy: buffer of another type")
     }
 
     /// Sets the poison flag and fires every queued waiter; returns them to be woken.
@@ -145,7 +154,9 @@ impl Inner {
     }
 
     fn retire_queue(q: &mut VecDeque<Arc<dyn Waiter>>) -> Vec<Arc<dyn Waiter>> {
-        q.drain(..).filter(|w| w.signal().fire(Outcome::Retired(w.guard()))).collect()
+        q.drain(..)
+            .filter(|w| w.signal().fire(Outcome::Retired(w.guard())))
+            .collect()
     }
 
     /// Removes the waiters whose signal is `sig` (an alt or a timed-out party cleaning up).
@@ -381,7 +392,11 @@ pub struct Receiver<T> {
 macro_rules! common_end_methods {
     ($dir:expr) => {
         fn from_core(core: Arc<Core>) -> Self {
-            Self { core, registered: AtomicBool::new(false), _t: PhantomData }
+            Self {
+                core,
+                registered: AtomicBool::new(false),
+                _t: PhantomData,
+            }
         }
 
         /// Registers this end with the running process the first time it is used, so that
@@ -389,7 +404,8 @@ macro_rules! common_end_methods {
         #[inline]
         pub(crate) fn touch(&self) {
             if !self.registered.load(std::sync::atomic::Ordering::Relaxed) {
-                self.registered.store(true, std::sync::atomic::Ordering::Relaxed);
+                self.registered
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
                 crate::process::register_end(&self.core, $dir);
             }
         }
@@ -527,7 +543,10 @@ impl<T: Send + 'static> Sender<T> {
         let slot = Slot::new(sig.clone(), 0, Some(value));
         inner.sendq.push_back(slot.clone());
         drop(inner);
-        let on = [WaitOn::Channel { id: self.core.id, dir: Direction::Send }];
+        let on = [WaitOn::Channel {
+            id: self.core.id,
+            dir: Direction::Send,
+        }];
         let outcome = sig.block(deadline, &on);
         let back = || slot.take().expect("an unsent value stays in its slot");
         match outcome {
@@ -666,7 +685,10 @@ impl<T: Send + 'static> Receiver<T> {
         let slot = Slot::<T>::new(sig.clone(), 0, None);
         inner.recvq.push_back(slot.clone());
         drop(inner);
-        let on = [WaitOn::Channel { id: self.core.id, dir: Direction::Recv }];
+        let on = [WaitOn::Channel {
+            id: self.core.id,
+            dir: Direction::Recv,
+        }];
         match sig.block(deadline, &on) {
             Outcome::Ready(_) => Ok(slot.take().expect("a fired receiver's value")),
             Outcome::Poisoned(_) => Err(RecvTimeoutError::Poisoned),
@@ -719,14 +741,22 @@ impl<T: Send + 'static> Receiver<T> {
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
         self.core.add_end(Direction::Send);
-        Sender { core: self.core.clone(), registered: AtomicBool::new(false), _t: PhantomData }
+        Sender {
+            core: self.core.clone(),
+            registered: AtomicBool::new(false),
+            _t: PhantomData,
+        }
     }
 }
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
         self.core.add_end(Direction::Recv);
-        Receiver { core: self.core.clone(), registered: AtomicBool::new(false), _t: PhantomData }
+        Receiver {
+            core: self.core.clone(),
+            registered: AtomicBool::new(false),
+            _t: PhantomData,
+        }
     }
 }
 

@@ -1,0 +1,125 @@
+//! The `occamy` command line: `run`, `check` and `kinds` on declared networks.
+//!
+//! A user's own binary registers its kinds and hands the registry to [`main_with`]:
+//! ```no_run
+//! use std::process::ExitCode;
+//! fn main() -> ExitCode {
+//!     let mut registry = occamy::Registry::with_builtins();
+//!     // registry.register(occamy::Kind::new("mykind", "...")...);
+//!     occamy::launcher::main_with(registry)
+//! }
+//! ```
+//! Exit codes: 0 when every process ended normally (including by poison or retirement),
+//! 1 on a process failure or a `--timeout`, 2 on an invalid network file or usage,
+//! 3 on deadlock, 130 when interrupted by Ctrl-C.
+
+mod check;
+mod kinds;
+mod run;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::registry::Registry;
+
+/// Exit status: every process ended normally.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: a process failed, or the run timed out.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit status: invalid network file or usage.
+pub const EXIT_INVALID: u8 = 2;
+/// Exit status: the network deadlocked.
+pub const EXIT_DEADLOCK: u8 = 3;
+/// Exit status: interrupted (Ctrl-C).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "occamy",
+    version,
+    about = "Check and run CSP process networks declared in RON files"
+)]
+struct Cli {
+    /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check, wire and run a network file.
+    Run(run::RunArgs),
+    /// Check a network file without running it.
+    Check(check::CheckArgs),
+    /// List the process kinds, or show one.
+    Kinds(kinds::KindsArgs),
+}
+
+/// A `NAME=VALUE` param override.
+fn parse_set(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
+}
+
+/// Where to find the network file and how to override its params.
+#[derive(clap::Args, Debug)]
+struct NetworkArgs {
+    /// The network file (.ron).
+    file: PathBuf,
+    /// Override a param of the network: NAME=VALUE (VALUE in RON syntax; a bare word is a string).
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = parse_set)]
+    sets: Vec<(String, String)>,
+}
+
+/// Runs the command line from the process's arguments with `registry`.
+pub fn main_with(registry: Registry) -> ExitCode {
+    main_from(registry, std::env::args_os())
+}
+
+/// Runs the command line from `args` (the first is the program name) with `registry`.
+pub fn main_from<I, T>(registry: Registry, args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                EXIT_INVALID
+            } else {
+                EXIT_OK
+            });
+        }
+    };
+    init_logging(cli.verbose);
+    let code = match cli.command {
+        Command::Run(a) => run::run(&registry, a),
+        Command::Check(a) => check::check(&registry, a),
+        Command::Kinds(a) => kinds::kinds(&registry, a),
+    };
+    ExitCode::from(code)
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

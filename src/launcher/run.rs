@@ -1,0 +1,140 @@
+//! `occamy run FILE`.
+
+use std::io::Write;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::{NetworkArgs, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK};
+use crate::network::{self, ChannelStats, ProcessStats};
+use crate::registry::Registry;
+
+/// Arguments of `occamy run`.
+#[derive(clap::Args, Debug)]
+pub(super) struct RunArgs {
+    #[command(flatten)]
+    net: NetworkArgs,
+    /// After the run, print per channel how many messages it carried and per process how
+    /// long it ran (to stderr).
+    #[arg(long)]
+    stats: bool,
+    /// Poison the network after SECS seconds and exit 1.
+    #[arg(long, value_name = "SECS")]
+    timeout: Option<f64>,
+}
+
+/// How long processes get to stop after the network is poisoned before the launcher
+/// gives up on them (a process blocked reading stdin cannot be interrupted).
+const GRACE: Duration = Duration::from_secs(5);
+
+pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
+    let plan = match network::load(&a.net.file, &a.net.sets, reg) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_INVALID;
+        }
+    };
+    if let Some(t) = a.timeout {
+        if !(t.is_finite() && t > 0.0) {
+            eprintln!("error: --timeout must be a positive number of seconds, not {t}");
+            return EXIT_INVALID;
+        }
+    }
+    tracing::info!("{}", plan.summary());
+    let mut running = match network::start(&plan, reg) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_INVALID;
+        }
+    };
+    let (int_tx, interrupted) = mpsc::channel();
+    // Only one handler can be set per program; a second launcher run in the same program
+    // simply goes without Ctrl-C handling.
+    let _ = ctrlc::set_handler(move || {
+        let _ = int_tx.send(());
+    });
+    let deadline = a
+        .timeout
+        .map(|t| Instant::now() + Duration::from_secs_f64(t));
+    let mut stop: Option<(&str, u8)> = None;
+    while !running.wait_timeout(Duration::from_millis(50)) {
+        if interrupted.try_recv().is_ok() {
+            eprintln!("interrupted: poisoning the network");
+            stop = Some(("interrupted", EXIT_INTERRUPTED));
+        } else if deadline.is_some_and(|d| Instant::now() >= d) {
+            eprintln!(
+                "timeout: the network ran for more than {}s; poisoning it",
+                a.timeout.unwrap_or_default()
+            );
+            stop = Some(("timed out", EXIT_FAILURE));
+        }
+        if stop.is_some() {
+            running.poison();
+            break;
+        }
+    }
+    if let Some((what, code)) = stop {
+        let ended = running.wait_timeout(GRACE);
+        let (channels, processes) = running.snapshot();
+        if !ended {
+            let done: Vec<&str> = processes.iter().map(|p| p.name.as_str()).collect();
+            let stuck: Vec<&str> = plan
+                .processes
+                .iter()
+                .map(|p| p.name.as_str())
+                .filter(|n| !done.contains(n))
+                .collect();
+            eprintln!(
+                "{what}: {} processes did not stop: {}",
+                stuck.len(),
+                stuck.join(", ")
+            );
+        }
+        print_ran(&processes, plan.processes.len());
+        if a.stats {
+            print_stats(&channels, &processes);
+        }
+        return code;
+    }
+    let report = running.wait();
+    let _ = std::io::stdout().flush();
+    if a.stats {
+        print_stats(&report.channels, &report.processes);
+        eprintln!("run took {:.3}s", report.elapsed.as_secs_f64());
+    }
+    match report.result {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for (p, f) in &e.others {
+                eprintln!("error: process `{p}` {f}");
+            }
+            EXIT_FAILURE
+        }
+    }
+}
+
+fn print_ran(processes: &[ProcessStats], total: usize) {
+    eprintln!("{} of {total} processes ended:", processes.len());
+    for p in processes {
+        eprintln!("  {:<24} {:<10} {}", p.name, p.kind, p.end);
+    }
+}
+
+fn print_stats(channels: &[ChannelStats], processes: &[ProcessStats]) {
+    eprintln!("channels:");
+    for c in channels {
+        eprintln!("  {:<24} {:<8} {:>12} messages", c.name, c.ty, c.carried);
+    }
+    eprintln!("processes:");
+    for p in processes {
+        eprintln!(
+            "  {:<24} {:<10} {:>10.3}s  {}",
+            p.name,
+            p.kind,
+            p.ran.as_secs_f64(),
+            p.end
+        );
+    }
+}

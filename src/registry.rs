@@ -1,0 +1,693 @@
+//! The registry of process kinds and channel types that declared networks draw on.
+//!
+//! A *kind* declares its name, a doc line, its ports (name, direction, single or array,
+//! element type) and its params (type, default). Its element types are either concrete
+//! type names (`"u64"`, `"String"`, a user type) or `"T"`: a *generic* kind takes its
+//! element type from the channels bound to it. Generic kinds are occamy's built-ins; a
+//! user's kinds are concrete and built by a closure given the process's [`Ctx`].
+//!
+//! A *type* is a name for a Rust type that channels of declared networks can carry. The
+//! registry instantiates the built-in generic kinds for every type registered, so `id`,
+//! `delta`, `print` ... work on a user's own serde types too.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use ron::Value;
+use serde::de::DeserializeOwned;
+
+use crate::channel::{buffered, Core, Receiver, Sender};
+use crate::process::{Process, ProcessResult};
+
+/// What a channel of a declared network can carry: any clonable, sendable type that can
+/// be read from a network file (for params such as `prefix`'s `value`).
+pub trait Msg: Clone + Send + fmt::Debug + DeserializeOwned + 'static {}
+
+impl<T: Clone + Send + fmt::Debug + DeserializeOwned + 'static> Msg for T {}
+
+/// Which way a port carries values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
+pub enum PortDir {
+    /// The process reads from the port.
+    In,
+    /// The process writes to the port.
+    Out,
+}
+
+impl fmt::Display for PortDir {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PortDir::In => "in",
+            PortDir::Out => "out",
+        })
+    }
+}
+
+/// A port of a kind.
+#[derive(Clone, Debug)]
+pub struct PortSpec {
+    /// Its name.
+    pub name: String,
+    /// Its direction.
+    pub dir: PortDir,
+    /// Whether it takes a list of channels.
+    pub array: bool,
+    /// The element type name, or `"T"` for the kind's generic element type.
+    pub ty: String,
+}
+
+/// The type of a kind's param.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamType {
+    /// A signed integer.
+    Int,
+    /// A non-negative integer.
+    UInt,
+    /// A number (integers are accepted).
+    Float,
+    /// `true` or `false`.
+    Bool,
+    /// A string.
+    Str,
+    /// A value of the kind's element type `T` (e.g. `prefix`'s `value`).
+    Elem,
+    /// Any value; the kind checks it.
+    Any,
+}
+
+impl fmt::Display for ParamType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ParamType::Int => "integer",
+            ParamType::UInt => "non-negative integer",
+            ParamType::Float => "number",
+            ParamType::Bool => "bool",
+            ParamType::Str => "string",
+            ParamType::Elem => "value of the element type",
+            ParamType::Any => "any value",
+        })
+    }
+}
+
+/// A param of a kind.
+#[derive(Clone, Debug)]
+pub struct ParamSpec {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub ty: ParamType,
+    /// Its default; `None` makes it required.
+    pub default: Option<Value>,
+    /// One line saying what it does.
+    pub doc: String,
+}
+
+/// Builds a process of a concrete kind from its context.
+pub type BuildFn = Arc<dyn Fn(&mut Ctx) -> Result<Process, BuildError> + Send + Sync>;
+
+/// Builds a process of a generic kind for one element type.
+pub(crate) type GenericBuildFn = fn(&mut Ctx) -> Result<Process, BuildError>;
+
+#[derive(Clone)]
+enum Build {
+    Concrete(BuildFn),
+    Generic { numeric: bool },
+    Unset,
+}
+
+/// A process kind: what a network file names in `kind: "..."`.
+///
+/// # Examples
+/// A user's kind that scales each value:
+/// ```
+/// use occamy::{Kind, ParamType, Registry};
+/// let mut reg = Registry::with_builtins();
+/// reg.register(
+///     Kind::new("scale", "multiplies each value by `factor`")
+///         .input("in", "f64")
+///         .output("out", "f64")
+///         .param("factor", ParamType::Float, 2.0, "the multiplier")
+///         .build(|ctx| {
+///             let (rx, tx) = (ctx.input::<f64>("in")?, ctx.output::<f64>("out")?);
+///             let k: f64 = ctx.param("factor")?;
+///             Ok(ctx.process(move || -> occamy::Result {
+///                 for v in rx.iter() { tx.send(v * k)?; }
+///                 Ok(())
+///             }))
+///         }),
+/// );
+/// assert!(reg.kind("scale").is_some());
+/// ```
+#[derive(Clone)]
+pub struct Kind {
+    name: String,
+    doc: String,
+    ports: Vec<PortSpec>,
+    params: Vec<ParamSpec>,
+    build: Build,
+}
+
+impl fmt::Debug for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Kind")
+            .field("name", &self.name)
+            .field("ports", &self.ports)
+            .field("params", &self.params)
+            .finish()
+    }
+}
+
+impl Kind {
+    /// A concrete kind; give it ports, params and a [`build`](Kind::build) closure.
+    pub fn new(name: impl Into<String>, doc: impl Into<String>) -> Kind {
+        Kind {
+            name: name.into(),
+            doc: doc.into(),
+            ports: vec![],
+            params: vec![],
+            build: Build::Unset,
+        }
+    }
+
+    /// A generic built-in kind, instantiated per element type by the registry.
+    pub(crate) fn generic(name: &str, doc: &str, numeric: bool) -> Kind {
+        Kind {
+            build: Build::Generic { numeric },
+            ..Kind::new(name, doc)
+        }
+    }
+
+    fn port(mut self, name: &str, dir: PortDir, array: bool, ty: &str) -> Kind {
+        self.ports.push(PortSpec {
+            name: name.into(),
+            dir,
+            array,
+            ty: ty.into(),
+        });
+        self
+    }
+
+    /// Adds an input port carrying `ty` (a registered type name, or `"T"` in generic kinds).
+    pub fn input(self, name: &str, ty: &str) -> Kind {
+        self.port(name, PortDir::In, false, ty)
+    }
+
+    /// Adds an output port.
+    pub fn output(self, name: &str, ty: &str) -> Kind {
+        self.port(name, PortDir::Out, false, ty)
+    }
+
+    /// Adds an input port that takes a list of channels.
+    pub fn input_array(self, name: &str, ty: &str) -> Kind {
+        self.port(name, PortDir::In, true, ty)
+    }
+
+    /// Adds an output port that takes a list of channels.
+    pub fn output_array(self, name: &str, ty: &str) -> Kind {
+        self.port(name, PortDir::Out, true, ty)
+    }
+
+    /// Adds a param with a default.
+    pub fn param(
+        mut self,
+        name: &str,
+        ty: ParamType,
+        default: impl Into<Value>,
+        doc: &str,
+    ) -> Kind {
+        self.params.push(ParamSpec {
+            name: name.into(),
+            ty,
+            default: Some(default.into()),
+            doc: doc.into(),
+        });
+        self
+    }
+
+    /// Adds a param the network file must give.
+    pub fn required_param(mut self, name: &str, ty: ParamType, doc: &str) -> Kind {
+        self.params.push(ParamSpec {
+            name: name.into(),
+            ty,
+            default: None,
+            doc: doc.into(),
+        });
+        self
+    }
+
+    /// Sets how a process of this kind is built.
+    pub fn build<F>(mut self, f: F) -> Kind
+    where
+        F: Fn(&mut Ctx) -> Result<Process, BuildError> + Send + Sync + 'static,
+    {
+        self.build = Build::Concrete(Arc::new(f));
+        self
+    }
+
+    /// The kind's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its doc line.
+    pub fn doc(&self) -> &str {
+        &self.doc
+    }
+
+    /// Its ports.
+    pub fn ports(&self) -> &[PortSpec] {
+        &self.ports
+    }
+
+    /// Its params.
+    pub fn params(&self) -> &[ParamSpec] {
+        &self.params
+    }
+
+    /// The port named `name`.
+    pub fn port_spec(&self, name: &str) -> Option<&PortSpec> {
+        self.ports.iter().find(|p| p.name == name)
+    }
+
+    /// The param named `name`.
+    pub fn param_spec(&self, name: &str) -> Option<&ParamSpec> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    /// Whether its element type comes from the channels bound to it.
+    pub fn is_generic(&self) -> bool {
+        matches!(self.build, Build::Generic { .. })
+    }
+
+    /// Whether it is generic over numeric types only (i64, u64, f64).
+    pub fn is_numeric(&self) -> bool {
+        matches!(self.build, Build::Generic { numeric: true })
+    }
+}
+
+impl fmt::Display for Kind {
+    /// The kind as `occamy kinds NAME` shows it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}: {}", self.name, self.doc)?;
+        if self.is_numeric() {
+            writeln!(f, "  element type T: i64, u64 or f64")?;
+        } else if self.is_generic() {
+            writeln!(f, "  element type T: taken from the channels bound to it")?;
+        }
+        for p in &self.ports {
+            let arr = if p.array { "[]" } else { "" };
+            writeln!(f, "  port {:<10} {:<3} {}{}", p.name, p.dir, p.ty, arr)?;
+        }
+        for p in &self.params {
+            let d = match &p.default {
+                Some(v) => format!("default {}", show_value(v)),
+                None => "required".to_string(),
+            };
+            writeln!(f, "  param {:<9} {} ({}): {}", p.name, p.ty, d, p.doc)?;
+        }
+        Ok(())
+    }
+}
+
+/// A value as written in a network file.
+pub(crate) fn show_value(v: &Value) -> String {
+    ron::to_string(v).unwrap_or_else(|_| format!("{v:?}"))
+}
+
+/// A kind's build failed: a message naming the port or param at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildError(pub String);
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+impl From<String> for BuildError {
+    fn from(s: String) -> Self {
+        BuildError(s)
+    }
+}
+
+impl From<&str> for BuildError {
+    fn from(s: &str) -> Self {
+        BuildError(s.into())
+    }
+}
+
+/// The ends of one channel, type-erased, and how to make more of them.
+pub(crate) struct AnyChannel {
+    pub(crate) tx: Box<dyn Any + Send>,
+    pub(crate) rx: Box<dyn Any + Send>,
+    pub(crate) core: Arc<Core>,
+    pub(crate) clone_tx: fn(&(dyn Any + Send)) -> Box<dyn Any + Send>,
+    pub(crate) clone_rx: fn(&(dyn Any + Send)) -> Box<dyn Any + Send>,
+}
+
+/// A channel type of declared networks.
+pub struct TypeInfo {
+    name: String,
+    numeric: bool,
+    make: fn(usize) -> AnyChannel,
+    check_value: fn(&Value) -> Result<(), String>,
+    format: Arc<dyn Any + Send + Sync>,
+    generic: HashMap<&'static str, GenericBuildFn>,
+}
+
+impl fmt::Debug for TypeInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TypeInfo({})", self.name)
+    }
+}
+
+fn make_channel<T: Msg>(cap: usize) -> AnyChannel {
+    let (tx, rx) = buffered::<T>(cap);
+    let core = tx.core.clone();
+    AnyChannel {
+        tx: Box::new(tx),
+        rx: Box::new(rx),
+        core,
+        clone_tx: |b| Box::new(b.downcast_ref::<Sender<T>>().expect("sender type").clone()),
+        clone_rx: |b| {
+            Box::new(
+                b.downcast_ref::<Receiver<T>>()
+                    .expect("receiver type")
+                    .clone(),
+            )
+        },
+    }
+}
+
+fn check_value<T: Msg>(v: &Value) -> Result<(), String> {
+    v.clone()
+        .into_rust::<T>()
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+impl TypeInfo {
+    fn new<T: Msg>(name: &str, numeric: bool, format: fn(&T) -> String) -> TypeInfo {
+        let mut generic: HashMap<&'static str, GenericBuildFn> = HashMap::new();
+        for (k, f) in crate::kinds::generic_builds::<T>() {
+            generic.insert(k, f);
+        }
+        TypeInfo {
+            name: name.into(),
+            numeric,
+            make: make_channel::<T>,
+            check_value: check_value::<T>,
+            format: Arc::new(format),
+            generic,
+        }
+    }
+
+    /// The type's name in network files.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether numeric kinds (succ, plus, ...) work on it.
+    pub fn is_numeric(&self) -> bool {
+        self.numeric
+    }
+
+    /// Whether `v` (from a network file) is a value of this type; `Err` says why not.
+    pub fn check_value(&self, v: &Value) -> Result<(), String> {
+        (self.check_value)(v)
+    }
+
+    pub(crate) fn make(&self, cap: usize) -> AnyChannel {
+        (self.make)(cap)
+    }
+
+    pub(crate) fn generic_build(&self, kind: &str) -> Option<GenericBuildFn> {
+        self.generic.get(kind).copied()
+    }
+}
+
+/// The kinds and types a declared network can use.
+#[derive(Default)]
+pub struct Registry {
+    kinds: IndexMap<String, Kind>,
+    types: IndexMap<String, TypeInfo>,
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("kinds", &self.kinds.keys().collect::<Vec<_>>())
+            .field("types", &self.types.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// An empty registry: no kinds, no types.
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    /// The built-in types (bool, i64, u64, f64, String, `Vec<u8>`) and kinds.
+    pub fn with_builtins() -> Registry {
+        let mut r = Registry::new();
+        r.types.insert(
+            "bool".into(),
+            TypeInfo::new::<bool>("bool", false, |v| v.to_string()),
+        );
+        r.add_numeric::<i64>("i64");
+        r.add_numeric::<u64>("u64");
+        r.add_numeric::<f64>("f64");
+        r.types.insert(
+            "String".into(),
+            TypeInfo::new::<String>("String", false, |v| v.clone()),
+        );
+        r.types.insert(
+            "Vec<u8>".into(),
+            TypeInfo::new::<Vec<u8>>("Vec<u8>", false, |v| format!("{v:?}")),
+        );
+        for k in crate::kinds::builtin_kinds() {
+            r.register(k);
+        }
+        r
+    }
+
+    fn add_numeric<T: crate::kinds::Num>(&mut self, name: &str) {
+        let mut t = TypeInfo::new::<T>(name, true, |v| v.to_string());
+        for (k, f) in crate::kinds::numeric_builds::<T>() {
+            t.generic.insert(k, f);
+        }
+        self.types.insert(name.into(), t);
+    }
+
+    /// Registers a channel type under `name`; `print` shows its values with `Display`.
+    ///
+    /// # Examples
+    /// ```
+    /// #[derive(Clone, Debug, serde::Deserialize)]
+    /// struct Point { x: i32, y: i32 }
+    /// impl std::fmt::Display for Point {
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result { write!(f, "({}, {})", self.x, self.y) }
+    /// }
+    /// let mut reg = occamy::Registry::with_builtins();
+    /// reg.register_type::<Point>("Point");
+    /// assert!(reg.type_info("Point").is_some());
+    /// ```
+    pub fn register_type<T: Msg + fmt::Display>(&mut self, name: &str) {
+        self.types.insert(
+            name.into(),
+            TypeInfo::new::<T>(name, false, |v| v.to_string()),
+        );
+    }
+
+    /// Registers a channel type whose values `print` shows with `Debug`.
+    pub fn register_debug_type<T: Msg>(&mut self, name: &str) {
+        self.types.insert(
+            name.into(),
+            TypeInfo::new::<T>(name, false, |v| format!("{v:?}")),
+        );
+    }
+
+    /// Registers (or replaces) a kind.
+    pub fn register(&mut self, kind: Kind) {
+        self.kinds.insert(kind.name.clone(), kind);
+    }
+
+    /// The kind named `name`.
+    pub fn kind(&self, name: &str) -> Option<&Kind> {
+        self.kinds.get(name)
+    }
+
+    /// All kinds, in registration order.
+    pub fn kinds(&self) -> impl Iterator<Item = &Kind> {
+        self.kinds.values()
+    }
+
+    /// The type named `name`.
+    pub fn type_info(&self, name: &str) -> Option<&TypeInfo> {
+        self.types.get(name)
+    }
+
+    /// All type names.
+    pub fn type_names(&self) -> impl Iterator<Item = &str> {
+        self.types.keys().map(|s| s.as_str())
+    }
+
+    /// Builds a process of `kind` from `ctx`; `elem` is its element type if generic.
+    pub(crate) fn build(&self, kind: &Kind, ctx: &mut Ctx) -> Result<Process, BuildError> {
+        match &kind.build {
+            Build::Concrete(f) => f(ctx),
+            Build::Generic { .. } => {
+                let t = ctx
+                    .elem
+                    .clone()
+                    .ok_or_else(|| BuildError("no element type".into()))?;
+                let info = self
+                    .type_info(&t)
+                    .ok_or_else(|| BuildError(format!("unknown type `{t}`")))?;
+                let f = info.generic_build(&kind.name).ok_or_else(|| {
+                    BuildError(format!("kind `{}` does not work on `{t}`", kind.name))
+                })?;
+                ctx.format = Some(info.format.clone());
+                f(ctx)
+            }
+            Build::Unset => Err(BuildError(format!(
+                "kind `{}` has no build function",
+                kind.name
+            ))),
+        }
+    }
+}
+
+/// What a port of a process being built is bound to.
+pub(crate) enum Bound {
+    One(Box<dyn Any + Send>),
+    Many(Vec<Box<dyn Any + Send>>),
+}
+
+/// What a kind's build closure gets: the process's name, its channel ends, its params.
+pub struct Ctx {
+    pub(crate) name: String,
+    pub(crate) ports: HashMap<String, Bound>,
+    pub(crate) params: IndexMap<String, Value>,
+    pub(crate) elem: Option<String>,
+    pub(crate) format: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx")
+            .field("name", &self.name)
+            .field("params", &self.params)
+            .finish()
+    }
+}
+
+impl Ctx {
+    /// The process's (qualified) name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The element type's name, for generic kinds.
+    pub fn elem_type(&self) -> Option<&str> {
+        self.elem.as_deref()
+    }
+
+    fn take(&mut self, port: &str) -> Result<Bound, BuildError> {
+        self.ports
+            .remove(port)
+            .ok_or_else(|| BuildError(format!("port `{port}` is not bound (or taken twice)")))
+    }
+
+    fn one<E: 'static>(&mut self, port: &str, what: &str) -> Result<E, BuildError> {
+        match self.take(port)? {
+            Bound::One(b) => b
+                .downcast::<E>()
+                .map(|b| *b)
+                .map_err(|_| BuildError(format!("port `{port}` is not {what}"))),
+            Bound::Many(_) => Err(BuildError(format!("port `{port}` is an array port"))),
+        }
+    }
+
+    fn many<E: 'static>(&mut self, port: &str, what: &str) -> Result<Vec<E>, BuildError> {
+        match self.take(port)? {
+            Bound::Many(v) => v
+                .into_iter()
+                .map(|b| {
+                    b.downcast::<E>()
+                        .map(|b| *b)
+                        .map_err(|_| BuildError(format!("port `{port}` is not {what}")))
+                })
+                .collect(),
+            Bound::One(_) => Err(BuildError(format!("port `{port}` is not an array port"))),
+        }
+    }
+
+    /// The reading end bound to input port `port`.
+    pub fn input<T: Msg>(&mut self, port: &str) -> Result<Receiver<T>, BuildError> {
+        self.one(port, &format!("an input of {}", std::any::type_name::<T>()))
+    }
+
+    /// The writing end bound to output port `port`.
+    pub fn output<T: Msg>(&mut self, port: &str) -> Result<Sender<T>, BuildError> {
+        self.one(
+            port,
+            &format!("an output of {}", std::any::type_name::<T>()),
+        )
+    }
+
+    /// The reading ends bound to input array port `port`, in order.
+    pub fn inputs<T: Msg>(&mut self, port: &str) -> Result<Vec<Receiver<T>>, BuildError> {
+        self.many(port, &format!("an input of {}", std::any::type_name::<T>()))
+    }
+
+    /// The writing ends bound to output array port `port`, in order.
+    pub fn outputs<T: Msg>(&mut self, port: &str) -> Result<Vec<Sender<T>>, BuildError> {
+        self.many(
+            port,
+            &format!("an output of {}", std::any::type_name::<T>()),
+        )
+    }
+
+    /// Param `name` (given in the file, or its default) as a `T`.
+    pub fn param<T: DeserializeOwned>(&self, name: &str) -> Result<T, BuildError> {
+        self.param_opt(name)?
+            .ok_or_else(|| BuildError(format!("param `{name}` is missing")))
+    }
+
+    /// Param `name` if given (or defaulted), as a `T`. A param whose default is `()`
+    /// counts as not given.
+    pub fn param_opt<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, BuildError> {
+        match self.params.get(name) {
+            None | Some(Value::Unit) | Some(Value::Option(None)) => Ok(None),
+            Some(v) => v
+                .clone()
+                .into_rust::<T>()
+                .map(Some)
+                .map_err(|e| BuildError(format!("param `{name}`: {e}"))),
+        }
+    }
+
+    /// How `print` shows values of the element type (generic kinds only).
+    pub fn formatter<T: 'static>(&self) -> fn(&T) -> String {
+        self.format
+            .as_ref()
+            .and_then(|f| f.downcast_ref::<fn(&T) -> String>().copied())
+            .unwrap_or(|_| "?".to_string())
+    }
+
+    /// A process with this process's name running `body`.
+    pub fn process<F, R>(&self, body: F) -> Process
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: ProcessResult,
+    {
+        Process::new(self.name.clone(), body)
+    }
+}
