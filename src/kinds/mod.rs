@@ -1,0 +1,462 @@
+//! occamy's built-in process kinds: what a network file names in `kind: "..."`.
+//!
+//! Every kind reads from port `in` and writes to port `out` unless said otherwise; `[]`
+//! marks an array port (bound to a list of channels). `T` is the element type, taken from
+//! the channels bound to the process; *numeric* kinds work on `i64`, `u64` and `f64`
+//! only. Params without a default are required.
+//!
+//! | kind          | ports                  | params                                   | what it does |
+//! |---------------|------------------------|------------------------------------------|--------------|
+//! | `numbers`     | out                    | start=0, step=1, count (optional)        | sends start, start+step, ...; retires after count values (numeric) |
+//! | `generate`    | out                    | value (T, required), count (optional)    | sends value again and again; retires after count values |
+//! | `tick`        | out                    | period (ms, required), count (optional)  | sends 0, 1, 2, ... one every period ms, on fixed deadlines (numeric) |
+//! | `id`          | in, out                |                                          | copies |
+//! | `succ`        | in, out                |                                          | adds one (numeric) |
+//! | `prefix`      | in, out                | value (T, required)                      | sends value, then copies |
+//! | `tail`        | in, out                |                                          | drops the first value, then copies |
+//! | `delta`       | in, out[]              |                                          | sends each value to every output in parallel (occam `PAR` delta) |
+//! | `plus`        | in[] (exactly 2), out  |                                          | reads one value from each input in parallel, sends their sum (numeric) |
+//! | `pairs`       | in, out                |                                          | sends x0+x1, x1+x2, ... (JCSP `Pairs`) (numeric) |
+//! | `integrate`   | in, out                |                                          | sends the running sum (numeric) |
+//! | `merge`       | in[], out              |                                          | fair merge; ends when every input has retired |
+//! | `round_robin` | in, out[]              |                                          | sends each value to the next output in turn |
+//! | `take`        | in, out                | count (required)                         | passes the first count values, then retires both ends |
+//! | `skip_first`  | in, out                | count (required)                         | drops the first count values, passes the rest |
+//! | `delay`       | in, out                | ms (required)                            | passes each value on after ms milliseconds |
+//! | `print`       | in                     | prefix=""                                | writes each value (`Display` form) on its own line to stdout |
+//! | `discard`     | in                     |                                          | reads and drops |
+//! | `count`       | in                     | label="" (the process name)              | when `in` ends, prints `LABEL: N values` |
+//! | `stopwatch`   | in                     | count (required), label="", per_value=1  | times count values, prints the rate, poisons `in` |
+//! | `lines_in`    | out: String            | path (required, `-` = stdin)             | sends each line of a file, then retires |
+//! | `lines_out`   | in: String             | path (required, `-` = stdout)            | writes each value as a line of a file |
+//!
+//! # Ending
+//! A kind's process runs until a channel ends it: `?` on a channel error returns
+//! [`Error::Retired`] or [`Error::Poisoned`]. Ending by retirement just drops the
+//! process's ends, so retirement flows on: downstream readers see their channel retire,
+//! and so does a writer upstream on its next send. Ending by poison (or failing) poisons
+//! every channel the process holds; [`guarded`] does that itself before the ends are
+//! dropped, so that poison reaches every end, used or not, and a reader blocked on an
+//! output sees poison rather than retirement. Integer overflow fails the process (occam's
+//! checked `+`) in debug and release builds alike.
+//!
+//! The kinds are split by concept: [`basic`] (copying and shaping streams), [`arith`]
+//! (numeric kinds), [`flow`] (fan-in and fan-out), [`io`] (printing, timing, files).
+
+mod arith;
+mod basic;
+mod flow;
+mod io;
+
+use std::fmt::Display;
+use std::ops::Add;
+
+use crate::channel::{Receiver, Sender};
+use crate::process::Error;
+use crate::registry::{BuildError, GenericBuildFn, Kind, Msg};
+
+/// The numeric element types that the numeric built-in kinds (`numbers`, `tick`, `succ`,
+/// `plus`, `pairs`, `integrate`) work on: `i64`, `u64` and `f64`.
+pub trait Num: Msg + Copy + PartialOrd + Add<Output = Self> + Display + Default {
+    /// The number one (`succ` adds it).
+    fn one() -> Self;
+
+    /// `n` as this type (`tick` counts with it): saturating for `i64`, nearest for `f64`.
+    fn from_u64(n: u64) -> Self;
+
+    /// `self + other`, or `None` if the sum overflows the type (never for `f64`).
+    fn checked_add(self, other: Self) -> Option<Self>;
+}
+
+impl Num for i64 {
+    fn one() -> Self {
+        1
+    }
+    fn from_u64(n: u64) -> Self {
+        i64::try_from(n).unwrap_or(i64::MAX)
+    }
+    fn checked_add(self, other: Self) -> Option<Self> {
+        i64::checked_add(self, other)
+    }
+}
+
+impl Num for u64 {
+    fn one() -> Self {
+        1
+    }
+    fn from_u64(n: u64) -> Self {
+        n
+    }
+    fn checked_add(self, other: Self) -> Option<Self> {
+        u64::checked_add(self, other)
+    }
+}
+
+impl Num for f64 {
+    fn one() -> Self {
+        1.0
+    }
+    fn from_u64(n: u64) -> Self {
+        n as f64
+    }
+    fn checked_add(self, other: Self) -> Option<Self> {
+        Some(self + other)
+    }
+}
+
+/// `a + b`, or a failure naming the overflowing sum.
+fn add<T: Num>(a: T, b: T) -> crate::Result<T> {
+    a.checked_add(b)
+        .ok_or_else(|| Error::failed(format!("arithmetic overflow: {a} + {b}")))
+}
+
+/// The channel ends a kind's process owns: one end, a list of ends, or a pair of those.
+trait Ends {
+    /// Registers the ends with the running process.
+    fn claim(&self);
+    /// Poisons their channels.
+    fn poison(&self);
+}
+
+impl<T: Send + 'static> Ends for Sender<T> {
+    fn claim(&self) {
+        self.touch();
+    }
+    fn poison(&self) {
+        Sender::poison(self);
+    }
+}
+
+impl<T: Send + 'static> Ends for Receiver<T> {
+    fn claim(&self) {
+        self.touch();
+    }
+    fn poison(&self) {
+        Receiver::poison(self);
+    }
+}
+
+impl<E: Ends> Ends for Vec<E> {
+    fn claim(&self) {
+        self.iter().for_each(Ends::claim);
+    }
+    fn poison(&self) {
+        self.iter().for_each(Ends::poison);
+    }
+}
+
+impl<A: Ends, B: Ends> Ends for (A, B) {
+    fn claim(&self) {
+        self.0.claim();
+        self.1.claim();
+    }
+    fn poison(&self) {
+        self.0.poison();
+        self.1.poison();
+    }
+}
+
+/// Runs a kind's process body on its ends. It claims them first, so that the runtime
+/// knows the process holds them even before it uses them. If the body ends by poison or
+/// fails, it poisons them all *before* they are dropped: the runtime poisons a process's
+/// channels only after its body has returned and dropped its ends, and a reader blocked
+/// on an output would see that drop as retirement instead of poison.
+fn guarded<E: Ends>(ends: E, body: impl FnOnce(&E) -> crate::Result) -> crate::Result {
+    ends.claim();
+    let r = body(&ends);
+    if matches!(r, Err(Error::Poisoned | Error::Failed(_))) {
+        ends.poison();
+    }
+    r
+}
+
+/// Copies every value of `rx` to `tx` until either end stops.
+fn copy<T: Send + 'static>(rx: &Receiver<T>, tx: &Sender<T>) -> crate::Result {
+    loop {
+        tx.send(rx.recv()?)?;
+    }
+}
+
+/// An array port bound to no channel at all, where the kind needs at least one.
+fn need_some<E>(ends: &[E], port: &str) -> Result<(), BuildError> {
+    if ends.is_empty() {
+        return Err(BuildError(format!(
+            "port `{port}` needs at least one channel"
+        )));
+    }
+    Ok(())
+}
+
+/// The generic (non-numeric) kinds' build functions, instantiated for `T`.
+pub(crate) fn generic_builds<T: Msg>() -> Vec<(&'static str, GenericBuildFn)> {
+    let mut v = basic::builds::<T>();
+    v.extend(flow::builds::<T>());
+    v.extend(io::builds::<T>());
+    v
+}
+
+/// The numeric kinds' build functions, instantiated for `T`.
+pub(crate) fn numeric_builds<T: Num>() -> Vec<(&'static str, GenericBuildFn)> {
+    arith::builds::<T>()
+}
+
+/// The specs of every built-in kind, in the order `occamy kinds` lists them.
+pub(crate) fn builtin_kinds() -> Vec<Kind> {
+    let mut v = arith::kinds();
+    v.extend(basic::kinds());
+    v.extend(flow::kinds());
+    v.extend(io::kinds());
+    v
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Helpers for the kinds' tests: a watchdog, building a kind's process from a
+    //! registry, and feeder and collector processes.
+
+    use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+    use std::sync::{mpsc, Arc, Mutex};
+    use std::time::Duration;
+
+    use indexmap::IndexMap;
+    use ron::Value;
+
+    use crate::registry::{Bound, BuildError, Ctx, Msg, Registry};
+    use crate::{channel, par, Process, Receiver, Sender};
+
+    /// How long a test may take before the watchdog fails it.
+    pub const LIMIT: u64 = 30;
+
+    /// Runs `f` on its own thread and returns its result; fails with a message naming
+    /// `what` if it has not finished within [`LIMIT`] seconds. A panic in `f` is re-raised.
+    pub fn watchdog<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name(format!("watched: {what}"))
+            .spawn(move || {
+                let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
+            })
+            .expect("cannot start the watched thread");
+        match rx.recv_timeout(Duration::from_secs(LIMIT)) {
+            Ok(Ok(v)) => v,
+            Ok(Err(panic)) => resume_unwind(panic),
+            Err(_) => panic!("watchdog: {what} did not finish within {LIMIT}s"),
+        }
+    }
+
+    /// The network-file name of `T`.
+    pub fn elem_name<T>() -> String {
+        let full = std::any::type_name::<T>();
+        match full {
+            "alloc::string::String" => "String".into(),
+            other => other.into(),
+        }
+    }
+
+    /// A process of a kind being assembled: its ports and params.
+    pub struct Spec {
+        kind: String,
+        ctx: Ctx,
+    }
+
+    /// Starts assembling a process of `kind` on element type `T`.
+    pub fn spec<T>(kind: &str) -> Spec {
+        Spec {
+            kind: kind.into(),
+            ctx: Ctx {
+                name: format!("test {kind}"),
+                ports: Default::default(),
+                params: IndexMap::new(),
+                elem: Some(elem_name::<T>()),
+                format: None,
+            },
+        }
+    }
+
+    impl Spec {
+        pub fn param(mut self, name: &str, v: impl Into<Value>) -> Spec {
+            self.ctx.params.insert(name.into(), v.into());
+            self
+        }
+
+        pub fn input<T: Msg>(mut self, port: &str, rx: Receiver<T>) -> Spec {
+            self.ctx.ports.insert(port.into(), Bound::One(Box::new(rx)));
+            self
+        }
+
+        pub fn output<T: Msg>(mut self, port: &str, tx: Sender<T>) -> Spec {
+            self.ctx.ports.insert(port.into(), Bound::One(Box::new(tx)));
+            self
+        }
+
+        pub fn inputs<T: Msg>(mut self, port: &str, rxs: Vec<Receiver<T>>) -> Spec {
+            let v = rxs.into_iter().map(|r| Box::new(r) as _).collect();
+            self.ctx.ports.insert(port.into(), Bound::Many(v));
+            self
+        }
+
+        pub fn outputs<T: Msg>(mut self, port: &str, txs: Vec<Sender<T>>) -> Spec {
+            let v = txs.into_iter().map(|t| Box::new(t) as _).collect();
+            self.ctx.ports.insert(port.into(), Bound::Many(v));
+            self
+        }
+
+        /// Builds the process with the built-in registry, filling in param defaults.
+        pub fn try_build(mut self) -> Result<Process, BuildError> {
+            let reg = Registry::with_builtins();
+            let kind = reg.kind(&self.kind).expect("a built-in kind").clone();
+            for p in kind.params() {
+                if let (false, Some(d)) = (self.ctx.params.contains_key(&p.name), &p.default) {
+                    self.ctx.params.insert(p.name.clone(), d.clone());
+                }
+            }
+            reg.build(&kind, &mut self.ctx)
+        }
+
+        pub fn build(self) -> Process {
+            let kind = self.kind.clone();
+            self.try_build()
+                .unwrap_or_else(|e| panic!("building `{kind}`: {e}"))
+        }
+    }
+
+    /// A process sending `values` on `tx`, then retiring it.
+    pub fn feeder<T: Msg>(tx: Sender<T>, values: Vec<T>) -> Process {
+        Process::new("feeder", move || -> crate::Result {
+            for v in values {
+                tx.send(v)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// A process receiving from `rx` until it ends, and where the values go.
+    pub fn collector<T: Msg>(rx: Receiver<T>) -> (Process, Arc<Mutex<Vec<T>>>) {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let sink = got.clone();
+        let p = Process::new("collector", move || -> crate::Result {
+            loop {
+                let v = rx.recv()?;
+                sink.lock().unwrap().push(v);
+            }
+        });
+        (p, got)
+    }
+
+    /// Runs processes in parallel and expects no failure.
+    pub fn run(ps: Vec<Process>) {
+        par(ps).expect("no process failed");
+    }
+
+    /// Runs a kind with ports `in` and `out` between a feeder of `input` and a collector,
+    /// under the watchdog, and returns what it sent.
+    pub fn pipe<T: Msg>(kind: &str, params: &[(&str, Value)], input: Vec<T>) -> Vec<T> {
+        let mut s = spec::<T>(kind);
+        for (k, v) in params {
+            s = s.param(k, v.clone());
+        }
+        watchdog(kind, move || {
+            let (in_tx, in_rx) = channel::<T>();
+            let (out_tx, out_rx) = channel::<T>();
+            let p = s.input("in", in_rx).output("out", out_tx).build();
+            let (c, got) = collector(out_rx);
+            run(vec![feeder(in_tx, input), p, c]);
+            let v = std::mem::take(&mut *got.lock().unwrap());
+            v
+        })
+    }
+
+    /// Runs a source kind with port `out` into a collector, under the watchdog.
+    pub fn source<T: Msg>(kind: &str, params: &[(&str, Value)]) -> Vec<T> {
+        let mut s = spec::<T>(kind);
+        for (k, v) in params {
+            s = s.param(k, v.clone());
+        }
+        watchdog(kind, move || {
+            let (out_tx, out_rx) = channel::<T>();
+            let p = s.output("out", out_tx).build();
+            let (c, got) = collector(out_rx);
+            run(vec![p, c]);
+            let v = std::mem::take(&mut *got.lock().unwrap());
+            v
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::Num;
+    use crate::registry::Registry;
+
+    #[test]
+    fn every_kind_is_registered_with_documented_ports() {
+        let reg = Registry::with_builtins();
+        let names = [
+            "numbers",
+            "generate",
+            "tick",
+            "id",
+            "succ",
+            "prefix",
+            "tail",
+            "delta",
+            "plus",
+            "pairs",
+            "integrate",
+            "merge",
+            "round_robin",
+            "take",
+            "skip_first",
+            "delay",
+            "print",
+            "discard",
+            "count",
+            "stopwatch",
+            "lines_in",
+            "lines_out",
+        ];
+        for n in names {
+            let k = reg.kind(n).unwrap_or_else(|| panic!("kind `{n}` missing"));
+            assert!(!k.ports().is_empty(), "{n} has ports");
+            for p in k.ports() {
+                assert!(
+                    k.doc().contains(&format!("`{}`", p.name)),
+                    "{n}'s doc names port {}",
+                    p.name
+                );
+            }
+            for p in k.params() {
+                assert!(!p.doc.is_empty(), "{n}'s param {} is documented", p.name);
+            }
+        }
+        assert_eq!(reg.kinds().count(), names.len());
+        for t in ["i64", "u64", "f64"] {
+            let info = reg.type_info(t).unwrap();
+            for n in names {
+                let k = reg.kind(n).unwrap();
+                if k.is_generic() {
+                    assert!(info.generic_build(n).is_some(), "{n} on {t}");
+                }
+            }
+        }
+        let s = reg.type_info("String").unwrap();
+        assert!(s.generic_build("succ").is_none());
+        assert!(s.generic_build("delta").is_some());
+    }
+
+    #[test]
+    fn num_helpers() {
+        assert_eq!(<u64 as Num>::from_u64(7), 7);
+        assert_eq!(<i64 as Num>::from_u64(u64::MAX), i64::MAX);
+        assert_eq!(<f64 as Num>::from_u64(3), 3.0);
+        assert_eq!(<i64 as Num>::one() + 1, 2);
+        assert!(super::add(u64::MAX, 1).is_err());
+        assert_eq!(super::add(-3i64, 1).unwrap(), -2);
+    }
+
+    #[test]
+    fn watchdog_returns_the_result() {
+        assert_eq!(watchdog("trivial", || 5), 5);
+    }
+}
