@@ -153,7 +153,7 @@ impl Clone for Barrier {
 
 impl Drop for Barrier {
     fn drop(&mut self) {
-        if std::thread::panicking() {
+        if std::thread::panicking() || crate::process::doomed() {
             self.poison();
             return;
         }

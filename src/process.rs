@@ -14,7 +14,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, JoinHandle, Thread};
@@ -42,7 +42,14 @@ pub enum Error {
 impl Error {
     /// A failure carrying `e`.
     pub fn failed(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
+        mark_doomed();
         Error::Failed(e.into())
+    }
+
+    /// `Poisoned`, marking the running process as ending by poison (see [`mark_doomed`]).
+    fn poisoned() -> Error {
+        mark_doomed();
+        Error::Poisoned
     }
 }
 
@@ -61,7 +68,7 @@ impl std::error::Error for Error {}
 impl From<RecvError> for Error {
     fn from(e: RecvError) -> Error {
         match e {
-            RecvError::Poisoned => Error::Poisoned,
+            RecvError::Poisoned => Error::poisoned(),
             RecvError::Retired => Error::Retired,
         }
     }
@@ -70,7 +77,7 @@ impl From<RecvError> for Error {
 impl<T> From<SendError<T>> for Error {
     fn from(e: SendError<T>) -> Error {
         match e {
-            SendError::Poisoned(_) => Error::Poisoned,
+            SendError::Poisoned(_) => Error::poisoned(),
             SendError::Retired(_) => Error::Retired,
         }
     }
@@ -79,7 +86,7 @@ impl<T> From<SendError<T>> for Error {
 impl<T> From<SendTimeoutError<T>> for Error {
     fn from(e: SendTimeoutError<T>) -> Error {
         match e {
-            SendTimeoutError::Poisoned(_) => Error::Poisoned,
+            SendTimeoutError::Poisoned(_) => Error::poisoned(),
             SendTimeoutError::Retired(_) => Error::Retired,
             SendTimeoutError::Timeout(_) => Error::failed("timed out sending"),
         }
@@ -89,7 +96,7 @@ impl<T> From<SendTimeoutError<T>> for Error {
 impl<T> From<TrySendError<T>> for Error {
     fn from(e: TrySendError<T>) -> Error {
         match e {
-            TrySendError::Poisoned(_) => Error::Poisoned,
+            TrySendError::Poisoned(_) => Error::poisoned(),
             TrySendError::Retired(_) => Error::Retired,
             TrySendError::Full(_) => Error::failed("no reader ready"),
         }
@@ -98,25 +105,25 @@ impl<T> From<TrySendError<T>> for Error {
 
 impl From<crate::barrier::BarrierPoisoned> for Error {
     fn from(_: crate::barrier::BarrierPoisoned) -> Error {
-        Error::Poisoned
+        Error::poisoned()
     }
 }
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Error {
-        Error::Failed(Box::new(e))
+        Error::failed(e)
     }
 }
 
 impl From<String> for Error {
     fn from(e: String) -> Error {
-        Error::Failed(e.into())
+        Error::failed(e)
     }
 }
 
 impl From<&str> for Error {
     fn from(e: &str) -> Error {
-        Error::Failed(e.into())
+        Error::failed(e)
     }
 }
 
@@ -318,6 +325,31 @@ pub(crate) struct Record {
     pub(crate) name: String,
     pub(crate) held: Mutex<Vec<(Arc<Core>, Direction)>>,
     pub(crate) waiting: Mutex<Vec<WaitOn>>,
+    /// Set once the process is on its way out by poison or failure (see [`mark_doomed`]).
+    pub(crate) doomed: AtomicBool,
+}
+
+/// Marks the running process as ending by poison or failure: from now on, channel ends
+/// it drops poison their channels instead of retiring them.
+///
+/// Why: a process body's channel ends are dropped when the body returns, before the
+/// runtime sees its result. Without this, a process that ends by poison (`?` on a
+/// poisoned channel) would first *retire* its other channels, and a neighbour blocked on
+/// one of them would end quietly instead of passing the poison on. The conversions into
+/// [`Error::Poisoned`] and [`Error::Failed`] that `?` performs call this.
+fn mark_doomed() {
+    let _ = CURRENT.try_with(|c| {
+        if let Some(r) = &*c.borrow() {
+            r.doomed.store(true, Ordering::Relaxed);
+        }
+    });
+}
+
+/// Whether the running process is ending by poison or failure (see [`mark_doomed`]).
+pub(crate) fn doomed() -> bool {
+    CURRENT
+        .try_with(|c| c.borrow().as_ref().is_some_and(|r| r.doomed.load(Ordering::Relaxed)))
+        .unwrap_or(false)
 }
 
 thread_local! {
@@ -379,6 +411,7 @@ fn run(p: Process) -> Finished {
         name: name.clone(),
         held: Mutex::new(Vec::new()),
         waiting: Mutex::new(Vec::new()),
+        doomed: AtomicBool::new(false),
     });
     let prev = CURRENT.with(|c| c.replace(Some(rec.clone())));
     RUNNING.fetch_add(1, Ordering::Relaxed);

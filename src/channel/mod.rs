@@ -302,11 +302,12 @@ impl Core {
     }
 
     /// One end of `dir` goes away: the last one retires the channel for the other side.
-    /// An end dropped while its thread unwinds from a panic poisons instead, so that the
-    /// network stops rather than sees an ordinary end.
+    /// An end dropped while its thread unwinds from a panic, or while its process is
+    /// ending by poison or failure, poisons instead, so that the network stops rather than
+    /// sees an ordinary end.
     fn drop_end(&self, dir: Direction) {
         let mut inner = lock(&self.inner);
-        let woken = if std::thread::panicking() && !inner.poisoned {
+        let woken = if (std::thread::panicking() || crate::process::doomed()) && !inner.poisoned {
             inner.poison()
         } else {
             match dir {
