@@ -16,9 +16,23 @@ struct State {
     poisoned: bool,
 }
 
-struct Shared {
-    id: u64,
+pub(crate) struct Shared {
+    pub(crate) id: u64,
     state: Mutex<State>,
+}
+
+/// Poisons a barrier (for a failing process that holds it).
+pub(crate) fn poison_shared(s: &Shared) {
+    let mut st = lock(&s.state);
+    st.poisoned = true;
+    let all = std::mem::take(&mut st.arrived);
+    drop(st);
+    release(all, Outcome::Poisoned(0));
+}
+
+/// How many parties are enrolled.
+pub(crate) fn enrolled(s: &Shared) -> usize {
+    lock(&s.state).enrolled
 }
 
 /// One enrolled party of a barrier. [`sync`](Barrier::sync) waits until every enrolled
@@ -42,7 +56,7 @@ struct Shared {
 /// for t in threads { t.join().unwrap(); }
 /// ```
 pub struct Barrier {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     _not_sync: PhantomData<std::cell::Cell<()>>,
 }
 
@@ -106,6 +120,7 @@ impl Barrier {
     /// Blocks until the last enrolled party of this phase syncs (or resigns). Returns
     /// `Err(BarrierPoisoned)` at once if the barrier is or becomes poisoned.
     pub fn sync(&self) -> Result<(), BarrierPoisoned> {
+        crate::record::register_barrier(&self.shared);
         let mut st = lock(&self.shared.state);
         if st.poisoned {
             return Err(BarrierPoisoned);
@@ -127,11 +142,12 @@ impl Barrier {
 
     /// Poisons the barrier: every waiting and every later sync fails.
     pub fn poison(&self) {
-        let mut st = lock(&self.shared.state);
-        st.poisoned = true;
-        let all = std::mem::take(&mut st.arrived);
-        drop(st);
-        release(all, Outcome::Poisoned(0));
+        poison_shared(&self.shared);
+    }
+
+    /// A number naming the barrier, unique in this program.
+    pub fn id(&self) -> u64 {
+        self.shared.id
     }
 }
 
@@ -153,7 +169,7 @@ impl Clone for Barrier {
 
 impl Drop for Barrier {
     fn drop(&mut self) {
-        if std::thread::panicking() || crate::process::doomed() {
+        if std::thread::panicking() {
             self.poison();
             return;
         }

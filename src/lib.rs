@@ -98,6 +98,7 @@
 mod alt;
 mod barrier;
 mod channel;
+mod deadlock;
 mod error;
 mod kinds;
 #[cfg(feature = "launcher")]
@@ -105,6 +106,7 @@ pub mod launcher;
 mod loom;
 pub mod network;
 mod process;
+mod record;
 mod registry;
 mod timer;
 mod wait;
@@ -112,14 +114,19 @@ mod wait;
 pub use alt::{Alt, Event, SelectFuture, Selected};
 pub use barrier::{Barrier, BarrierPoisoned};
 pub use channel::{buffered, channel, IntoIter, Iter, Receiver, RecvFuture, SendFuture, Sender};
+pub use deadlock::{
+    set_deadlock_check_interval, set_deadlock_detection, BlockedOp, BlockedProcess, DeadlockReport,
+    OnDeadlock,
+};
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 pub use kinds::Num;
 pub use process::{
-    block_on, par, running_processes, seq, spawn, Error, Failure, ParError, Process, ProcessHandle,
-    ProcessResult,
+    block_on, par, running_processes, seq, spawn, Error, Failure, Par, ParError, ParOutcome,
+    Process, ProcessEnd, ProcessHandle, ProcessResult,
 };
+pub use record::{processes, EndInfo, HeldSet, Holds, ProcessInfo};
 pub use registry::{
     BuildError, BuildFn, Ctx, Kind, Msg, ParamSpec, ParamType, PortDir, PortSpec, Registry,
     TypeInfo,

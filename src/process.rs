@@ -9,19 +9,18 @@
 //! end, and a panic is caught at the thread boundary and reported with the process name.
 
 use std::any::Any;
-use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, JoinHandle, Thread};
 
-use crate::channel::Core;
+use crate::deadlock::{DeadlockReport, OnDeadlock};
 use crate::error::{RecvError, SendError, SendTimeoutError, TrySendError};
-use crate::wait::{Direction, WaitOn};
+use crate::record::{lock_std, Group, Held, HeldSet, Holds, ProcessInfo, Record};
 
 /// How a process ends other than normally.
 ///
@@ -42,13 +41,10 @@ pub enum Error {
 impl Error {
     /// A failure carrying `e`.
     pub fn failed(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
-        mark_doomed();
         Error::Failed(e.into())
     }
 
-    /// `Poisoned`, marking the running process as ending by poison (see [`mark_doomed`]).
     fn poisoned() -> Error {
-        mark_doomed();
         Error::Poisoned
     }
 }
@@ -171,6 +167,8 @@ pub struct Process {
     name: String,
     body: Body,
     observer: Option<Observer>,
+    holds: Vec<Held>,
+    id: u64,
 }
 
 /// Called when a process ends, with how it ended and how long it ran.
@@ -220,6 +218,8 @@ impl Process {
             name: name.into(),
             body: Body::Sync(Box::new(move || body().into_result())),
             observer: None,
+            holds: Vec::new(),
+            id: crate::record::next_id(),
         }
     }
 
@@ -246,12 +246,51 @@ impl Process {
             name: name.into(),
             body: Body::Async(Box::pin(async move { body.await.into_result() })),
             observer: None,
+            holds: Vec::new(),
+            id: crate::record::next_id(),
+        }
+    }
+
+    /// A process declared with what it holds (PyCSP style: the channel ends are the
+    /// process's arguments): `ends` (a channel end, a barrier, or a tuple, array or `Vec` of
+    /// them) is handed to `body`. Declaring the ends lets the runtime know, before the
+    /// process first uses them, who is at the other end of every channel: the graph of
+    /// what ran shows them, and the deadlock detector can name the waits-for cycle even
+    /// among processes blocked before they ever used some of their ends.
+    ///
+    /// # Examples
+    /// ```
+    /// use occamy::{par, Process};
+    /// let (tx, rx) = occamy::channel::<u32>();
+    /// par([
+    ///     Process::with("source", tx, |tx| tx.send(7)),
+    ///     Process::with("sink", rx, |rx| assert_eq!(rx.recv(), Ok(7))),
+    /// ])
+    /// .unwrap();
+    /// ```
+    pub fn with<H, F, R>(name: impl Into<String>, ends: H, body: F) -> Process
+    where
+        H: Holds + 'static,
+        F: FnOnce(H) -> R + Send + 'static,
+        R: ProcessResult,
+    {
+        let mut holds = HeldSet::default();
+        ends.held(&mut holds);
+        Process {
+            holds: holds.0,
+            ..Process::new(name, move || body(ends))
         }
     }
 
     /// The process's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Declares more things the process holds (see [`Process::with`]).
+    pub(crate) fn holding(mut self, h: Vec<Held>) -> Process {
+        self.holds.extend(h);
+        self
     }
 
     /// Calls `f` when the process ends (for run-time statistics).
@@ -270,6 +309,8 @@ pub enum Failure {
     Panic(String),
     /// Its thread could not be started.
     Spawn(std::io::Error),
+    /// It was part of a deadlock (the report says who waited on whom).
+    Deadlock(DeadlockReport),
 }
 
 impl fmt::Display for Failure {
@@ -278,6 +319,7 @@ impl fmt::Display for Failure {
             Failure::Error(e) => write!(f, "failed: {e}"),
             Failure::Panic(m) => write!(f, "panicked: {m}"),
             Failure::Spawn(e) => write!(f, "could not start: {e}"),
+            Failure::Deadlock(d) => write!(f, "is deadlocked: {d}"),
         }
     }
 }
@@ -319,77 +361,6 @@ impl ParError {
     }
 }
 
-/// What the runtime knows of a running process.
-pub(crate) struct Record {
-    #[allow(dead_code)] // read by the graph exporter and deadlock detector
-    pub(crate) name: String,
-    pub(crate) held: Mutex<Vec<(Arc<Core>, Direction)>>,
-    pub(crate) waiting: Mutex<Vec<WaitOn>>,
-    /// Set once the process is on its way out by poison or failure (see [`mark_doomed`]).
-    pub(crate) doomed: AtomicBool,
-}
-
-/// Marks the running process as ending by poison or failure: from now on, channel ends
-/// it drops poison their channels instead of retiring them.
-///
-/// Why: a process body's channel ends are dropped when the body returns, before the
-/// runtime sees its result. Without this, a process that ends by poison (`?` on a
-/// poisoned channel) would first *retire* its other channels, and a neighbour blocked on
-/// one of them would end quietly instead of passing the poison on. The conversions into
-/// [`Error::Poisoned`] and [`Error::Failed`] that `?` performs call this.
-fn mark_doomed() {
-    let _ = CURRENT.try_with(|c| {
-        if let Some(r) = &*c.borrow() {
-            r.doomed.store(true, Ordering::Relaxed);
-        }
-    });
-}
-
-/// Whether the running process is ending by poison or failure (see [`mark_doomed`]).
-pub(crate) fn doomed() -> bool {
-    CURRENT
-        .try_with(|c| c.borrow().as_ref().is_some_and(|r| r.doomed.load(Ordering::Relaxed)))
-        .unwrap_or(false)
-}
-
-thread_local! {
-    static CURRENT: RefCell<Option<Arc<Record>>> = const { RefCell::new(None) };
-}
-
-/// Records that the running process uses `core` (called on an end's first use).
-pub(crate) fn register_end(core: &Arc<Core>, dir: Direction) {
-    let _ = CURRENT.try_with(|c| {
-        if let Some(r) = &*c.borrow() {
-            lock_std(&r.held).push((core.clone(), dir));
-        }
-    });
-}
-
-fn lock_std<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Marks the running process as waiting on `on` while alive.
-pub(crate) struct WaitingGuard(Option<Arc<Record>>);
-
-impl WaitingGuard {
-    pub(crate) fn enter(on: &[WaitOn]) -> WaitingGuard {
-        let rec = CURRENT.try_with(|c| c.borrow().clone()).ok().flatten();
-        if let Some(r) = &rec {
-            *lock_std(&r.waiting) = on.to_vec();
-        }
-        WaitingGuard(rec)
-    }
-}
-
-impl Drop for WaitingGuard {
-    fn drop(&mut self) {
-        if let Some(r) = &self.0 {
-            lock_std(&r.waiting).clear();
-        }
-    }
-}
-
 static FINISHED: AtomicU64 = AtomicU64::new(0);
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
 
@@ -400,20 +371,17 @@ pub fn running_processes() -> usize {
 
 /// Runs one process on the current thread: its span, its record, its failure handling.
 /// Returns the failure (with its finishing sequence number), if any.
-fn run(p: Process) -> Finished {
+fn run(p: Process, group: Arc<Group>) -> Finished {
     let Process {
         name,
         body,
         observer,
+        holds,
+        id,
     } = p;
     let started = std::time::Instant::now();
-    let rec = Arc::new(Record {
-        name: name.clone(),
-        held: Mutex::new(Vec::new()),
-        waiting: Mutex::new(Vec::new()),
-        doomed: AtomicBool::new(false),
-    });
-    let prev = CURRENT.with(|c| c.replace(Some(rec.clone())));
+    let rec = Record::new(id, name.clone(), group, holds);
+    let entered = rec.enter();
     RUNNING.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!("process", name = %name);
     let result = span.in_scope(|| {
@@ -423,35 +391,32 @@ fn run(p: Process) -> Finished {
         }))
     });
     RUNNING.fetch_sub(1, Ordering::Relaxed);
-    CURRENT.with(|c| *c.borrow_mut() = prev);
+    drop(entered);
     let (end, failure) = match result {
         Ok(Ok(())) => (ProcessEnd::Ok, None),
         Ok(Err(Error::Retired)) => (ProcessEnd::Retired, None),
-        Ok(Err(Error::Poisoned)) => {
-            poison_held(&rec);
-            (ProcessEnd::Poisoned, None)
-        }
+        Ok(Err(Error::Poisoned)) => (ProcessEnd::Poisoned, None),
         Ok(Err(Error::Failed(e))) => (ProcessEnd::Failed, Some(Failure::Error(e))),
         Err(panic) => (
             ProcessEnd::Panicked,
             Some(Failure::Panic(panic_message(&*panic))),
         ),
     };
+    // Poison first, then let go of the dropped ends: a neighbour must see the poison, not
+    // a retirement that happened to come first.
+    let poison = !matches!(end, ProcessEnd::Ok | ProcessEnd::Retired);
+    if poison {
+        rec.poison_held();
+    }
+    rec.flush(poison);
+    *crate::record::lock_std(&rec.end) = Some(end);
     if let Some(f) = observer {
         f(end, started.elapsed());
     }
     let seq = FINISHED.fetch_add(1, Ordering::Relaxed);
     let failure = failure?;
-    poison_held(&rec);
     tracing::error!(process = %name, "{failure}");
     Some((seq, name, failure))
-}
-
-fn poison_held(rec: &Record) {
-    let held = std::mem::take(&mut *lock_std(&rec.held));
-    for (core, _) in held {
-        core.poison();
-    }
 }
 
 fn panic_message(p: &(dyn Any + Send)) -> String {
@@ -469,11 +434,12 @@ type Finished = Option<(u64, String, Failure)>;
 /// A started process's thread, or its name and why it could not start.
 type Started = std::result::Result<JoinHandle<Finished>, (String, std::io::Error)>;
 
-fn start(p: Process) -> Started {
+fn start(p: Process, group: &Arc<Group>) -> Started {
     let name = p.name.clone();
+    let group = group.clone();
     thread::Builder::new()
         .name(name.clone())
-        .spawn(move || run(p))
+        .spawn(move || run(p, group))
         .map_err(|e| (name, e))
 }
 
@@ -506,24 +472,118 @@ fn start(p: Process) -> Started {
 /// assert!(err.to_string().contains("out of ideas"));
 /// ```
 pub fn par<I: IntoIterator<Item = Process>>(processes: I) -> Result<(), ParError> {
-    let mut handles = Vec::new();
-    let mut failures = Vec::new();
-    for p in processes {
-        match start(p) {
-            Ok(h) => handles.push(h),
-            // The process's body (and the channel ends it owns) is dropped unstarted, so its
-            // peers see retirement rather than wait for it.
-            Err((name, e)) => failures.push((0, name, Failure::Spawn(e))),
-        }
+    Par::new().run(processes).result
+}
+
+/// `par` with options: what to do on deadlock; and what ran, for graphs.
+///
+/// # Examples
+/// A deadlock (two processes each waiting to receive from the other) is found and
+/// reported by name:
+/// ```
+/// use occamy::{Par, Process};
+/// let (a_tx, a_rx) = occamy::channel::<u8>();
+/// let (b_tx, b_rx) = occamy::channel::<u8>();
+/// a_tx.set_name("a_to_b");
+/// b_tx.set_name("b_to_a");
+/// let out = Par::new().run([
+///     Process::with("a", (b_rx, a_tx), |(rx, tx)| -> occamy::Result { tx.send(rx.recv()?)?; Ok(()) }),
+///     Process::with("b", (a_rx, b_tx), |(rx, tx)| -> occamy::Result { tx.send(rx.recv()?)?; Ok(()) }),
+/// ]);
+/// let report = out.deadlock.expect("a deadlock");
+/// assert_eq!(report.to_string(), "deadlock: a waits to receive on b_to_a from b; b waits to receive on a_to_b from a");
+/// assert!(out.result.is_err());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Par {
+    on_deadlock: OnDeadlock,
+}
+
+/// What a [`Par::run`] did.
+#[derive(Debug)]
+pub struct ParOutcome {
+    /// As [`par`]'s result.
+    pub result: Result<(), ParError>,
+    /// Every process, as it ended: what it held, how it ended.
+    pub processes: Vec<ProcessInfo>,
+    /// The deadlock found, if any (with [`OnDeadlock::Warn`] too).
+    pub deadlock: Option<DeadlockReport>,
+}
+
+impl Par {
+    /// Default options: a deadlock poisons the network and is the error.
+    pub fn new() -> Par {
+        Par::default()
     }
-    for h in handles {
-        match h.join() {
-            Ok(Some(f)) => failures.push(f),
-            Ok(None) => {}
-            Err(_) => unreachable!("run() catches panics"),
-        }
+
+    /// What to do when a deadlock is found.
+    pub fn on_deadlock(mut self, on: OnDeadlock) -> Par {
+        self.on_deadlock = on;
+        self
     }
-    ParError::from_failures(failures).map_or(Ok(()), Err)
+
+    /// Runs the processes as [`par`] does.
+    ///
+    /// # Blocking
+    /// Blocks until every process has ended.
+    pub fn run<I: IntoIterator<Item = Process>>(self, processes: I) -> ParOutcome {
+        let group = Group::new(self.on_deadlock);
+        let mut handles = Vec::new();
+        let mut failures = Vec::new();
+        for p in processes {
+            match start(p, &group) {
+                Ok(h) => handles.push(h),
+                // The process's body (and the channel ends it owns) is dropped unstarted, so
+                // its peers see retirement rather than wait for it.
+                Err((name, e)) => failures.push((0, name, Failure::Spawn(e))),
+            }
+        }
+        for h in handles {
+            match h.join() {
+                Ok(Some(f)) => failures.push(f),
+                Ok(None) => {}
+                Err(_) => unreachable!("run() catches panics"),
+            }
+        }
+        conclude(&group, failures)
+    }
+}
+
+/// The outcome of a group whose processes have all ended.
+fn conclude(group: &Group, mut failures: Vec<(u64, String, Failure)>) -> ParOutcome {
+    let deadlock = lock_std(&group.deadlock).clone();
+    if let (Some(d), OnDeadlock::Poison) = (&deadlock, group.on_deadlock) {
+        let first = d
+            .cycle
+            .first()
+            .or(d.blocked.first().map(|b| &b.name))
+            .cloned()
+            .unwrap_or_default();
+        failures.insert(0, (0, first, Failure::Deadlock(d.clone())));
+    }
+    let processes = lock_std(&group.records).iter().map(|r| r.info()).collect();
+    let result = match failures.first() {
+        Some((_, _, Failure::Deadlock(_))) => {
+            let (_, process, failure) = failures.remove(0);
+            let mut rest = ParError::from_failures(failures);
+            let others = rest.take().map(|e| {
+                let mut o = vec![(e.process, e.failure)];
+                o.extend(e.others);
+                o
+            });
+            Err(ParError {
+                process,
+                failure,
+                others: others.unwrap_or_default(),
+            })
+        }
+        _ => ParError::from_failures(failures).map_or(Ok(()), Err),
+    };
+    ParOutcome {
+        result,
+        processes,
+        deadlock,
+    }
 }
 
 /// Runs processes one after another on the current thread (occam's `SEQ`). Ending by
@@ -541,8 +601,9 @@ pub fn par<I: IntoIterator<Item = Process>>(processes: I) -> Result<(), ParError
 /// .unwrap();
 /// ```
 pub fn seq<I: IntoIterator<Item = Process>>(processes: I) -> Result<(), ParError> {
+    let group = Group::new(OnDeadlock::Poison);
     for p in processes {
-        if let Some(f) = run(p) {
+        if let Some(f) = run(p, group.clone()) {
             return Err(ParError::from_failures(vec![f]).expect("one failure"));
         }
     }
@@ -561,9 +622,11 @@ pub fn seq<I: IntoIterator<Item = Process>>(processes: I) -> Result<(), ParError
 /// ```
 pub fn spawn(process: Process) -> ProcessHandle {
     let name = process.name.clone();
+    let group = Group::new(OnDeadlock::Poison);
     ProcessHandle {
         name,
-        handle: start(process),
+        handle: start(process, &group),
+        group,
     }
 }
 
@@ -572,6 +635,7 @@ pub fn spawn(process: Process) -> ProcessHandle {
 pub struct ProcessHandle {
     name: String,
     handle: Started,
+    group: Arc<Group>,
 }
 
 impl ProcessHandle {
@@ -594,7 +658,7 @@ impl ProcessHandle {
             Ok(h) => h.join().expect("run() catches panics"),
             Err((name, e)) => Some((0, name, Failure::Spawn(e))),
         };
-        ParError::from_failures(failure.into_iter().collect()).map_or(Ok(()), Err)
+        conclude(&self.group, failure.into_iter().collect()).result
     }
 }
 
@@ -627,6 +691,7 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
         if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
             return v;
         }
+        crate::record::flush_current();
         thread::park();
     }
 }

@@ -40,7 +40,7 @@ pub fn sleep(d: Duration) {
 
 /// Sleeps until `deadline` (occam's `tim ? AFTER t`); see [`sleep`].
 pub fn sleep_until(deadline: Instant) {
-    let _w = crate::process::WaitingGuard::enter(&[WaitOn::Timer]);
+    let _w = crate::record::WaitingGuard::enter(&[WaitOn::Timer], None);
     loop {
         let now = Instant::now();
         if now >= deadline {

@@ -17,6 +17,7 @@
 //! it waits, which is what the graph exporter and the deadlock detector read; nothing on
 //! the fast path (a rendezvous with a peer already waiting) writes it.
 
+use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
 
@@ -158,11 +159,11 @@ impl Signal {
     /// Blocks the calling thread until the signal fires, or until `deadline`, when the party
     /// withdraws itself (unless a peer got there first, whose outcome is then returned).
     /// `on` says what the party waits on, for the process record.
-    pub(crate) fn block(&self, deadline: Option<Instant>, on: &[WaitOn]) -> Outcome {
+    pub(crate) fn block(self: &Arc<Self>, deadline: Option<Instant>, on: &[WaitOn]) -> Outcome {
         if spin_until(|| self.outcome().is_some()) {
             return self.outcome().unwrap();
         }
-        let _waiting = crate::process::WaitingGuard::enter(on);
+        let _waiting = crate::record::WaitingGuard::enter(on, Some(self));
         let Target::Thread { lock: m, cv } = &self.target else {
             unreachable!("block() on a task signal")
         };
@@ -255,7 +256,7 @@ mod tests {
 
     #[test]
     fn fire_happens_once() {
-        let s = Signal::thread();
+        let s = Arc::new(Signal::thread());
         assert!(s.fire(Outcome::Ready(2)));
         assert!(!s.fire(Outcome::Poisoned(0)));
         assert_eq!(s.withdraw(), Err(Outcome::Ready(2)));
@@ -264,7 +265,7 @@ mod tests {
 
     #[test]
     fn deadline_withdraws() {
-        let s = Signal::thread();
+        let s = Arc::new(Signal::thread());
         let o = s.block(Some(Instant::now()), &[]);
         assert_eq!(o, Outcome::Withdrawn);
         assert!(!s.fire(Outcome::Ready(0)));

@@ -115,6 +115,7 @@ fn slot_of<T: Send + 'static>(w: &Arc<dyn Waiter>) -> &Slot<T> {
 /// One channel, shared by all its ends.
 pub(crate) struct Core {
     pub(crate) id: u64,
+    name: std::sync::OnceLock<String>,
     pub(crate) inner: Mutex<Inner>,
     pub(crate) type_name: &'static str,
 }
@@ -273,6 +274,7 @@ impl Core {
     fn new<T: Send + 'static>(cap: usize) -> Arc<Core> {
         Arc::new(Core {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            name: std::sync::OnceLock::new(),
             type_name: std::any::type_name::<T>(),
             inner: Mutex::new(Inner {
                 cap,
@@ -293,6 +295,20 @@ impl Core {
         wake_all(woken);
     }
 
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.get().map(String::as_str)
+    }
+
+    pub(crate) fn set_name(&self, name: String) {
+        let _ = self.name.set(name);
+    }
+
+    /// Live ends: (writers, readers).
+    pub(crate) fn ends(&self) -> (usize, usize) {
+        let inner = lock(&self.inner);
+        (inner.senders, inner.receivers)
+    }
+
     pub(crate) fn is_poisoned(&self) -> bool {
         lock(&self.inner).poisoned
     }
@@ -302,12 +318,11 @@ impl Core {
     }
 
     /// One end of `dir` goes away: the last one retires the channel for the other side.
-    /// An end dropped while its thread unwinds from a panic, or while its process is
-    /// ending by poison or failure, poisons instead, so that the network stops rather than
-    /// sees an ordinary end.
-    fn drop_end(&self, dir: Direction) {
+    /// With `poison` (the end's process failed, panicked or ended by poison) it poisons the
+    /// channel instead, so that the network stops rather than sees an ordinary end.
+    pub(crate) fn drop_end(&self, dir: Direction, poison: bool) {
         let mut inner = lock(&self.inner);
-        let woken = if (std::thread::panicking() || crate::process::doomed()) && !inner.poisoned {
+        let woken = if poison && !inner.poisoned {
             inner.poison()
         } else {
             match dir {
@@ -380,6 +395,7 @@ pub fn buffered<T: Send + 'static>(capacity: usize) -> (Sender<T>, Receiver<T>) 
 pub struct Sender<T> {
     pub(crate) core: Arc<Core>,
     registered: AtomicBool,
+    retire_now: AtomicBool,
     _t: PhantomData<fn(T) -> T>,
 }
 
@@ -387,6 +403,7 @@ pub struct Sender<T> {
 pub struct Receiver<T> {
     pub(crate) core: Arc<Core>,
     registered: AtomicBool,
+    retire_now: AtomicBool,
     _t: PhantomData<fn(T) -> T>,
 }
 
@@ -396,6 +413,7 @@ macro_rules! common_end_methods {
             Self {
                 core,
                 registered: AtomicBool::new(false),
+                retire_now: AtomicBool::new(false),
                 _t: PhantomData,
             }
         }
@@ -407,7 +425,7 @@ macro_rules! common_end_methods {
             if !self.registered.load(std::sync::atomic::Ordering::Relaxed) {
                 self.registered
                     .store(true, std::sync::atomic::Ordering::Relaxed);
-                crate::process::register_end(&self.core, $dir);
+                crate::record::register_end(&self.core, $dir);
             }
         }
 
@@ -423,6 +441,29 @@ macro_rules! common_end_methods {
         /// ```
         pub fn poison(&self) {
             self.core.poison();
+        }
+
+        /// The end is declared as held by a process: no need to register it on first use.
+        pub(crate) fn mark_registered(&self) {
+            self.registered
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+
+        /// Names the channel, for deadlock reports and graphs (the first name given wins).
+        ///
+        /// # Examples
+        /// ```
+        /// let (tx, rx) = occamy::channel::<u8>();
+        /// tx.set_name("requests");
+        /// assert_eq!(rx.name().as_deref(), Some("requests"));
+        /// ```
+        pub fn set_name(&self, name: impl Into<String>) {
+            self.core.set_name(name.into());
+        }
+
+        /// The channel's name, if it has one.
+        pub fn name(&self) -> Option<String> {
+            self.core.name().map(str::to_string)
         }
 
         /// Whether the channel is poisoned.
@@ -589,6 +630,8 @@ impl<T: Send + 'static> Sender<T> {
     /// assert_eq!(rx.recv(), Err(occamy::RecvError::Retired));
     /// ```
     pub fn retire(self) {
+        self.retire_now
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         drop(self)
     }
 }
@@ -735,6 +778,8 @@ impl<T: Send + 'static> Receiver<T> {
     /// Retires this reader (the same as dropping it): when the last reader has gone,
     /// writers get `Retired`.
     pub fn retire(self) {
+        self.retire_now
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         drop(self)
     }
 }
@@ -745,6 +790,7 @@ impl<T> Clone for Sender<T> {
         Sender {
             core: self.core.clone(),
             registered: AtomicBool::new(false),
+            retire_now: AtomicBool::new(false),
             _t: PhantomData,
         }
     }
@@ -756,20 +802,31 @@ impl<T> Clone for Receiver<T> {
         Receiver {
             core: self.core.clone(),
             registered: AtomicBool::new(false),
+            retire_now: AtomicBool::new(false),
             _t: PhantomData,
         }
     }
 }
 
+/// Dropping an end: inside a process, an end dropped without [`retire`](Sender::retire)
+/// goes away when the process next waits or ends (see `record::defer_drop` for why);
+/// elsewhere at once. An end dropped by a panicking thread poisons its channel.
+fn drop_end(core: &Arc<Core>, dir: Direction, retire_now: bool) {
+    let panicking = std::thread::panicking();
+    if retire_now || panicking || !crate::record::defer_drop(core, dir) {
+        core.drop_end(dir, panicking);
+    }
+}
+
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        self.core.drop_end(Direction::Send);
+        drop_end(&self.core, Direction::Send, *self.retire_now.get_mut());
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.core.drop_end(Direction::Recv);
+        drop_end(&self.core, Direction::Recv, *self.retire_now.get_mut());
     }
 }
 

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use super::{Diagnostic, NetworkError, Plan, PortBind};
 use crate::channel::Core;
 use crate::process::{par, ParError, ProcessEnd};
+use crate::record::Held;
 use crate::registry::{Bound, Ctx, PortDir, Registry};
+use crate::wait::Direction;
 
 /// How much one channel carried.
 #[derive(Debug, Clone)]
@@ -74,6 +76,7 @@ pub(crate) fn start(plan: &Plan, reg: &Registry) -> Result<Running, NetworkError
             .type_info(&c.ty)
             .expect("a checked plan names registered types");
         let ch = info.make(c.buffer);
+        ch.core.set_name(c.name.clone());
         let mut t: Vec<Box<dyn Any + Send>> = (1..c.writers.len())
             .map(|_| (ch.clone_tx)(&*ch.tx))
             .collect();
@@ -92,7 +95,17 @@ pub(crate) fn start(plan: &Plan, reg: &Registry) -> Result<Running, NetworkError
     let mut diags = Vec::new();
     for (i, p) in plan.processes.iter().enumerate() {
         let mut ports = HashMap::new();
+        let mut held = Vec::new();
         for (name, (dir, bind)) in &p.ports {
+            let d = match dir {
+                PortDir::Out => Direction::Send,
+                PortDir::In => Direction::Recv,
+            };
+            let ids = match bind {
+                PortBind::One(id) => std::slice::from_ref(id),
+                PortBind::Many(ids) => ids.as_slice(),
+            };
+            held.extend(ids.iter().map(|&id| Held::Chan(cores[id].2.clone(), d)));
             let ends = match dir {
                 PortDir::Out => &mut txs,
                 PortDir::In => &mut rxs,
@@ -118,7 +131,7 @@ pub(crate) fn start(plan: &Plan, reg: &Registry) -> Result<Running, NetworkError
             Ok(proc_) => {
                 let stats = stats.clone();
                 let (name, kind) = (p.name.clone(), p.kind.clone());
-                procs.push(proc_.observe(Box::new(move |end, ran| {
+                procs.push(proc_.holding(held).observe(Box::new(move |end, ran| {
                     let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
                     s[i] = Some(ProcessStats {
                         name,
