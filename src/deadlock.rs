@@ -430,7 +430,7 @@ fn find_cycle(nodes: Vec<u64>, edges: &HashMap<u64, Vec<u64>>) -> Vec<u64> {
 }
 
 fn act(records: &[Arc<Record>], members: &[&Arc<Record>], report: DeadlockReport) {
-    tracing::error!("{report}");
+    tracing::info!("{report}");
     let mut groups = Vec::new();
     for m in members {
         if !groups.iter().any(|g| Arc::ptr_eq(g, &m.group)) {

@@ -415,7 +415,7 @@ fn run(p: Process, group: Arc<Group>) -> Finished {
     }
     let seq = FINISHED.fetch_add(1, Ordering::Relaxed);
     let failure = failure?;
-    tracing::error!(process = %name, "{failure}");
+    tracing::info!(process = %name, "{failure}");
     Some((seq, name, failure))
 }
 
@@ -527,11 +527,20 @@ impl Par {
     /// # Blocking
     /// Blocks until every process has ended.
     pub fn run<I: IntoIterator<Item = Process>>(self, processes: I) -> ParOutcome {
-        let group = Group::new(self.on_deadlock);
+        run_group(&Group::new(self.on_deadlock), processes)
+    }
+}
+
+/// Runs processes in parallel as members of `group`.
+pub(crate) fn run_group<I: IntoIterator<Item = Process>>(
+    group: &Arc<Group>,
+    processes: I,
+) -> ParOutcome {
+    {
         let mut handles = Vec::new();
         let mut failures = Vec::new();
         for p in processes {
-            match start(p, &group) {
+            match start(p, group) {
                 Ok(h) => handles.push(h),
                 // The process's body (and the channel ends it owns) is dropped unstarted, so
                 // its peers see retirement rather than wait for it.
@@ -545,7 +554,7 @@ impl Par {
                 Err(_) => unreachable!("run() catches panics"),
             }
         }
-        conclude(&group, failures)
+        conclude(group, failures)
     }
 }
 

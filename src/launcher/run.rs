@@ -4,7 +4,8 @@ use std::io::Write;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::{NetworkArgs, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK};
+use super::{NetworkArgs, EXIT_DEADLOCK, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK};
+use crate::deadlock::{set_deadlock_check_interval, OnDeadlock};
 use crate::network::{self, ChannelStats, ProcessStats};
 use crate::registry::Registry;
 
@@ -20,6 +21,14 @@ pub(super) struct RunArgs {
     /// Poison the network after SECS seconds and exit 1.
     #[arg(long, value_name = "SECS")]
     timeout: Option<f64>,
+    /// On deadlock: `poison` the network and exit 3, or `warn` (report it, keep the rest
+    /// running; the exit status is 3 whenever the run ends).
+    #[arg(long, value_name = "WHAT", default_value = "poison", value_parser = ["poison", "warn"])]
+    on_deadlock: String,
+    /// How often to look for deadlocks, in milliseconds (a deadlock is reported within
+    /// two of these).
+    #[arg(long, value_name = "MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+    deadlock_check_ms: u64,
 }
 
 /// How long processes get to stop after the network is poisoned before the launcher
@@ -41,7 +50,13 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         }
     }
     tracing::info!("{}", plan.summary());
-    let mut running = match network::start(&plan, reg) {
+    let on_deadlock = if a.on_deadlock == "warn" {
+        OnDeadlock::Warn
+    } else {
+        OnDeadlock::Poison
+    };
+    set_deadlock_check_interval(Duration::from_millis(a.deadlock_check_ms));
+    let mut running = match network::start_with(&plan, reg, on_deadlock) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");
@@ -58,7 +73,19 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         .timeout
         .map(|t| Instant::now() + Duration::from_secs_f64(t));
     let mut stop: Option<(&str, u8)> = None;
+    let mut deadlocked = false;
     while !running.wait_timeout(Duration::from_millis(50)) {
+        if !deadlocked {
+            if let Some(d) = running.deadlock() {
+                deadlocked = true;
+                let what = if on_deadlock == OnDeadlock::Warn {
+                    "warning"
+                } else {
+                    "error"
+                };
+                eprintln!("{what}: {d}");
+            }
+        }
         if interrupted.try_recv().is_ok() {
             eprintln!("interrupted: poisoning the network");
             stop = Some(("interrupted", EXIT_INTERRUPTED));
@@ -95,13 +122,19 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         if a.stats {
             print_stats(&channels, &processes);
         }
-        return code;
+        return if deadlocked { EXIT_DEADLOCK } else { code };
     }
     let report = running.wait();
     let _ = std::io::stdout().flush();
     if a.stats {
         print_stats(&report.channels, &report.processes);
         eprintln!("run took {:.3}s", report.elapsed.as_secs_f64());
+    }
+    if let Some(d) = &report.deadlock {
+        if !deadlocked {
+            eprintln!("error: {d}");
+        }
+        return EXIT_DEADLOCK;
     }
     match report.result {
         Ok(()) => EXIT_OK,

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use ron::Value;
 
+use crate::deadlock::OnDeadlock;
 use crate::registry::{PortDir, Registry};
 
 /// A channel instance of a loaded network.
@@ -150,7 +151,17 @@ pub fn load(
 /// # Errors
 /// A kind whose build failed (a message naming the process).
 pub fn start(plan: &Plan, registry: &Registry) -> Result<Running, NetworkError> {
-    run::start(plan, registry)
+    run::start(plan, registry, OnDeadlock::Poison)
+}
+
+/// As [`start`], choosing what a deadlock does: poison the network (and end the run with
+/// the deadlock as its error) or only report it.
+pub fn start_with(
+    plan: &Plan,
+    registry: &Registry,
+    on_deadlock: OnDeadlock,
+) -> Result<Running, NetworkError> {
+    run::start(plan, registry, on_deadlock)
 }
 
 /// The names among `candidates` closest to `name`, as a suggestion (`, did you mean ...?`).

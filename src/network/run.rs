@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 
 use super::{Diagnostic, NetworkError, Plan, PortBind};
 use crate::channel::Core;
-use crate::process::{par, ParError, ProcessEnd};
+use crate::deadlock::{DeadlockReport, OnDeadlock};
+use crate::process::{run_group, ParError, ProcessEnd};
 use crate::record::Held;
+use crate::record::{lock_std, Group};
 use crate::registry::{Bound, Ctx, PortDir, Registry};
 use crate::wait::Direction;
 
@@ -49,6 +51,8 @@ pub struct RunReport {
     pub channels: Vec<ChannelStats>,
     /// Per process that has ended, in plan order.
     pub processes: Vec<ProcessStats>,
+    /// The deadlock found, if any.
+    pub deadlock: Option<DeadlockReport>,
 }
 
 /// A network that is running.
@@ -59,6 +63,7 @@ pub struct Running {
     finished: Option<Result<(), ParError>>,
     thread: Option<JoinHandle<()>>,
     started: Instant,
+    group: Arc<Group>,
 }
 
 impl std::fmt::Debug for Running {
@@ -67,7 +72,11 @@ impl std::fmt::Debug for Running {
     }
 }
 
-pub(crate) fn start(plan: &Plan, reg: &Registry) -> Result<Running, NetworkError> {
+pub(crate) fn start(
+    plan: &Plan,
+    reg: &Registry,
+    on_deadlock: OnDeadlock,
+) -> Result<Running, NetworkError> {
     let mut txs: Vec<Vec<Box<dyn Any + Send>>> = Vec::with_capacity(plan.channels.len());
     let mut rxs: Vec<Vec<Box<dyn Any + Send>>> = Vec::with_capacity(plan.channels.len());
     let mut cores = Vec::with_capacity(plan.channels.len());
@@ -155,10 +164,12 @@ pub(crate) fn start(plan: &Plan, reg: &Registry) -> Result<Running, NetworkError
     }
     let (tx, done) = mpsc::channel();
     let started = Instant::now();
+    let group = Group::new(on_deadlock);
+    let g = group.clone();
     let thread = std::thread::Builder::new()
         .name(format!("network {}", plan.name))
         .spawn(move || {
-            let _ = tx.send(par(procs));
+            let _ = tx.send(run_group(&g, procs).result);
         })
         .map_err(|e| NetworkError {
             diagnostics: vec![Diagnostic {
@@ -176,6 +187,7 @@ pub(crate) fn start(plan: &Plan, reg: &Registry) -> Result<Running, NetworkError
         finished: None,
         thread: Some(thread),
         started,
+        group,
     })
 }
 
@@ -186,6 +198,11 @@ impl Running {
         for (_, _, c) in &self.cores {
             c.poison();
         }
+    }
+
+    /// The deadlock found so far, if any.
+    pub fn deadlock(&self) -> Option<DeadlockReport> {
+        lock_std(&self.group.deadlock).clone()
     }
 
     /// Waits up to `timeout` for the network to end; returns whether it has.
@@ -244,11 +261,13 @@ impl Running {
         }
         let elapsed = self.started.elapsed();
         let (channels, processes) = self.snapshot();
+        let deadlock = self.deadlock();
         RunReport {
             result,
             elapsed,
             channels,
             processes,
+            deadlock,
         }
     }
 }
