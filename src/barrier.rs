@@ -18,6 +18,7 @@ struct State {
 
 pub(crate) struct Shared {
     pub(crate) id: u64,
+    name: std::sync::OnceLock<String>,
     state: Mutex<State>,
 }
 
@@ -28,6 +29,14 @@ pub(crate) fn poison_shared(s: &Shared) {
     let all = std::mem::take(&mut st.arrived);
     drop(st);
     release(all, Outcome::Poisoned(0));
+}
+
+/// The barrier's name, or `#id`.
+pub(crate) fn label(s: &Shared) -> String {
+    s.name
+        .get()
+        .cloned()
+        .unwrap_or_else(|| format!("#{}", s.id))
 }
 
 /// How many parties are enrolled.
@@ -84,6 +93,7 @@ impl Barrier {
         Barrier {
             shared: Arc::new(Shared {
                 id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                name: std::sync::OnceLock::new(),
                 state: Mutex::new(State {
                     enrolled: 1,
                     arrived: Vec::new(),
@@ -143,6 +153,16 @@ impl Barrier {
     /// Poisons the barrier: every waiting and every later sync fails.
     pub fn poison(&self) {
         poison_shared(&self.shared);
+    }
+
+    /// Names the barrier, for deadlock reports and graphs (the first name given wins).
+    pub fn set_name(&self, name: impl Into<String>) {
+        let _ = self.shared.name.set(name.into());
+    }
+
+    /// The barrier's name, or `#id`.
+    pub fn label(&self) -> String {
+        label(&self.shared)
     }
 
     /// A number naming the barrier, unique in this program.

@@ -313,6 +313,8 @@ fn build_report(records: &[Arc<Record>], members: &[&Arc<Record>]) -> DeadlockRe
     let h = holders(records);
     let name_of: HashMap<u64, &str> = records.iter().map(|r| (r.id, r.name.as_str())).collect();
     let set: HashSet<u64> = members.iter().map(|r| r.id).collect();
+    // Channel ids count up from 1 and barrier ids are stored as `u64::MAX - id`: one map
+    // for both, without collisions in any program that makes fewer than 2^63 of them.
     let mut labels: HashMap<u64, String> = HashMap::new();
     for r in records {
         for held in lock_std(&r.held).iter() {
@@ -323,7 +325,11 @@ fn build_report(records: &[Arc<Record>], members: &[&Arc<Record>]) -> DeadlockRe
                             .map_or_else(|| format!("#{}", c.id), str::to_string)
                     });
                 }
-                Held::Barrier(_) => {}
+                Held::Barrier(b) => {
+                    labels
+                        .entry(u64::MAX - b.id)
+                        .or_insert_with(|| crate::barrier::label(b));
+                }
             }
         }
     }
@@ -358,7 +364,11 @@ fn build_report(records: &[Arc<Record>], members: &[&Arc<Record>]) -> DeadlockRe
                         .into_iter()
                         .filter(|p| *p != r.id && !waiting_here(p))
                         .collect();
-                    (format!("#{id}"), missing)
+                    let label = labels
+                        .get(&(u64::MAX - id))
+                        .cloned()
+                        .unwrap_or_else(|| format!("#{id}"));
+                    (label, missing)
                 }
                 WaitOn::Timer => (String::new(), vec![]),
             };

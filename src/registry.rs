@@ -146,6 +146,7 @@ pub struct Kind {
     name: String,
     doc: String,
     ports: Vec<PortSpec>,
+    barriers: Vec<String>,
     params: Vec<ParamSpec>,
     build: Build,
 }
@@ -155,6 +156,7 @@ impl fmt::Debug for Kind {
         f.debug_struct("Kind")
             .field("name", &self.name)
             .field("ports", &self.ports)
+            .field("barriers", &self.barriers)
             .field("params", &self.params)
             .finish()
     }
@@ -167,6 +169,7 @@ impl Kind {
             name: name.into(),
             doc: doc.into(),
             ports: vec![],
+            barriers: vec![],
             params: vec![],
             build: Build::Unset,
         }
@@ -208,6 +211,13 @@ impl Kind {
     /// Adds an output port that takes a list of channels.
     pub fn output_array(self, name: &str, ty: &str) -> Kind {
         self.port(name, PortDir::Out, true, ty)
+    }
+
+    /// Adds a barrier port: the process is enrolled on the network barrier bound to it
+    /// (declared under `barriers` in the network file).
+    pub fn barrier(mut self, name: &str) -> Kind {
+        self.barriers.push(name.into());
+        self
     }
 
     /// Adds a param with a default.
@@ -262,6 +272,11 @@ impl Kind {
         &self.ports
     }
 
+    /// Its barrier ports.
+    pub fn barrier_ports(&self) -> &[String] {
+        &self.barriers
+    }
+
     /// Its params.
     pub fn params(&self) -> &[ParamSpec] {
         &self.params
@@ -300,6 +315,9 @@ impl fmt::Display for Kind {
         for p in &self.ports {
             let arr = if p.array { "[]" } else { "" };
             writeln!(f, "  port {:<10} {:<3} {}{}", p.name, p.dir, p.ty, arr)?;
+        }
+        for b in &self.barriers {
+            writeln!(f, "  barrier {b}")?;
         }
         for p in &self.params {
             let d = match &p.default {
@@ -577,6 +595,7 @@ pub struct Ctx {
     pub(crate) params: IndexMap<String, Value>,
     pub(crate) elem: Option<String>,
     pub(crate) format: Option<Arc<dyn Any + Send + Sync>>,
+    pub(crate) barriers: HashMap<String, crate::barrier::Barrier>,
 }
 
 impl fmt::Debug for Ctx {
@@ -653,6 +672,15 @@ impl Ctx {
             port,
             &format!("an output of {}", std::any::type_name::<T>()),
         )
+    }
+
+    /// The barrier bound to barrier port `port` (this process's enrolment on it).
+    pub fn barrier(&mut self, port: &str) -> Result<crate::barrier::Barrier, BuildError> {
+        self.barriers.remove(port).ok_or_else(|| {
+            BuildError(format!(
+                "barrier port `{port}` is not bound (or taken twice)"
+            ))
+        })
     }
 
     /// Param `name` (given in the file, or its default) as a `T`.

@@ -263,3 +263,27 @@ fn launcher_warn_keeps_the_rest_running() {
     let carried: u64 = ticks.split_whitespace().nth(2).unwrap().parse().unwrap();
     assert!(carried > 0, "the pipeline ran on: {ticks}");
 }
+
+#[test]
+fn launcher_exits_3_on_a_barrier_waiting_for_a_blocked_reader() {
+    let (code, _, err) = launch(&["run", "tests/networks/deadlock_barrier.ron"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains(
+            "error: deadlock: clock waits to sync on barrier phase with gate; gate waits to receive on c from clock"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_barrier_network_runs_in_lock_step() {
+    let (code, out, err) = launch(&["run", "networks/barrier.ron"]);
+    assert_eq!(code, 0, "{err}");
+    let mut lines: Vec<&str> = out.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        ["phase 0", "phase 0", "phase 1", "phase 1", "phase 2", "phase 2", "phase 3", "phase 3"]
+    );
+}

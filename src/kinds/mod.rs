@@ -29,6 +29,8 @@
 //! | `stopwatch`   | in                     | count (required), label="", per_value=1  | times count values, prints the rate, poisons `in` |
 //! | `lines_in`    | out: String            | path (required, `-` = stdin)             | sends each line of a file, then retires |
 //! | `lines_out`   | in: String             | path (required, `-` = stdout)            | writes each value as a line of a file |
+//! | `phases`      | out, barrier           | count (optional)                         | syncs on the barrier, then sends the phase number: 0, 1, 2, ... (numeric) |
+//! | `gate`        | in, out, barrier       |                                          | passes each value on after every party of the barrier has synced |
 //!
 //! # Ending
 //! A kind's process runs until a channel ends it: `?` on a channel error returns
@@ -41,12 +43,14 @@
 //! checked `+`) in debug and release builds alike.
 //!
 //! The kinds are split by concept: [`basic`] (copying and shaping streams), [`arith`]
-//! (numeric kinds), [`flow`] (fan-in and fan-out), [`io`] (printing, timing, files).
+//! (numeric kinds), [`flow`] (fan-in and fan-out), [`io`] (printing, timing, files),
+//! [`phase`] (barrier-synchronised kinds).
 
 mod arith;
 mod basic;
 mod flow;
 mod io;
+mod phase;
 
 use std::fmt::Display;
 use std::ops::Add;
@@ -192,12 +196,15 @@ pub(crate) fn generic_builds<T: Msg>() -> Vec<(&'static str, GenericBuildFn)> {
     let mut v = basic::builds::<T>();
     v.extend(flow::builds::<T>());
     v.extend(io::builds::<T>());
+    v.extend(phase::builds::<T>());
     v
 }
 
 /// The numeric kinds' build functions, instantiated for `T`.
 pub(crate) fn numeric_builds<T: Num>() -> Vec<(&'static str, GenericBuildFn)> {
-    arith::builds::<T>()
+    let mut v = arith::builds::<T>();
+    v.extend(phase::numeric_builds::<T>());
+    v
 }
 
 /// The specs of every built-in kind, in the order `occamy kinds` lists them.
@@ -206,6 +213,7 @@ pub(crate) fn builtin_kinds() -> Vec<Kind> {
     v.extend(basic::kinds());
     v.extend(flow::kinds());
     v.extend(io::kinds());
+    v.extend(phase::kinds());
     v
 }
 
@@ -269,6 +277,7 @@ pub(crate) mod testing {
                 params: IndexMap::new(),
                 elem: Some(elem_name::<T>()),
                 format: None,
+                barriers: Default::default(),
             },
         }
     }

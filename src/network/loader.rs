@@ -8,7 +8,9 @@ use ron::Value;
 
 use super::expr::{as_int, chan_ref, eval_int_value, eval_value, Scope};
 use super::model::{parse, Locator, NetworkDecl};
-use super::{suggest, Diagnostic, NetworkError, Plan, PlanChannel, PlanProcess, PortBind};
+use super::{
+    suggest, Diagnostic, NetworkError, Plan, PlanBarrier, PlanChannel, PlanProcess, PortBind,
+};
 use crate::registry::{show_value, Kind, ParamType, PortDir, Registry};
 
 type Pos = Option<(usize, usize)>;
@@ -48,6 +50,10 @@ struct Loader<'r> {
     channels: Vec<PlanChannel>,
     chan_sites: Vec<Site>,
     processes: Vec<PlanProcess>,
+    barriers: Vec<PlanBarrier>,
+    barrier_sites: Vec<Site>,
+    /// The barriers each file being loaded declares: name -> index into `barriers`.
+    barrier_scope: Vec<HashMap<String, usize>>,
 }
 
 /// A sub-network's ports as bound by the including process: port -> channel ids.
@@ -68,6 +74,9 @@ pub(crate) fn load(
         channels: vec![],
         chan_sites: vec![],
         processes: vec![],
+        barriers: vec![],
+        barrier_sites: vec![],
+        barrier_scope: vec![],
     };
     let overrides: IndexMap<String, Value> = sets
         .iter()
@@ -104,6 +113,7 @@ pub(crate) fn load(
             file: path.to_path_buf(),
             channels: l.channels,
             processes: l.processes,
+            barriers: l.barriers,
         }),
         _ => Err(NetworkError {
             diagnostics: l.diags,
@@ -203,6 +213,28 @@ impl Loader<'_> {
         }
 
         let chans = self.channels_of(&decl, &params, &loc, &here, binding, prefix, cluster);
+        let mut scope = HashMap::new();
+        for b in &decl.barriers {
+            let site = here
+                .at(loc.find("barriers", b))
+                .with(format!("barrier `{prefix}{b}`"));
+            if scope.contains_key(b) || chans.contains_key(b) {
+                self.err(
+                    &site,
+                    "is declared twice (barrier and channel names share one space)",
+                    None,
+                );
+                continue;
+            }
+            scope.insert(b.clone(), self.barriers.len());
+            self.barriers.push(PlanBarrier {
+                name: format!("{prefix}{b}"),
+                cluster: cluster.to_vec(),
+                parties: vec![],
+            });
+            self.barrier_sites.push(site);
+        }
+        self.barrier_scope.push(scope);
         for (pname, p) in &decl.processes {
             let psite = here
                 .at(loc.find("processes", pname))
@@ -212,6 +244,7 @@ impl Loader<'_> {
             );
         }
         self.check_exports(&decl, &chans, &loc, &here, prefix);
+        self.barrier_scope.pop();
         self.stack.pop();
         Some(decl)
     }
@@ -668,14 +701,25 @@ impl Loader<'_> {
         }
         let idx = self.processes.len();
         let mut ports = IndexMap::new();
+        let mut barriers = IndexMap::new();
         for (port, v) in &p.ports {
             let s = bind_site(port).with(format!("port `{port}`"));
+            if kind.barrier_ports().iter().any(|b| b == port) {
+                if let Some(b) = self.resolve_barrier(v, &s) {
+                    self.barriers[b].parties.push((idx, port.clone()));
+                    barriers.insert(port.clone(), b);
+                }
+                continue;
+            }
             let Some(spec) = kind.port_spec(port) else {
-                let sug = suggest(port, kind.ports().iter().map(|p| p.name.as_str()));
-                let have = kind
+                let names = kind
                     .ports()
                     .iter()
-                    .map(|p| format!("`{}`", p.name))
+                    .map(|p| p.name.as_str())
+                    .chain(kind.barrier_ports().iter().map(String::as_str));
+                let sug = suggest(port, names.clone());
+                let have = names
+                    .map(|p| format!("`{p}`"))
                     .collect::<Vec<_>>()
                     .join(", ");
                 self.err(
@@ -701,6 +745,15 @@ impl Loader<'_> {
                 PortBind::One(ids[0])
             };
             ports.insert(port.clone(), (spec.dir, bind));
+        }
+        for b in kind.barrier_ports() {
+            if !p.ports.contains_key(b) {
+                self.err(
+                    site,
+                    format!("barrier port `{b}` is not bound"),
+                    Some(format!("add `\"{b}\": \"BARRIER\"` to the process's ports")),
+                );
+            }
         }
         for spec in kind.ports() {
             if !ports.contains_key(&spec.name) && !p.ports.contains_key(&spec.name) {
@@ -728,10 +781,38 @@ impl Loader<'_> {
             params: values,
             ports,
             elem: None,
+            barriers,
             cluster: cluster.to_vec(),
             file: path.to_path_buf(),
             pos: site.pos,
         });
+    }
+
+    /// Resolves a barrier port's binding to a barrier of the file being loaded.
+    fn resolve_barrier(&mut self, v: &Value, site: &Site) -> Option<usize> {
+        let scope = self.barrier_scope.last().cloned().unwrap_or_default();
+        match v {
+            Value::String(name) => match scope.get(name) {
+                Some(&b) => Some(b),
+                None => {
+                    let sug = suggest(name, scope.keys().map(String::as_str));
+                    self.err(
+                        site,
+                        format!("unknown barrier `{name}`{sug}"),
+                        Some("declare it under `barriers`".into()),
+                    );
+                    None
+                }
+            },
+            other => {
+                self.err(
+                    site,
+                    format!("expected a barrier name, found {}", show_value(other)),
+                    None,
+                );
+                None
+            }
+        }
     }
 
     /// Resolves a port binding to channel ids: a reference, a whole array (array ports),
@@ -825,8 +906,21 @@ impl Loader<'_> {
         }
     }
 
-    /// Checks the flat network: writers and readers of every channel, and types.
+    /// Checks the flat network: writers and readers of every channel, parties of every
+    /// barrier, and types.
     fn check(&mut self) {
+        for (i, b) in self.barriers.iter().enumerate() {
+            if b.parties.is_empty() {
+                let site = &self.barrier_sites[i];
+                self.diags.push(Diagnostic {
+                    file: site.file.clone(),
+                    pos: site.pos,
+                    context: site.context.clone(),
+                    message: "has no parties".into(),
+                    help: Some("bind it to a barrier port of some process, or remove it".into()),
+                });
+            }
+        }
         for (i, c) in self.channels.iter().enumerate() {
             let site = self.chan_sites[i].clone();
             let site = Site {

@@ -70,6 +70,8 @@ pub struct PlanProcess {
     pub ports: IndexMap<String, (PortDir, PortBind)>,
     /// Its element type, for generic kinds.
     pub elem: Option<String>,
+    /// Its barrier ports: indices into [`Plan::barriers`].
+    pub barriers: IndexMap<String, usize>,
     /// The sub-network path it lives in (empty at top level).
     pub cluster: Vec<String>,
     /// Where it is declared.
@@ -91,6 +93,19 @@ pub struct Plan {
     pub channels: Vec<PlanChannel>,
     /// Every process instance.
     pub processes: Vec<PlanProcess>,
+    /// Every barrier.
+    pub barriers: Vec<PlanBarrier>,
+}
+
+/// A barrier of a loaded network.
+#[derive(Debug, Clone)]
+pub struct PlanBarrier {
+    /// Its qualified name.
+    pub name: String,
+    /// The sub-network path it lives in (empty at top level).
+    pub cluster: Vec<String>,
+    /// The processes enrolled on it, and their barrier ports.
+    pub parties: Vec<(usize, String)>,
 }
 
 impl Plan {

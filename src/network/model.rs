@@ -23,6 +23,8 @@ pub(crate) struct NetworkDecl {
     pub(crate) processes: IndexMap<String, ProcessDecl>,
     #[serde(default)]
     pub(crate) ports: IndexMap<String, ExportDecl>,
+    #[serde(default)]
+    pub(crate) barriers: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,6 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::{Diagnostic, NetworkError, Plan, PortBind};
+use crate::barrier::Barrier;
 use crate::channel::Core;
 use crate::deadlock::{DeadlockReport, OnDeadlock};
 use crate::process::{run_group, ParError, ProcessEnd};
@@ -98,6 +99,17 @@ pub(crate) fn start(
         rxs.push(r);
         cores.push((c.name.clone(), c.ty.clone(), ch.core));
     }
+    // One enrolment per party: the barrier's first handle, then one more per party.
+    let mut barrier_ends: HashMap<(usize, String), Barrier> = HashMap::new();
+    for b in &plan.barriers {
+        let first = Barrier::new();
+        first.set_name(b.name.clone());
+        let mut handles: Vec<Barrier> = (1..b.parties.len()).map(|_| first.enroll()).collect();
+        handles.push(first);
+        for (party, h) in b.parties.iter().zip(handles) {
+            barrier_ends.insert(party.clone(), h);
+        }
+    }
     let stats: Arc<Mutex<Vec<Option<ProcessStats>>>> =
         Arc::new(Mutex::new(vec![None; plan.processes.len()]));
     let mut procs = Vec::with_capacity(plan.processes.len());
@@ -126,12 +138,21 @@ pub(crate) fn start(
             };
             ports.insert(name.clone(), b);
         }
+        let mut barriers = HashMap::new();
+        for port in p.barriers.keys() {
+            let h = barrier_ends
+                .remove(&(i, port.clone()))
+                .expect("one enrolment per party");
+            held.push(Held::Barrier(h.shared.clone()));
+            barriers.insert(port.clone(), h);
+        }
         let mut ctx = Ctx {
             name: p.name.clone(),
             ports,
             params: p.params.clone(),
             elem: p.elem.clone(),
             format: None,
+            barriers,
         };
         let kind = reg
             .kind(&p.kind)
