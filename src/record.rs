@@ -163,8 +163,9 @@ fn with_current<R>(f: impl FnOnce(&Arc<Record>) -> R) -> Option<R> {
 }
 
 /// Records that the running process holds `core` (called on an end's first use).
-pub(crate) fn register_end(core: &Arc<Core>, dir: Direction) {
-    with_current(|r| r.hold(Held::Chan(core.clone(), dir)));
+/// Returns whether a process was running to record it.
+pub(crate) fn register_end(core: &Arc<Core>, dir: Direction) -> bool {
+    with_current(|r| r.hold(Held::Chan(core.clone(), dir))).is_some()
 }
 
 /// Records that the running process holds a barrier.

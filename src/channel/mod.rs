@@ -422,10 +422,12 @@ macro_rules! common_end_methods {
         /// the process's failure poisons it and the graph knows who holds it.
         #[inline]
         pub(crate) fn touch(&self) {
-            if !self.registered.load(std::sync::atomic::Ordering::Relaxed) {
-                self.registered
-                    .store(true, std::sync::atomic::Ordering::Relaxed);
-                crate::record::register_end(&self.core, $dir);
+            // Outside a process nothing registers, so an end first used by a plain
+            // thread is still registered by the process it is later moved into.
+            if !self.registered.load(std::sync::atomic::Ordering::Relaxed)
+                && crate::record::register_end(&self.core, $dir)
+            {
+                self.registered.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
 
