@@ -100,6 +100,7 @@ mod barrier;
 mod channel;
 mod deadlock;
 mod error;
+pub mod graph;
 mod kinds;
 #[cfg(feature = "launcher")]
 pub mod launcher;
@@ -121,6 +122,7 @@ pub use deadlock::{
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
+pub use graph::{DotOptions, Graph};
 pub use kinds::Num;
 pub use process::{
     block_on, par, running_processes, seq, spawn, Error, Failure, Par, ParError, ParOutcome,

@@ -1,4 +1,4 @@
-//! The `occamy` command line: `run`, `check` and `kinds` on declared networks.
+//! The `occamy` command line: `run`, `check`, `kinds` and `dot` on declared networks.
 //!
 //! A user's own binary registers its kinds and hands the registry to [`main_with`]:
 //! ```no_run
@@ -12,8 +12,11 @@
 //! Exit codes: 0 when every process ended normally (including by poison or retirement),
 //! 1 on a process failure or a `--timeout`, 2 on an invalid network file or usage,
 //! 3 on deadlock, 130 when interrupted by Ctrl-C.
+//! `occamy dot` exits 1 when it cannot write its output or Graphviz (for `--svg`) is
+//! missing or fails.
 
 mod check;
+mod dot;
 mod kinds;
 mod run;
 
@@ -58,6 +61,8 @@ enum Command {
     Check(check::CheckArgs),
     /// List the process kinds, or show one.
     Kinds(kinds::KindsArgs),
+    /// Draw a network file's process graph (Graphviz DOT, SVG or JSON).
+    Dot(dot::DotArgs),
 }
 
 /// A `NAME=VALUE` param override.
@@ -105,6 +110,7 @@ where
         Command::Run(a) => run::run(&registry, a),
         Command::Check(a) => check::check(&registry, a),
         Command::Kinds(a) => kinds::kinds(&registry, a),
+        Command::Dot(a) => dot::dot(&registry, a),
     };
     ExitCode::from(code)
 }

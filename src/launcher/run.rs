@@ -29,6 +29,11 @@ pub(super) struct RunArgs {
     /// two of these).
     #[arg(long, value_name = "MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
     deadlock_check_ms: u64,
+    /// After the run, write the network's graph as DOT to OUT.dot: messages per channel,
+    /// how each process ended, the deadlock if any (a failure to write it is reported but
+    /// does not change the exit status).
+    #[arg(long, value_name = "OUT.dot")]
+    dot: Option<std::path::PathBuf>,
 }
 
 /// How long processes get to stop after the network is poisoned before the launcher
@@ -118,6 +123,13 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
                 stuck.join(", ")
             );
         }
+        if let Some(path) = &a.dot {
+            let d = running.deadlock();
+            let stats = (channels.as_slice(), processes.as_slice());
+            if let Err(e) = super::dot::write_stopped_dot(&plan, stats, d.as_ref(), what, path) {
+                eprintln!("{e}");
+            }
+        }
         print_ran(&processes, plan.processes.len());
         if a.stats {
             print_stats(&channels, &processes);
@@ -125,6 +137,11 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         return if deadlocked { EXIT_DEADLOCK } else { code };
     }
     let report = running.wait();
+    if let Some(path) = &a.dot {
+        if let Err(e) = super::dot::write_run_dot(&plan, &report, path) {
+            eprintln!("{e}");
+        }
+    }
     let _ = std::io::stdout().flush();
     if a.stats {
         print_stats(&report.channels, &report.processes);

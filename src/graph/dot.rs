@@ -1,0 +1,475 @@
+//! Graphviz DOT output.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use petgraph::graph::{EdgeIndex, NodeIndex};
+use petgraph::visit::EdgeRef;
+
+use super::{replicated_decl, Edge, EdgeRole, Graph, Node, NodeRole};
+use crate::process::ProcessEnd;
+
+/// How [`Graph::to_dot`] draws a graph.
+///
+/// # Examples
+/// ```
+/// let opts = occamy::DotOptions { collapse_replicated: true };
+/// assert!(!occamy::DotOptions::default().collapse_replicated);
+/// # let _ = opts;
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DotOptions {
+    /// Draw each group of replicated processes (the instances of one declaration,
+    /// `node[0]` .. `node[255]`) as one node, `node[0..255] ×256 (succ)`, and the
+    /// channels between such groups (or between a group and a process) as one edge
+    /// labelled with their count.
+    pub collapse_replicated: bool,
+}
+
+/// Quotes `s` as a DOT string (double quotes; `"` and `\` escaped, newlines as `\n`).
+pub(super) fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A node as drawn: one node of the graph, or a collapsed group of replicas.
+enum Shown {
+    One(NodeIndex),
+    Group { id: String, members: Vec<NodeIndex> },
+}
+
+/// An edge as drawn: one edge, or the parallel edges between collapsed nodes.
+enum ShownEdge {
+    One(EdgeIndex),
+    Merged(usize, usize, Vec<EdgeIndex>),
+}
+
+pub(super) fn to_dot(graph: &Graph, opts: &DotOptions) -> String {
+    let g = &graph.g;
+    // The nodes as drawn, and which drawn node each graph node is part of.
+    let mut shown: Vec<Shown> = Vec::new();
+    let mut shown_of: HashMap<NodeIndex, usize> = HashMap::new();
+    let mut group_of: HashMap<(&str, &[String]), usize> = HashMap::new();
+    if opts.collapse_replicated {
+        // Only declarations with several instances are collapsed.
+        let mut sizes: HashMap<(&str, &[String]), usize> = HashMap::new();
+        for n in g.node_weights() {
+            if let Some(d) = replica_decl(n) {
+                *sizes.entry((d, &n.cluster)).or_default() += 1;
+            }
+        }
+        let mut groups = 0;
+        for i in g.node_indices() {
+            let n = &g[i];
+            let key = replica_decl(n).map(|d| (d, n.cluster.as_slice()));
+            match key.filter(|k| sizes[k] > 1) {
+                Some(k) => match group_of.get(&k) {
+                    Some(&s) => {
+                        if let Shown::Group { members, .. } = &mut shown[s] {
+                            members.push(i);
+                        }
+                        shown_of.insert(i, s);
+                    }
+                    None => {
+                        group_of.insert(k, shown.len());
+                        shown_of.insert(i, shown.len());
+                        shown.push(Shown::Group {
+                            id: format!("g{groups}"),
+                            members: vec![i],
+                        });
+                        groups += 1;
+                    }
+                },
+                None => {
+                    shown_of.insert(i, shown.len());
+                    shown.push(Shown::One(i));
+                }
+            }
+        }
+    } else {
+        for i in g.node_indices() {
+            shown_of.insert(i, shown.len());
+            shown.push(Shown::One(i));
+        }
+    }
+    let is_group = |s: usize| matches!(shown[s], Shown::Group { .. });
+    let mut edges: Vec<ShownEdge> = Vec::new();
+    let mut merged_at: HashMap<(usize, usize), usize> = HashMap::new();
+    for e in g.edge_references() {
+        let (a, b) = (shown_of[&e.source()], shown_of[&e.target()]);
+        if !is_group(a) && !is_group(b) {
+            edges.push(ShownEdge::One(e.id()));
+            continue;
+        }
+        match merged_at.get(&(a, b)) {
+            Some(&at) => {
+                if let ShownEdge::Merged(_, _, es) = &mut edges[at] {
+                    es.push(e.id());
+                }
+            }
+            None => {
+                merged_at.insert((a, b), edges.len());
+                edges.push(ShownEdge::Merged(a, b, vec![e.id()]));
+            }
+        }
+    }
+
+    let mut out = String::new();
+    let _ = writeln!(out, "digraph {} {{", quote(&graph.name));
+    let mut title = graph.name.clone();
+    for n in &graph.notes {
+        for line in wrap(n, 100) {
+            title.push('\n');
+            title.push_str(&line);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  graph [rankdir=LR, fontname=\"Helvetica\", labelloc=t, label={}];",
+        quote(&title)
+    );
+    out.push_str(
+        "  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=\"Helvetica\", fontsize=11];\n",
+    );
+    out.push_str("  edge [fontname=\"Helvetica\", fontsize=9];\n");
+
+    // Nodes, cluster by cluster.
+    let clusters = graph.cluster_paths();
+    let cluster_of = |s: &Shown| -> &[String] {
+        match s {
+            Shown::One(i) => &g[*i].cluster,
+            Shown::Group { members, .. } => &g[members[0]].cluster,
+        }
+    };
+    emit_nodes(graph, &shown, &cluster_of, &clusters, &[], 1, &mut out);
+
+    // Edges.
+    let junction = |s: &Shown| matches!(s, Shown::One(i) if g[*i].role == NodeRole::Junction);
+    for e in &edges {
+        let (a, b, ws): (&Shown, &Shown, Vec<&Edge>) = match e {
+            ShownEdge::One(i) => {
+                let (a, b) = g.edge_endpoints(*i).expect("an edge of the graph");
+                (&shown[shown_of[&a]], &shown[shown_of[&b]], vec![&g[*i]])
+            }
+            ShownEdge::Merged(a, b, es) => {
+                (&shown[*a], &shown[*b], es.iter().map(|&i| &g[i]).collect())
+            }
+        };
+        let highlight = edge_style(&ws);
+        let mut attrs = Vec::new();
+        if ws[0].role == EdgeRole::Barrier {
+            attrs.push("style=dashed, dir=none".into());
+            if highlight.is_none() {
+                attrs.push("color=gray40".into());
+            }
+        } else {
+            // A junction carries its channel's label; its edges carry none.
+            if ws.len() > 1 || !(junction(a) || junction(b)) {
+                attrs.push(format!("label={}", quote(&merged_label(&ws))));
+            }
+            if junction(b) {
+                attrs.push("arrowhead=none".into());
+            }
+            if highlight.is_none() && ws.len() > 1 {
+                attrs.push("penwidth=2".into());
+            }
+        }
+        attrs.extend(highlight);
+        let _ = writeln!(
+            out,
+            "  {} -> {}{};",
+            shown_id(g, a),
+            shown_id(g, b),
+            attr_list(&attrs)
+        );
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// Splits a long note into lines at `; ` (a deadlock report's clauses), each at most
+/// `width` characters where the clauses allow.
+fn wrap(note: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for part in note.split_inclusive("; ") {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + part.chars().count() <= width => l.push_str(part),
+            _ => lines.push(part.to_string()),
+        }
+    }
+    lines
+        .iter_mut()
+        .for_each(|l| l.truncate(l.trim_end().len()));
+    lines
+}
+
+/// The declaration `n` is a replica of, if it is a replicated process.
+fn replica_decl(n: &Node) -> Option<&str> {
+    let d = n.decl.as_deref()?;
+    (n.role == NodeRole::Process && replicated_decl(&n.name) == Some(d)).then_some(d)
+}
+
+fn shown_id<'a>(g: &'a petgraph::graph::DiGraph<Node, Edge>, s: &'a Shown) -> &'a str {
+    match s {
+        Shown::One(i) => &g[*i].id,
+        Shown::Group { id, .. } => id,
+    }
+}
+
+fn attr_list(attrs: &[String]) -> String {
+    if attrs.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", attrs.join(", "))
+    }
+}
+
+/// Emits the drawn nodes that live exactly in `path`, then its sub-clusters.
+fn emit_nodes<'a>(
+    graph: &'a Graph,
+    shown: &'a [Shown],
+    cluster_of: &dyn Fn(&'a Shown) -> &'a [String],
+    clusters: &[Vec<String>],
+    path: &[String],
+    depth: usize,
+    out: &mut String,
+) {
+    let pad = "  ".repeat(depth);
+    for s in shown.iter().filter(|s| cluster_of(s) == path) {
+        let _ = writeln!(out, "{pad}{}", node_stmt(graph, s));
+    }
+    for (ci, c) in clusters.iter().enumerate() {
+        if c.len() == path.len() + 1 && c.starts_with(path) {
+            let _ = writeln!(out, "{pad}subgraph cluster_{ci} {{");
+            let label = c.last().map(String::as_str).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{pad}  graph [label={}, style=\"rounded,dashed\", color=gray50, fontcolor=gray30];",
+                quote(label)
+            );
+            emit_nodes(graph, shown, cluster_of, clusters, c, depth + 1, out);
+            let _ = writeln!(out, "{pad}}}");
+        }
+    }
+}
+
+fn end_fill(end: ProcessEnd) -> &'static str {
+    match end {
+        ProcessEnd::Ok | ProcessEnd::Retired => "\"#e6f4ea\"",
+        ProcessEnd::Poisoned => "\"#fff4d6\"",
+        ProcessEnd::Failed | ProcessEnd::Panicked => "\"#ffd6d6\"",
+    }
+}
+
+fn node_stmt(graph: &Graph, s: &Shown) -> String {
+    let g = &graph.g;
+    match s {
+        Shown::One(i) => {
+            let n = &g[*i];
+            let mut attrs = Vec::new();
+            match n.role {
+                NodeRole::Process => {
+                    let mut label = n.name.clone();
+                    if let Some(k) = &n.kind {
+                        let _ = write!(label, "\n({k})");
+                    }
+                    if let Some(end) = n.end {
+                        let _ = write!(label, "\n{end}");
+                    }
+                    if n.deadlocked {
+                        label.push_str("\ndeadlocked");
+                    }
+                    attrs.push(format!("label={}", quote(&label)));
+                    process_style(n.end.into_iter(), n.deadlocked, n.in_cycle, &mut attrs);
+                }
+                NodeRole::Junction => {
+                    let w = g
+                        .edges_directed(*i, petgraph::Direction::Incoming)
+                        .chain(g.edges_directed(*i, petgraph::Direction::Outgoing))
+                        .map(|e| e.weight())
+                        .min_by_key(|w| w.carried.is_none());
+                    let label = w.map(edge_label).unwrap_or_else(|| n.name.clone());
+                    attrs.push(format!(
+                        "shape=ellipse, style=filled, fillcolor=gray88, color=gray45, fontsize=9, width=0.3, height=0.25, margin=\"0.04,0.02\", label={}",
+                        quote(&label)
+                    ));
+                }
+                NodeRole::Unknown => {
+                    attrs.push("shape=circle, style=dashed, width=0.3, fixedsize=true, label=\"?\", tooltip=\"an end no known process holds\"".into());
+                }
+                NodeRole::Barrier => {
+                    attrs.push(format!(
+                        "shape=octagon, style=filled, fillcolor=gray90, label={}",
+                        quote(&format!("barrier {}", n.name))
+                    ));
+                }
+            }
+            format!("{}{};", n.id, attr_list(&attrs))
+        }
+        Shown::Group { id, members } => {
+            let first = &g[members[0]];
+            let decl = first.decl.as_deref().unwrap_or(&first.name);
+            let mut label = format!(
+                "{decl}{} ×{}",
+                index_range(members.iter().map(|&m| g[m].name.as_str()), decl),
+                members.len()
+            );
+            let kind = first.kind.as_deref();
+            if kind.is_some() && members.iter().all(|&m| g[m].kind.as_deref() == kind) {
+                let _ = write!(label, "\n({})", kind.unwrap_or_default());
+            }
+            // How they ended, in the order of ProcessEnd's variants.
+            let mut ends: Vec<(ProcessEnd, usize)> = Vec::new();
+            for &m in members {
+                if let Some(e) = g[m].end {
+                    match ends.iter_mut().find(|(x, _)| *x == e) {
+                        Some((_, c)) => *c += 1,
+                        None => ends.push((e, 1)),
+                    }
+                }
+            }
+            ends.sort_by_key(|(e, _)| *e as u8);
+            if !ends.is_empty() {
+                let parts: Vec<String> = ends.iter().map(|(e, c)| format!("{e} ×{c}")).collect();
+                let _ = write!(label, "\n{}", parts.join(", "));
+            }
+            let deadlocked = members.iter().filter(|&&m| g[m].deadlocked).count();
+            if deadlocked > 0 {
+                let _ = write!(label, "\ndeadlocked ×{deadlocked}");
+            }
+            let mut attrs = vec![
+                format!("label={}", quote(&label)),
+                "shape=box3d, style=filled".into(),
+            ];
+            process_style(
+                members.iter().filter_map(|&m| g[m].end),
+                deadlocked > 0,
+                members.iter().any(|&m| g[m].in_cycle),
+                &mut attrs,
+            );
+            format!("{id}{};", attr_list(&attrs))
+        }
+    }
+}
+
+/// Fill by how the processes ended (the worst end wins); red outline when deadlocked.
+fn process_style(
+    ends: impl Iterator<Item = ProcessEnd>,
+    deadlocked: bool,
+    in_cycle: bool,
+    attrs: &mut Vec<String>,
+) {
+    let worst = ends.max_by_key(|e| match e {
+        ProcessEnd::Ok | ProcessEnd::Retired => 0,
+        ProcessEnd::Poisoned => 1,
+        ProcessEnd::Failed | ProcessEnd::Panicked => 2,
+    });
+    if let Some(end) = worst {
+        attrs.push(format!("fillcolor={}", end_fill(end)));
+        if matches!(end, ProcessEnd::Failed | ProcessEnd::Panicked) {
+            attrs.push("color=red".into());
+        }
+    }
+    if deadlocked {
+        attrs.push(format!(
+            "color=red, fontcolor=red, penwidth={}",
+            if in_cycle { 3 } else { 2 }
+        ));
+    }
+}
+
+/// `[0..3]` for indices 0 to 3 in a row, else `[..]`.
+fn index_range<'a>(names: impl Iterator<Item = &'a str>, decl: &str) -> String {
+    let mut ix: Vec<u64> = Vec::new();
+    for n in names {
+        match n
+            .strip_prefix(decl)
+            .and_then(|r| r.strip_prefix('['))
+            .and_then(|r| r.strip_suffix(']'))
+            .and_then(|r| r.parse().ok())
+        {
+            Some(i) => ix.push(i),
+            None => return "[..]".into(),
+        }
+    }
+    ix.sort_unstable();
+    ix.dedup();
+    match (ix.first(), ix.last()) {
+        (Some(&a), Some(&b)) if b - a + 1 == ix.len() as u64 => format!("[{a}..{b}]"),
+        _ => "[..]".into(),
+    }
+}
+
+fn msgs(n: u64) -> String {
+    if n == 1 {
+        "1 msg".into()
+    } else {
+        format!("{n} msgs")
+    }
+}
+
+fn edge_label(w: &Edge) -> String {
+    let mut label = if w.ty.is_empty() {
+        w.channel.clone()
+    } else {
+        format!("{}: {}", w.channel, w.ty)
+    };
+    if let Some(b) = w.buffer.filter(|&b| b > 0) {
+        let _ = write!(label, " (buffer {b})");
+    }
+    if let Some(c) = w.carried {
+        let _ = write!(label, "\n{}", msgs(c));
+    }
+    label
+}
+
+fn merged_label(ws: &[&Edge]) -> String {
+    if ws.len() == 1 {
+        return edge_label(ws[0]);
+    }
+    let decl = ws[0].decl.as_deref();
+    let mut label = if ws.iter().all(|w| w.channel == ws[0].channel) {
+        // The writers (or readers) of one shared channel: its junction has the label.
+        return format!("×{}", ws.len());
+    } else if decl.is_some() && ws.iter().all(|w| w.decl.as_deref() == decl) {
+        format!("{} ×{}", decl.unwrap_or_default(), ws.len())
+    } else {
+        format!("{} channels", ws.len())
+    };
+    if ws.iter().all(|w| w.ty == ws[0].ty) && !ws[0].ty.is_empty() {
+        let _ = write!(label, ": {}", ws[0].ty);
+    }
+    if ws.iter().all(|w| w.carried.is_some()) {
+        let total: u64 = ws.iter().filter_map(|w| w.carried).sum();
+        let _ = write!(label, "\n{}", msgs(total));
+    }
+    label
+}
+
+/// Red and bold when a deadlocked process waits on it; thicker on the cycle. Barrier
+/// enrollments stay dashed.
+fn edge_style(ws: &[&Edge]) -> Option<String> {
+    let style = if ws[0].role == EdgeRole::Barrier {
+        ""
+    } else {
+        ", style=bold"
+    };
+    if ws.iter().any(|w| w.in_cycle) {
+        Some(format!("color=red, fontcolor=red{style}, penwidth=3.5"))
+    } else if ws.iter().any(|w| w.waited) {
+        Some(format!("color=red, fontcolor=red{style}, penwidth=2"))
+    } else {
+        None
+    }
+}
