@@ -321,6 +321,7 @@ impl fmt::Display for Kind {
         }
         for p in &self.params {
             let d = match &p.default {
+                Some(Value::Unit) => "optional".to_string(),
                 Some(v) => format!("default {}", show_value(v)),
                 None => "required".to_string(),
             };

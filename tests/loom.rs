@@ -9,8 +9,6 @@
 //! accepted by someone or dropped undelivered, so that each model can check that a value is
 //! neither lost nor duplicated.
 //!
-//! `cancel_recv_give_back_keeps_rendezvous` is `#[ignore]`d: it finds a bug in the core
-//! (see its doc); run it with `-- --ignored` until the fix lands, then drop the ignore.
 #![cfg(loom)]
 
 use std::future::Future;
@@ -544,7 +542,6 @@ fn cancel_recv_future_polled_twice() {
 /// value sits in the channel, taken by no reader (a later poison would discard it). The
 /// refill should only happen while `buf.len() < cap`.
 #[test]
-#[ignore = "finds a bug in recv_now (src/channel/mod.rs): a given-back value lets a waiting sender into a rendezvous channel's buffer; remove the ignore once fixed"]
 fn cancel_recv_give_back_keeps_rendezvous() {
     fn writer(tx: Sender<Token>, token: Token, done: Arc<AtomicBool>) -> thread::JoinHandle<()> {
         thread::spawn(move || {

@@ -227,7 +227,13 @@ pub(crate) fn recv_now<T: Send + 'static>(inner: &mut Inner) -> RecvNow<T> {
     if inner.buf.len() > 0 {
         let v = inner.buf::<T>().pop_front().expect("non-empty buffer");
         // Making room lets one waiting sender in, keeping FIFO order (Go's recv does this).
-        while let Some(w) = inner.sendq.pop_front() {
+        // Only if there is room: a value given back by a dropped receive future can fill a
+        // buffer beyond its capacity (even a rendezvous channel's), and a sender let in
+        // then would be told its value was taken while it still sits in the channel.
+        while inner.buf.len() < inner.cap {
+            let Some(w) = inner.sendq.pop_front() else {
+                break;
+            };
             if w.signal().fire(Outcome::Ready(w.guard())) {
                 let moved = slot_of::<T>(&w).take().expect("a fired sender's value");
                 inner.buf::<T>().push_back(moved);
@@ -427,7 +433,8 @@ macro_rules! common_end_methods {
             if !self.registered.load(std::sync::atomic::Ordering::Relaxed)
                 && crate::record::register_end(&self.core, $dir)
             {
-                self.registered.store(true, std::sync::atomic::Ordering::Relaxed);
+                self.registered
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
 

@@ -424,6 +424,8 @@ mod tests {
             "stopwatch",
             "lines_in",
             "lines_out",
+            "phases",
+            "gate",
         ];
         for n in names {
             let k = reg.kind(n).unwrap_or_else(|| panic!("kind `{n}` missing"));

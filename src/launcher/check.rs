@@ -13,7 +13,7 @@ pub(super) struct CheckArgs {
 pub(super) fn check(reg: &Registry, a: CheckArgs) -> u8 {
     match crate::network::load(&a.net.file, &a.net.sets, reg) {
         Ok(plan) => {
-            println!("ok: {}", plan.summary());
+            super::write_stdout(&format!("ok: {}\n", plan.summary()));
             EXIT_OK
         }
         Err(e) => {

@@ -10,11 +10,33 @@ pub(super) struct KindsArgs {
     name: Option<String>,
 }
 
+/// Appends a formatted line to a `String` (writing to a `String` cannot fail).
+macro_rules! outln {
+    ($out:ident, $($t:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($out, $($t)*);
+    }};
+}
+
+macro_rules! outf {
+    ($out:ident, $($t:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = write!($out, $($t)*);
+    }};
+}
+
 pub(super) fn kinds(reg: &Registry, a: KindsArgs) -> u8 {
+    let mut out = String::new();
+    let code = list(reg, a, &mut out);
+    super::write_stdout(&out);
+    code
+}
+
+fn list(reg: &Registry, a: KindsArgs, out: &mut String) -> u8 {
     match a.name {
         Some(name) => match reg.kind(&name) {
             Some(k) => {
-                print!("{k}");
+                outf!(out, "{k}");
                 EXIT_OK
             }
             None => {
@@ -27,23 +49,12 @@ pub(super) fn kinds(reg: &Registry, a: KindsArgs) -> u8 {
         },
         None => {
             for k in reg.kinds() {
-                let ports: Vec<String> = k
+                let mut ports: Vec<String> = k
                     .ports()
                     .iter()
-                    .map(|p| {
-                        format!(
-                            "{} {}{}{}",
-                            p.dir,
-                            p.name,
-                            if p.array { "[]" } else { "" },
-                            if p.ty == "T" {
-                                String::new()
-                            } else {
-                                format!(":{}", p.ty)
-                            }
-                        )
-                    })
+                    .map(|p| format!("{}{}: {}", p.name, if p.array { "[]" } else { "" }, p.ty))
                     .collect();
+                ports.extend(k.barrier_ports().iter().map(|b| format!("{b}: barrier")));
                 let params: Vec<String> = k
                     .params()
                     .iter()
@@ -55,15 +66,19 @@ pub(super) fn kinds(reg: &Registry, a: KindsArgs) -> u8 {
                         }
                     })
                     .collect();
-                println!(
-                    "{:<12} ports: {:<26} params: {:<24} {}",
-                    k.name(),
-                    ports.join(", "),
-                    params.join(", "),
-                    k.doc()
-                );
+                outln!(out, "{:<12} {}", k.name(), k.doc());
+                outln!(out, "{:<12} ports: {}", "", ports.join(", "));
+                if !params.is_empty() {
+                    outln!(
+                        out,
+                        "{:<12} params: {} (? = optional)",
+                        "",
+                        params.join(", ")
+                    );
+                }
             }
-            println!(
+            outln!(
+                out,
                 "\ntypes: {}",
                 reg.type_names().collect::<Vec<_>>().join(", ")
             );

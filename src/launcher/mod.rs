@@ -115,6 +115,14 @@ where
     ExitCode::from(code)
 }
 
+/// Writes to stdout; a closed pipe (`occamy kinds | head`) is not an error worth a
+/// panic, so write errors are ignored.
+pub(crate) fn write_stdout(s: &str) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(s.as_bytes()).and_then(|()| o.flush());
+}
+
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
     let level = match verbose {

@@ -53,6 +53,9 @@ pub(crate) fn as_int(v: &Value) -> Option<i64> {
 /// param's own value (of any type); any other string with a `$` is an integer expression.
 pub(crate) fn eval_value(v: &Value, scope: &Scope) -> Result<Value, String> {
     Ok(match v {
+        Value::String(s) if s.contains("$$") && !s.replace("$$", "").contains('$') => {
+            Value::String(s.replace("$$", "$"))
+        }
         Value::String(s) if s.contains('$') => {
             let t = s.trim();
             if let Some(name) = t.strip_prefix('$').filter(|n| is_ident(n)) {
@@ -151,6 +154,7 @@ pub(crate) fn eval_int(s: &str, scope: &Scope) -> Result<i64, String> {
     let mut p = Parser {
         toks: &toks,
         pos: 0,
+        depth: 0,
         scope,
     };
     let v = p.expr().map_err(|e| format!("in expression `{s}`: {e}"))?;
@@ -163,9 +167,14 @@ pub(crate) fn eval_int(s: &str, scope: &Scope) -> Result<i64, String> {
     Ok(v)
 }
 
+/// How deeply parentheses may nest: deeper input is refused rather than allowed to
+/// overflow the stack.
+const MAX_DEPTH: usize = 64;
+
 struct Parser<'a> {
     toks: &'a [Tok],
     pos: usize,
+    depth: usize,
     scope: &'a Scope<'a>,
 }
 
@@ -200,22 +209,31 @@ impl Parser<'_> {
             v = match op {
                 '*' => v.checked_mul(r).ok_or("integer overflow")?,
                 _ if r == 0 => return Err("division by zero".into()),
-                '/' => v / r,
-                _ => v.rem_euclid(r),
+                '/' => v.checked_div(r).ok_or("integer overflow")?,
+                _ => v.checked_rem_euclid(r).ok_or("integer overflow")?,
             };
         }
         Ok(v)
     }
 
     fn unary(&mut self) -> Result<i64, String> {
+        if self.depth > MAX_DEPTH {
+            return Err(format!("nested more than {MAX_DEPTH} deep"));
+        }
         if self.peek_op() == Some('-') {
-            self.pos += 1;
-            return self
-                .unary()?
-                .checked_neg()
-                .ok_or_else(|| "integer overflow".to_string());
+            self.depth += 1;
+            let r = self.unary_minus();
+            self.depth -= 1;
+            return r;
         }
         self.atom()
+    }
+
+    fn unary_minus(&mut self) -> Result<i64, String> {
+        self.pos += 1;
+        self.unary()?
+            .checked_neg()
+            .ok_or_else(|| "integer overflow".to_string())
     }
 
     fn atom(&mut self) -> Result<i64, String> {
@@ -233,7 +251,13 @@ impl Parser<'_> {
                 })
             }
             Tok::Op('(') => {
-                let v = self.expr()?;
+                if self.depth > MAX_DEPTH {
+                    return Err(format!("nested more than {MAX_DEPTH} deep"));
+                }
+                self.depth += 1;
+                let v = self.expr();
+                self.depth -= 1;
+                let v = v?;
                 if self.peek_op() != Some(')') {
                     return Err("missing `)`".into());
                 }
@@ -339,5 +363,47 @@ mod tests {
             })
         );
         assert!(chan_ref("x[1", &s).is_err());
+    }
+}
+
+#[cfg(test)]
+mod limits {
+    use super::*;
+
+    fn eval(s: &str) -> Result<i64, String> {
+        eval_int(
+            s,
+            &Scope {
+                params: &IndexMap::new(),
+                index: None,
+            },
+        )
+    }
+
+    #[test]
+    fn overflow_and_depth_are_errors_not_panics() {
+        assert!(eval("(-9223372036854775807-1)/-1")
+            .unwrap_err()
+            .contains("overflow"));
+        assert!(eval("(-9223372036854775807-1)%-1")
+            .unwrap_err()
+            .contains("overflow"));
+        let deep = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
+        assert!(eval(&deep).unwrap_err().contains("nested"));
+        let negs = format!("{}1", "-".repeat(5000));
+        assert!(eval(&negs).unwrap_err().contains("nested"));
+    }
+
+    #[test]
+    fn a_doubled_dollar_is_a_literal_dollar() {
+        let p = IndexMap::new();
+        let v = eval_value(
+            &Value::String("cost: $$".into()),
+            &Scope {
+                params: &p,
+                index: None,
+            },
+        );
+        assert_eq!(v, Ok(Value::String("cost: $".into())));
     }
 }

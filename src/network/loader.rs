@@ -41,7 +41,12 @@ impl Site {
 struct ChanEntry {
     ids: Vec<usize>,
     array: bool,
+    /// Declared with a mistake (already reported): references to it report nothing more.
+    broken: bool,
 }
+
+/// The most instances one replicated process or channel array may have.
+const MAX_COUNT: i64 = 100_000;
 
 struct Loader<'r> {
     reg: &'r Registry,
@@ -54,6 +59,9 @@ struct Loader<'r> {
     barrier_sites: Vec<Site>,
     /// The barriers each file being loaded declares: name -> index into `barriers`.
     barrier_scope: Vec<HashMap<String, usize>>,
+    /// Channels bound by processes that are already reported broken: a missing writer or
+    /// reader there is a consequence, not another mistake.
+    excused: std::collections::HashSet<usize>,
 }
 
 /// A sub-network's ports as bound by the including process: port -> channel ids.
@@ -77,13 +85,20 @@ pub(crate) fn load(
         barriers: vec![],
         barrier_sites: vec![],
         barrier_scope: vec![],
+        excused: Default::default(),
     };
     let overrides: IndexMap<String, Value> = sets
         .iter()
         .map(|(k, v)| {
             (
                 k.clone(),
-                ron::from_str::<Value>(v).unwrap_or_else(|_| Value::String(v.clone())),
+                match ron::from_str::<Value>(v) {
+                    // RON reads a bare word as a unit struct: on the command line it is a
+                    // string.
+                    Ok(Value::Unit) if v.trim() != "()" => Value::String(v.clone()),
+                    Ok(val) => val,
+                    Err(_) => Value::String(v.clone()),
+                },
             )
         })
         .collect();
@@ -123,13 +138,44 @@ pub(crate) fn load(
 
 impl Loader<'_> {
     fn err(&mut self, site: &Site, message: impl Into<String>, help: Option<String>) {
+        let message = message.into();
+        // One mistake in a replicated declaration is reported once, not once per instance.
+        if self.diags.iter().any(|d| {
+            d.file == site.file
+                && d.pos == site.pos
+                && d.message == message
+                && d.help == help
+                && site.pos.is_some()
+        }) {
+            return;
+        }
         self.diags.push(Diagnostic {
             file: site.file.clone(),
             pos: site.pos,
             context: site.context.clone(),
-            message: message.into(),
+            message,
             help,
         });
+    }
+
+    /// Resolves a binding without reporting anything (for bindings of a process that is
+    /// already reported broken: their channels are excused from the writer/reader check).
+    fn excuse(&mut self, v: &Value, scope: &Scope, chans: &HashMap<String, ChanEntry>) {
+        let n = self.diags.len();
+        if let Some(ids) = self.resolve(
+            v,
+            true,
+            scope,
+            chans,
+            &Site {
+                file: PathBuf::new(),
+                pos: None,
+                context: vec![],
+            },
+        ) {
+            self.excused.extend(ids);
+        }
+        self.diags.truncate(n);
     }
 
     /// Loads one file. `include` is the site of the including process (or the command
@@ -278,11 +324,13 @@ impl Loader<'_> {
                     .filter(|n| n.starts_with(prefix))
                     .collect();
                 if !inside.is_empty() {
-                    let m = format!(
-                        "port `{port}` is an {} port but channel `{}` is {what} inside the network by {}",
+                    let quoted: Vec<String> = inside.iter().map(|n| format!("`{n}`")).collect();
+                    let m =
+                        format!(
+                        "is an {} port, but its channel `{}` is {what} inside the network by {}",
                         if e.dir == PortDir::In { "input" } else { "output" },
                         e.channel,
-                        inside.join(", ")
+                        quoted.join(", ")
                     );
                     self.err(
                         &site,
@@ -345,7 +393,13 @@ impl Loader<'_> {
             let site = here
                 .at(loc.find("channels", name))
                 .with(format!("channel `{prefix}{name}`"));
+            let broken = ChanEntry {
+                ids: vec![],
+                array: false,
+                broken: true,
+            };
             let Some((ty, count, shared, buffer)) = self.channel_spec(spec, &scope, &site) else {
+                chans.insert(name.clone(), broken);
                 continue;
             };
             if self.reg.type_info(&ty).is_none() {
@@ -355,6 +409,7 @@ impl Loader<'_> {
                     format!("unknown type `{ty}`{s}"),
                     Some("register it with Registry::register_type".into()),
                 );
+                chans.insert(name.clone(), broken);
                 continue;
             }
             let outer = exported.get(name.as_str()).and_then(|(port, e)| {
@@ -381,6 +436,9 @@ impl Loader<'_> {
                         ),
                         None,
                     );
+                    self.excused.extend(ids.iter().copied());
+                    chans.insert(name.clone(), broken);
+                    continue;
                 }
                 for &id in &ids {
                     if self.channels[id].ty != ty {
@@ -424,6 +482,7 @@ impl Loader<'_> {
                 ChanEntry {
                     ids,
                     array: count.is_some(),
+                    broken: false,
                 },
             );
         }
@@ -446,75 +505,86 @@ impl Loader<'_> {
         scope: &Scope,
         site: &Site,
     ) -> Option<(String, Option<usize>, bool, usize)> {
-        match spec {
-            Value::String(ty) => Some((ty.clone(), None, false, 0)),
-            Value::Map(m) => {
-                let (mut ty, mut count, mut shared, mut buffer) = (None, None, false, 0usize);
-                for (k, v) in m.iter() {
-                    let Value::String(k) = k else {
-                        self.err(site, format!("unexpected key {}", show_value(k)), None);
-                        return None;
-                    };
-                    match (k.as_str(), v) {
-                        ("type", Value::String(t)) => ty = Some(t.clone()),
-                        ("shared", Value::Bool(b)) => shared = *b,
-                        ("count" | "buffer", v) => match eval_int_value(v, scope) {
-                            Ok(n) if n >= 0 => {
-                                if k == "count" {
-                                    count = Some(n as usize)
-                                } else {
-                                    buffer = n as usize
-                                }
-                            }
-                            Ok(n) => self.err(
-                                site,
-                                format!("`{k}` is {n}; it must not be negative"),
-                                None,
-                            ),
-                            Err(e) => self.err(site, format!("`{k}`: {e}"), None),
-                        },
-                        ("type", _) | ("shared", _) => self.err(
-                            site,
-                            format!(
-                                "`{k}` must be a {}",
-                                if k == "type" { "string" } else { "bool" }
-                            ),
-                            None,
-                        ),
-                        _ => {
-                            let s = suggest(k, ["type", "count", "shared", "buffer"]);
-                            self.err(
-                                site,
-                                format!("unknown field `{k}`{s}"),
-                                Some("a channel has `type`, `count`, `shared` and `buffer`".into()),
-                            );
-                        }
-                    }
-                }
-                match ty {
-                    Some(t) => Some((t, count, shared, buffer)),
-                    None => {
-                        self.err(
-                            site,
-                            "missing `type`",
-                            Some("write e.g. (type: \"u64\")".into()),
-                        );
-                        None
-                    }
-                }
-            }
+        let m = match spec {
+            Value::String(ty) => return Some((ty.clone(), None, false, 0)),
+            Value::Map(m) => m,
             other => {
+                let found = show_value(other);
                 self.err(
                     site,
-                    format!(
-                        "expected a type name or (type: ..), found {}",
-                        show_value(other)
-                    ),
+                    format!("expected a type name or (type: ..), found {found}"),
                     None,
                 );
-                None
+                return None;
+            }
+        };
+        // Any mistake makes the whole declaration broken (reported once, not again as
+        // "no writer" or "not an array" wherever the channel is used).
+        let before = self.diags.len();
+        let (mut ty, mut count, mut shared, mut buffer) = (None, None, false, 0usize);
+        let mut typed = false;
+        for (k, v) in m.iter() {
+            let Value::String(k) = k else {
+                self.err(site, format!("unexpected key {}", show_value(k)), None);
+                continue;
+            };
+            match k.as_str() {
+                "type" => {
+                    typed = true;
+                    match v {
+                        Value::String(t) => ty = Some(t.clone()),
+                        _ => self.err(site, "`type` must be a string such as \"u64\"", None),
+                    }
+                }
+                "shared" => match eval_value(v, scope) {
+                    Ok(Value::Bool(b)) => shared = b,
+                    Ok(other) => {
+                        let found = show_value(&other);
+                        self.err(
+                            site,
+                            format!("`shared` must be true or false, not {found}"),
+                            None,
+                        )
+                    }
+                    Err(e) => self.err(site, format!("`shared`: {e}"), None),
+                },
+                "count" | "buffer" => match eval_int_value(v, scope) {
+                    Ok(n) if k == "count" && n > MAX_COUNT => self.err(
+                        site,
+                        format!("`count` is {n}; at most {MAX_COUNT} are allowed"),
+                        None,
+                    ),
+                    Ok(n) if n >= 0 => {
+                        if k == "count" {
+                            count = Some(n as usize)
+                        } else {
+                            buffer = n as usize
+                        }
+                    }
+                    Ok(n) => self.err(site, format!("`{k}` is {n}; it must not be negative"), None),
+                    Err(e) => self.err(site, format!("`{k}`: {e}"), None),
+                },
+                _ => {
+                    let s = suggest(k, ["type", "count", "shared", "buffer"]);
+                    self.err(
+                        site,
+                        format!("unknown field `{k}`{s}"),
+                        Some("a channel has `type`, `count`, `shared` and `buffer`".into()),
+                    );
+                }
             }
         }
+        if !typed {
+            self.err(
+                site,
+                "missing `type`",
+                Some("write e.g. (type: \"u64\")".into()),
+            );
+        }
+        if self.diags.len() > before {
+            return None;
+        }
+        ty.map(|t| (t, count, shared, buffer))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -530,6 +600,7 @@ impl Loader<'_> {
         prefix: &str,
         cluster: &[String],
     ) {
+        let mut broken = false;
         let (count, index) = match &p.replicate {
             None => (None, "i"),
             Some(r) => match eval_int_value(
@@ -539,45 +610,79 @@ impl Loader<'_> {
                     index: None,
                 },
             ) {
+                Ok(n) if n > MAX_COUNT => {
+                    self.err(
+                        psite,
+                        format!("replicate count is {n}; at most {MAX_COUNT} are allowed"),
+                        None,
+                    );
+                    broken = true;
+                    (None, r.index.as_str())
+                }
                 Ok(n) if n >= 0 => (Some(n), r.index.as_str()),
                 Ok(n) => {
-                    return self.err(
+                    self.err(
                         psite,
                         format!("replicate count is {n}; it must not be negative"),
                         None,
-                    )
+                    );
+                    broken = true;
+                    (None, r.index.as_str())
                 }
-                Err(e) => return self.err(psite, format!("replicate count: {e}"), None),
+                Err(e) => {
+                    self.err(psite, format!("replicate count: {e}"), None);
+                    broken = true;
+                    (None, r.index.as_str())
+                }
             },
         };
         let kind = match (&p.kind, &p.network) {
             (Some(_), Some(_)) => {
-                return self.err(
+                self.err(
                     psite,
                     "has both `kind` and `network`",
                     Some("a process is either a kind or a sub-network".into()),
-                )
+                );
+                broken = true;
+                None
             }
             (None, None) => {
-                return self.err(
+                self.err(
                     psite,
                     "has neither `kind` nor `network`",
                     Some("add `kind: \"NAME\"` (see `occamy kinds`)".into()),
-                )
+                );
+                broken = true;
+                None
             }
             (Some(k), None) => match self.reg.kind(k) {
                 Some(k) => Some(k),
                 None => {
                     let s = suggest(k, self.reg.kinds().map(|k| k.name()));
-                    return self.err(
+                    self.err(
                         psite,
                         format!("unknown kind `{k}`{s}"),
                         Some("`occamy kinds` lists the kinds".into()),
                     );
+                    broken = true;
+                    None
                 }
             },
             (None, Some(_)) => None,
         };
+        if broken {
+            // Reported once; its channels are not blamed for a missing writer or reader.
+            for r in 0..count.unwrap_or(1) {
+                let scope = Scope {
+                    params,
+                    index: count.map(|_| (index, r)),
+                };
+                for v in p.ports.values() {
+                    self.excuse(v, &scope, chans);
+                }
+            }
+            return;
+        }
         for r in 0..count.unwrap_or(1) {
             let local = match count {
                 Some(_) => format!("{pname}[{r}]"),
@@ -727,6 +832,7 @@ impl Loader<'_> {
                     format!("unknown port `{port}`{sug}"),
                     Some(format!("kind `{}` has ports {have}", kind.name())),
                 );
+                self.excuse(v, scope, chans);
                 continue;
             };
             let Some(ids) = self.resolve(v, spec.array, scope, chans, &s) else {
@@ -738,6 +844,9 @@ impl Loader<'_> {
                     PortDir::In => &mut self.channels[id].readers,
                 };
                 list.push((idx, port.clone()));
+            }
+            if !spec.array && ids.len() != 1 {
+                continue;
             }
             let bind = if spec.array {
                 PortBind::Many(ids)
@@ -843,6 +952,9 @@ impl Loader<'_> {
                     );
                     return None;
                 };
+                if entry.broken {
+                    return None;
+                }
                 match (r.index, entry.array) {
                     (None, false) => Some(entry.ids.clone()),
                     (None, true) if array => Some(entry.ids.clone()),
@@ -934,6 +1046,9 @@ impl Loader<'_> {
                     .join(", ")
             };
             let mut errs = Vec::new();
+            if self.excused.contains(&i) && (c.writers.is_empty() || c.readers.is_empty()) {
+                continue;
+            }
             if c.writers.is_empty() {
                 errs.push((
                     "has no writer".to_string(),
@@ -996,7 +1111,7 @@ impl Loader<'_> {
                         match &elem {
                             None => elem = Some((ch.ty.clone(), port.clone(), ch.name.clone())),
                             Some((t, p0, c0)) if *t != ch.ty => errs.push(format!(
-                                "port `{p0}` is bound to `{c0}` ({t}) but port `{port}` to `{}` ({}); a `{}` process carries one type",
+                                "port `{p0}` is bound to `{c0}` ({t}) but port `{port}` to `{}` ({}); a process of kind `{}` carries one type",
                                 ch.name, ch.ty, kind.name()
                             )),
                             _ => {}
@@ -1022,6 +1137,7 @@ impl Loader<'_> {
                         if let Some(v) = p.params.get(&spec.name) {
                             if !matches!(v, Value::Unit) {
                                 if let Err(e) = info.check_value(v) {
+                                    let e = lower_first(&e);
                                     errs.push(format!("param `{}` is not a `{t}`: {e}", spec.name));
                                 }
                             }
@@ -1054,5 +1170,14 @@ fn check_param(ty: ParamType, v: &Value) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("expected a {ty}, found {}", show_value(v)))
+    }
+}
+
+/// `s` with its first letter in lower case (serde's messages start with a capital).
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
     }
 }

@@ -181,10 +181,20 @@ pub fn start_with(
 
 /// The names among `candidates` closest to `name`, as a suggestion (`, did you mean ...?`).
 pub(crate) fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    let lower = name.to_lowercase();
     let mut best: Vec<(usize, &str)> = candidates
         .into_iter()
-        .map(|c| (distance(name, c), c))
-        .filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(2))
+        .filter_map(|c| {
+            let cl = c.to_lowercase();
+            let d = distance(&lower, &cl);
+            // Close in spelling (but not a wholesale replacement of a short name), or one
+            // a prefix of the other (`output` for `out`).
+            let close = d <= (name.len().max(c.len()) / 3).max(2) && d < name.len().max(1);
+            let prefix = cl.len() >= 2
+                && lower.len() >= 2
+                && (cl.starts_with(&lower) || lower.starts_with(&cl));
+            (close || prefix).then_some((d, c))
+        })
         .collect();
     best.sort();
     match best.first() {
@@ -217,5 +227,10 @@ mod tests {
             " (did you mean `prefix`?)"
         );
         assert_eq!(super::suggest("zzzzzz", ["prefix", "id"]), "");
+        assert_eq!(
+            super::suggest("output", ["in", "out"]),
+            " (did you mean `out`?)"
+        );
+        assert_eq!(super::suggest("m", ["i", "n"]), "");
     }
 }

@@ -15,13 +15,13 @@ pub(crate) struct NetworkDecl {
     pub(crate) name: String,
     #[serde(default)]
     pub(crate) doc: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique")]
     pub(crate) params: IndexMap<String, Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique")]
     pub(crate) channels: IndexMap<String, Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique")]
     pub(crate) processes: IndexMap<String, ProcessDecl>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique")]
     pub(crate) ports: IndexMap<String, ExportDecl>,
     #[serde(default)]
     pub(crate) barriers: Vec<String>,
@@ -34,9 +34,9 @@ pub(crate) struct ProcessDecl {
     pub(crate) kind: Option<String>,
     #[serde(default)]
     pub(crate) network: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique")]
     pub(crate) params: IndexMap<String, Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "unique")]
     pub(crate) ports: IndexMap<String, Value>,
     #[serde(default)]
     pub(crate) replicate: Option<ReplicateDecl>,
@@ -63,6 +63,37 @@ pub(crate) struct ExportDecl {
     pub(crate) channel: String,
 }
 
+/// A map whose keys must be unique: a name declared twice is an error (serde would
+/// silently keep the last one).
+fn unique<'de, D, V>(d: D) -> Result<IndexMap<String, V>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Unique<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Unique<V> {
+        type Value = IndexMap<String, V>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a map of names")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = IndexMap::new();
+            while let Some(k) = m.next_key::<String>()? {
+                if out.contains_key(&k) {
+                    return Err(serde::de::Error::custom(format!("`{k}` is declared twice")));
+                }
+                let v = m.next_value()?;
+                out.insert(k, v);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Unique(std::marker::PhantomData))
+}
+
 /// Parses a network file; on error, the message and its line and column.
 pub(crate) fn parse(src: &str) -> Result<NetworkDecl, (String, (usize, usize))> {
     let opts = ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME);
@@ -84,46 +115,214 @@ pub(crate) fn parse(src: &str) -> Result<NetworkDecl, (String, (usize, usize))> 
 }
 
 /// Finds where names are declared in a file's text, for diagnostics about things serde
-/// has no position for (a process, a port, a channel).
+/// has no position for (a process, a port, a channel). It reads the file's structure
+/// (strings, comments, nesting), so a name is found where it is declared: as a key of the
+/// right top-level section, not wherever the same text first appears.
 pub(crate) struct Locator {
     src: String,
+    toks: Vec<Tok>,
+}
+
+#[derive(Debug, PartialEq)]
+enum TokKind {
+    Str(String),
+    Ident(String),
+    Open,
+    Close,
+    Colon,
+    Comma,
+    Other,
+}
+
+#[derive(Debug)]
+struct Tok {
+    kind: TokKind,
+    start: usize,
+    depth: usize,
+}
+
+fn tokenize(src: &str) -> Vec<Tok> {
+    let b = src.as_bytes();
+    let mut toks = Vec::new();
+    let (mut i, mut depth) = (0usize, 0usize);
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        let kind = match c {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                // RON block comments nest.
+                let mut level = 0usize;
+                while i < b.len() {
+                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        level += 1;
+                        i += 2;
+                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        level -= 1;
+                        i += 2;
+                        if level == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+                continue;
+            }
+            b'"' => {
+                let mut text = Vec::new();
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' && i + 1 < b.len() {
+                        i += 1;
+                    }
+                    text.push(b[i]);
+                    i += 1;
+                }
+                i += 1;
+                TokKind::Str(String::from_utf8_lossy(&text).into_owned())
+            }
+            b'(' | b'[' | b'{' => {
+                i += 1;
+                toks.push(Tok {
+                    kind: TokKind::Open,
+                    start,
+                    depth,
+                });
+                depth += 1;
+                continue;
+            }
+            b')' | b']' | b'}' => {
+                i += 1;
+                depth = depth.saturating_sub(1);
+                TokKind::Close
+            }
+            b':' => {
+                i += 1;
+                TokKind::Colon
+            }
+            b',' => {
+                i += 1;
+                TokKind::Comma
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                TokKind::Ident(src[start..i].to_string())
+            }
+            c if c.is_ascii_whitespace() => {
+                i += 1;
+                continue;
+            }
+            _ => {
+                // Skip one whole character (names and strings may hold any UTF-8).
+                i += src[i..].chars().next().map_or(1, char::len_utf8);
+                TokKind::Other
+            }
+        };
+        toks.push(Tok { kind, start, depth });
+    }
+    toks
 }
 
 impl Locator {
     pub(crate) fn new(src: &str) -> Locator {
         Locator {
             src: src.to_string(),
+            toks: tokenize(src),
         }
     }
 
     fn pos_of(&self, off: usize) -> (usize, usize) {
-        let before = &self.src[..off];
+        let before = &self.src[..off.min(self.src.len())];
         let line = before.matches('\n').count() + 1;
         let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         (line, col)
     }
 
-    fn find_from(&self, from: usize, quoted: &str) -> Option<usize> {
-        let pat = format!("\"{quoted}\"");
-        self.src.get(from..)?.find(&pat).map(|o| o + from)
+    fn is_key(&self, i: usize) -> bool {
+        self.toks
+            .get(i + 1)
+            .is_some_and(|t| t.kind == TokKind::Colon)
     }
 
-    fn section(&self, section: &str) -> usize {
-        self.src.find(&format!("{section}:")).unwrap_or(0)
+    /// The token range of the value of the key at `i` (a key followed by `:`).
+    fn value_span(&self, i: usize) -> std::ops::Range<usize> {
+        let depth = self.toks[i].depth;
+        let end = (i + 2..self.toks.len())
+            .find(|&j| {
+                let t = &self.toks[j];
+                t.depth < depth
+                    || (t.depth == depth && matches!(t.kind, TokKind::Comma | TokKind::Close))
+            })
+            .unwrap_or(self.toks.len());
+        i + 2..end
     }
 
-    /// The position of `"name"` in `section` (`processes`, `channels`, `params`, `ports`).
+    /// The token range of top-level section `section` (`processes:` inside `Network(`).
+    fn section(&self, section: &str) -> Option<std::ops::Range<usize>> {
+        let i = (0..self.toks.len()).find(|&i| {
+            self.toks[i].depth == 1
+                && self.toks[i].kind == TokKind::Ident(section.into())
+                && self.is_key(i)
+        })?;
+        Some(self.value_span(i))
+    }
+
+    /// The index of entry `name` directly inside `section` (a map key or a list item).
+    fn entry(&self, section: &str, name: &str) -> Option<usize> {
+        self.section(section)?
+            .find(|&i| self.toks[i].depth == 2 && self.toks[i].kind == TokKind::Str(name.into()))
+    }
+
+    /// The position of entry `name` of top-level `section` (`processes`, `channels`,
+    /// `params`, `ports`, `barriers`).
     pub(crate) fn find(&self, section: &str, name: &str) -> Option<(usize, usize)> {
-        let off = self
-            .find_from(self.section(section), name)
-            .or_else(|| self.find_from(0, name))?;
-        Some(self.pos_of(off))
+        self.entry(section, name)
+            .map(|i| self.pos_of(self.toks[i].start))
     }
 
-    /// The position of `"key"` after `"name"` in `section`: a port or param of a process.
+    /// The position of key `key` inside the value of entry `name` of `section`: a port or
+    /// param of a process.
     pub(crate) fn find_key(&self, section: &str, name: &str, key: &str) -> Option<(usize, usize)> {
-        let start = self.find_from(self.section(section), name)?;
-        let off = self.find_from(start, key)?;
-        Some(self.pos_of(off))
+        let e = self.entry(section, name)?;
+        self.value_span(e)
+            .find(|&i| self.toks[i].kind == TokKind::Str(key.into()) && self.is_key(i))
+            .map(|i| self.pos_of(self.toks[i].start))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Locator;
+
+    #[test]
+    fn finds_declarations_not_uses() {
+        let src = r#"// processes: in a comment
+Network(
+    name: "n",
+    channels: { "c": "u64", "src": "u64" },
+    processes: {
+        "a": (kind: "id", ports: { "in": "src", "out": "c" }),
+        /* "src" in a comment */
+        "src": (kind: "numbers", params: { "count": 3 }, ports: { "out": "src" }),
+    },
+    ports: { "p": (type: "u64", dir: In, channel: "c") },
+    barriers: ["b"],
+)"#;
+        let l = Locator::new(src);
+        assert_eq!(l.find("processes", "src"), Some((8, 9)));
+        assert_eq!(l.find("channels", "src"), Some((4, 29)));
+        assert_eq!(l.find_key("processes", "src", "count"), Some((8, 44)));
+        assert_eq!(l.find_key("processes", "a", "out"), Some((6, 49)));
+        assert_eq!(l.find("ports", "p"), Some((10, 14)));
+        assert_eq!(l.find("barriers", "b"), Some((11, 16)));
+        assert_eq!(l.find("processes", "nope"), None);
     }
 }
