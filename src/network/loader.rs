@@ -6,30 +6,31 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use ron::Value;
 
-use super::expr::{as_int, chan_ref, eval_int_value, eval_value, Scope};
+use super::check::check_param;
+use super::expr::{chan_ref, eval_int_value, eval_value, Scope};
 use super::model::{parse, Locator, NetworkDecl};
 use super::{
     suggest, Diagnostic, NetworkError, Plan, PlanBarrier, PlanChannel, PlanProcess, PortBind,
 };
-use crate::registry::{show_value, Kind, ParamType, PortDir, Registry};
+use crate::registry::{show_value, Kind, PortDir, Registry};
 
 type Pos = Option<(usize, usize)>;
 
 /// Where a diagnostic points.
 #[derive(Clone)]
-struct Site {
-    file: PathBuf,
-    pos: Pos,
-    context: Vec<String>,
+pub(super) struct Site {
+    pub(super) file: PathBuf,
+    pub(super) pos: Pos,
+    pub(super) context: Vec<String>,
 }
 
 impl Site {
-    fn with(&self, c: String) -> Site {
+    pub(super) fn with(&self, c: String) -> Site {
         let mut s = self.clone();
         s.context.push(c);
         s
     }
-    fn at(&self, pos: Pos) -> Site {
+    pub(super) fn at(&self, pos: Pos) -> Site {
         Site {
             pos: pos.or(self.pos),
             ..self.clone()
@@ -38,36 +39,36 @@ impl Site {
 }
 
 /// A declared channel (or array) of one file, as its processes see it.
-struct ChanEntry {
-    ids: Vec<usize>,
-    array: bool,
+pub(super) struct ChanEntry {
+    pub(super) ids: Vec<usize>,
+    pub(super) array: bool,
     /// Declared with a mistake (already reported): references to it report nothing more.
-    broken: bool,
+    pub(super) broken: bool,
 }
 
 /// The most instances one replicated process or channel array may have.
-const MAX_COUNT: i64 = 100_000;
+pub(super) const MAX_COUNT: i64 = 100_000;
 
-struct Loader<'r> {
-    reg: &'r Registry,
-    diags: Vec<Diagnostic>,
-    stack: Vec<PathBuf>,
-    channels: Vec<PlanChannel>,
-    chan_sites: Vec<Site>,
-    processes: Vec<PlanProcess>,
-    barriers: Vec<PlanBarrier>,
-    barrier_sites: Vec<Site>,
+pub(super) struct Loader<'r> {
+    pub(super) reg: &'r Registry,
+    pub(super) diags: Vec<Diagnostic>,
+    pub(super) stack: Vec<PathBuf>,
+    pub(super) channels: Vec<PlanChannel>,
+    pub(super) chan_sites: Vec<Site>,
+    pub(super) processes: Vec<PlanProcess>,
+    pub(super) barriers: Vec<PlanBarrier>,
+    pub(super) barrier_sites: Vec<Site>,
     /// The barriers each file being loaded declares: name -> index into `barriers`.
-    barrier_scope: Vec<HashMap<String, usize>>,
+    pub(super) barrier_scope: Vec<HashMap<String, usize>>,
     /// Channels bound by processes that are already reported broken: a missing writer or
     /// reader there is a consequence, not another mistake.
-    excused: std::collections::HashSet<usize>,
+    pub(super) excused: std::collections::HashSet<usize>,
 }
 
 /// A sub-network's ports as bound by the including process: port -> channel ids.
-struct Binding {
-    ports: IndexMap<String, Vec<usize>>,
-    site: Site,
+pub(super) struct Binding {
+    pub(super) ports: IndexMap<String, Vec<usize>>,
+    pub(super) site: Site,
 }
 
 pub(crate) fn load(
@@ -137,7 +138,7 @@ pub(crate) fn load(
 }
 
 impl Loader<'_> {
-    fn err(&mut self, site: &Site, message: impl Into<String>, help: Option<String>) {
+    pub(super) fn err(&mut self, site: &Site, message: impl Into<String>, help: Option<String>) {
         let message = message.into();
         // One mistake in a replicated declaration is reported once, not once per instance.
         if self.diags.iter().any(|d| {
@@ -293,298 +294,6 @@ impl Loader<'_> {
         self.barrier_scope.pop();
         self.stack.pop();
         Some(decl)
-    }
-
-    /// An exported port's channel is only read inside the sub-network (`In`) or only
-    /// written (`Out`); the other side is the including network's.
-    fn check_exports(
-        &mut self,
-        decl: &NetworkDecl,
-        chans: &HashMap<String, ChanEntry>,
-        loc: &Locator,
-        here: &Site,
-        prefix: &str,
-    ) {
-        for (port, e) in &decl.ports {
-            let Some(entry) = chans.get(&e.channel) else {
-                continue;
-            };
-            let site = here
-                .at(loc.find("ports", port))
-                .with(format!("port `{port}`"));
-            for &id in &entry.ids {
-                let c = &self.channels[id];
-                let (wrong, what) = match e.dir {
-                    PortDir::In => (&c.writers, "written"),
-                    PortDir::Out => (&c.readers, "read"),
-                };
-                let inside: Vec<String> = wrong
-                    .iter()
-                    .map(|(p, _)| self.processes[*p].name.clone())
-                    .filter(|n| n.starts_with(prefix))
-                    .collect();
-                if !inside.is_empty() {
-                    let quoted: Vec<String> = inside.iter().map(|n| format!("`{n}`")).collect();
-                    let m =
-                        format!(
-                        "is an {} port, but its channel `{}` is {what} inside the network by {}",
-                        if e.dir == PortDir::In { "input" } else { "output" },
-                        e.channel,
-                        quoted.join(", ")
-                    );
-                    self.err(
-                        &site,
-                        m,
-                        Some(
-                            "use `dir: In` for values coming in, `dir: Out` for values going out"
-                                .into(),
-                        ),
-                    );
-                }
-            }
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn channels_of(
-        &mut self,
-        decl: &NetworkDecl,
-        params: &IndexMap<String, Value>,
-        loc: &Locator,
-        here: &Site,
-        binding: Option<&Binding>,
-        prefix: &str,
-        cluster: &[String],
-    ) -> HashMap<String, ChanEntry> {
-        let scope = Scope {
-            params,
-            index: None,
-        };
-        let mut chans = HashMap::new();
-        let exported: HashMap<&str, (&str, &super::model::ExportDecl)> = decl
-            .ports
-            .iter()
-            .map(|(p, e)| (e.channel.as_str(), (p.as_str(), e)))
-            .collect();
-        if let Some(b) = binding {
-            for port in b.ports.keys() {
-                if !decl.ports.contains_key(port) {
-                    let s = suggest(port, decl.ports.keys().map(|s| s.as_str()));
-                    self.err(
-                        &b.site,
-                        format!("sub-network `{}` has no port `{port}`{s}", decl.name),
-                        None,
-                    );
-                }
-            }
-            for port in decl.ports.keys() {
-                if !b.ports.contains_key(port) {
-                    self.err(
-                        &b.site,
-                        format!("port `{port}` of sub-network `{}` is not bound", decl.name),
-                        Some(format!(
-                            "add `\"{port}\": \"CHANNEL\"` to the process's ports"
-                        )),
-                    );
-                }
-            }
-        }
-        for (name, spec) in &decl.channels {
-            let site = here
-                .at(loc.find("channels", name))
-                .with(format!("channel `{prefix}{name}`"));
-            let broken = ChanEntry {
-                ids: vec![],
-                array: false,
-                broken: true,
-            };
-            let Some((ty, count, shared, buffer)) = self.channel_spec(spec, &scope, &site) else {
-                chans.insert(name.clone(), broken);
-                continue;
-            };
-            if self.reg.type_info(&ty).is_none() {
-                let s = suggest(&ty, self.reg.type_names());
-                self.err(
-                    &site,
-                    format!("unknown type `{ty}`{s}"),
-                    Some("register it with Registry::register_type".into()),
-                );
-                chans.insert(name.clone(), broken);
-                continue;
-            }
-            let outer = exported.get(name.as_str()).and_then(|(port, e)| {
-                if e.ty != ty {
-                    self.err(
-                        &site,
-                        format!(
-                            "port `{port}` says `{}` but the channel carries `{ty}`",
-                            e.ty
-                        ),
-                        None,
-                    );
-                }
-                binding.and_then(|b| b.ports.get(*port).map(|ids| (*port, ids.clone())))
-            });
-            let ids = if let Some((port, ids)) = outer {
-                let want = count.unwrap_or(1);
-                if ids.len() != want {
-                    self.err(
-                        &site,
-                        format!(
-                            "port `{port}` is bound to {} channels but `{name}` has {want}",
-                            ids.len()
-                        ),
-                        None,
-                    );
-                    self.excused.extend(ids.iter().copied());
-                    chans.insert(name.clone(), broken);
-                    continue;
-                }
-                for &id in &ids {
-                    if self.channels[id].ty != ty {
-                        let outer = &self.channels[id];
-                        self.err(
-                            &site,
-                            format!(
-                                "port `{port}` carries `{ty}` but is bound to `{}` of type `{}`",
-                                outer.name, outer.ty
-                            ),
-                            None,
-                        );
-                    }
-                }
-                ids
-            } else {
-                let n = count.unwrap_or(1);
-                (0..n)
-                    .map(|k| {
-                        let inst = match count {
-                            Some(_) => format!("{prefix}{name}[{k}]"),
-                            None => format!("{prefix}{name}"),
-                        };
-                        self.channels.push(PlanChannel {
-                            name: inst,
-                            decl: format!("{prefix}{name}"),
-                            ty: ty.clone(),
-                            buffer,
-                            shared,
-                            cluster: cluster.to_vec(),
-                            writers: vec![],
-                            readers: vec![],
-                        });
-                        self.chan_sites.push(site.clone());
-                        self.channels.len() - 1
-                    })
-                    .collect()
-            };
-            chans.insert(
-                name.clone(),
-                ChanEntry {
-                    ids,
-                    array: count.is_some(),
-                    broken: false,
-                },
-            );
-        }
-        for (port, e) in &decl.ports {
-            if !decl.channels.contains_key(&e.channel) {
-                let site = here
-                    .at(loc.find("ports", port))
-                    .with(format!("port `{port}`"));
-                let s = suggest(&e.channel, decl.channels.keys().map(|s| s.as_str()));
-                self.err(&site, format!("unknown channel `{}`{s}", e.channel), None);
-            }
-        }
-        chans
-    }
-
-    /// Reads a channel declaration: `"u64"` or `(type: "u64", count: .., shared: .., buffer: ..)`.
-    fn channel_spec(
-        &mut self,
-        spec: &Value,
-        scope: &Scope,
-        site: &Site,
-    ) -> Option<(String, Option<usize>, bool, usize)> {
-        let m = match spec {
-            Value::String(ty) => return Some((ty.clone(), None, false, 0)),
-            Value::Map(m) => m,
-            other => {
-                let found = show_value(other);
-                self.err(
-                    site,
-                    format!("expected a type name or (type: ..), found {found}"),
-                    None,
-                );
-                return None;
-            }
-        };
-        // Any mistake makes the whole declaration broken (reported once, not again as
-        // "no writer" or "not an array" wherever the channel is used).
-        let before = self.diags.len();
-        let (mut ty, mut count, mut shared, mut buffer) = (None, None, false, 0usize);
-        let mut typed = false;
-        for (k, v) in m.iter() {
-            let Value::String(k) = k else {
-                self.err(site, format!("unexpected key {}", show_value(k)), None);
-                continue;
-            };
-            match k.as_str() {
-                "type" => {
-                    typed = true;
-                    match v {
-                        Value::String(t) => ty = Some(t.clone()),
-                        _ => self.err(site, "`type` must be a string such as \"u64\"", None),
-                    }
-                }
-                "shared" => match eval_value(v, scope) {
-                    Ok(Value::Bool(b)) => shared = b,
-                    Ok(other) => {
-                        let found = show_value(&other);
-                        self.err(
-                            site,
-                            format!("`shared` must be true or false, not {found}"),
-                            None,
-                        )
-                    }
-                    Err(e) => self.err(site, format!("`shared`: {e}"), None),
-                },
-                "count" | "buffer" => match eval_int_value(v, scope) {
-                    Ok(n) if k == "count" && n > MAX_COUNT => self.err(
-                        site,
-                        format!("`count` is {n}; at most {MAX_COUNT} are allowed"),
-                        None,
-                    ),
-                    Ok(n) if n >= 0 => {
-                        if k == "count" {
-                            count = Some(n as usize)
-                        } else {
-                            buffer = n as usize
-                        }
-                    }
-                    Ok(n) => self.err(site, format!("`{k}` is {n}; it must not be negative"), None),
-                    Err(e) => self.err(site, format!("`{k}`: {e}"), None),
-                },
-                _ => {
-                    let s = suggest(k, ["type", "count", "shared", "buffer"]);
-                    self.err(
-                        site,
-                        format!("unknown field `{k}`{s}"),
-                        Some("a channel has `type`, `count`, `shared` and `buffer`".into()),
-                    );
-                }
-            }
-        }
-        if !typed {
-            self.err(
-                site,
-                "missing `type`",
-                Some("write e.g. (type: \"u64\")".into()),
-            );
-        }
-        if self.diags.len() > before {
-            return None;
-        }
-        ty.map(|t| (t, count, shared, buffer))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1016,168 +725,5 @@ impl Loader<'_> {
                 None
             }
         }
-    }
-
-    /// Checks the flat network: writers and readers of every channel, parties of every
-    /// barrier, and types.
-    fn check(&mut self) {
-        for (i, b) in self.barriers.iter().enumerate() {
-            if b.parties.is_empty() {
-                let site = &self.barrier_sites[i];
-                self.diags.push(Diagnostic {
-                    file: site.file.clone(),
-                    pos: site.pos,
-                    context: site.context.clone(),
-                    message: "has no parties".into(),
-                    help: Some("bind it to a barrier port of some process, or remove it".into()),
-                });
-            }
-        }
-        for (i, c) in self.channels.iter().enumerate() {
-            let site = self.chan_sites[i].clone();
-            let site = Site {
-                context: vec![format!("channel `{}`", c.name)],
-                ..site
-            };
-            let names = |v: &Vec<(usize, String)>| {
-                v.iter()
-                    .map(|(p, port)| format!("`{}` (port `{port}`)", self.processes[*p].name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let mut errs = Vec::new();
-            if self.excused.contains(&i) && (c.writers.is_empty() || c.readers.is_empty()) {
-                continue;
-            }
-            if c.writers.is_empty() {
-                errs.push((
-                    "has no writer".to_string(),
-                    Some("bind it to an output port of some process".to_string()),
-                ));
-            }
-            if c.readers.is_empty() {
-                errs.push((
-                    "has no reader".to_string(),
-                    Some("bind it to an input port of some process".to_string()),
-                ));
-            }
-            if !c.shared && c.writers.len() > 1 {
-                errs.push((
-                    format!("has {} writers: {}", c.writers.len(), names(&c.writers)),
-                    Some(
-                        "declare it with `shared: true`, or give each writer its own channel"
-                            .into(),
-                    ),
-                ));
-            }
-            if !c.shared && c.readers.len() > 1 {
-                errs.push((
-                    format!("has {} readers: {}", c.readers.len(), names(&c.readers)),
-                    Some(
-                        "declare it with `shared: true`, or give each reader its own channel"
-                            .into(),
-                    ),
-                ));
-            }
-            for (m, h) in errs {
-                self.diags.push(Diagnostic {
-                    file: site.file.clone(),
-                    pos: site.pos,
-                    context: site.context.clone(),
-                    message: m,
-                    help: h,
-                });
-            }
-        }
-        for pi in 0..self.processes.len() {
-            let p = &self.processes[pi];
-            let kind = self.reg.kind(&p.kind).expect("checked kind");
-            let site = Site {
-                file: p.file.clone(),
-                pos: p.pos,
-                context: vec![format!("process `{}`", p.name)],
-            };
-            let mut elem: Option<(String, String, String)> = None; // (type, port, channel)
-            let mut errs = Vec::new();
-            for (port, (_, bind)) in &p.ports {
-                let spec = kind.port_spec(port).expect("checked port");
-                let ids = match bind {
-                    PortBind::One(i) => vec![*i],
-                    PortBind::Many(v) => v.clone(),
-                };
-                for id in ids {
-                    let ch = &self.channels[id];
-                    if spec.ty == "T" {
-                        match &elem {
-                            None => elem = Some((ch.ty.clone(), port.clone(), ch.name.clone())),
-                            Some((t, p0, c0)) if *t != ch.ty => errs.push(format!(
-                                "port `{p0}` is bound to `{c0}` ({t}) but port `{port}` to `{}` ({}); a process of kind `{}` carries one type",
-                                ch.name, ch.ty, kind.name()
-                            )),
-                            _ => {}
-                        }
-                    } else if spec.ty != ch.ty {
-                        errs.push(format!(
-                            "port `{port}` carries `{}` but channel `{}` carries `{}`",
-                            spec.ty, ch.name, ch.ty
-                        ));
-                    }
-                }
-            }
-            let elem = elem.map(|e| e.0);
-            if let Some(t) = &elem {
-                let info = self.reg.type_info(t).expect("checked type");
-                if kind.is_numeric() && !info.is_numeric() {
-                    errs.push(format!(
-                        "kind `{}` works on i64, u64 or f64, not `{t}`",
-                        kind.name()
-                    ));
-                } else {
-                    for spec in kind.params().iter().filter(|s| s.ty == ParamType::Elem) {
-                        if let Some(v) = p.params.get(&spec.name) {
-                            if !matches!(v, Value::Unit) {
-                                if let Err(e) = info.check_value(v) {
-                                    let e = lower_first(&e);
-                                    errs.push(format!("param `{}` is not a `{t}`: {e}", spec.name));
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            for e in errs {
-                self.err(&site, e, None);
-            }
-            self.processes[pi].elem = elem;
-        }
-    }
-}
-
-/// Checks a param value against its declared type.
-fn check_param(ty: ParamType, v: &Value) -> Result<(), String> {
-    let ok = match ty {
-        ParamType::Int => as_int(v).is_some(),
-        ParamType::UInt => {
-            as_int(v).is_some_and(|n| n >= 0)
-                || matches!(v, Value::Number(ron::value::Number::U64(_)))
-        }
-        ParamType::Float => matches!(v, Value::Number(_)),
-        ParamType::Bool => matches!(v, Value::Bool(_)),
-        ParamType::Str => matches!(v, Value::String(_)),
-        ParamType::Elem | ParamType::Any => true,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("expected a {ty}, found {}", show_value(v)))
-    }
-}
-
-/// `s` with its first letter in lower case (serde's messages start with a capital).
-fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => String::new(),
     }
 }

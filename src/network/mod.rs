@@ -8,6 +8,8 @@
 //! file:line:column and the process, port or channel at fault, with a suggestion where it
 //! can make one. Nothing starts unless the whole network checks.
 
+mod channels;
+mod check;
 mod error;
 mod expr;
 mod loader;

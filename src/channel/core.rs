@@ -1,0 +1,356 @@
+//! The channel core: the state every end of one channel shares, and the operations on it
+//! with the channel locked. The typed ends (`mod.rs`) and the alt (`alt/ops.rs`) are built
+//! on `send_now`, `recv_now` and the waiter queues here.
+//!
+//! # Design
+//! A channel is one `Core`: a mutex over its `Inner` state (the buffer, the queue of
+//! waiting senders, the queue of waiting receivers, the party counts, the poison flag).
+//! `Inner` is not generic: the buffer is a boxed `VecDeque<T>` and the queues hold
+//! `Arc<dyn Waiter>`, so that an alt can hold the locks of channels of different element
+//! types at once (in channel-id order, as Go's `select` does) and the deadlock detector can
+//! read any channel's queues. The typed code downcasts, which costs one type-id compare.
+//!
+//! A party that cannot complete leaves a waiter (Go's `sudog`) in the queue: a [`Slot`]
+//! holding the value offered (sender) or receiving the value (receiver), the index of its
+//! guard, and the [`Signal`] it shares with the other guards of its alt. A peer completes
+//! it by firing the signal (one CAS) and moving the value; a waiter whose signal already
+//! fired is stale and is dropped from the queue by whoever finds it.
+//!
+//! # Invariants
+//! 1. A value is delivered to exactly one receiver or returned to its sender: a sender's
+//!    value leaves its slot only after its signal was fired `Ready` by the taker; a receiver's
+//!    slot is written only by the peer that fired it, which holds the slot's lock across the
+//!    CAS so that the receiver, seeing `Ready`, finds the value when it takes the lock.
+//! 2. A signal fires at most once (CAS from `Waiting`); withdrawal (timeout, a dropped
+//!    future) is the same CAS, so it either wins or takes the result that won.
+//! 3. Poison and retirement fire every queued waiter under the channel lock and set a flag
+//!    that every later operation checks first: a rendezvous racing them either completed
+//!    before (under the lock) or sees the error.
+//! 4. No lost wake-up: a waiter is enqueued under the channel lock before its owner waits,
+//!    and the waker fires the signal before waking it (see `wait`).
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use crate::loom::{lock, Mutex};
+use crate::wait::{Direction, Outcome, Signal};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The buffer behind the type-erased `Inner`.
+pub(crate) trait Buf: Send {
+    fn len(&self) -> usize;
+    fn clear(&mut self);
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<T: Send + 'static> Buf for VecDeque<T> {
+    fn len(&self) -> usize {
+        VecDeque::len(self)
+    }
+    fn clear(&mut self) {
+        VecDeque::clear(self)
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// A party waiting in a channel queue.
+pub(crate) trait Waiter: Send + Sync {
+    fn signal(&self) -> &Signal;
+    fn guard(&self) -> usize;
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// The typed waiter: its signal, its guard index, and the value slot.
+pub(crate) struct Slot<T> {
+    pub(crate) sig: Arc<Signal>,
+    pub(crate) guard: usize,
+    pub(crate) value: Mutex<Option<T>>,
+}
+
+impl<T: Send + 'static> Slot<T> {
+    pub(crate) fn new(sig: Arc<Signal>, guard: usize, value: Option<T>) -> Arc<Slot<T>> {
+        Arc::new(Slot {
+            sig,
+            guard,
+            value: Mutex::new(value),
+        })
+    }
+
+    pub(crate) fn take(&self) -> Option<T> {
+        lock(&self.value).take()
+    }
+}
+
+impl<T: Send + 'static> Waiter for Slot<T> {
+    fn signal(&self) -> &Signal {
+        &self.sig
+    }
+    fn guard(&self) -> usize {
+        self.guard
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+fn slot_of<T: Send + 'static>(w: &Arc<dyn Waiter>) -> &Slot<T> {
+    w.as_any()
+        .downcast_ref::<Slot<T>>()
+        .expect("occamy: waiter of another type in a channel queue")
+}
+
+/// One channel, shared by all its ends.
+pub(crate) struct Core {
+    pub(crate) id: u64,
+    name: std::sync::OnceLock<String>,
+    pub(crate) inner: Mutex<Inner>,
+    pub(crate) type_name: &'static str,
+}
+
+/// A channel's state; see the module docs.
+pub(crate) struct Inner {
+    pub(crate) cap: usize,
+    pub(crate) buf: Box<dyn Buf>,
+    pub(crate) sendq: VecDeque<Arc<dyn Waiter>>,
+    pub(crate) recvq: VecDeque<Arc<dyn Waiter>>,
+    pub(crate) senders: usize,
+    pub(crate) receivers: usize,
+    pub(crate) poisoned: bool,
+    /// Values delivered so far (run-time statistics).
+    pub(crate) carried: u64,
+}
+
+impl Inner {
+    fn buf<T: Send + 'static>(&mut self) -> &mut VecDeque<T> {
+        self.buf
+            .as_any_mut()
+            .downcast_mut()
+            .expect("occamy: buffer of another type")
+    }
+
+    /// Sets the poison flag and fires every queued waiter; returns them to be woken.
+    pub(crate) fn poison(&mut self) -> Vec<Arc<dyn Waiter>> {
+        self.poisoned = true;
+        self.buf.clear();
+        let mut woken: Vec<Arc<dyn Waiter>> = Vec::new();
+        for w in self.sendq.drain(..).chain(self.recvq.drain(..)) {
+            if w.signal().fire(Outcome::Poisoned(w.guard())) {
+                woken.push(w);
+            }
+        }
+        woken
+    }
+
+    fn retire_queue(q: &mut VecDeque<Arc<dyn Waiter>>) -> Vec<Arc<dyn Waiter>> {
+        q.drain(..)
+            .filter(|w| w.signal().fire(Outcome::Retired(w.guard())))
+            .collect()
+    }
+
+    /// Removes the waiters whose signal is `sig` (an alt or a timed-out party cleaning up).
+    pub(crate) fn dequeue(&mut self, sig: &Arc<Signal>) {
+        let mine = |w: &Arc<dyn Waiter>| std::ptr::eq(w.signal(), Arc::as_ptr(sig));
+        self.sendq.retain(|w| !mine(w));
+        self.recvq.retain(|w| !mine(w));
+    }
+}
+
+pub(crate) fn wake_all(ws: Vec<Arc<dyn Waiter>>) {
+    for w in ws {
+        w.signal().wake();
+    }
+}
+
+/// What an attempt to send without waiting found.
+pub(crate) enum SendNow<T> {
+    /// Delivered (to the waiter returned, which must be woken) or buffered.
+    Done(Option<Arc<dyn Waiter>>),
+    Block(T),
+    Poisoned(T),
+    Retired(T),
+}
+
+/// What an attempt to receive without waiting found.
+pub(crate) enum RecvNow<T> {
+    /// A value, and the sender waiter to wake (if the value came from one).
+    Value(T, Option<Arc<dyn Waiter>>),
+    Block,
+    Poisoned,
+    Retired,
+}
+
+/// Tries to send `v` with the channel locked.
+pub(crate) fn send_now<T: Send + 'static>(inner: &mut Inner, v: T) -> SendNow<T> {
+    if inner.poisoned {
+        return SendNow::Poisoned(v);
+    }
+    if inner.receivers == 0 {
+        return SendNow::Retired(v);
+    }
+    // Stale waiters (alts completed elsewhere, withdrawn parties) are dropped as found.
+    while let Some(w) = inner.recvq.pop_front() {
+        let slot = slot_of::<T>(&w);
+        let mut s = lock(&slot.value);
+        if slot.sig.fire(Outcome::Ready(slot.guard)) {
+            *s = Some(v);
+            drop(s);
+            inner.carried += 1;
+            return SendNow::Done(Some(w));
+        }
+    }
+    if inner.buf.len() < inner.cap {
+        inner.buf::<T>().push_back(v);
+        inner.carried += 1;
+        return SendNow::Done(None);
+    }
+    SendNow::Block(v)
+}
+
+/// Tries to receive with the channel locked.
+pub(crate) fn recv_now<T: Send + 'static>(inner: &mut Inner) -> RecvNow<T> {
+    if inner.poisoned {
+        return RecvNow::Poisoned;
+    }
+    if inner.buf.len() > 0 {
+        let v = inner.buf::<T>().pop_front().expect("non-empty buffer");
+        // Making room lets one waiting sender in, keeping FIFO order (Go's recv does this).
+        // Only if there is room: a value given back by a dropped receive future can fill a
+        // buffer beyond its capacity (even a rendezvous channel's), and a sender let in
+        // then would be told its value was taken while it still sits in the channel.
+        while inner.buf.len() < inner.cap {
+            let Some(w) = inner.sendq.pop_front() else {
+                break;
+            };
+            if w.signal().fire(Outcome::Ready(w.guard())) {
+                let moved = slot_of::<T>(&w).take().expect("a fired sender's value");
+                inner.buf::<T>().push_back(moved);
+                inner.carried += 1;
+                return RecvNow::Value(v, Some(w));
+            }
+        }
+        return RecvNow::Value(v, None);
+    }
+    while let Some(w) = inner.sendq.pop_front() {
+        if w.signal().fire(Outcome::Ready(w.guard())) {
+            let v = slot_of::<T>(&w).take().expect("a fired sender's value");
+            inner.carried += 1;
+            return RecvNow::Value(v, Some(w));
+        }
+    }
+    if inner.senders == 0 {
+        return RecvNow::Retired;
+    }
+    RecvNow::Block
+}
+
+/// Puts back a value that landed in a receiver which then went away (a dropped future):
+/// to a waiting receiver if there is one, else at the front of the buffer, beyond its
+/// capacity if need be. The value is never lost (unless the channel is poisoned).
+pub(crate) fn give_back<T: Send + 'static>(inner: &mut Inner, v: T) -> Option<Arc<dyn Waiter>> {
+    if inner.poisoned {
+        return None;
+    }
+    while let Some(w) = inner.recvq.pop_front() {
+        let slot = slot_of::<T>(&w);
+        let mut s = lock(&slot.value);
+        if slot.sig.fire(Outcome::Ready(slot.guard)) {
+            *s = Some(v);
+            drop(s);
+            return Some(w);
+        }
+    }
+    inner.buf::<T>().push_front(v);
+    None
+}
+
+impl Core {
+    pub(crate) fn new<T: Send + 'static>(cap: usize) -> Arc<Core> {
+        Arc::new(Core {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            name: std::sync::OnceLock::new(),
+            type_name: std::any::type_name::<T>(),
+            inner: Mutex::new(Inner {
+                cap,
+                buf: Box::new(VecDeque::<T>::with_capacity(cap)),
+                sendq: VecDeque::new(),
+                recvq: VecDeque::new(),
+                senders: 1,
+                receivers: 1,
+                poisoned: false,
+                carried: 0,
+            }),
+        })
+    }
+
+    pub(crate) fn poison(&self) {
+        let woken = lock(&self.inner).poison();
+        tracing::trace!(channel = self.id, "poison");
+        wake_all(woken);
+    }
+
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.get().map(String::as_str)
+    }
+
+    pub(crate) fn set_name(&self, name: String) {
+        let _ = self.name.set(name);
+    }
+
+    /// Live ends: (writers, readers).
+    pub(crate) fn ends(&self) -> (usize, usize) {
+        let inner = lock(&self.inner);
+        (inner.senders, inner.receivers)
+    }
+
+    pub(crate) fn is_poisoned(&self) -> bool {
+        lock(&self.inner).poisoned
+    }
+
+    pub(crate) fn carried(&self) -> u64 {
+        lock(&self.inner).carried
+    }
+
+    /// One end of `dir` goes away: the last one retires the channel for the other side.
+    /// With `poison` (the end's process failed, panicked or ended by poison) it poisons the
+    /// channel instead, so that the network stops rather than sees an ordinary end.
+    pub(crate) fn drop_end(&self, dir: Direction, poison: bool) {
+        let mut inner = lock(&self.inner);
+        let woken = if poison && !inner.poisoned {
+            inner.poison()
+        } else {
+            match dir {
+                Direction::Send => {
+                    inner.senders -= 1;
+                    if inner.senders == 0 {
+                        Inner::retire_queue(&mut inner.recvq)
+                    } else {
+                        Vec::new()
+                    }
+                }
+                Direction::Recv => {
+                    inner.receivers -= 1;
+                    if inner.receivers == 0 {
+                        Inner::retire_queue(&mut inner.sendq)
+                    } else {
+                        Vec::new()
+                    }
+                }
+            }
+        };
+        drop(inner);
+        wake_all(woken);
+    }
+
+    pub(crate) fn add_end(&self, dir: Direction) {
+        let mut inner = lock(&self.inner);
+        match dir {
+            Direction::Send => inner.senders += 1,
+            Direction::Recv => inner.receivers += 1,
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Checking a loaded network as a whole: every channel has its writer and reader (one
+//! each unless shared), every barrier its parties, every process consistent types, and
+//! every exported port of a sub-network the right direction.
+
+use std::collections::HashMap;
+
+use ron::Value;
+
+use super::expr::as_int;
+use super::loader::{ChanEntry, Loader, Site};
+use super::model::{Locator, NetworkDecl};
+use super::{Diagnostic, PortBind};
+use crate::registry::{show_value, ParamType, PortDir};
+
+impl Loader<'_> {
+    /// An exported port's channel is only read inside the sub-network (`In`) or only
+    /// written (`Out`); the other side is the including network's.
+    pub(super) fn check_exports(
+        &mut self,
+        decl: &NetworkDecl,
+        chans: &HashMap<String, ChanEntry>,
+        loc: &Locator,
+        here: &Site,
+        prefix: &str,
+    ) {
+        for (port, e) in &decl.ports {
+            let Some(entry) = chans.get(&e.channel) else {
+                continue;
+            };
+            let site = here
+                .at(loc.find("ports", port))
+                .with(format!("port `{port}`"));
+            for &id in &entry.ids {
+                let c = &self.channels[id];
+                let (wrong, what) = match e.dir {
+                    PortDir::In => (&c.writers, "written"),
+                    PortDir::Out => (&c.readers, "read"),
+                };
+                let inside: Vec<String> = wrong
+                    .iter()
+                    .map(|(p, _)| self.processes[*p].name.clone())
+                    .filter(|n| n.starts_with(prefix))
+                    .collect();
+                if !inside.is_empty() {
+                    let quoted: Vec<String> = inside.iter().map(|n| format!("`{n}`")).collect();
+                    let m =
+                        format!(
+                        "is an {} port, but its channel `{}` is {what} inside the network by {}",
+                        if e.dir == PortDir::In { "input" } else { "output" },
+                        e.channel,
+                        quoted.join(", ")
+                    );
+                    self.err(
+                        &site,
+                        m,
+                        Some(
+                            "use `dir: In` for values coming in, `dir: Out` for values going out"
+                                .into(),
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Checks the flat network: writers and readers of every channel, parties of every
+    /// barrier, and types.
+    pub(super) fn check(&mut self) {
+        for (i, b) in self.barriers.iter().enumerate() {
+            if b.parties.is_empty() {
+                let site = &self.barrier_sites[i];
+                self.diags.push(Diagnostic {
+                    file: site.file.clone(),
+                    pos: site.pos,
+                    context: site.context.clone(),
+                    message: "has no parties".into(),
+                    help: Some("bind it to a barrier port of some process, or remove it".into()),
+                });
+            }
+        }
+        for (i, c) in self.channels.iter().enumerate() {
+            let site = self.chan_sites[i].clone();
+            let site = Site {
+                context: vec![format!("channel `{}`", c.name)],
+                ..site
+            };
+            let names = |v: &Vec<(usize, String)>| {
+                v.iter()
+                    .map(|(p, port)| format!("`{}` (port `{port}`)", self.processes[*p].name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let mut errs = Vec::new();
+            if self.excused.contains(&i) && (c.writers.is_empty() || c.readers.is_empty()) {
+                continue;
+            }
+            if c.writers.is_empty() {
+                errs.push((
+                    "has no writer".to_string(),
+                    Some("bind it to an output port of some process".to_string()),
+                ));
+            }
+            if c.readers.is_empty() {
+                errs.push((
+                    "has no reader".to_string(),
+                    Some("bind it to an input port of some process".to_string()),
+                ));
+            }
+            if !c.shared && c.writers.len() > 1 {
+                errs.push((
+                    format!("has {} writers: {}", c.writers.len(), names(&c.writers)),
+                    Some(
+                        "declare it with `shared: true`, or give each writer its own channel"
+                            .into(),
+                    ),
+                ));
+            }
+            if !c.shared && c.readers.len() > 1 {
+                errs.push((
+                    format!("has {} readers: {}", c.readers.len(), names(&c.readers)),
+                    Some(
+                        "declare it with `shared: true`, or give each reader its own channel"
+                            .into(),
+                    ),
+                ));
+            }
+            for (m, h) in errs {
+                self.diags.push(Diagnostic {
+                    file: site.file.clone(),
+                    pos: site.pos,
+                    context: site.context.clone(),
+                    message: m,
+                    help: h,
+                });
+            }
+        }
+        for pi in 0..self.processes.len() {
+            let p = &self.processes[pi];
+            let kind = self.reg.kind(&p.kind).expect("checked kind");
+            let site = Site {
+                file: p.file.clone(),
+                pos: p.pos,
+                context: vec![format!("process `{}`", p.name)],
+            };
+            let mut elem: Option<(String, String, String)> = None; // (type, port, channel)
+            let mut errs = Vec::new();
+            for (port, (_, bind)) in &p.ports {
+                let spec = kind.port_spec(port).expect("checked port");
+                let ids = match bind {
+                    PortBind::One(i) => vec![*i],
+                    PortBind::Many(v) => v.clone(),
+                };
+                for id in ids {
+                    let ch = &self.channels[id];
+                    if spec.ty == "T" {
+                        match &elem {
+                            None => elem = Some((ch.ty.clone(), port.clone(), ch.name.clone())),
+                            Some((t, p0, c0)) if *t != ch.ty => errs.push(format!(
+                                "port `{p0}` is bound to `{c0}` ({t}) but port `{port}` to `{}` ({}); a process of kind `{}` carries one type",
+                                ch.name, ch.ty, kind.name()
+                            )),
+                            _ => {}
+                        }
+                    } else if spec.ty != ch.ty {
+                        errs.push(format!(
+                            "port `{port}` carries `{}` but channel `{}` carries `{}`",
+                            spec.ty, ch.name, ch.ty
+                        ));
+                    }
+                }
+            }
+            let elem = elem.map(|e| e.0);
+            if let Some(t) = &elem {
+                let info = self.reg.type_info(t).expect("checked type");
+                if kind.is_numeric() && !info.is_numeric() {
+                    errs.push(format!(
+                        "kind `{}` works on i64, u64 or f64, not `{t}`",
+                        kind.name()
+                    ));
+                } else {
+                    for spec in kind.params().iter().filter(|s| s.ty == ParamType::Elem) {
+                        if let Some(v) = p.params.get(&spec.name) {
+                            if !matches!(v, Value::Unit) {
+                                if let Err(e) = info.check_value(v) {
+                                    let e = lower_first(&e);
+                                    errs.push(format!("param `{}` is not a `{t}`: {e}", spec.name));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for e in errs {
+                self.err(&site, e, None);
+            }
+            self.processes[pi].elem = elem;
+        }
+    }
+}
+
+/// Checks a param value against its declared type.
+pub(super) fn check_param(ty: ParamType, v: &Value) -> Result<(), String> {
+    let ok = match ty {
+        ParamType::Int => as_int(v).is_some(),
+        ParamType::UInt => {
+            as_int(v).is_some_and(|n| n >= 0)
+                || matches!(v, Value::Number(ron::value::Number::U64(_)))
+        }
+        ParamType::Float => matches!(v, Value::Number(_)),
+        ParamType::Bool => matches!(v, Value::Bool(_)),
+        ParamType::Str => matches!(v, Value::String(_)),
+        ParamType::Elem | ParamType::Any => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("expected a {ty}, found {}", show_value(v)))
+    }
+}
+
+/// `s` with its first letter in lower case (serde's messages start with a capital).
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
