@@ -570,7 +570,11 @@ fn conclude(group: &Group, mut failures: Vec<(u64, String, Failure)>) -> ParOutc
             .unwrap_or_default();
         failures.insert(0, (0, first, Failure::Deadlock(d.clone())));
     }
-    let processes = lock_std(&group.records).iter().map(|r| r.info()).collect();
+    // In declaration order (ids are handed out as processes are made), not thread-start
+    // order.
+    let mut processes: Vec<ProcessInfo> =
+        lock_std(&group.records).iter().map(|r| r.info()).collect();
+    processes.sort_by_key(|p| p.id);
     let result = match failures.first() {
         Some((_, _, Failure::Deadlock(_))) => {
             let (_, process, failure) = failures.remove(0);
