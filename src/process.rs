@@ -99,6 +99,28 @@ impl<T> From<TrySendError<T>> for Error {
     }
 }
 
+impl From<crate::error::RecvTimeoutError> for Error {
+    fn from(e: crate::error::RecvTimeoutError) -> Error {
+        use crate::error::RecvTimeoutError as E;
+        match e {
+            E::Poisoned => Error::poisoned(),
+            E::Retired => Error::Retired,
+            E::Timeout => Error::failed("timed out receiving"),
+        }
+    }
+}
+
+impl From<crate::error::TryRecvError> for Error {
+    fn from(e: crate::error::TryRecvError) -> Error {
+        use crate::error::TryRecvError as E;
+        match e {
+            E::Poisoned => Error::poisoned(),
+            E::Retired => Error::Retired,
+            E::Empty => Error::failed("no writer ready"),
+        }
+    }
+}
+
 impl From<crate::barrier::BarrierPoisoned> for Error {
     fn from(_: crate::barrier::BarrierPoisoned) -> Error {
         Error::poisoned()
