@@ -3,9 +3,6 @@
 //! Every run of the binary is watched: the child is polled with `try_wait` and killed
 //! (failing the test) if it has not ended within [`LIMIT`]. Nothing here asserts on how
 //! long anything took.
-//!
-//! Tests named `bug_*` describe behaviour the launcher should have and does not (yet):
-//! they fail until it is fixed. `cargo test --test launcher -- --skip bug_` runs the rest.
 
 use std::io::Read;
 use std::path::Path;
@@ -575,24 +572,25 @@ fn the_custom_kind_example_runs_its_network() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Bugs: what the launcher should do and does not (yet).
+// Former bugs: what the launcher once got wrong, and does right now.
 
-/// The launcher's own help says "VALUE in RON syntax; a bare word is a string", but
-/// `--set label=hello` gives `()` (RON reads `hello` as a unit struct name).
+/// As the launcher's own help says ("VALUE in RON syntax; a bare word is a string"),
+/// `--set label=hello` gives the string `hello` (it once gave `()`: RON reads `hello` as
+/// a unit struct name).
 #[test]
-fn bug_set_bare_word_is_a_string() {
+fn set_bare_word_is_a_string() {
     let r = occamy(&["run", "tests/networks/params.ron", "--set", "label=hello"]);
     r.code(0);
     assert_eq!(r.lines(), ["hello0", "hello1", "hello2"]);
 }
 
-/// A file that makes the loader panic crashes the binary (exit 101, a Rust panic
-/// message) instead of exiting 2 with a diagnostic.
+/// Files that once made the loader panic (exit 101, a Rust panic message) give a
+/// diagnostic and exit 2.
 #[test]
-fn bug_loader_panic_is_a_diagnostic_not_a_crash() {
+fn former_loader_panics_are_diagnostics_not_crashes() {
     for f in [
-        "tests/networks/bug_expr_overflow.ron",
-        "tests/networks/bug_empty_binding.ron",
+        "tests/networks/expr_overflow.ron",
+        "tests/networks/sub_port_empty_list.ron",
     ] {
         let r = occamy(&["check", f]);
         r.code(2);

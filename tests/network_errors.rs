@@ -2,9 +2,9 @@
 //! small bad file per diagnostic in tests/networks/, and for each the file, line:column,
 //! context (process, port, channel), message and help the diagnostic gives.
 //!
-//! Tests named `bug_*` describe behaviour the loader should have and does not (yet): they
-//! fail until src/network is fixed. `cargo test --test network_errors -- --skip bug_`
-//! runs the rest.
+//! The last section guards against bugs the loader once had (panics, positions found by
+//! text search, names declared twice, `--set` bare words): each test names the behaviour
+//! it now guarantees.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -442,6 +442,34 @@ fn shared_channels_take_several_writers_and_readers() {
     assert_eq!(report.channels[1].carried, 6);
 }
 
+#[test]
+fn shared_may_be_a_param() {
+    let plan = ok("shared_param.ron", &[]);
+    assert!(plan.channels[0].shared);
+    assert_eq!(plan.channels[0].writers.len(), 2);
+    let d = errors("shared_param.ron", &[("shared", "false")]);
+    count(&d, 1);
+    expect(
+        &d,
+        "shared_param.ron",
+        Some((5, 17)),
+        &["channel `a`"],
+        "has 2 writers: `one` (port `out`), `two` (port `out`)",
+        Some("declare it with `shared: true`, or give each writer its own channel"),
+    );
+    // A bare word from --set is a string, not a bool; the channel is reported once.
+    let d = errors("shared_param.ron", &[("shared", "yes")]);
+    count(&d, 1);
+    expect(
+        &d,
+        "shared_param.ron",
+        Some((5, 17)),
+        &["channel `a`"],
+        "`shared` must be true or false, not \"yes\"",
+        None,
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Channel references and declarations
 
@@ -654,6 +682,68 @@ fn expressions_evaluate_as_documented() {
     let g = plan.processes.iter().find(|p| p.name == "g").unwrap();
     assert_eq!(g.params["value"].clone().into_rust::<f64>().unwrap(), 2.5);
     assert_eq!(g.elem.as_deref(), Some("f64"));
+}
+
+#[test]
+fn counts_above_the_limit_are_errors() {
+    let d = errors("count_limit.ron", &[]);
+    count(&d, 2);
+    expect(
+        &d,
+        "count_limit.ron",
+        Some((5, 17)),
+        &["channel `big`"],
+        "`count` is 100001; at most 100000 are allowed",
+        None,
+    );
+    expect(
+        &d,
+        "count_limit.ron",
+        Some((7, 9)),
+        &["process `src`"],
+        "replicate count is 100001; at most 100000 are allowed",
+        None,
+    );
+}
+
+#[test]
+fn expressions_nested_too_deep_are_errors_not_stack_overflows() {
+    let d = errors("expr_nested.ron", &[]);
+    count(&d, 2);
+    let deep = format!("{}1{}", "(".repeat(65), ")".repeat(65));
+    expect(
+        &d,
+        "expr_nested.ron",
+        Some((7, 9)),
+        &["channel `deep`"],
+        &format!("`count`: in expression `{deep}`: nested more than 64 deep"),
+        None,
+    );
+    let negs = format!("{}1", "-".repeat(65));
+    expect(
+        &d,
+        "expr_nested.ron",
+        Some((8, 9)),
+        &["channel `negs`"],
+        &format!("`count`: in expression `{negs}`: nested more than 64 deep"),
+        None,
+    );
+}
+
+#[test]
+fn a_doubled_dollar_is_a_literal_dollar() {
+    let plan = ok("dollar.ron", &[]);
+    let prefix = |name: &str| {
+        plan.processes
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap()
+            .params["prefix"]
+            .clone()
+    };
+    assert_eq!(prefix("show"), Value::String("cost: $".into()));
+    // Top-level params are not evaluated: `$$n` stays as it is, and `$raw` passes it on.
+    assert_eq!(prefix("show2"), Value::String("$$n".into()));
 }
 
 #[test]
@@ -991,16 +1081,16 @@ fn the_example_networks_check() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Bugs: what the loader should do and does not (yet).
+// Former bugs: inputs that once panicked or were misreported, and what they give now.
 
-/// `i64::MIN / -1` overflows; the expression evaluator panics ("attempt to divide with
-/// overflow", src/network/expr.rs) instead of reporting "integer overflow".
+/// `i64::MIN / -1` overflows: the expression evaluator reports "integer overflow" at the
+/// binding (it once panicked with "attempt to divide with overflow").
 #[test]
-fn bug_expression_division_overflow_is_an_error_not_a_panic() {
-    let d = errors("bug_expr_overflow.ron", &[]);
+fn expression_division_overflow_is_an_error_not_a_panic() {
+    let d = errors("expr_overflow.ron", &[]);
     expect(
         &d,
-        "bug_expr_overflow.ron",
+        "expr_overflow.ron",
         Some((6, 44)),
         &["process `src`", "port `out`"],
         "in expression `(-9223372036854775807-1)/-1`: integer overflow",
@@ -1008,10 +1098,11 @@ fn bug_expression_division_overflow_is_an_error_not_a_panic() {
     );
 }
 
-/// Likewise `i64::MIN % -1` ("attempt to calculate the remainder with overflow").
+/// Likewise `i64::MIN % -1` is "integer overflow" (it once panicked with "attempt to
+/// calculate the remainder with overflow").
 #[test]
-fn bug_expression_remainder_overflow_is_an_error_not_a_panic() {
-    let d = errors("bug_expr_overflow_rem.ron", &[]);
+fn expression_remainder_overflow_is_an_error_not_a_panic() {
+    let d = errors("expr_overflow_rem.ron", &[]);
     assert!(
         d.iter().any(|d| d.message.contains("integer overflow")),
         "{}",
@@ -1019,12 +1110,11 @@ fn bug_expression_remainder_overflow_is_an_error_not_a_panic() {
     );
 }
 
-/// A sub-network port bound to `[]` leaves the sub-network's channel with no instance,
-/// and binding it to a single port then indexes an empty list (src/network/loader.rs,
-/// `PortBind::One(ids[0])`): a panic instead of "port `in` is bound to 0 channels".
+/// A sub-network port bound to `[]` is "port `in` is bound to 0 channels" (binding the
+/// sub-network's channel to a single port inside once indexed an empty list and panicked).
 #[test]
-fn bug_sub_network_port_bound_to_an_empty_list_is_an_error_not_a_panic() {
-    let d = errors("bug_empty_binding.ron", &[]);
+fn sub_network_port_bound_to_an_empty_list_is_an_error_not_a_panic() {
+    let d = errors("sub_port_empty_list.ron", &[]);
     assert!(
         d.iter()
             .any(|d| d.message.contains("is bound to 0 channels")),
@@ -1033,14 +1123,14 @@ fn bug_sub_network_port_bound_to_an_empty_list_is_an_error_not_a_panic() {
     );
 }
 
-/// The locator finds a process by the first `"name"` after `processes:`, which here is
-/// the channel `"sink"` bound by process `src` on line 7, not process `sink` on line 8.
+/// A process is located at its declaration (line 8), not at the first `"sink"` after
+/// `processes:`, which is the channel `sink` bound by process `src` on line 7.
 #[test]
-fn bug_process_position_when_a_channel_has_its_name() {
-    let d = errors("bug_same_name.ron", &[]);
+fn process_position_is_its_declaration_not_a_channel_of_the_same_name() {
+    let d = errors("process_named_like_channel.ron", &[]);
     expect(
         &d,
-        "bug_same_name.ron",
+        "process_named_like_channel.ron",
         Some((8, 9)),
         &["process `sink`"],
         "unknown kind `discrad` (did you mean `discard`?)",
@@ -1048,13 +1138,14 @@ fn bug_process_position_when_a_channel_has_its_name() {
     );
 }
 
-/// The locator's `processes:` can be found in a comment: the diagnostic points at line 1.
+/// A `processes:` (and a `"src"`) in a comment on line 1 does not mislead the locator:
+/// the diagnostic points at the declaration on line 6.
 #[test]
-fn bug_process_position_when_a_comment_mentions_the_section() {
-    let d = errors("bug_comment_section.ron", &[]);
+fn process_position_ignores_a_comment_mentioning_the_section() {
+    let d = errors("comment_mentions_section.ron", &[]);
     expect(
         &d,
-        "bug_comment_section.ron",
+        "comment_mentions_section.ron",
         Some((6, 9)),
         &["process `src`"],
         "unknown kind `numbrs` (did you mean `numbers`?)",
@@ -1062,11 +1153,10 @@ fn bug_process_position_when_a_comment_mentions_the_section() {
     );
 }
 
-/// Exported ports are located from the first `ports:` in the file, which is a process's
-/// `ports:`; the diagnostic points at that process's port `in` (line 6), not at the
-/// export on line 9.
+/// An exported port's diagnostics point at its entry in the top-level `ports` (line 9),
+/// not at the first process port of the same name (line 6).
 #[test]
-fn bug_exported_port_position() {
+fn exported_port_position_is_its_entry_in_ports() {
     let d = errors("export_unknown_channel.ron", &[]);
     expect(
         &d,
@@ -1084,10 +1174,10 @@ fn bug_exported_port_position() {
     assert_eq!(e.pos, Some((10, 9)), "{e}");
 }
 
-/// `--set label=hello` should make `label` the string "hello" ("a bare word is a
-/// string"), but RON reads a bare identifier as a unit struct: the value is `()`.
+/// `--set label=hello` makes `label` the string "hello" ("a bare word is a string"),
+/// although RON reads a bare identifier as a unit struct (it once gave `()`).
 #[test]
-fn bug_set_bare_word_is_a_string() {
+fn set_bare_word_is_a_string() {
     let plan = load("params.ron", &[("label", "hello")])
         .unwrap_or_else(|d| panic!("--set label=hello:\n{}", show(&d)));
     assert_eq!(
@@ -1097,11 +1187,11 @@ fn bug_set_bare_word_is_a_string() {
 }
 
 /// A name declared twice in `channels`, `processes` (or `params`, or a process's `ports`)
-/// is silently replaced by the second declaration: the `numbers` process named `src`
-/// vanishes and the network checks (and runs, printing `x` twice).
+/// is an error; it was once silently replaced by the second declaration (the `numbers`
+/// process named `src` vanished and the network checked and ran).
 #[test]
-fn bug_duplicate_names_are_errors() {
-    let d = match load("bug_duplicate_names.ron", &[]) {
+fn duplicate_names_are_errors() {
+    let d = match load("duplicate_names.ron", &[]) {
         Ok(plan) => panic!(
             "a file declaring `src` and `c` twice loads: {}",
             plan.summary()
