@@ -276,7 +276,8 @@ impl Core {
             type_name: std::any::type_name::<T>(),
             inner: Mutex::new(Inner {
                 cap,
-                buf: Box::new(VecDeque::<T>::with_capacity(cap)),
+                // A large buffer grows as it fills rather than being allocated up front.
+                buf: Box::new(VecDeque::<T>::with_capacity(cap.min(64))),
                 sendq: VecDeque::new(),
                 recvq: VecDeque::new(),
                 senders: 1,

@@ -69,12 +69,9 @@ fn list(reg: &Registry, a: KindsArgs, out: &mut String) -> u8 {
                 outln!(out, "{:<12} {}", k.name(), k.doc());
                 outln!(out, "{:<12} ports: {}", "", ports.join(", "));
                 if !params.is_empty() {
-                    outln!(
-                        out,
-                        "{:<12} params: {} (? = optional)",
-                        "",
-                        params.join(", ")
-                    );
+                    let optional = params.iter().any(|p| p.ends_with('?'));
+                    let note = if optional { " (? = optional)" } else { "" };
+                    outln!(out, "{:<12} params: {}{note}", "", params.join(", "));
                 }
             }
             outln!(

@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use ron::Value;
 
 use super::expr::{eval_int_value, eval_value, Scope};
-use super::loader::{Binding, ChanEntry, Loader, Site, MAX_COUNT};
+use super::loader::{Binding, ChanEntry, Loader, Site, MAX_BUFFER, MAX_CHANNELS, MAX_COUNT};
 use super::model::{Locator, NetworkDecl};
 use super::{suggest, PlanChannel};
 use crate::registry::show_value;
@@ -125,6 +125,11 @@ impl Loader<'_> {
                 ids
             } else {
                 let n = count.unwrap_or(1);
+                if self.channels.len() + n > MAX_CHANNELS {
+                    self.too_big(&site, "channels", MAX_CHANNELS);
+                    chans.insert(name.clone(), broken);
+                    continue;
+                }
                 (0..n)
                     .map(|k| {
                         let inst = match count {
@@ -221,6 +226,11 @@ impl Loader<'_> {
                     Ok(n) if k == "count" && n > MAX_COUNT => self.err(
                         site,
                         format!("`count` is {n}; at most {MAX_COUNT} are allowed"),
+                        None,
+                    ),
+                    Ok(n) if k == "buffer" && n > MAX_BUFFER => self.err(
+                        site,
+                        format!("`buffer` is {n}; at most {MAX_BUFFER} are allowed"),
                         None,
                     ),
                     Ok(n) if n >= 0 => {

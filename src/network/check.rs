@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use indexmap::IndexMap;
+
 use ron::Value;
 
 use super::expr::as_int;
@@ -11,6 +13,9 @@ use super::loader::{ChanEntry, Loader, Site};
 use super::model::{Locator, NetworkDecl};
 use super::{Diagnostic, PortBind};
 use crate::registry::{show_value, ParamType, PortDir};
+
+/// Where a channel declaration is, the help for one mistake, and the instances with it.
+type Faults = (Site, Option<String>, Vec<String>);
 
 impl Loader<'_> {
     /// An exported port's channel is only read inside the sub-network (`In`) or only
@@ -78,12 +83,15 @@ impl Loader<'_> {
                 });
             }
         }
+        // Per declaration and message, the instances at fault: an array whose elements all
+        // lack a writer is one mistake, reported once.
+        let mut grouped: IndexMap<(String, String), Faults> = IndexMap::new();
+        let mut sizes: HashMap<&str, usize> = HashMap::new();
+        for c in &self.channels {
+            *sizes.entry(c.decl.as_str()).or_default() += 1;
+        }
         for (i, c) in self.channels.iter().enumerate() {
             let site = self.chan_sites[i].clone();
-            let site = Site {
-                context: vec![format!("channel `{}`", c.name)],
-                ..site
-            };
             let names = |v: &Vec<(usize, String)>| {
                 v.iter()
                     .map(|(p, port)| format!("`{}` (port `{port}`)", self.processes[*p].name))
@@ -125,14 +133,34 @@ impl Loader<'_> {
                 ));
             }
             for (m, h) in errs {
-                self.diags.push(Diagnostic {
-                    file: site.file.clone(),
-                    pos: site.pos,
-                    context: site.context.clone(),
-                    message: m,
-                    help: h,
-                });
+                grouped
+                    .entry((c.decl.clone(), m))
+                    .or_insert_with(|| (site.clone(), h, vec![]))
+                    .2
+                    .push(c.name.clone());
             }
+        }
+        for ((decl, message), (site, help, names)) in grouped {
+            let total = sizes.get(decl.as_str()).copied().unwrap_or(1);
+            let (context, message) = if names.len() == 1 {
+                (format!("channel `{}`", names[0]), message)
+            } else {
+                let shown: Vec<String> = names.iter().take(3).map(|n| format!("`{n}`")).collect();
+                let more = if names.len() > 3 { ", ..." } else { "" };
+                let m = format!(
+                    "{message}: {} of its {total} elements ({}{more})",
+                    names.len(),
+                    shown.join(", ")
+                );
+                (format!("channel `{decl}`"), m)
+            };
+            self.diags.push(Diagnostic {
+                file: site.file,
+                pos: site.pos,
+                context: vec![context],
+                message,
+                help,
+            });
         }
         for pi in 0..self.processes.len() {
             let p = &self.processes[pi];

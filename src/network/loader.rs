@@ -49,6 +49,16 @@ pub(super) struct ChanEntry {
 /// The most instances one replicated process or channel array may have.
 pub(super) const MAX_COUNT: i64 = 100_000;
 
+/// The most processes a network may have: each runs on its own OS thread, and a machine
+/// runs out of thread stacks somewhere past ten thousand (until an M:N scheduler lands).
+pub(super) const MAX_PROCESSES: usize = 10_000;
+
+/// The most channels a network may have.
+pub(super) const MAX_CHANNELS: usize = 200_000;
+
+/// The largest buffer a channel may declare.
+pub(super) const MAX_BUFFER: i64 = 1 << 20;
+
 pub(super) struct Loader<'r> {
     pub(super) reg: &'r Registry,
     pub(super) diags: Vec<Diagnostic>,
@@ -60,6 +70,9 @@ pub(super) struct Loader<'r> {
     pub(super) barrier_sites: Vec<Site>,
     /// The barriers each file being loaded declares: name -> index into `barriers`.
     pub(super) barrier_scope: Vec<HashMap<String, usize>>,
+    /// Set once the network has grown past [`MAX_PROCESSES`] or [`MAX_CHANNELS`]: loading
+    /// stops adding to it (reported once).
+    pub(super) too_big: bool,
     /// Channels bound by processes that are already reported broken: a missing writer or
     /// reader there is a consequence, not another mistake.
     pub(super) excused: std::collections::HashSet<usize>,
@@ -87,6 +100,7 @@ pub(crate) fn load(
         barrier_sites: vec![],
         barrier_scope: vec![],
         excused: Default::default(),
+        too_big: false,
     };
     let overrides: IndexMap<String, Value> = sets
         .iter()
@@ -109,7 +123,9 @@ pub(crate) fn load(
         context: vec![],
     };
     let decl = l.file(path, overrides, &site, None, "", &[]);
-    if let Some(decl) = &decl {
+    // A network cut short at a size limit is incomplete: checking it would only report
+    // what is missing from the part not loaded.
+    if let (Some(decl), false) = (&decl, l.too_big) {
         l.check();
         if !decl.ports.is_empty() && !l.diags.is_empty() {
             for d in &mut l.diags {
@@ -393,6 +409,9 @@ impl Loader<'_> {
             return;
         }
         for r in 0..count.unwrap_or(1) {
+            if self.too_big {
+                return;
+            }
             let local = match count {
                 Some(_) => format!("{pname}[{r}]"),
                 None => pname.to_string(),
@@ -592,6 +611,10 @@ impl Loader<'_> {
         }
         // Keep the kind's port order, which is what the graph and the builder show.
         ports.sort_by_cached_key(|k, _| kind.ports().iter().position(|p| &p.name == k));
+        if self.processes.len() >= MAX_PROCESSES {
+            self.too_big(site, "processes", MAX_PROCESSES);
+            return;
+        }
         self.processes.push(PlanProcess {
             name: format!("{prefix}{local}"),
             decl: format!("{prefix}{pname}"),
@@ -604,6 +627,21 @@ impl Loader<'_> {
             file: path.to_path_buf(),
             pos: site.pos,
         });
+    }
+
+    /// Stops the network growing past a limit (reported once).
+    pub(super) fn too_big(&mut self, site: &Site, what: &str, max: usize) {
+        if !self.too_big {
+            self.too_big = true;
+            self.err(
+                &Site {
+                    context: vec![],
+                    ..site.clone()
+                },
+                format!("the network has more than {max} {what}"),
+                Some("each process runs on its own OS thread: make the network smaller".into()),
+            );
+        }
     }
 
     /// Resolves a barrier port's binding to a barrier of the file being loaded.
