@@ -1,1 +1,516 @@
-fn main() {}
+//! Core benchmarks: each CSP benchmark written twice, once as an occamy network (`par` of
+//! `Process`es over `occamy::channel`s) and once as the same program on plain std threads
+//! with crossbeam-channel `bounded(0)` rendezvous channels, run in alternation in the same
+//! process. Prints the median of each and the ratio occamy / crossbeam (below 1: occamy is
+//! faster).
+//!
+//! The figures are defined exactly as in the peers harness of the shared workspace
+//! (`peers/run.sh`, its Rust `cspbench` and Go programs), so they can be put side by side:
+//! - `commstime N`: Prefix -> Delta -> Succ -> Prefix loop, Delta (SEQ: consumer first, then
+//!   succ) also feeds the Consumer; after a warm-up of max(N/20, 1000) values, the consumer
+//!   times N receives; ns per communication = time / N / 4.
+//! - `pingpong N`: two processes; ns per round trip (a send and a receive), same warm-up.
+//! - `ring P H`: P processes in a ring (node 0 is the one that measures) pass a token for H
+//!   hops; ns per hop. Start-up and tear-down are not timed.
+//!
+//! Usage: `cargo bench --bench core [-- [--quick] [commstime|pingpong|ring]...]`;
+//! `--occamy-only` or `--crossbeam-only` runs one side alone (for profiling).
+//!
+//! Environment (all optional):
+//! - `OCCAMY_BENCH_QUICK=1`: a short smoke run (the same as `--quick`);
+//! - `OCCAMY_BENCH_ROUNDS`: rounds per benchmark (default 5, quick 1);
+//! - `OCCAMY_BENCH_N`: commstime loop iterations (default 40000, quick 2000);
+//! - `OCCAMY_BENCH_PINGPONG_N`: ping-pong round trips (default 40000, quick 2000);
+//! - `OCCAMY_BENCH_RING_PROCS`: processes in the ring (default 256, quick too);
+//! - `OCCAMY_BENCH_RING_HOPS`: ring hops (default 150000, quick 5000).
+//!
+//! Run without `--bench` (as `cargo test --benches` does), it does the quick run.
+
+use std::process::ExitCode;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Instant;
+
+use occamy::{par, Process, Result};
+
+fn ns_since(t0: Instant) -> f64 {
+    t0.elapsed().as_secs_f64() * 1e9
+}
+
+fn warm_up(n: u64) -> u64 {
+    (n / 20).max(1000)
+}
+
+/// Runs an occamy network and returns the figure its measuring process reported.
+fn run_network(processes: Vec<Process>, result: mpsc::Receiver<f64>) -> f64 {
+    par(processes).unwrap_or_else(|e| panic!("benchmark network failed: {e}"));
+    result
+        .recv()
+        .expect("the measuring process reports its figure")
+}
+
+// ------------------------------------------------------------------------------ commstime
+
+fn commstime_occamy(n: u64) -> f64 {
+    let (a_tx, a_rx) = occamy::channel::<u64>(); // prefix -> delta
+    let (b_tx, b_rx) = occamy::channel::<u64>(); // delta -> succ
+    let (c_tx, c_rx) = occamy::channel::<u64>(); // succ -> prefix
+    let (d_tx, d_rx) = occamy::channel::<u64>(); // delta -> consumer
+    let (res_tx, res_rx) = mpsc::channel();
+    let net = vec![
+        Process::new("prefix", move || -> Result {
+            a_tx.send(0)?;
+            loop {
+                a_tx.send(c_rx.recv()?)?;
+            }
+        }),
+        Process::new("delta", move || -> Result {
+            loop {
+                let v = a_rx.recv()?;
+                d_tx.send(v)?;
+                b_tx.send(v)?;
+            }
+        }),
+        Process::new("succ", move || -> Result {
+            loop {
+                c_tx.send(b_rx.recv()? + 1)?;
+            }
+        }),
+        Process::new("consumer", move || -> Result {
+            let warm = warm_up(n);
+            for _ in 0..warm {
+                d_rx.recv()?;
+            }
+            let t0 = Instant::now();
+            let mut last = 0;
+            for _ in 0..n {
+                last = d_rx.recv()?;
+            }
+            let dt = ns_since(t0);
+            assert_eq!(last, warm + n - 1);
+            d_rx.poison(); // ends the network
+            res_tx.send(dt / n as f64 / 4.0).expect("result channel");
+            Ok(())
+        }),
+    ];
+    run_network(net, res_rx)
+}
+
+fn commstime_crossbeam(n: u64) -> f64 {
+    use crossbeam_channel::bounded;
+    let (a_tx, a_rx) = bounded::<u64>(0);
+    let (b_tx, b_rx) = bounded::<u64>(0);
+    let (c_tx, c_rx) = bounded::<u64>(0);
+    let (d_tx, d_rx) = bounded::<u64>(0);
+    let prefix = thread::spawn(move || {
+        if a_tx.send(0).is_err() {
+            return;
+        }
+        while let Ok(v) = c_rx.recv() {
+            if a_tx.send(v).is_err() {
+                return;
+            }
+        }
+    });
+    let delta = thread::spawn(move || {
+        while let Ok(v) = a_rx.recv() {
+            if d_tx.send(v).is_err() || b_tx.send(v).is_err() {
+                return;
+            }
+        }
+    });
+    let succ = thread::spawn(move || {
+        while let Ok(v) = b_rx.recv() {
+            if c_tx.send(v + 1).is_err() {
+                return;
+            }
+        }
+    });
+    let warm = warm_up(n);
+    for _ in 0..warm {
+        d_rx.recv().unwrap();
+    }
+    let t0 = Instant::now();
+    let mut last = 0;
+    for _ in 0..n {
+        last = d_rx.recv().unwrap();
+    }
+    let dt = ns_since(t0);
+    assert_eq!(last, warm + n - 1);
+    drop(d_rx);
+    for h in [prefix, delta, succ] {
+        h.join().unwrap();
+    }
+    dt / n as f64 / 4.0
+}
+
+// ------------------------------------------------------------------------------ ping-pong
+
+fn pingpong_occamy(n: u64) -> f64 {
+    let (p_tx, p_rx) = occamy::channel::<u64>();
+    let (q_tx, q_rx) = occamy::channel::<u64>();
+    let (res_tx, res_rx) = mpsc::channel();
+    let net = vec![
+        Process::new("pong", move || -> Result {
+            loop {
+                q_tx.send(p_rx.recv()?)?;
+            }
+        }),
+        Process::new("ping", move || -> Result {
+            for i in 0..warm_up(n) {
+                p_tx.send(i)?;
+                q_rx.recv()?;
+            }
+            let t0 = Instant::now();
+            for i in 0..n {
+                p_tx.send(i)?;
+                q_rx.recv()?;
+            }
+            let dt = ns_since(t0);
+            p_tx.poison();
+            res_tx.send(dt / n as f64).expect("result channel");
+            Ok(())
+        }),
+    ];
+    run_network(net, res_rx)
+}
+
+fn pingpong_crossbeam(n: u64) -> f64 {
+    let (p_tx, p_rx) = crossbeam_channel::bounded::<u64>(0);
+    let (q_tx, q_rx) = crossbeam_channel::bounded::<u64>(0);
+    let h = thread::spawn(move || {
+        while let Ok(v) = p_rx.recv() {
+            if q_tx.send(v).is_err() {
+                return;
+            }
+        }
+    });
+    for i in 0..warm_up(n) {
+        p_tx.send(i).unwrap();
+        q_rx.recv().unwrap();
+    }
+    let t0 = Instant::now();
+    for i in 0..n {
+        p_tx.send(i).unwrap();
+        q_rx.recv().unwrap();
+    }
+    let dt = ns_since(t0);
+    drop(p_tx);
+    h.join().unwrap();
+    dt / n as f64
+}
+
+// ------------------------------------------------------------------------------ ring
+
+/// Node i reads channel i-1 and writes channel i; node 0 injects the token, counts the hops
+/// (each node adds one to the token) and measures.
+fn ring_occamy(nproc: usize, hops: u64) -> f64 {
+    let (mut txs, mut rxs): (Vec<_>, Vec<_>) = (0..nproc)
+        .map(|_| occamy::channel::<u64>())
+        .map(|(t, r)| (Some(t), Some(r)))
+        .unzip();
+    let (res_tx, res_rx) = mpsc::channel();
+    let mut net = Vec::with_capacity(nproc);
+    for i in 1..nproc {
+        let rx = rxs[i - 1].take().unwrap();
+        let tx = txs[i].take().unwrap();
+        net.push(Process::new(format!("node{i}"), move || -> Result {
+            loop {
+                tx.send(rx.recv()? + 1)?;
+            }
+        }));
+    }
+    let rx0 = rxs[nproc - 1].take().unwrap();
+    let tx0 = txs[0].take().unwrap();
+    net.push(Process::new("node0", move || -> Result {
+        let t0 = Instant::now();
+        tx0.send(1)?;
+        let mut v;
+        loop {
+            v = rx0.recv()?;
+            if v >= hops {
+                break;
+            }
+            tx0.send(v + 1)?;
+        }
+        let dt = ns_since(t0);
+        tx0.poison(); // poison spreads round the ring
+        res_tx.send(dt / v as f64).expect("result channel");
+        Ok(())
+    }));
+    run_network(net, res_rx)
+}
+
+fn ring_crossbeam(nproc: usize, hops: u64) -> f64 {
+    const STOP: u64 = u64::MAX;
+    let (mut txs, mut rxs): (Vec<_>, Vec<_>) = (0..nproc)
+        .map(|_| crossbeam_channel::bounded::<u64>(0))
+        .map(|(t, r)| (Some(t), Some(r)))
+        .unzip();
+    let mut hs = Vec::with_capacity(nproc);
+    for i in 1..nproc {
+        let rx = rxs[i - 1].take().unwrap();
+        let tx = txs[i].take().unwrap();
+        hs.push(thread::spawn(move || {
+            while let Ok(v) = rx.recv() {
+                if v == STOP {
+                    let _ = tx.send(STOP);
+                    return;
+                }
+                if tx.send(v + 1).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    let rx0 = rxs[nproc - 1].take().unwrap();
+    let tx0 = txs[0].take().unwrap();
+    let t0 = Instant::now();
+    tx0.send(1).unwrap();
+    let mut v;
+    loop {
+        v = rx0.recv().unwrap();
+        if v >= hops {
+            break;
+        }
+        tx0.send(v + 1).unwrap();
+    }
+    let dt = ns_since(t0);
+    tx0.send(STOP).unwrap();
+    assert_eq!(rx0.recv().unwrap(), STOP);
+    for h in hs {
+        h.join().unwrap();
+    }
+    dt / v as f64
+}
+
+// ------------------------------------------------------------------------------ harness
+
+struct Config {
+    quick: bool,
+    rounds: usize,
+    commstime_n: u64,
+    pingpong_n: u64,
+    ring_procs: usize,
+    ring_hops: u64,
+    /// Benchmarks named on the command line (none: all).
+    only: Vec<String>,
+    /// Which systems to run (both, unless `--occamy-only` / `--crossbeam-only`, for profiling).
+    occamy: bool,
+    crossbeam: bool,
+}
+
+fn env_num<T: std::str::FromStr>(name: &str, default: T) -> std::result::Result<T, String> {
+    match std::env::var(name) {
+        Ok(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}={s:?} is not a number")),
+        Err(_) => Ok(default),
+    }
+}
+
+impl Config {
+    fn from_env_and_args() -> std::result::Result<Config, String> {
+        let mut quick =
+            std::env::var("OCCAMY_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        let mut bench_mode = false;
+        let (mut occamy, mut crossbeam) = (true, true);
+        let mut only = Vec::new();
+        for arg in std::env::args().skip(1) {
+            match arg.as_str() {
+                "--bench" => bench_mode = true,
+                "--quick" => quick = true,
+                "--occamy-only" => crossbeam = false,
+                "--crossbeam-only" => occamy = false,
+                "commstime" | "pingpong" | "ring" => only.push(arg),
+                a if a.starts_with('-') => eprintln!("core bench: ignoring option {a}"),
+                a => {
+                    return Err(format!(
+                        "unknown benchmark {a:?} (commstime, pingpong, ring)"
+                    ))
+                }
+            }
+        }
+        // Not run by `cargo bench` (e.g. `cargo test --benches`): only check that it works.
+        quick |= !bench_mode;
+        let q = |full: u64, short: u64| if quick { short } else { full };
+        let cfg = Config {
+            quick,
+            rounds: env_num("OCCAMY_BENCH_ROUNDS", q(5, 1) as usize)?,
+            commstime_n: env_num("OCCAMY_BENCH_N", q(40_000, 2_000))?,
+            pingpong_n: env_num("OCCAMY_BENCH_PINGPONG_N", q(40_000, 2_000))?,
+            ring_procs: env_num("OCCAMY_BENCH_RING_PROCS", 256)?,
+            ring_hops: env_num("OCCAMY_BENCH_RING_HOPS", q(150_000, 5_000))?,
+            only,
+            occamy,
+            crossbeam,
+        };
+        if cfg.rounds == 0 || cfg.commstime_n == 0 || cfg.pingpong_n == 0 || cfg.ring_hops == 0 {
+            return Err("rounds and sizes must be at least 1".into());
+        }
+        if cfg.ring_procs < 2 {
+            return Err("OCCAMY_BENCH_RING_PROCS must be at least 2".into());
+        }
+        if !cfg.occamy && !cfg.crossbeam {
+            return Err("--occamy-only and --crossbeam-only exclude each other".into());
+        }
+        Ok(cfg)
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| o == name)
+    }
+}
+
+struct Bench {
+    name: &'static str,
+    unit: &'static str,
+    occamy: Box<dyn Fn() -> f64>,
+    crossbeam: Box<dyn Fn() -> f64>,
+}
+
+struct Summary {
+    name: &'static str,
+    unit: &'static str,
+    occamy: Vec<f64>,
+    crossbeam: Vec<f64>,
+}
+
+fn median(xs: &[f64]) -> Option<f64> {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    match v.len() {
+        0 => None,
+        n if n % 2 == 1 => Some(v[m]),
+        _ => Some((v[m - 1] + v[m]) / 2.0),
+    }
+}
+
+fn spread(xs: &[f64]) -> String {
+    let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if xs.is_empty() {
+        String::new()
+    } else {
+        format!("[{lo:.0}..{hi:.0}]")
+    }
+}
+
+fn show(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".into(), |x| format!("{x:.0}"))
+}
+
+/// Runs each benchmark `rounds` times, alternating which system goes first.
+fn run(cfg: &Config, benches: Vec<Bench>) -> Vec<Summary> {
+    let mut out = Vec::new();
+    for b in benches {
+        let mut s = Summary {
+            name: b.name,
+            unit: b.unit,
+            occamy: Vec::new(),
+            crossbeam: Vec::new(),
+        };
+        for round in 0..cfg.rounds {
+            let run_o = || cfg.occamy.then(|| (b.occamy)());
+            let run_c = || cfg.crossbeam.then(|| (b.crossbeam)());
+            let (o, c) = if round % 2 == 0 {
+                let o = run_o();
+                (o, run_c())
+            } else {
+                let c = run_c();
+                (run_o(), c)
+            };
+            println!(
+                "  {:<10} round {}/{}  occamy {:>8}  crossbeam {:>8}  {}",
+                b.name,
+                round + 1,
+                cfg.rounds,
+                show(o),
+                show(c),
+                b.unit
+            );
+            s.occamy.extend(o);
+            s.crossbeam.extend(c);
+        }
+        out.push(s);
+    }
+    out
+}
+
+fn main() -> ExitCode {
+    let cfg = match Config::from_env_and_args() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("core bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cores = thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "occamy core benchmarks{}: {} round(s), {} core(s); commstime n={}, pingpong n={}, ring {} procs x {} hops",
+        if cfg.quick { " (quick)" } else { "" },
+        cfg.rounds,
+        cores,
+        cfg.commstime_n,
+        cfg.pingpong_n,
+        cfg.ring_procs,
+        cfg.ring_hops
+    );
+    let (cn, pn, rp, rh) = (
+        cfg.commstime_n,
+        cfg.pingpong_n,
+        cfg.ring_procs,
+        cfg.ring_hops,
+    );
+    let all = vec![
+        Bench {
+            name: "commstime",
+            unit: "ns/comm",
+            occamy: Box::new(move || commstime_occamy(cn)),
+            crossbeam: Box::new(move || commstime_crossbeam(cn)),
+        },
+        Bench {
+            name: "pingpong",
+            unit: "ns/round-trip",
+            occamy: Box::new(move || pingpong_occamy(pn)),
+            crossbeam: Box::new(move || pingpong_crossbeam(pn)),
+        },
+        Bench {
+            name: "ring",
+            unit: "ns/hop",
+            occamy: Box::new(move || ring_occamy(rp, rh)),
+            crossbeam: Box::new(move || ring_crossbeam(rp, rh)),
+        },
+    ];
+    let t0 = Instant::now();
+    let results = run(
+        &cfg,
+        all.into_iter().filter(|b| cfg.wants(b.name)).collect(),
+    );
+    println!();
+    println!(
+        "median of {} round(s) [min..max]; ratio = occamy / crossbeam median (< 1: occamy faster)",
+        cfg.rounds
+    );
+    for s in &results {
+        let (o, c) = (median(&s.occamy), median(&s.crossbeam));
+        let ratio = o
+            .zip(c)
+            .map_or_else(|| "-".into(), |(o, c)| format!("{:.2}", o / c));
+        println!(
+            "{:<10} occamy {:>7} {:<13} {:<15} crossbeam {:>7} {:<13} {:<15} ratio {}",
+            s.name,
+            show(o),
+            s.unit,
+            spread(&s.occamy),
+            show(c),
+            s.unit,
+            spread(&s.crossbeam),
+            ratio
+        );
+    }
+    println!("total {:.1} s", t0.elapsed().as_secs_f64());
+    ExitCode::SUCCESS
+}
