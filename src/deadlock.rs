@@ -160,7 +160,7 @@ pub(crate) fn ensure_monitor() {
 }
 
 fn monitor() {
-    let mut previous: HashMap<u64, u64> = HashMap::new();
+    let mut previous: HashMap<u64, Blocked> = HashMap::new();
     let mut reported: HashSet<Vec<u64>> = HashSet::new();
     loop {
         std::thread::sleep(Duration::from_millis(INTERVAL_MS.load(Ordering::Relaxed)));
@@ -169,22 +169,24 @@ fn monitor() {
             continue;
         }
         let records = live();
-        let stuck = stuck(&records);
-        // Only what was already stuck, in the very same waits, at the previous check.
-        let confirmed: Vec<&Arc<Record>> = stuck
+        let now = blocked(&records);
+        let stuck = eliminate(&records, &now);
+        // Only what was already stuck, in the very same wait, at the previous check.
+        let confirmed: HashMap<u64, Blocked> = stuck
             .iter()
-            .filter(|(r, seq)| previous.get(&r.id) == Some(seq))
-            .map(|(r, _)| *r)
+            .filter(|id| previous.get(id) == Some(&now[id]))
+            .map(|id| (*id, now[id].clone()))
             .collect();
-        previous = stuck.iter().map(|(r, seq)| (r.id, *seq)).collect();
+        previous = stuck.iter().map(|id| (*id, now[id].clone())).collect();
         if confirmed.is_empty() {
             continue;
         }
         // Re-run the elimination on the confirmed set alone: a process that was stuck
         // only because of one that has since moved is not part of the verdict.
-        let set: HashSet<u64> = confirmed.iter().map(|r| r.id).collect();
-        let set = eliminate(&records, set);
-        if set.is_empty() {
+        let set = eliminate(&records, &confirmed);
+        // And look once more: every member must still be in the very wait it was in.
+        let again = blocked(&records);
+        if set.is_empty() || set.iter().any(|id| again.get(id) != confirmed.get(id)) {
             continue;
         }
         let mut key: Vec<u64> = set.iter().copied().collect();
@@ -195,29 +197,36 @@ fn monitor() {
         let mut members: Vec<&Arc<Record>> =
             records.iter().filter(|r| set.contains(&r.id)).collect();
         members.sort_by_key(|r| r.id);
-        let report = build_report(&records, &members);
+        let report = build_report(&records, &members, &confirmed);
         act(&records, &members, report);
     }
 }
 
-/// The records that are blocked and cannot be woken, with their wait sequence numbers.
-fn stuck(records: &[Arc<Record>]) -> Vec<(&Arc<Record>, u64)> {
-    let mut cands = HashSet::new();
-    let mut seqs = HashMap::new();
+/// A blocked process as one look saw it: what it waits on, and which wait it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Blocked {
+    on: Vec<WaitOn>,
+    seq: u64,
+}
+
+/// The processes blocked now on channels or barriers (no timer), whose signal has not
+/// fired.
+fn blocked(records: &[Arc<Record>]) -> HashMap<u64, Blocked> {
+    let mut out = HashMap::new();
     for r in records {
         let w = lock_std(&r.wait);
         let fired = w.sig.as_ref().is_some_and(|s| s.outcome().is_some());
         if !w.on.is_empty() && !w.on.contains(&WaitOn::Timer) && !fired {
-            cands.insert(r.id);
-            seqs.insert(r.id, w.seq);
+            out.insert(
+                r.id,
+                Blocked {
+                    on: w.on.clone(),
+                    seq: w.seq,
+                },
+            );
         }
     }
-    let set = eliminate(records, cands);
-    records
-        .iter()
-        .filter(|r| set.contains(&r.id))
-        .map(|r| (r, seqs[&r.id]))
-        .collect()
+    out
 }
 
 /// Who holds what: per channel and direction, and per barrier, the live records.
@@ -256,23 +265,20 @@ fn holders(records: &[Arc<Record>]) -> Holders {
     h
 }
 
-/// Removes from `set` every record that something outside `set` could wake.
-fn eliminate(records: &[Arc<Record>], mut set: HashSet<u64>) -> HashSet<u64> {
+/// The members of `waits` that nothing outside them could wake: repeatedly removes every
+/// one that something outside the remaining set could.
+fn eliminate(records: &[Arc<Record>], waits: &HashMap<u64, Blocked>) -> HashSet<u64> {
+    let mut set: HashSet<u64> = waits.keys().copied().collect();
     if set.is_empty() {
         return set;
     }
     let h = holders(records);
-    let waits: HashMap<u64, Vec<WaitOn>> = records
-        .iter()
-        .filter(|r| set.contains(&r.id))
-        .map(|r| (r.id, lock_std(&r.wait).on.clone()))
-        .collect();
     loop {
         let before = set.len();
         let current = set.clone();
         set.retain(|id| {
-            let on = &waits[id];
-            !on.iter().any(|w| could_wake(w, &h, &current))
+            let on = &waits[id].on;
+            !on.is_empty() && !on.iter().any(|w| could_wake(w, &h, &current))
         });
         if set.len() == before {
             return set;
@@ -294,8 +300,11 @@ fn could_wake(w: &WaitOn, h: &Holders, stuck: &HashSet<u64>) -> bool {
             let mut distinct: Vec<u64> = peers.to_vec();
             distinct.sort();
             distinct.dedup();
-            // An end that no live process is known to hold may be used by anyone.
-            distinct.len() < live_ends || distinct.iter().any(|p| !stuck.contains(p))
+            // No ends left: the channel has retired, which fires every waiter. An end
+            // that no live process is known to hold may be used by anyone.
+            live_ends == 0
+                || distinct.len() < live_ends
+                || distinct.iter().any(|p| !stuck.contains(p))
         }
         WaitOn::Barrier { id } => {
             let parties = h.barriers.get(&id).map(Vec::as_slice).unwrap_or(&[]);
@@ -309,7 +318,11 @@ fn could_wake(w: &WaitOn, h: &Holders, stuck: &HashSet<u64>) -> bool {
     }
 }
 
-fn build_report(records: &[Arc<Record>], members: &[&Arc<Record>]) -> DeadlockReport {
+fn build_report(
+    records: &[Arc<Record>],
+    members: &[&Arc<Record>],
+    waits: &HashMap<u64, Blocked>,
+) -> DeadlockReport {
     let h = holders(records);
     let name_of: HashMap<u64, &str> = records.iter().map(|r| (r.id, r.name.as_str())).collect();
     let set: HashSet<u64> = members.iter().map(|r| r.id).collect();
@@ -336,7 +349,7 @@ fn build_report(records: &[Arc<Record>], members: &[&Arc<Record>]) -> DeadlockRe
     let mut edges: HashMap<u64, Vec<u64>> = HashMap::new();
     let mut blocked = Vec::new();
     for r in members {
-        let on = lock_std(&r.wait).on.clone();
+        let on = waits[&r.id].on.clone();
         let mut ops = Vec::new();
         for w in &on {
             let (label, peer_ids): (String, Vec<u64>) = match *w {
@@ -356,9 +369,9 @@ fn build_report(records: &[Arc<Record>], members: &[&Arc<Record>]) -> DeadlockRe
                     // The parties it waits for: those not waiting on this barrier themselves.
                     let parties = h.barriers.get(&id).cloned().unwrap_or_default();
                     let waiting_here = |p: &u64| {
-                        records.iter().any(|x| {
-                            x.id == *p && lock_std(&x.wait).on.contains(&WaitOn::Barrier { id })
-                        })
+                        waits
+                            .get(p)
+                            .is_some_and(|b| b.on.contains(&WaitOn::Barrier { id }))
                     };
                     let missing = parties
                         .into_iter()

@@ -25,6 +25,11 @@ use crate::loom::{lock, spin_until, AtomicUsize, Condvar, Mutex, Ordering};
 
 const WAITING: usize = 0;
 const WITHDRAWN: usize = 4;
+/// Set (from `WAITING` only) by a thread about to sleep on its condition variable, and
+/// kept by the CAS that fires the signal: the waker notifies only if it is set, so a
+/// rendezvous whose peer is still spinning costs no system call. Both facts live in one
+/// word, so its read-modify-writes order them (no SeqCst fences, which loom cannot model).
+const PARKED: usize = 1 << (usize::BITS - 1);
 const READY: usize = 1;
 const RETIRED: usize = 2;
 const POISONED: usize = 3;
@@ -54,6 +59,7 @@ impl Outcome {
     }
 
     fn decode(s: usize) -> Option<Outcome> {
+        let s = s & !PARKED;
         let g = s >> 2;
         match s & 3 {
             READY => Some(Outcome::Ready(g)),
@@ -66,7 +72,13 @@ impl Outcome {
 }
 
 enum Target {
-    Thread { lock: Mutex<()>, cv: Condvar },
+    /// `sleeping` says the thread may be in (or about to enter) `cv.wait`: a waker that
+    /// finds it false skips the notify and its system call (the thread is still spinning,
+    /// or has not started waiting, and will see the fired state itself).
+    Thread {
+        lock: Mutex<()>,
+        cv: Condvar,
+    },
     Task(Mutex<Option<Waker>>),
 }
 
@@ -106,24 +118,31 @@ impl Signal {
     /// [`Signal::wake`] (preferably after releasing its channel locks).
     #[inline]
     pub(crate) fn fire(&self, outcome: Outcome) -> bool {
-        self.state
-            .compare_exchange(
-                WAITING,
-                outcome.encode(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .is_ok()
+        self.settle(outcome.encode()).is_ok()
     }
 
     /// Withdraws the party. `Err` carries the outcome that got there first.
     pub(crate) fn withdraw(&self) -> Result<(), Outcome> {
-        match self
-            .state
-            .compare_exchange(WAITING, WITHDRAWN, Ordering::AcqRel, Ordering::Acquire)
-        {
-            Ok(_) => Ok(()),
-            Err(s) => Err(Outcome::decode(s).expect("a failed CAS from WAITING saw another state")),
+        self.settle(WITHDRAWN)
+    }
+
+    /// Moves the state from waiting (parked or not) to `to`, keeping the parked bit; `Err`
+    /// carries the outcome that got there first.
+    fn settle(&self, to: usize) -> Result<(), Outcome> {
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            if cur & !PARKED != WAITING {
+                return Err(Outcome::decode(cur).expect("a settled state"));
+            }
+            match self.state.compare_exchange_weak(
+                cur,
+                to | (cur & PARKED),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(now) => cur = now,
+            }
         }
     }
 
@@ -131,10 +150,16 @@ impl Signal {
     pub(crate) fn wake(&self) {
         match &self.target {
             Target::Thread { lock: m, cv } => {
-                // Taking the lock orders this notify after the waiter's check of the state:
-                // a waiter that saw WAITING is inside `cv.wait` by the time we get the lock.
-                let _g = lock(m);
-                cv.notify_one();
+                // The waiter sets PARKED (from WAITING) before it sleeps, and the firing CAS
+                // keeps it: if it is clear, the waiter will find the state fired itself.
+                if self.state.load(Ordering::Acquire) & PARKED != 0 {
+                    // Taking the lock orders this notify after the waiter's check of the
+                    // state: a waiter that saw WAITING is inside `cv.wait` by the time we
+                    // get the lock. Notifying after releasing it spares the woken thread
+                    // from blocking at once on the lock we would still hold.
+                    drop(lock(m));
+                    cv.notify_one();
+                }
             }
             Target::Task(w) => {
                 let w = lock(w).clone();
@@ -168,6 +193,14 @@ impl Signal {
             unreachable!("block() on a task signal")
         };
         let mut g = lock(m);
+        // Announced under the lock, so a waker that sees PARKED takes the lock only once we
+        // are inside `cv.wait`.
+        if let Err(now) =
+            self.state
+                .compare_exchange(WAITING, PARKED, Ordering::AcqRel, Ordering::Acquire)
+        {
+            return Outcome::decode(now).expect("only a settled state fails this CAS");
+        }
         loop {
             if let Some(o) = self.outcome() {
                 return o;
