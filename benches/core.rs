@@ -13,7 +13,10 @@
 //! - `ring P H`: P processes in a ring (node 0 is the one that measures) pass a token for H
 //!   hops; ns per hop. Start-up and tear-down are not timed.
 //!
-//! Usage: `cargo bench --bench core [-- [--quick] [commstime|pingpong|ring]...]`;
+//! After them, `detection` runs occamy's commstime with the deadlock monitor on and off
+//! (alternating) and prints the ratio: the monitor's overhead.
+//!
+//! Usage: `cargo bench --bench core [-- [--quick] [commstime|pingpong|ring|detection]...]`;
 //! `--occamy-only` or `--crossbeam-only` runs one side alone (for profiling).
 //!
 //! Environment (all optional):
@@ -323,11 +326,11 @@ impl Config {
                 "--quick" => quick = true,
                 "--occamy-only" => crossbeam = false,
                 "--crossbeam-only" => occamy = false,
-                "commstime" | "pingpong" | "ring" => only.push(arg),
+                "commstime" | "pingpong" | "ring" | "detection" => only.push(arg),
                 a if a.starts_with('-') => eprintln!("core bench: ignoring option {a}"),
                 a => {
                     return Err(format!(
-                        "unknown benchmark {a:?} (commstime, pingpong, ring)"
+                        "unknown benchmark {a:?} (commstime, pingpong, ring, detection)"
                     ))
                 }
             }
@@ -511,6 +514,42 @@ fn main() -> ExitCode {
             ratio
         );
     }
+    if cfg.occamy && cfg.wants("detection") {
+        detection_overhead(&cfg);
+    }
     println!("total {:.1} s", t0.elapsed().as_secs_f64());
     ExitCode::SUCCESS
+}
+
+/// The deadlock monitor's cost on commstime: occamy's commstime with detection on (the
+/// default, checking every 200 ms) and off, alternating, in the same run.
+fn detection_overhead(cfg: &Config) {
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for round in 0..cfg.rounds {
+        for detect in if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        } {
+            occamy::set_deadlock_detection(detect);
+            let x = commstime_occamy(cfg.commstime_n);
+            if detect {
+                on.push(x)
+            } else {
+                off.push(x)
+            }
+        }
+    }
+    occamy::set_deadlock_detection(true);
+    let (m_on, m_off) = (median(&on), median(&off));
+    let ratio = m_on
+        .zip(m_off)
+        .map_or_else(|| "-".into(), |(a, b)| format!("{:.3}", a / b));
+    println!(
+        "detection commstime with deadlock detection {:>7} ns/comm {:<15} without {:>7} ns/comm {:<15} ratio {ratio}",
+        show(m_on),
+        spread(&on),
+        show(m_off),
+        spread(&off)
+    );
 }
