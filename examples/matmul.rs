@@ -464,7 +464,7 @@ fn main() -> ExitCode {
     if let Some("run" | "check" | "kinds" | "dot") = args.get(1).map(String::as_str) {
         return occamy::launcher::main_from(registry(), args);
     }
-    let (n, grid) = (arg(&args, "--n", 1200usize), arg(&args, "--grid", 32usize));
+    let (n, grid) = (arg(&args, "--n", 1600usize), arg(&args, "--grid", 32usize));
     let seed = arg(&args, "--seed", 1u64);
     let cores = std::thread::available_parallelism().map_or(2, |c| c.get());
     let workers = arg(&args, "--workers", cores);

@@ -237,7 +237,7 @@ pub fn registry_reporting(result: Arc<Mutex<Option<u64>>>) -> Registry {
         )
         .output("out", "Span")
         .required_param("n", ParamType::UInt, "count the primes below n")
-        .param("chunk", ParamType::UInt, 10_000, "numbers per range")
+        .param("chunk", ParamType::UInt, 100_000, "numbers per range")
         .build(|ctx| {
             let out = ctx.output::<Span>("out")?;
             let (n, chunk): (u64, u64) = (ctx.param("n")?, ctx.param("chunk")?);
@@ -382,7 +382,7 @@ fn main() -> ExitCode {
     let n = arg(&args, "--n", 10_000_000u64);
     let cores = std::thread::available_parallelism().map_or(2, |c| c.get());
     let workers = arg(&args, "--workers", cores);
-    let chunk = arg(&args, "--chunk", 10_000u64);
+    let chunk = arg(&args, "--chunk", 100_000u64);
     let in_code = args.iter().any(|a| a == "--code");
     println!("{cores} cores");
 
