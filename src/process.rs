@@ -43,10 +43,6 @@ impl Error {
     pub fn failed(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Error {
         Error::Failed(e.into())
     }
-
-    fn poisoned() -> Error {
-        Error::Poisoned
-    }
 }
 
 impl fmt::Display for Error {
@@ -64,7 +60,7 @@ impl std::error::Error for Error {}
 impl From<RecvError> for Error {
     fn from(e: RecvError) -> Error {
         match e {
-            RecvError::Poisoned => Error::poisoned(),
+            RecvError::Poisoned => Error::Poisoned,
             RecvError::Retired => Error::Retired,
         }
     }
@@ -73,7 +69,7 @@ impl From<RecvError> for Error {
 impl<T> From<SendError<T>> for Error {
     fn from(e: SendError<T>) -> Error {
         match e {
-            SendError::Poisoned(_) => Error::poisoned(),
+            SendError::Poisoned(_) => Error::Poisoned,
             SendError::Retired(_) => Error::Retired,
         }
     }
@@ -82,7 +78,7 @@ impl<T> From<SendError<T>> for Error {
 impl<T> From<SendTimeoutError<T>> for Error {
     fn from(e: SendTimeoutError<T>) -> Error {
         match e {
-            SendTimeoutError::Poisoned(_) => Error::poisoned(),
+            SendTimeoutError::Poisoned(_) => Error::Poisoned,
             SendTimeoutError::Retired(_) => Error::Retired,
             SendTimeoutError::Timeout(_) => Error::failed("timed out sending"),
         }
@@ -92,7 +88,7 @@ impl<T> From<SendTimeoutError<T>> for Error {
 impl<T> From<TrySendError<T>> for Error {
     fn from(e: TrySendError<T>) -> Error {
         match e {
-            TrySendError::Poisoned(_) => Error::poisoned(),
+            TrySendError::Poisoned(_) => Error::Poisoned,
             TrySendError::Retired(_) => Error::Retired,
             TrySendError::Full(_) => Error::failed("no reader ready"),
         }
@@ -103,7 +99,7 @@ impl From<crate::error::RecvTimeoutError> for Error {
     fn from(e: crate::error::RecvTimeoutError) -> Error {
         use crate::error::RecvTimeoutError as E;
         match e {
-            E::Poisoned => Error::poisoned(),
+            E::Poisoned => Error::Poisoned,
             E::Retired => Error::Retired,
             E::Timeout => Error::failed("timed out receiving"),
         }
@@ -114,7 +110,7 @@ impl From<crate::error::TryRecvError> for Error {
     fn from(e: crate::error::TryRecvError) -> Error {
         use crate::error::TryRecvError as E;
         match e {
-            E::Poisoned => Error::poisoned(),
+            E::Poisoned => Error::Poisoned,
             E::Retired => Error::Retired,
             E::Empty => Error::failed("no writer ready"),
         }
@@ -123,7 +119,7 @@ impl From<crate::error::TryRecvError> for Error {
 
 impl From<crate::barrier::BarrierPoisoned> for Error {
     fn from(_: crate::barrier::BarrierPoisoned) -> Error {
-        Error::poisoned()
+        Error::Poisoned
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ron::Value;
 
-use super::{add, guarded, Num};
+use super::{add, Num};
 use crate::alt::Alt;
 use crate::process::Error;
 use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, ParamType};
@@ -77,19 +77,17 @@ fn numbers<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let start: T = ctx.param("start")?;
     let step: T = ctx.param("step")?;
     let count: Option<u64> = ctx.param_opt("count")?;
-    Ok(ctx.process(move || {
-        guarded(tx, |tx| {
-            let mut v = start;
-            let mut n = 0u64;
-            while count.is_none_or(|c| n < c) {
-                tx.send(v)?;
-                n += 1;
-                if count.is_none_or(|c| n < c) {
-                    v = add(v, step)?; // not past the last value, which may be the type's maximum
-                }
+    Ok(ctx.process(move || -> crate::Result {
+        let mut v = start;
+        let mut n = 0u64;
+        while count.is_none_or(|c| n < c) {
+            tx.send(v)?;
+            n += 1;
+            if count.is_none_or(|c| n < c) {
+                v = add(v, step)?; // not past the last value, which may be the type's maximum
             }
-            Ok(())
-        })
+        }
+        Ok(())
     }))
 }
 
@@ -100,27 +98,25 @@ fn tick<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let tx = ctx.output::<T>("out")?;
     let period: u64 = ctx.param("period")?;
     let count: Option<u64> = ctx.param_opt("count")?;
-    Ok(ctx.process(move || {
-        guarded(tx, |tx| {
-            let start = now();
-            let mut k = 0u64;
-            while count.is_none_or(|c| k < c) {
-                sleep_until(start + Duration::from_millis(period.saturating_mul(k)));
-                tx.send(T::from_u64(k))?;
-                k += 1;
-            }
-            Ok(())
-        })
+    Ok(ctx.process(move || -> crate::Result {
+        let start = now();
+        let mut k = 0u64;
+        while count.is_none_or(|c| k < c) {
+            sleep_until(start + Duration::from_millis(period.saturating_mul(k)));
+            tx.send(T::from_u64(k))?;
+            k += 1;
+        }
+        Ok(())
     }))
 }
 
 /// `succ`: ports `in`, `out`. Sends each value plus one.
 fn succ<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
-    Ok(ctx.process(move || {
-        guarded((rx, tx), |(rx, tx)| loop {
+    Ok(ctx.process(move || -> crate::Result {
+        loop {
             tx.send(add(rx.recv()?, T::one())?)?;
-        })
+        }
     }))
 }
 
@@ -135,30 +131,28 @@ fn plus<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
             ins.len()
         )));
     }
-    Ok(ctx.process(move || {
-        guarded((ins, tx), |(ins, tx)| {
-            let mut alt = Alt::priority();
-            for rx in ins {
-                alt.recv(rx);
+    Ok(ctx.process(move || -> crate::Result {
+        let mut alt = Alt::priority();
+        for rx in &ins {
+            alt.recv(rx);
+        }
+        loop {
+            let mut got: [Option<T>; 2] = [None, None];
+            for i in 0..2 {
+                alt.set_enabled(i, true);
             }
-            loop {
-                let mut got: [Option<T>; 2] = [None, None];
-                for i in 0..2 {
-                    alt.set_enabled(i, true);
-                }
-                for _ in 0..2 {
-                    let sel = alt.select();
-                    let i = sel.index();
-                    let v = sel.recv::<T>()?;
-                    got[i] = Some(v);
-                    alt.set_enabled(i, false);
-                }
-                let [Some(a), Some(b)] = got else {
-                    return Err(Error::failed("plus: an input was read twice"));
-                };
-                tx.send(add(a, b)?)?;
+            for _ in 0..2 {
+                let sel = alt.select();
+                let i = sel.index();
+                let v = sel.recv::<T>()?;
+                got[i] = Some(v);
+                alt.set_enabled(i, false);
             }
-        })
+            let [Some(a), Some(b)] = got else {
+                return Err(Error::failed("plus: an input was read twice"));
+            };
+            tx.send(add(a, b)?)?;
+        }
     }))
 }
 
@@ -166,29 +160,25 @@ fn plus<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 /// x1+x2, ... (JCSP's `Pairs`): one value fewer than it reads.
 fn pairs<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
-    Ok(ctx.process(move || {
-        guarded((rx, tx), |(rx, tx)| {
-            let mut prev = rx.recv()?;
-            loop {
-                let v = rx.recv()?;
-                tx.send(add(prev, v)?)?;
-                prev = v;
-            }
-        })
+    Ok(ctx.process(move || -> crate::Result {
+        let mut prev = rx.recv()?;
+        loop {
+            let v = rx.recv()?;
+            tx.send(add(prev, v)?)?;
+            prev = v;
+        }
     }))
 }
 
 /// `integrate`: ports `in`, `out`. Sends the running sum: x0, x0+x1, x0+x1+x2, ...
 fn integrate<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
-    Ok(ctx.process(move || {
-        guarded((rx, tx), |(rx, tx)| {
-            let mut sum = T::default();
-            loop {
-                sum = add(sum, rx.recv()?)?;
-                tx.send(sum)?;
-            }
-        })
+    Ok(ctx.process(move || -> crate::Result {
+        let mut sum = T::default();
+        loop {
+            sum = add(sum, rx.recv()?)?;
+            tx.send(sum)?;
+        }
     }))
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ron::Value;
 
-use super::{copy, guarded};
+use super::copy;
 use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, Msg, ParamType};
 use crate::timer::sleep;
 use crate::Process;
@@ -94,22 +94,20 @@ fn generate<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let tx = ctx.output::<T>("out")?;
     let value: T = ctx.param("value")?;
     let count: Option<u64> = ctx.param_opt("count")?;
-    Ok(ctx.process(move || {
-        guarded(tx, |tx| {
-            let mut n = 0u64;
-            while count.is_none_or(|c| n < c) {
-                tx.send(value.clone())?;
-                n += 1;
-            }
-            Ok(())
-        })
+    Ok(ctx.process(move || -> crate::Result {
+        let mut n = 0u64;
+        while count.is_none_or(|c| n < c) {
+            tx.send(value.clone())?;
+            n += 1;
+        }
+        Ok(())
     }))
 }
 
 /// `id`: ports `in`, `out`. Copies each value.
 fn id<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
-    Ok(ctx.process(move || guarded((rx, tx), |(rx, tx)| copy(rx, tx))))
+    Ok(ctx.process(move || -> crate::Result { copy(&rx, &tx) }))
 }
 
 /// `prefix`: ports `in`, `out`; param `value` (T, required). Sends `value`, then copies
@@ -117,22 +115,18 @@ fn id<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 fn prefix<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     let value: T = ctx.param("value")?;
-    Ok(ctx.process(move || {
-        guarded((rx, tx), |(rx, tx)| {
-            tx.send(value)?;
-            copy(rx, tx)
-        })
+    Ok(ctx.process(move || -> crate::Result {
+        tx.send(value)?;
+        copy(&rx, &tx)
     }))
 }
 
 /// `tail`: ports `in`, `out`. Drops the first value, then copies.
 fn tail<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
-    Ok(ctx.process(move || {
-        guarded((rx, tx), |(rx, tx)| {
-            rx.recv()?;
-            copy(rx, tx)
-        })
+    Ok(ctx.process(move || -> crate::Result {
+        rx.recv()?;
+        copy(&rx, &tx)
     }))
 }
 
@@ -142,13 +136,11 @@ fn tail<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 fn take<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     let count: u64 = ctx.param("count")?;
-    Ok(ctx.process(move || {
-        guarded((rx, tx), |(rx, tx)| {
-            for _ in 0..count {
-                tx.send(rx.recv()?)?;
-            }
-            Ok(())
-        })
+    Ok(ctx.process(move || -> crate::Result {
+        for _ in 0..count {
+            tx.send(rx.recv()?)?;
+        }
+        Ok(())
     }))
 }
 
@@ -157,13 +149,11 @@ fn take<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 fn skip_first<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     let count: u64 = ctx.param("count")?;
-    Ok(ctx.process(move || {
-        guarded((rx, tx), |(rx, tx)| {
-            for _ in 0..count {
-                rx.recv()?;
-            }
-            copy(rx, tx)
-        })
+    Ok(ctx.process(move || -> crate::Result {
+        for _ in 0..count {
+            rx.recv()?;
+        }
+        copy(&rx, &tx)
     }))
 }
 
@@ -172,22 +162,22 @@ fn skip_first<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 fn delay<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     let wait = Duration::from_millis(ctx.param("ms")?);
-    Ok(ctx.process(move || {
-        guarded((rx, tx), |(rx, tx)| loop {
+    Ok(ctx.process(move || -> crate::Result {
+        loop {
             let v = rx.recv()?;
             sleep(wait);
             tx.send(v)?;
-        })
+        }
     }))
 }
 
 /// `discard`: port `in`. Reads every value and drops it.
 fn discard<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let rx = ctx.input::<T>("in")?;
-    Ok(ctx.process(move || {
-        guarded(rx, |rx| loop {
+    Ok(ctx.process(move || -> crate::Result {
+        loop {
             rx.recv()?;
-        })
+        }
     }))
 }
 

@@ -1,7 +1,7 @@
 //! Fan-out and fan-in: `delta` (every value to every output, in parallel), `merge` (fair
 //! merge of many inputs) and `round_robin` (each value to the next output). Generic.
 
-use super::{guarded, need_some};
+use super::need_some;
 use crate::alt::{Alt, Event};
 use crate::process::Error;
 use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, Msg};
@@ -48,27 +48,25 @@ pub(super) fn builds<T: Msg>() -> Vec<(&'static str, GenericBuildFn)> {
 /// Then it reads the next value. Ends when `in` ends or any output retires or is poisoned.
 fn delta<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, outs) = (ctx.input::<T>("in")?, ctx.outputs::<T>("out")?);
-    Ok(ctx.process(move || {
-        guarded((rx, outs), |(rx, outs)| {
-            if let [tx] = outs.as_slice() {
-                return super::copy(rx, tx);
-            }
-            let mut alt = Alt::new();
-            loop {
-                let v = rx.recv()?;
-                let copies = copies(v, outs.len());
-                if alt.is_empty() {
-                    for (tx, c) in outs.iter().zip(copies) {
-                        alt.send(tx, c);
-                    }
-                } else {
-                    for (i, c) in copies.into_iter().enumerate() {
-                        assert!(alt.offer(i, c).is_ok(), "delta: output {i} still armed");
-                    }
+    Ok(ctx.process(move || -> crate::Result {
+        if let [tx] = outs.as_slice() {
+            return super::copy(&rx, tx);
+        }
+        let mut alt = Alt::new();
+        loop {
+            let v = rx.recv()?;
+            let copies = copies(v, outs.len());
+            if alt.is_empty() {
+                for (tx, c) in outs.iter().zip(copies) {
+                    alt.send(tx, c);
                 }
-                send_all(&mut alt)?;
+            } else {
+                for (i, c) in copies.into_iter().enumerate() {
+                    assert!(alt.offer(i, c).is_ok(), "delta: output {i} still armed");
+                }
             }
-        })
+            send_all(&mut alt)?;
+        }
     }))
 }
 
@@ -101,29 +99,27 @@ fn send_all(alt: &mut Alt) -> crate::Result {
 /// on any input ends it by poison.
 fn merge<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (ins, tx) = (ctx.inputs::<T>("in")?, ctx.output::<T>("out")?);
-    Ok(ctx.process(move || {
-        guarded((ins, tx), |(ins, tx)| {
-            let mut alt = Alt::new();
-            for rx in ins {
-                alt.recv(rx);
-            }
-            loop {
-                let sel = alt.select();
-                let i = sel.index();
-                match sel.into_event() {
-                    Event::Received(v) => {
-                        let v = v
-                            .downcast::<T>()
-                            .unwrap_or_else(|_| unreachable!("merge: input {i} of another type"));
-                        tx.send(*v)?;
-                    }
-                    Event::Retired => {} // that input's guard is disabled from now on
-                    Event::Exhausted => return Ok(()),
-                    Event::Poisoned => return Err(Error::Poisoned),
-                    other => unreachable!("merge: input guard event {other:?}"),
+    Ok(ctx.process(move || -> crate::Result {
+        let mut alt = Alt::new();
+        for rx in &ins {
+            alt.recv(rx);
+        }
+        loop {
+            let sel = alt.select();
+            let i = sel.index();
+            match sel.into_event() {
+                Event::Received(v) => {
+                    let v = v
+                        .downcast::<T>()
+                        .unwrap_or_else(|_| unreachable!("merge: input {i} of another type"));
+                    tx.send(*v)?;
                 }
+                Event::Retired => {} // that input's guard is disabled from now on
+                Event::Exhausted => return Ok(()),
+                Event::Poisoned => return Err(Error::Poisoned),
+                other => unreachable!("merge: input guard event {other:?}"),
             }
-        })
+        }
     }))
 }
 
@@ -132,13 +128,11 @@ fn merge<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 fn round_robin<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, outs) = (ctx.input::<T>("in")?, ctx.outputs::<T>("out")?);
     need_some(&outs, "out")?;
-    Ok(ctx.process(move || {
-        guarded((rx, outs), |(rx, outs)| {
-            for tx in outs.iter().cycle() {
-                tx.send(rx.recv()?)?;
-            }
-            unreachable!("cycle over a non-empty list never ends")
-        })
+    Ok(ctx.process(move || -> crate::Result {
+        for tx in outs.iter().cycle() {
+            tx.send(rx.recv()?)?;
+        }
+        unreachable!("cycle over a non-empty list never ends")
     }))
 }
 

@@ -5,7 +5,6 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::time::{Duration, Instant};
 
-use super::guarded;
 use crate::error::RecvError;
 use crate::process::Error;
 use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, Msg, ParamType};
@@ -87,11 +86,11 @@ fn print<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let rx = ctx.input::<T>("in")?;
     let prefix: String = ctx.param("prefix")?;
     let show = ctx.formatter::<T>();
-    Ok(ctx.process(move || {
-        guarded(rx, |rx| loop {
+    Ok(ctx.process(move || -> crate::Result {
+        loop {
             let v = rx.recv()?;
             write_stdout(&print_line(&prefix, &show(&v)))?;
-        })
+        }
     }))
 }
 
@@ -115,18 +114,16 @@ fn count_line(label: &str, n: u64) -> String {
 fn count<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let rx = ctx.input::<T>("in")?;
     let label = label(ctx)?;
-    Ok(ctx.process(move || {
-        guarded(rx, |rx| {
-            let mut n = 0u64;
-            let end = loop {
-                match rx.recv() {
-                    Ok(_) => n += 1,
-                    Err(e) => break e,
-                }
-            };
-            write_stdout(&count_line(&label, n))?;
-            Err(end.into())
-        })
+    Ok(ctx.process(move || -> crate::Result {
+        let mut n = 0u64;
+        let end = loop {
+            match rx.recv() {
+                Ok(_) => n += 1,
+                Err(e) => break e,
+            }
+        };
+        write_stdout(&count_line(&label, n))?;
+        Err(end.into())
     }))
 }
 
@@ -161,33 +158,31 @@ fn stopwatch<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     if per_value == 0 {
         return Err(BuildError("param `per_value` must be at least 1".into()));
     }
-    Ok(ctx.process(move || {
-        guarded(rx, |rx| {
-            let mut start: Option<Instant> = None;
-            let mut n = 0u64;
-            let mut end: Option<RecvError> = None;
-            while n < count {
-                match rx.recv() {
-                    Ok(_) => {
-                        start.get_or_insert_with(Instant::now);
-                        n += 1;
-                    }
-                    Err(e) => {
-                        end = Some(e);
-                        break;
-                    }
+    Ok(ctx.process(move || -> crate::Result {
+        let mut start: Option<Instant> = None;
+        let mut n = 0u64;
+        let mut end: Option<RecvError> = None;
+        while n < count {
+            match rx.recv() {
+                Ok(_) => {
+                    start.get_or_insert_with(Instant::now);
+                    n += 1;
+                }
+                Err(e) => {
+                    end = Some(e);
+                    break;
                 }
             }
-            let elapsed = start.map_or(Duration::ZERO, |s| s.elapsed());
-            write_stdout(&stopwatch_line(&label, n, elapsed, per_value))?;
-            match end {
-                Some(e) => Err(e.into()),
-                None => {
-                    rx.poison();
-                    Ok(())
-                }
+        }
+        let elapsed = start.map_or(Duration::ZERO, |s| s.elapsed());
+        write_stdout(&stopwatch_line(&label, n, elapsed, per_value))?;
+        match end {
+            Some(e) => Err(e.into()),
+            None => {
+                rx.poison();
+                Ok(())
             }
-        })
+        }
     }))
 }
 
@@ -197,21 +192,19 @@ fn stopwatch<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 fn lines_in(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let tx = ctx.output::<String>("out")?;
     let path: String = ctx.param("path")?;
-    Ok(ctx.process(move || {
-        guarded(tx, |tx| {
-            let reader: Box<dyn BufRead> = if path == "-" {
-                Box::new(std::io::stdin().lock())
-            } else {
-                let f = File::open(&path)
-                    .map_err(|e| Error::failed(format!("cannot open `{path}`: {e}")))?;
-                Box::new(BufReader::new(f))
-            };
-            for line in reader.lines() {
-                let line = line.map_err(|e| Error::failed(format!("reading `{path}`: {e}")))?;
-                tx.send(line)?;
-            }
-            Ok(())
-        })
+    Ok(ctx.process(move || -> crate::Result {
+        let reader: Box<dyn BufRead> = if path == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            let f = File::open(&path)
+                .map_err(|e| Error::failed(format!("cannot open `{path}`: {e}")))?;
+            Box::new(BufReader::new(f))
+        };
+        for line in reader.lines() {
+            let line = line.map_err(|e| Error::failed(format!("reading `{path}`: {e}")))?;
+            tx.send(line)?;
+        }
+        Ok(())
     }))
 }
 
@@ -221,26 +214,24 @@ fn lines_in(ctx: &mut Ctx) -> Result<Process, BuildError> {
 fn lines_out(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let rx = ctx.input::<String>("in")?;
     let path: String = ctx.param("path")?;
-    Ok(ctx.process(move || {
-        guarded(rx, |rx| {
-            let failed = |e: std::io::Error| Error::failed(format!("writing `{path}`: {e}"));
-            if path == "-" {
-                loop {
-                    write_stdout(&format!("{}\n", rx.recv()?))?;
-                }
+    Ok(ctx.process(move || -> crate::Result {
+        let failed = |e: std::io::Error| Error::failed(format!("writing `{path}`: {e}"));
+        if path == "-" {
+            loop {
+                write_stdout(&format!("{}\n", rx.recv()?))?;
             }
-            let f = File::create(&path)
-                .map_err(|e| Error::failed(format!("cannot create `{path}`: {e}")))?;
-            let mut w = BufWriter::new(f);
-            let end = loop {
-                match rx.recv() {
-                    Ok(line) => writeln!(w, "{line}").map_err(failed)?,
-                    Err(e) => break e,
-                }
-            };
-            w.flush().map_err(failed)?;
-            Err(end.into())
-        })
+        }
+        let f = File::create(&path)
+            .map_err(|e| Error::failed(format!("cannot create `{path}`: {e}")))?;
+        let mut w = BufWriter::new(f);
+        let end = loop {
+            match rx.recv() {
+                Ok(line) => writeln!(w, "{line}").map_err(failed)?,
+                Err(e) => break e,
+            }
+        };
+        w.flush().map_err(failed)?;
+        Err(end.into())
     }))
 }
 

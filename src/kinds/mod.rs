@@ -34,13 +34,12 @@
 //!
 //! # Ending
 //! A kind's process runs until a channel ends it: `?` on a channel error returns
-//! [`Error::Retired`] or [`Error::Poisoned`]. Ending by retirement just drops the
+//! [`Error::Retired`] or [`Error::Poisoned`]. Ending by retirement lets go of the
 //! process's ends, so retirement flows on: downstream readers see their channel retire,
 //! and so does a writer upstream on its next send. Ending by poison (or failing) poisons
-//! every channel the process holds; [`guarded`] does that itself before the ends are
-//! dropped, so that poison reaches every end, used or not, and a reader blocked on an
-//! output sees poison rather than retirement. Integer overflow fails the process (occam's
-//! checked `+`) in debug and release builds alike.
+//! every channel the process holds, used or not (the runtime holds back the ends a process
+//! drops until it knows how the process ended). Integer overflow fails the process
+//! (occam's checked `+`) in debug and release builds alike.
 //!
 //! The kinds are split by concept: [`basic`] (copying and shaping streams), [`arith`]
 //! (numeric kinds), [`flow`] (fan-in and fan-out), [`io`] (printing, timing, files),
@@ -112,66 +111,6 @@ impl Num for f64 {
 fn add<T: Num>(a: T, b: T) -> crate::Result<T> {
     a.checked_add(b)
         .ok_or_else(|| Error::failed(format!("arithmetic overflow: {a} + {b}")))
-}
-
-/// The channel ends a kind's process owns: one end, a list of ends, or a pair of those.
-trait Ends {
-    /// Registers the ends with the running process.
-    fn claim(&self);
-    /// Poisons their channels.
-    fn poison(&self);
-}
-
-impl<T: Send + 'static> Ends for Sender<T> {
-    fn claim(&self) {
-        self.touch();
-    }
-    fn poison(&self) {
-        Sender::poison(self);
-    }
-}
-
-impl<T: Send + 'static> Ends for Receiver<T> {
-    fn claim(&self) {
-        self.touch();
-    }
-    fn poison(&self) {
-        Receiver::poison(self);
-    }
-}
-
-impl<E: Ends> Ends for Vec<E> {
-    fn claim(&self) {
-        self.iter().for_each(Ends::claim);
-    }
-    fn poison(&self) {
-        self.iter().for_each(Ends::poison);
-    }
-}
-
-impl<A: Ends, B: Ends> Ends for (A, B) {
-    fn claim(&self) {
-        self.0.claim();
-        self.1.claim();
-    }
-    fn poison(&self) {
-        self.0.poison();
-        self.1.poison();
-    }
-}
-
-/// Runs a kind's process body on its ends. It claims them first, so that the runtime
-/// knows the process holds them even before it uses them. If the body ends by poison or
-/// fails, it poisons them all *before* they are dropped: the runtime poisons a process's
-/// channels only after its body has returned and dropped its ends, and a reader blocked
-/// on an output would see that drop as retirement instead of poison.
-fn guarded<E: Ends>(ends: E, body: impl FnOnce(&E) -> crate::Result) -> crate::Result {
-    ends.claim();
-    let r = body(&ends);
-    if matches!(r, Err(Error::Poisoned | Error::Failed(_))) {
-        ends.poison();
-    }
-    r
 }
 
 /// Copies every value of `rx` to `tx` until either end stops.

@@ -1,6 +1,6 @@
 //! Kinds synchronised by a barrier (occam-pi's phased networks): `phases` and `gate`.
 
-use super::{guarded, Num};
+use super::Num;
 use crate::barrier::Barrier;
 use crate::process::Process;
 use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, Msg, ParamType};
@@ -40,16 +40,14 @@ fn phases<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let tx = ctx.output::<T>("out")?;
     let barrier: Barrier = ctx.barrier("barrier")?;
     let count: Option<u64> = ctx.param_opt("count")?;
-    Ok(ctx.process(move || {
-        guarded(tx, |tx| {
-            let mut k = 0u64;
-            while count.is_none_or(|c| k < c) {
-                barrier.sync()?;
-                tx.send(T::from_u64(k))?;
-                k += 1;
-            }
-            Ok(())
-        })
+    Ok(ctx.process(move || -> crate::Result {
+        let mut k = 0u64;
+        while count.is_none_or(|c| k < c) {
+            barrier.sync()?;
+            tx.send(T::from_u64(k))?;
+            k += 1;
+        }
+        Ok(())
     }))
 }
 
@@ -58,11 +56,11 @@ fn phases<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 fn gate<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     let barrier: Barrier = ctx.barrier("barrier")?;
-    Ok(ctx.process(move || {
-        guarded((rx, tx), |(rx, tx)| loop {
+    Ok(ctx.process(move || -> crate::Result {
+        loop {
             let v = rx.recv()?;
             barrier.sync()?;
             tx.send(v)?;
-        })
+        }
     }))
 }
