@@ -3,8 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{watchdog, LIMIT};
 use occamy::{channel, Barrier, Failure, Par, Process, Result};
@@ -165,40 +164,10 @@ fn barrier_waiting_for_a_process_that_waits_on_the_syncer() {
     );
 }
 
-fn occamy() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_occamy"))
-}
-
-/// Runs the launcher under a watchdog; returns (exit code, stdout, stderr).
+/// Runs the launcher under the watchdog; returns (exit code, stdout, stderr).
 fn launch(args: &[&str]) -> (i32, String, String) {
-    let mut child = occamy()
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the occamy binary runs");
-    let start = Instant::now();
-    loop {
-        if child.try_wait().expect("try_wait").is_some() {
-            break;
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!(
-                "watchdog: `occamy {}` did not finish within 60s",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().expect("output");
-    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
-    (
-        out.status.code().unwrap_or(-1),
-        text(out.stdout),
-        text(out.stderr),
-    )
+    let r = common::occamy(args);
+    (r.code.unwrap_or(-1), r.stdout, r.stderr)
 }
 
 #[test]

@@ -7,19 +7,16 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::Duration;
 
 use common::{watchdog, LIMIT};
 use occamy::graph::{EdgeRole, NodeRole};
 use occamy::network::{self, Plan};
 use occamy::{channel, DotOptions, Graph, Par, Process, ProcessEnd, Registry, Result};
-
-/// How long a launched `occamy` gets before the test fails.
-const BINARY_LIMIT: Duration = Duration::from_secs(60);
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -110,10 +107,11 @@ fn assert_renders(what: &str, dot_text: &str) {
     let mut stdin = child.stdin.take().unwrap();
     let input = dot_text.to_string();
     let writer = thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let run = finish(child, &format!("dot -Tsvg ({what})"));
+    let run = common::finish(child, &format!("dot -Tsvg ({what})"));
     writer.join().unwrap().expect("dot reads its input");
     assert_eq!(
-        run.code, 0,
+        run.code,
+        Some(0),
         "Graphviz rejected the DOT of {what}:\n{}\n--- DOT:\n{dot_text}",
         run.stderr
     );
@@ -637,62 +635,14 @@ fn graphviz_renders_every_network() {
 
 // ---- The launcher ----
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn drain(r: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
-    let mut r = r.expect("piped");
-    thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = r.read_to_end(&mut b);
-        String::from_utf8_lossy(&b).into_owned()
-    })
-}
-
-/// Waits for `child` under a watchdog and collects what it printed.
-fn finish(mut child: Child, what: &str) -> Run {
-    let out = drain(child.stdout.take());
-    let err = drain(child.stderr.take());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("try_wait") {
-            break st;
-        }
-        if start.elapsed() > BINARY_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "watchdog: `{what}` did not end within {}s; killed it\n--- stderr:\n{}",
-                BINARY_LIMIT.as_secs(),
-                err.join().unwrap_or_default()
-            );
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
-
-fn occamy(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_occamy"));
-    cmd.args(args)
-        .current_dir(repo())
-        .env_remove("RUST_LOG")
-        .env_remove("OCCAMY_DOT")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+fn occamy(args: &[&str], env: &[(&str, &str)]) -> common::Run {
+    let mut cmd = common::occamy_command(args);
+    cmd.current_dir(repo());
     for (k, v) in env {
         cmd.env(k, v);
     }
     let child = cmd.spawn().expect("cannot start the occamy binary");
-    finish(child, &format!("occamy {}", args.join(" ")))
+    common::finish(child, &format!("occamy {}", args.join(" ")))
 }
 
 /// A fresh scratch directory for one test.
@@ -710,7 +660,7 @@ fn s(p: &Path) -> &str {
 #[test]
 fn occamy_dot_prints_the_golden_dot() {
     let r = occamy(&["dot", "networks/pipeline.ron"], &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
     let expected = Graph::from_plan(&load("networks/pipeline.ron", &[])).to_dot(&plain());
     assert_eq!(r.stdout, expected);
     if !blessing() {
@@ -734,14 +684,14 @@ fn occamy_dot_writes_files() {
         ],
         &[],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(r.stdout, "");
     let dot = std::fs::read_to_string(&out).unwrap();
     assert!(dot.contains("node[0..5] ×6"), "{dot}");
 
     let json = dir.join("ring.json");
     let r = occamy(&["dot", "networks/ring.ron", "--json", "-o", s(&json)], &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["nodes"].as_array().unwrap().len(), 257);
@@ -752,7 +702,7 @@ fn occamy_dot_writes_files() {
             &["dot", "networks/ring.ron", "--collapse", "--svg", s(&svg)],
             &[],
         );
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
         assert_eq!(r.stdout, "", "no DOT on stdout with --svg and no -o");
         assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
     }
@@ -767,7 +717,7 @@ fn occamy_dot_without_graphviz_says_how_to_install_it() {
         &["dot", "networks/pipeline.ron", "--svg", s(&svg)],
         &[("OCCAMY_DOT", "occamy-no-such-graphviz-program")],
     );
-    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
     assert!(r.stderr.contains("needs Graphviz"), "{}", r.stderr);
     assert!(
         r.stderr.contains("apt-get install graphviz"),
@@ -781,7 +731,7 @@ fn occamy_dot_without_graphviz_says_how_to_install_it() {
 #[test]
 fn occamy_dot_on_a_bad_file_exits_2() {
     let r = occamy(&["dot", "tests/networks/unknown_kind.ron"], &[]);
-    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
     assert_eq!(r.stdout, "");
 }
 
@@ -790,7 +740,7 @@ fn occamy_run_dot_has_message_counts() {
     let dir = scratch("run");
     let out = dir.join("out.dot");
     let r = occamy(&["run", "networks/pipeline.ron", "--dot", s(&out)], &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
     let dot = std::fs::read_to_string(&out).unwrap();
     assert!(dot.contains("label=\"nums: i64\\n10 msgs\""), "{dot}");
     assert!(dot.contains("label=\"sums: i64\\n10 msgs\""), "{dot}");
@@ -817,7 +767,7 @@ fn occamy_run_dot_shows_a_deadlock() {
         ],
         &[],
     );
-    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
     let dot = std::fs::read_to_string(&out).unwrap();
     assert!(
         dot.contains("deadlock: a waits to receive on c2 from b"),

@@ -1,25 +1,17 @@
 //! The `occamy` binary: `check`, `run`, `kinds`, exit codes and what it prints.
 //!
 //! Every run of the binary is watched: the child is polled with `try_wait` and killed
-//! (failing the test) if it has not ended within [`LIMIT`]. Nothing here asserts on how
+//! (failing the test) if it has not ended within `common::BINARY_LIMIT`. Nothing here asserts on how
 //! long anything took.
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::thread::{self, JoinHandle};
+use std::process::{Command, Stdio};
+use std::thread;
 use std::time::{Duration, Instant};
 
-/// How long one run of the binary may take before the watchdog kills it.
-const LIMIT: Duration = Duration::from_secs(60);
+mod common;
 
-/// What one run of the binary did.
-struct Run {
-    what: String,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
+use common::{finish, occamy, occamy_command, Run};
 
 impl Run {
     /// Asserts the exit code, showing everything the run printed if it differs.
@@ -59,62 +51,6 @@ impl Run {
     fn lines(&self) -> Vec<&str> {
         self.stdout.lines().collect()
     }
-}
-
-fn spawn(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_occamy"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env_remove("RUST_LOG")
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cannot start the occamy binary")
-}
-
-fn drain(r: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
-    let mut r = r.expect("piped");
-    thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = r.read_to_end(&mut b);
-        String::from_utf8_lossy(&b).into_owned()
-    })
-}
-
-/// Waits for `child` under the watchdog and collects what it printed.
-fn finish(mut child: Child, what: &str) -> Run {
-    let out = drain(child.stdout.take());
-    let err = drain(child.stderr.take());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("try_wait") {
-            break st;
-        }
-        if start.elapsed() > LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "watchdog: `occamy {what}` did not end within {}s; killed it\n--- stdout:\n{}\n--- stderr:\n{}",
-                LIMIT.as_secs(),
-                out.join().unwrap_or_default(),
-                err.join().unwrap_or_default()
-            );
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    Run {
-        what: what.to_string(),
-        code: status.code(),
-        stdout: out.join().expect("stdout reader"),
-        stderr: err.join().expect("stderr reader"),
-    }
-}
-
-/// Runs the binary with `args` (from the crate's directory) under the watchdog.
-fn occamy(args: &[&str]) -> Run {
-    finish(spawn(args), &args.join(" "))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -358,7 +294,9 @@ fn a_failing_process_exits_1_naming_it() {
 #[cfg(target_os = "linux")]
 #[test]
 fn ctrl_c_stops_the_network_and_exits_130() {
-    let child = spawn(&["run", "tests/networks/forever.ron"]);
+    let child = occamy_command(&["run", "tests/networks/forever.ron"])
+        .spawn()
+        .expect("cannot start the occamy binary");
     let pid = child.id();
     // Wait (under the watchdog) until the launcher catches SIGINT (its Ctrl-C handler is
     // set once the network runs): bit 1 of SigCgt in /proc/PID/status.
@@ -376,7 +314,7 @@ fn ctrl_c_stops_the_network_and_exits_130() {
         if caught {
             break;
         }
-        if start.elapsed() > LIMIT {
+        if start.elapsed() > common::BINARY_LIMIT {
             let r = finish(child, "run forever.ron (waiting for the Ctrl-C handler)");
             panic!("the launcher never set a SIGINT handler: {}", r.stderr);
         }

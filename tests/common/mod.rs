@@ -6,10 +6,13 @@
 // Each test binary uses its own subset of these helpers.
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 /// A generous limit for ordinary blocking tests (CI has two noisy cores).
 pub const LIMIT: u64 = 30;
@@ -56,4 +59,81 @@ pub fn poll_once<F: std::future::Future + Unpin>(fut: &mut F) -> Poll<F::Output>
     let waker = futures::task::noop_waker();
     let mut cx = Context::from_waker(&waker);
     std::pin::Pin::new(fut).poll(&mut cx)
+}
+
+/// How long one run of the `occamy` binary may take before the watchdog kills it.
+pub const BINARY_LIMIT: Duration = Duration::from_secs(60);
+
+/// What one run of a binary did.
+pub struct Run {
+    /// The command line, for messages.
+    pub what: String,
+    /// Its exit code (`None` if a signal ended it).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The `occamy` binary with `args`, run from the crate's directory, with piped output, no
+/// input, and none of the environment that changes what it prints.
+pub fn occamy_command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_occamy"));
+    cmd.args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .env_remove("OCCAMY_DOT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Reads a child's pipe to the end on its own thread (so a child that prints a lot never
+/// blocks on a full pipe while we wait for it).
+fn drain(r: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
+    let mut r = r.expect("piped");
+    thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = r.read_to_end(&mut b);
+        String::from_utf8_lossy(&b).into_owned()
+    })
+}
+
+/// Waits for `child` under the watchdog (killing it and failing after [`BINARY_LIMIT`])
+/// and collects what it printed.
+pub fn finish(mut child: Child, what: &str) -> Run {
+    let out = drain(child.stdout.take());
+    let err = drain(child.stderr.take());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            break st;
+        }
+        if start.elapsed() > BINARY_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "watchdog: `{what}` did not end within {}s; killed it\n--- stdout:\n{}\n--- stderr:\n{}",
+                BINARY_LIMIT.as_secs(),
+                out.join().unwrap_or_default(),
+                err.join().unwrap_or_default()
+            );
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    Run {
+        what: what.to_string(),
+        code: status.code(),
+        stdout: out.join().expect("stdout reader"),
+        stderr: err.join().expect("stderr reader"),
+    }
+}
+
+/// Runs the `occamy` binary with `args` under the watchdog.
+pub fn occamy(args: &[&str]) -> Run {
+    let child = occamy_command(args)
+        .spawn()
+        .expect("cannot start the occamy binary");
+    finish(child, &format!("occamy {}", args.join(" ")))
 }
