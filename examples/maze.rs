@@ -27,7 +27,7 @@ use std::process::ExitCode;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use occamy::{channel, par, Kind, ParamType, Process, Receiver, Registry, Sender};
+use occamy::{buffered, channel, par, Kind, ParamType, Process, Receiver, Registry, Sender};
 use serde::Deserialize;
 
 /// The network file this example serves.
@@ -109,38 +109,64 @@ pub fn generate(width: usize, height: usize, seed: u64, loops: u32) -> Maze {
     Maze { cols, rows, open }
 }
 
-/// A solved maze: each square's distance from the start (`u32::MAX` for walls), a
-/// shortest path (square indices, start to goal), how many squares the search expanded
-/// (more than the open squares when the parallel search had to correct distances), and
-/// how long it took.
+/// A solved maze: a shortest path (square indices, start to goal), each square's distance
+/// from the start, how many squares the search expanded (more than the open squares when
+/// the parallel search had to correct distances), and how long it took. The distances
+/// stay where the search left them: square `c` of row `r` is at `c - shift[r]` in part
+/// `owner[r]` (one part for the serial search, one per worker for the parallel one).
 #[derive(Clone, Debug, Deserialize)]
 pub struct Solution {
     pub maze: Maze,
-    pub dist: Vec<u32>,
     pub path: Vec<usize>,
     pub expanded: u64,
     pub secs: f64,
+    parts: Vec<Vec<u32>>,
+    layout: Layout,
 }
 
 impl Solution {
-    fn new(maze: Maze, dist: Vec<u32>, expanded: u64, start: Instant) -> Solution {
-        let (mut at, mut path) = (maze.goal(), vec![]);
-        while dist[at] != UNSEEN {
-            path.push(at);
-            if dist[at] == 0 {
-                break;
-            }
-            at = maze.next_to(at).find(|&n| dist[n] + 1 == dist[at]).unwrap();
-        }
-        path.reverse();
-        let secs = start.elapsed().as_secs_f64();
+    fn new(maze: Maze, (parts, layout): (Vec<Vec<u32>>, Layout), expanded: u64) -> Solution {
+        let (path, secs) = (vec![], 0.0);
         Solution {
             maze,
-            dist,
             path,
             expanded,
             secs,
+            parts,
+            layout,
         }
+    }
+
+    /// Traces a shortest path back from the goal, each step to a square one nearer; the
+    /// search took from `t` until now.
+    fn trace(mut self, t: Instant) -> Solution {
+        let mut at = self.maze.goal();
+        while self.dist(at) != UNSEEN {
+            self.path.push(at);
+            let nearer = self.dist(at).checked_sub(1); // none at the start
+            match self
+                .maze
+                .next_to(at)
+                .find(|&n| Some(self.dist(n)) == nearer)
+            {
+                Some(n) => at = n,
+                None => break,
+            }
+        }
+        self.path.reverse();
+        self.secs = t.elapsed().as_secs_f64();
+        self
+    }
+
+    /// Square `c`'s distance from the start (`u32::MAX`: a wall).
+    pub fn dist(&self, c: usize) -> u32 {
+        let ((owner, shift), r) = (&self.layout, c / self.maze.cols);
+        self.parts[owner[r]][c - shift[r]]
+    }
+
+    /// Every square's distance from the start, row-major.
+    pub fn distances(&self) -> Vec<u32> {
+        (0..self.maze.open.len()).map(|c| self.dist(c)).collect()
     }
 
     /// The path's length in steps.
@@ -176,7 +202,8 @@ pub fn solve_serial(maze: &Maze) -> Solution {
             }
         }
     }
-    Solution::new(maze.clone(), dist, expanded, t)
+    let layout = layout(maze, maze.rows, 1); // one part
+    Solution::new(maze.clone(), (vec![dist], layout), expanded).trace(t)
 }
 
 /// How many grid rows a stripe has, and how far past the nearest unexpanded square the
@@ -184,15 +211,28 @@ pub fn solve_serial(maze: &Maze) -> Solution {
 pub const STRIPE: usize = 256;
 pub const WINDOW: u32 = 256;
 
-/// The worker that owns each grid row: stripes of `stripe` rows go to `k` workers in turn.
-fn owners(rows: usize, stripe: usize, k: usize) -> Vec<usize> {
-    (0..rows).map(|r| r / stripe.max(1) % k).collect()
+/// Per grid row: the worker that owns it, and how far its squares' indices are from their
+/// places in the owner's array.
+type Layout = (Vec<usize>, Vec<usize>);
+
+/// Stripes of `stripe` rows go to `k` workers in turn; each worker keeps its own rows'
+/// distances, one row after the other.
+fn layout(maze: &Maze, stripe: usize, k: usize) -> Layout {
+    let (mut owner, mut shift, mut filled) = (vec![], vec![], vec![0; k]);
+    for r in 0..maze.rows {
+        let w = r / stripe.max(1) % k;
+        owner.push(w);
+        shift.push((r - filled[w]) * maze.cols);
+        filled[w] += 1;
+    }
+    (owner, shift)
 }
 
-/// What a worker tells the exchange, then waits for a reply. `Progress(id, expanded, out,
-/// idle, next)`: worker `id` expanded `expanded` squares and found distances `out`
-/// (square, distance) for others' squares; `idle`: it has nothing left below the horizon;
-/// `next`: its nearest square beyond. `Final(id, dist)`: its distances at the end.
+/// What a worker tells the exchange. `Progress(id, expanded, out, idle, next)`: worker `id`
+/// expanded `expanded` squares and found distances `out` (square, distance) for others'
+/// squares; `idle`: it has nothing left below the horizon; `next`: its nearest square
+/// beyond. Every `Progress` gets one reply, which an idle worker waits for and a busy one
+/// collects after its next chunk. `Final(id, dist)`: its rows' distances at the end.
 #[derive(Clone, Debug, Deserialize)]
 pub enum Report {
     Progress(usize, u64, Vec<(usize, u32)>, bool, u32),
@@ -200,7 +240,8 @@ pub enum Report {
 }
 
 /// What the exchange answers. `Work(mail, horizon)`: distances that others found for the
-/// worker's squares, and how far to search (exclusive). `Done`: the search is over.
+/// worker's squares, and how far to search (exclusive). `Done`: the search is over. The
+/// replies channels hold one reply, so the exchange never waits for a busy worker.
 #[derive(Clone, Debug, Deserialize)]
 pub enum Reply {
     Work(Vec<(usize, u32)>, u32),
@@ -217,43 +258,64 @@ pub fn worker(
     reports: Sender<Report>,
     replies: Receiver<Reply>,
 ) -> occamy::Result {
-    let (cols, owner) = (maze.cols, owners(maze.rows, stripe, k));
-    let mut dist = vec![UNSEEN; maze.open.len()];
+    let (cols, (owner, shift)) = (maze.cols, layout(maze, stripe, k));
+    let mut dist = vec![UNSEEN; owner.iter().filter(|&&w| w == id).count() * cols];
     let (mut queue, mut later, mut horizon) = (VecDeque::new(), vec![], 0);
     let mut mail = vec![(maze.start(), 0)];
     mail.retain(|_| owner[1] == id); // the start's owner begins
+    let mut owed = false; // whether the exchange owes us a reply
     loop {
-        for (c, d) in mail {
-            if d < dist[c] {
-                dist[c] = d;
-                queue.push_back(c);
+        for (c, d) in mail.drain(..) {
+            let r = c / cols;
+            if d < dist[c - shift[r]] {
+                dist[c - shift[r]] = d;
+                queue.push_back((c, r)); // a square and its row
             }
         }
         let (mut expanded, mut out) = (0, vec![]);
         while expanded < CHUNK {
-            let Some(c) = queue.pop_front() else { break };
-            if dist[c] >= horizon {
-                later.push(c); // for the next window
+            let Some((c, r)) = queue.pop_front() else {
+                break;
+            };
+            let d = dist[c - shift[r]] + 1;
+            if d > horizon {
+                later.push((c, r)); // for the next window
                 continue;
             }
-            let (d, r) = (dist[c] + 1, c / cols);
             for (n, nr) in [(c - cols, r - 1), (c - 1, r), (c + 1, r), (c + cols, r + 1)] {
                 if maze.open[n] && owner[nr] != id {
                     out.push((n, d));
-                } else if maze.open[n] && d < dist[n] {
-                    dist[n] = d;
-                    queue.push_back(n);
+                } else if maze.open[n] && d < dist[n - shift[nr]] {
+                    dist[n - shift[nr]] = d;
+                    queue.push_back((n, nr));
                 }
             }
             expanded += 1;
         }
-        let next = later.iter().map(|&c| dist[c]).min().unwrap_or(UNSEEN);
-        reports.send(Report::Progress(id, expanded, out, queue.is_empty(), next))?;
+        if owed {
+            // The reply to the last report, most likely waiting in the buffer already. The
+            // horizon has not moved: it moves only when every worker is idle.
+            let Reply::Work(m, _) = replies.recv()? else {
+                return Err("`Done` while busy".into());
+            };
+            (mail, owed) = (m, false);
+        }
+        let idle = queue.is_empty() && mail.is_empty();
+        let next = later.iter().map(|&(c, r)| dist[c - shift[r]]).min();
+        let report = Report::Progress(id, expanded, out, idle, next.unwrap_or(UNSEEN));
+        reports.send(report)?;
+        if !idle {
+            owed = true; // work on, collect the reply later
+            continue;
+        }
         match replies.recv()? {
-            Reply::Work(m, h) => (mail, horizon) = (m, h),
+            Reply::Work(m, h) if h != horizon => {
+                (mail, horizon) = (m, h);
+                queue.extend(later.drain(..));
+            }
+            Reply::Work(m, _) => mail = m,
             Reply::Done => break,
         }
-        queue.extend(later.drain(..));
     }
     reports.send(Report::Final(id, dist))?;
     Ok(())
@@ -270,7 +332,10 @@ pub fn exchange(
     replies: Vec<Sender<Reply>>,
 ) -> Result<Solution, occamy::Error> {
     let (t, k) = (Instant::now(), replies.len());
-    let owner = owners(maze.rows, stripe, k);
+    if k == 0 {
+        return Err("no workers".into());
+    }
+    let (owner, shift) = layout(&maze, stripe, k);
     let (mut mail, mut parked, mut next) = (vec![vec![]; k], vec![false; k], vec![UNSEEN; k]);
     let (mut horizon, mut expanded) = (0, 0);
     let mut progress = Progress::new("solve", maze.open.iter().filter(|&&o| o).count());
@@ -302,19 +367,14 @@ pub fn exchange(
     }
     progress.finish();
     replies.iter().try_for_each(|r| r.send(Reply::Done))?;
-    let mut dist = vec![UNSEEN; maze.open.len()];
+    let mut parts = vec![vec![]; k];
     for _ in 0..k {
         let Report::Final(id, d) = reports.recv()? else {
             return Err("a progress report after the end".into());
         };
-        let rows = dist.chunks_mut(maze.cols).zip(d.chunks(maze.cols));
-        for (r, (to, from)) in rows.enumerate() {
-            if owner[r] == id {
-                to.copy_from_slice(from);
-            }
-        }
+        parts[id] = d;
     }
-    Ok(Solution::new(maze, dist, expanded, t))
+    Ok(Solution::new(maze, (parts, (owner, shift)), expanded).trace(t))
 }
 
 /// The network built in code: the same workers and exchange as networks/maze.ron.
@@ -328,7 +388,7 @@ pub fn solve_parallel(
     let (sol_tx, sol_rx) = mpsc::channel();
     let (shared, mut procs, mut reply_txs) = (Arc::new(maze.clone()), vec![], vec![]);
     for w in 0..k {
-        let (tx, rx) = channel::<Reply>();
+        let (tx, rx) = buffered::<Reply>(1);
         reply_txs.push(tx);
         let (m, name) = (shared.clone(), format!("worker[{w}]"));
         let body = move |(rep, rx)| worker(w, k, stripe, &m, rep, rx);
@@ -381,7 +441,11 @@ impl Progress {
     }
     /// `n` more units are done.
     pub fn add(&mut self, n: impl TryInto<usize>) {
+        let before = self.2 * 1000 / self.1;
         self.2 += n.try_into().unwrap_or(0);
+        if self.2 * 1000 / self.1 == before {
+            return; // look at the clock only every 0.1%
+        }
         let late = self.3.elapsed() > Duration::from_secs(2);
         if late && self.4.elapsed() > Duration::from_millis(500) {
             self.4 = Instant::now();
@@ -564,16 +628,12 @@ fn demo(args: &[String]) -> Result<bool, String> {
     let par = if code {
         solve_parallel(&maze, k, stripe, window)?
     } else {
-        let s = |k: &str, v: &dyn ToString| (k.to_string(), v.to_string());
-        solve_file(&[
-            s("width", &size),
-            s("height", &size),
-            s("seed", &seed),
-            s("loops", &loops),
-            s("workers", &k),
-            s("stripe", &stripe),
-            s("window", &window),
-        ])?
+        let sets = format!(
+            "width={size} height={size} seed={seed} loops={loops} workers={k} \
+             stripe={stripe} window={window}"
+        );
+        let sets = sets.split(' ').filter_map(|kv| kv.split_once('='));
+        solve_file(&sets.map(|(k, v)| (k.into(), v.into())).collect::<Vec<_>>())?
     };
     let how = if code {
         "built in code"
@@ -585,7 +645,7 @@ fn demo(args: &[String]) -> Result<bool, String> {
     let (secs, expanded) = (par.secs, par.expanded);
     println!("  {secs:.3}s, expanded {expanded} squares ({extra:.1}% more than serial)");
     let valid = check_path(&maze, &par.path);
-    let same = par.maze == maze && par.dist == serial.dist && par.steps() == serial.steps();
+    let same = par.maze == maze && par.distances() == serial.distances();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     match (&valid, same) {
         (Ok(()), true) => println!("same distances as serial BFS; path valid"),

@@ -21,17 +21,16 @@ fn generation_is_reproducible() {
     assert_eq!(a, maze::generate(30, 20, 7, 5));
     assert_ne!(a, maze::generate(30, 20, 8, 5));
     assert_eq!((a.cols, a.rows), (61, 41));
-    // Every cell is reachable: a spanning tree plus extra openings.
+    // Every square is a wall or reachable: a spanning tree plus extra openings.
     let serial = maze::solve_serial(&a);
-    let cells =
-        (0..a.rows).filter(|y| y % 2 == 1).count() * (0..a.cols).filter(|x| x % 2 == 1).count();
-    let reached = serial
-        .dist
-        .iter()
-        .enumerate()
-        .filter(|&(i, &d)| d != u32::MAX && (i / a.cols) % 2 == 1 && (i % a.cols) % 2 == 1)
-        .count();
-    assert_eq!(reached, cells);
+    for (i, &open) in a.open.iter().enumerate() {
+        assert_eq!(open, serial.dist(i) != u32::MAX, "square {i}");
+    }
+    let cells = a.open.iter().filter(|&&o| o).count();
+    assert!(
+        cells >= 30 * 20 * 2 - 1,
+        "the cells and the walls opened between them"
+    );
 }
 
 #[test]
@@ -55,11 +54,35 @@ fn parallel_search_matches_serial_bfs() {
             let par = watchdog(LIMIT, &what, move || {
                 maze::solve_parallel(&m2, k, stripe, window).unwrap()
             });
-            assert_eq!(par.dist, serial.dist, "{what}");
+            assert_eq!(par.distances(), serial.distances(), "{what}");
             assert_eq!(par.steps(), serial.steps(), "{what}");
             maze::check_path(&m, &par.path).unwrap_or_else(|e| panic!("{what}: {e}"));
             maze::check_path(&m, &serial.path).unwrap();
         }
+    }
+}
+
+#[test]
+fn parallel_search_matches_serial_bfs_on_a_maze_larger_than_a_chunk() {
+    // Workers report every 32768 squares while still busy, and collect the reply later:
+    // windows this large exercise that (a worker once kept bouncing squares beyond the
+    // horizon and never went idle).
+    let m = maze::generate(400, 300, 11, 5);
+    let serial = maze::solve_serial(&m);
+    for (k, stripe, window) in [
+        (1, 256, 256),
+        (2, 256, 256),
+        (3, 16, 32),
+        (1, 256, 2000),
+        (2, 7, 100_000),
+    ] {
+        let m2 = m.clone();
+        let what = format!("400x300, {k} workers, stripe {stripe}, window {window}");
+        let par = watchdog(LIMIT, &what, move || {
+            maze::solve_parallel(&m2, k, stripe, window).unwrap()
+        });
+        assert_eq!(par.distances(), serial.distances(), "{what}");
+        maze::check_path(&m, &par.path).unwrap_or_else(|e| panic!("{what}: {e}"));
     }
 }
 
@@ -81,7 +104,7 @@ fn network_file_matches_serial_bfs() {
         });
         assert_eq!(par.maze, m, "the network generates the same maze");
         assert_eq!(par.steps(), serial.steps(), "seed {seed}");
-        assert_eq!(par.dist, serial.dist, "seed {seed}");
+        assert_eq!(par.distances(), serial.distances(), "seed {seed}");
         maze::check_path(&m, &par.path).unwrap();
     }
 }
