@@ -591,7 +591,7 @@ const USAGE: &str = "use run|check|kinds|dot FILE, or [--code] [--serial] [--siz
 fn demo(args: &[String]) -> Result<bool, String> {
     let (mut size, mut seed, mut loops, mut k) = (3000, 1, 5, 2);
     let (mut stripe, mut window) = (STRIPE, WINDOW);
-    let (mut code, mut serial_only, mut out) = (false, false, "maze.txt".to_string());
+    let (mut code, mut serial_only, mut out) = (false, false, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut num = || -> Result<u64, String> {
@@ -607,10 +607,11 @@ fn demo(args: &[String]) -> Result<bool, String> {
             "--workers" => k = num()?.max(1) as usize,
             "--stripe" => stripe = num()?.max(1) as usize,
             "--window" => window = num()?.max(1) as u32,
-            "--out" => out = it.next().cloned().ok_or("--out needs a file")?,
+            "--out" => out = Some(it.next().cloned().ok_or("--out needs a file")?),
             _ => return Err(format!("unknown argument `{a}`; {USAGE}")),
         }
     }
+    let out = out.unwrap_or(if size <= 300 { "maze.txt" } else { "" }.to_string());
     let t = Instant::now();
     let maze = generate(size, size, seed, loops);
     let secs = t.elapsed().as_secs_f64();
