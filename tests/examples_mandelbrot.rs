@@ -110,6 +110,7 @@ fn network_run_writes_the_png() {
         &buf[..info.buffer_size()],
         &mandelbrot::render_serial(SMALL).rgb()[..]
     );
+    let _ = std::fs::remove_dir_all(png.parent().unwrap());
 }
 
 #[test]

@@ -125,6 +125,7 @@ fn network_run_writes_the_solved_maze() {
     });
     assert!(report.result.is_ok(), "{:?}", report.result);
     let text = std::fs::read_to_string(&out).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
     let serial = maze::solve_serial(&maze::generate(40, 20, 5, 5));
     assert_eq!(text, maze::to_text(&serial));
     // The path squares, with S and G, are the path's length plus one.
