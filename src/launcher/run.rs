@@ -165,22 +165,33 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
     }
 }
 
+/// The width of the widest of `items` (at least `min`), for aligned columns.
+fn width<'a>(items: impl Iterator<Item = &'a str>, min: usize) -> usize {
+    items.map(|s| s.chars().count()).max().unwrap_or(0).max(min)
+}
+
 fn print_ran(processes: &[ProcessStats], total: usize) {
     eprintln!("{} of {total} processes ended:", processes.len());
+    let nw = width(processes.iter().map(|p| p.name.as_str()), 24);
+    let kw = width(processes.iter().map(|p| p.kind.as_str()), 10);
     for p in processes {
-        eprintln!("  {:<24} {:<10} {}", p.name, p.kind, p.end);
+        eprintln!("  {:<nw$} {:<kw$} {}", p.name, p.kind, p.end);
     }
 }
 
 fn print_stats(channels: &[ChannelStats], processes: &[ProcessStats]) {
     eprintln!("channels:");
+    let nw = width(channels.iter().map(|c| c.name.as_str()), 24);
+    let tw = width(channels.iter().map(|c| c.ty.as_str()), 8);
     for c in channels {
-        eprintln!("  {:<24} {:<8} {:>12} messages", c.name, c.ty, c.carried);
+        eprintln!("  {:<nw$} {:<tw$} {:>12} messages", c.name, c.ty, c.carried);
     }
     eprintln!("processes:");
+    let nw = width(processes.iter().map(|p| p.name.as_str()), 24);
+    let kw = width(processes.iter().map(|p| p.kind.as_str()), 10);
     for p in processes {
         eprintln!(
-            "  {:<24} {:<10} {:>10.3}s  {}",
+            "  {:<nw$} {:<kw$} {:>10.3}s  {}",
             p.name,
             p.kind,
             p.ran.as_secs_f64(),
