@@ -578,7 +578,7 @@ impl Alt {
     }
 }
 
-/// Waits until a peer is ready on `rx` and returns what [`Selected::recv`] returns; used
+/// What [`Selected::recv`] returns, typed by `rx` (the chosen guard's channel); used
 /// by [`alt!`](crate::alt!) to name the type of an input guard.
 #[doc(hidden)]
 pub fn __recv_of<T: 'static>(_rx: &Receiver<T>, sel: Selected) -> Result<T, RecvError> {

@@ -160,7 +160,7 @@ impl Inner {
     }
 }
 
-pub(crate) fn wake_all(ws: Vec<Arc<dyn Waiter>>) {
+fn wake_all(ws: Vec<Arc<dyn Waiter>>) {
     for w in ws {
         w.signal().wake();
     }
