@@ -34,7 +34,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Instant;
 
-use occamy::{par, Process, Result};
+use occamy::{Process, Result, Runtime};
 
 fn ns_since(t0: Instant) -> f64 {
     t0.elapsed().as_secs_f64() * 1e9
@@ -45,8 +45,9 @@ fn warm_up(n: u64) -> u64 {
 }
 
 /// Runs an occamy network and returns the figure its measuring process reported.
-fn run_network(processes: Vec<Process>, result: mpsc::Receiver<f64>) -> f64 {
-    par(processes).unwrap_or_else(|e| panic!("benchmark network failed: {e}"));
+fn run_network(rt: &Runtime, processes: Vec<Process>, result: mpsc::Receiver<f64>) -> f64 {
+    rt.par(processes)
+        .unwrap_or_else(|e| panic!("benchmark network failed: {e}"));
     result
         .recv()
         .expect("the measuring process reports its figure")
@@ -54,7 +55,7 @@ fn run_network(processes: Vec<Process>, result: mpsc::Receiver<f64>) -> f64 {
 
 // ------------------------------------------------------------------------------ commstime
 
-fn commstime_occamy(n: u64) -> f64 {
+fn commstime_occamy(rt: &Runtime, n: u64) -> f64 {
     let (a_tx, a_rx) = occamy::channel::<u64>(); // prefix -> delta
     let (b_tx, b_rx) = occamy::channel::<u64>(); // delta -> succ
     let (c_tx, c_rx) = occamy::channel::<u64>(); // succ -> prefix
@@ -96,7 +97,7 @@ fn commstime_occamy(n: u64) -> f64 {
             Ok(())
         }),
     ];
-    run_network(net, res_rx)
+    run_network(rt, net, res_rx)
 }
 
 fn commstime_crossbeam(n: u64) -> f64 {
@@ -175,7 +176,7 @@ fn pingpong_occamy(n: u64) -> f64 {
             Ok(())
         }),
     ];
-    run_network(net, res_rx)
+    run_network(&Runtime::new(), net, res_rx)
 }
 
 fn pingpong_crossbeam(n: u64) -> f64 {
@@ -241,7 +242,7 @@ fn ring_occamy(nproc: usize, hops: u64) -> f64 {
         res_tx.send(dt / v as f64).expect("result channel");
         Ok(())
     }));
-    run_network(net, res_rx)
+    run_network(&Runtime::new(), net, res_rx)
 }
 
 fn ring_crossbeam(nproc: usize, hops: u64) -> f64 {
@@ -471,7 +472,7 @@ fn main() -> ExitCode {
         Bench {
             name: "commstime",
             unit: "ns/comm",
-            occamy: Box::new(move || commstime_occamy(cn)),
+            occamy: Box::new(move || commstime_occamy(&Runtime::new(), cn)),
             crossbeam: Box::new(move || commstime_crossbeam(cn)),
         },
         Bench {
@@ -531,8 +532,8 @@ fn detection_overhead(cfg: &Config) {
         } else {
             [false, true]
         } {
-            occamy::set_deadlock_detection(detect);
-            let x = commstime_occamy(cfg.commstime_n);
+            let rt = Runtime::new().deadlock_detection(detect);
+            let x = commstime_occamy(&rt, cfg.commstime_n);
             if detect {
                 on.push(x)
             } else {
@@ -540,7 +541,6 @@ fn detection_overhead(cfg: &Config) {
             }
         }
     }
-    occamy::set_deadlock_detection(true);
     let (m_on, m_off) = (median(&on), median(&off));
     let ratio = m_on
         .zip(m_off)

@@ -33,7 +33,7 @@ use occamy::network::ChannelStats;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use occamy::{channel, Alt, Direction, Error, Event, Par, Process, Receiver, Registry, Sender};
+use occamy::{channel, Alt, Direction, Error, Event, Process, Receiver, Registry, Runtime, Sender};
 
 /// The network file this example serves.
 pub const NETWORK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/networks/commstime.ron");
@@ -138,7 +138,7 @@ pub fn commstime_code(n: u64, delta: Delta) -> Timing {
     let result = std::sync::Arc::new(std::sync::Mutex::new(None));
     let out = result.clone();
     let started = Instant::now();
-    let outcome = Par::new().run([
+    let outcome = Runtime::new().run([
         Process::with("prefix", (c_rx, a_tx), |(c, a)| -> occamy::Result {
             a.send(0)?;
             loop {
@@ -191,7 +191,8 @@ pub fn commstime_file(path: &Path, n: u64) -> Result<Timing, String> {
     let reg = registry();
     let plan = occamy::network::load(path, &[("n".into(), n.to_string())], &reg)
         .map_err(|e| e.to_string())?;
-    let mut running = occamy::network::start(&plan, &reg).map_err(|e| e.to_string())?;
+    let mut running =
+        occamy::network::start(&plan, &reg, &occamy::Runtime::new()).map_err(|e| e.to_string())?;
     let carried = |channels: &[ChannelStats], name: &str| {
         channels
             .iter()

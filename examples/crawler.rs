@@ -789,7 +789,7 @@ pub fn crawl_network(file: &Path, url: &str, fetchers: usize) -> Result<Report, 
         ("fetchers".to_string(), fetchers.to_string()),
     ];
     let plan = network::load(file, &sets, &reg).map_err(|e| e.to_string())?;
-    let run = network::start(&plan, &reg)
+    let run = network::start(&plan, &reg, &occamy::Runtime::new())
         .map_err(|e| e.to_string())?
         .wait();
     run.result.map_err(|e| e.to_string())?;

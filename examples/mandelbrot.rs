@@ -203,7 +203,8 @@ pub fn farmer(frame: Frame, band: u32, jobs: Sender<Job>) -> occamy::Result {
 
 /// A worker: takes jobs until the jobs channel retires, sends back each band.
 pub fn worker(jobs: Receiver<Job>, results: Sender<Band>) -> occamy::Result {
-    for job in jobs.iter() {
+    for job in jobs.values() {
+        let job = job?;
         let w = job.frame.width as usize;
         let mut counts = vec![0u16; w * (job.y1 - job.y0) as usize];
         for (i, row) in counts.chunks_mut(w.max(1)).enumerate() {
@@ -221,7 +222,8 @@ pub fn collect(frame: Frame, results: Receiver<Band>) -> Result<Image, String> {
     let mut counts = vec![0u16; w * frame.height as usize];
     let mut rows = 0;
     let mut progress = Progress::new("network", frame.height as usize);
-    for band in results.iter() {
+    for band in results.values() {
+        let band = band.map_err(|e| format!("results: {e}"))?;
         let at = band.y0 as usize * w;
         counts[at..at + band.counts.len()].copy_from_slice(&band.counts);
         rows += band.counts.len() / w.max(1);
@@ -370,7 +372,9 @@ pub fn render_file(sets: &[(String, String)]) -> Result<Image, String> {
     let reg = registry_with_sink(Some(tx));
     let err = |e: occamy::network::NetworkError| e.to_string();
     let plan = occamy::network::load(NETWORK.as_ref(), sets, &reg).map_err(err)?;
-    let run = occamy::network::start(&plan, &reg).map_err(err)?.wait();
+    let run = occamy::network::start(&plan, &reg, &occamy::Runtime::new())
+        .map_err(err)?
+        .wait();
     run.result.map_err(|e| e.to_string())?;
     rx.try_recv()
         .map_err(|_| "the collector sent no image".into())

@@ -326,7 +326,7 @@ pub fn run_file(path: &Path, sets: &[(String, String)]) -> Result<Matrix<f64>, S
     let result = Arc::new(Mutex::new(None));
     let reg = registry_reporting(result.clone());
     let plan = occamy::network::load(path, sets, &reg).map_err(|e| e.to_string())?;
-    let report = occamy::network::start(&plan, &reg)
+    let report = occamy::network::start(&plan, &reg, &occamy::Runtime::new())
         .map_err(|e| e.to_string())?
         .wait();
     report.result.map_err(|e| e.to_string())?;

@@ -561,7 +561,9 @@ pub fn solve_file(sets: &[(String, String)]) -> Result<Solution, String> {
     let reg = registry_with_sink(Some(tx));
     let err = |e: occamy::network::NetworkError| e.to_string();
     let plan = occamy::network::load(NETWORK.as_ref(), sets, &reg).map_err(err)?;
-    let run = occamy::network::start(&plan, &reg).map_err(err)?.wait();
+    let run = occamy::network::start(&plan, &reg, &occamy::Runtime::new())
+        .map_err(err)?
+        .wait();
     run.result.map_err(|e| e.to_string())?;
     rx.try_recv()
         .map_err(|_| "the network sent no solution".into())

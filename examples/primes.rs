@@ -289,7 +289,7 @@ pub fn run_file(path: &Path, sets: &[(String, String)]) -> Result<u64, String> {
     let result = Arc::new(Mutex::new(None));
     let reg = registry_reporting(result.clone());
     let plan = occamy::network::load(path, sets, &reg).map_err(|e| e.to_string())?;
-    let report = occamy::network::start(&plan, &reg)
+    let report = occamy::network::start(&plan, &reg, &occamy::Runtime::new())
         .map_err(|e| e.to_string())?
         .wait();
     report.result.map_err(|e| e.to_string())?;

@@ -1,11 +1,16 @@
 //! Barriers with enrolment and resignation (occam-pi `BARRIER`, JCSP `Barrier`).
 
+use std::cell::Cell;
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use crate::loom::{lock, Mutex};
+use crate::runtime::context::{self, Waiting};
 use crate::wait::{Outcome, Signal, WaitOn};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -27,8 +32,9 @@ pub(crate) fn poison_shared(s: &Shared) {
     let mut st = lock(&s.state);
     st.poisoned = true;
     let all = std::mem::take(&mut st.arrived);
+    fire(&all, Outcome::Poisoned(0));
     drop(st);
-    release(all, Outcome::Poisoned(0));
+    wake(all);
 }
 
 /// The barrier's name, or `#id`.
@@ -66,7 +72,9 @@ pub(crate) fn enrolled(s: &Shared) -> usize {
 /// ```
 pub struct Barrier {
     pub(crate) shared: Arc<Shared>,
-    _not_sync: PhantomData<std::cell::Cell<()>>,
+    /// The process this enrolment is registered with (0: none yet). A `Cell` also makes
+    /// the handle `!Sync`: it is one party.
+    owner: Cell<u64>,
 }
 
 /// A sync on a poisoned barrier.
@@ -100,7 +108,7 @@ impl Barrier {
                     poisoned: false,
                 }),
             }),
-            _not_sync: PhantomData,
+            owner: Cell::new(0),
         }
     }
 
@@ -110,7 +118,7 @@ impl Barrier {
         lock(&self.shared.state).enrolled += 1;
         Barrier {
             shared: self.shared.clone(),
-            _not_sync: PhantomData,
+            owner: Cell::new(0),
         }
     }
 
@@ -130,24 +138,56 @@ impl Barrier {
     /// Blocks until the last enrolled party of this phase syncs (or resigns). Returns
     /// `Err(BarrierPoisoned)` at once if the barrier is or becomes poisoned.
     pub fn sync(&self) -> Result<(), BarrierPoisoned> {
-        crate::record::register_barrier(&self.shared);
-        let mut st = lock(&self.shared.state);
-        if st.poisoned {
-            return Err(BarrierPoisoned);
-        }
-        if st.arrived.len() + 1 >= st.enrolled {
-            let all = std::mem::take(&mut st.arrived);
-            drop(st);
-            release(all, Outcome::Ready(0));
-            return Ok(());
-        }
-        let sig = Arc::new(Signal::thread());
-        st.arrived.push(sig.clone());
-        drop(st);
-        match sig.block(None, &[WaitOn::Barrier { id: self.shared.id }]) {
+        self.register();
+        let sig = match arrive(&self.shared, Signal::thread)? {
+            None => return Ok(()),
+            Some(sig) => sig,
+        };
+        let on = [WaitOn::Barrier { id: self.shared.id }];
+        match sig.block(None, || context::parked_on(&on, Some(&sig))) {
             Outcome::Ready(_) => Ok(()),
             _ => Err(BarrierPoisoned),
         }
+    }
+
+    /// The async form of [`sync`](Barrier::sync): completes when every enrolled party has
+    /// synced.
+    ///
+    /// # Cancel safety
+    /// Dropping the future before the phase completes withdraws this party's arrival: it
+    /// has not synced, and the phase still waits for it.
+    ///
+    /// # Examples
+    /// ```
+    /// let b = occamy::Barrier::new();
+    /// let other = b.enroll();
+    /// let t = std::thread::spawn(move || other.sync());
+    /// futures::executor::block_on(b.sync_async()).unwrap();
+    /// t.join().unwrap().unwrap();
+    /// ```
+    pub fn sync_async(&self) -> SyncFuture<'_> {
+        self.register();
+        SyncFuture {
+            shared: self.shared.clone(),
+            sig: None,
+            done: false,
+            mark: None,
+            _party: PhantomData,
+        }
+    }
+
+    /// Registers the party with the running process, the first time it syncs there.
+    fn register(&self) {
+        let cur = context::current_id();
+        if cur != 0 && self.owner.get() != cur {
+            let from = self.owner.replace(cur);
+            context::register_barrier(self.shared.clone(), from);
+        }
+    }
+
+    /// Makes process `owner` this enrolment's owner; returns the previous one.
+    pub(crate) fn claim(&self, owner: u64) -> u64 {
+        self.owner.replace(owner)
     }
 
     /// Poisons the barrier: every waiting and every later sync fails.
@@ -171,12 +211,127 @@ impl Barrier {
     }
 }
 
-fn release(all: Vec<Arc<Signal>>, o: Outcome) {
-    for s in &all {
+/// Completes the parties of a phase. Called with the state locked, so that a dropped
+/// `SyncFuture`, which withdraws under the same lock, either withdraws before the phase
+/// is counted or finds that it has completed.
+fn fire(all: &[Arc<Signal>], o: Outcome) {
+    for s in all {
         s.fire(o);
     }
+}
+
+fn wake(all: Vec<Arc<Signal>>) {
     for s in &all {
         s.wake();
+    }
+}
+
+/// Arrives at the current phase: `None` if this arrival completed it, or the signal
+/// (made by `make`) to wait on.
+fn arrive(
+    shared: &Shared,
+    make: impl FnOnce() -> Signal,
+) -> Result<Option<Arc<Signal>>, BarrierPoisoned> {
+    let mut st = lock(&shared.state);
+    if st.poisoned {
+        return Err(BarrierPoisoned);
+    }
+    if st.arrived.len() + 1 >= st.enrolled {
+        let all = std::mem::take(&mut st.arrived);
+        fire(&all, Outcome::Ready(0));
+        drop(st);
+        wake(all);
+        return Ok(None);
+    }
+    let sig = Arc::new(make());
+    st.arrived.push(sig.clone());
+    Ok(Some(sig))
+}
+
+/// Future of [`Barrier::sync_async`].
+#[must_use = "futures do nothing unless polled"]
+pub struct SyncFuture<'a> {
+    // The shared state rather than the handle: a handle is `!Sync`, and the future must
+    // be `Send` to run in a task. It still borrows the handle, so that the party cannot
+    // resign while it waits.
+    shared: Arc<Shared>,
+    sig: Option<Arc<Signal>>,
+    done: bool,
+    mark: Option<Waiting>,
+    _party: PhantomData<&'a ()>,
+}
+
+impl fmt::Debug for SyncFuture<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SyncFuture(Barrier#{})", self.shared.id)
+    }
+}
+
+impl Future for SyncFuture<'_> {
+    type Output = Result<(), BarrierPoisoned>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        assert!(!this.done, "SyncFuture polled after completion");
+        let sig = match &this.sig {
+            Some(sig) => {
+                sig.set_waker(cx.waker());
+                sig.clone()
+            }
+            None => match arrive(&this.shared, || Signal::task(cx.waker())) {
+                Err(e) => {
+                    this.done = true;
+                    return Poll::Ready(Err(e));
+                }
+                Ok(None) => {
+                    this.done = true;
+                    return Poll::Ready(Ok(()));
+                }
+                Ok(Some(sig)) => {
+                    let on = [WaitOn::Barrier { id: this.shared.id }];
+                    this.mark = Some(context::pending_on(&on, Some(&sig)));
+                    this.sig = Some(sig.clone());
+                    sig
+                }
+            },
+        };
+        match sig.outcome() {
+            None => Poll::Pending,
+            Some(o) => {
+                this.done = true;
+                this.mark = None;
+                Poll::Ready(match o {
+                    Outcome::Ready(_) => Ok(()),
+                    _ => Err(BarrierPoisoned),
+                })
+            }
+        }
+    }
+}
+
+impl Drop for SyncFuture<'_> {
+    fn drop(&mut self) {
+        if let (Some(sig), false) = (self.sig.take(), self.done) {
+            let mut st = lock(&self.shared.state);
+            if sig.withdraw().is_ok() {
+                st.arrived.retain(|s| !Arc::ptr_eq(s, &sig));
+            }
+        }
+    }
+}
+
+impl crate::runtime::held::Enrolment for Shared {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn label(&self) -> String {
+        label(self)
+    }
+    fn enrolled(&self) -> usize {
+        enrolled(self)
+    }
+    fn poison(&self) {
+        poison_shared(self)
     }
 }
 
@@ -197,8 +352,9 @@ impl Drop for Barrier {
         st.enrolled -= 1;
         if st.enrolled > 0 && !st.arrived.is_empty() && st.arrived.len() >= st.enrolled {
             let all = std::mem::take(&mut st.arrived);
+            fire(&all, Outcome::Ready(0));
             drop(st);
-            release(all, Outcome::Ready(0));
+            wake(all);
         }
     }
 }

@@ -86,8 +86,21 @@
 //! ## Processes
 //! [`par`] runs [`Process`]es in parallel, one OS thread each; [`seq`] runs them in order;
 //! [`spawn`] starts one in the background. A process is blocking code or an async block.
-//! A failing or panicking process is reported by name and its channels are poisoned.
+//! A failing or panicking process is reported by name and its channels are poisoned
+//! ([`Error`] says how the four ways of saying how a process ended relate).
+//! [`Runtime`] is one builder for a run's options (scheduler, stack size, deadlock
+//! checks) with the same entry points: `Runtime::new().on_deadlock(OnDeadlock::Warn).run(..)`.
 //! [`Barrier`] synchronises phases; [`sleep`], [`now`] and alt timeouts are the timers.
+//! ```
+//! use occamy::{Process, Runtime};
+//! let (tx, rx) = occamy::channel::<u32>();
+//! let out = Runtime::new().stack_size(256 * 1024).run([
+//!     Process::with("source", tx, |tx| tx.send(7)),
+//!     Process::with_async("sink", rx, |rx| async move { assert_eq!(rx.recv_async().await, Ok(7)) }),
+//! ]);
+//! assert!(out.result.is_ok());
+//! assert_eq!(out.processes.len(), 2);
+//! ```
 //!
 //! ## Instrumentation
 //! Every process runs inside a `tracing` span named `process` with its name; channel
@@ -106,34 +119,32 @@ mod kinds;
 pub mod launcher;
 mod loom;
 pub mod network;
-mod process;
-mod record;
 mod registry;
-mod timer;
+mod runtime;
+mod time;
 mod wait;
 
 pub use alt::{Alt, Event, SelectFuture, Selected};
-pub use barrier::{Barrier, BarrierPoisoned};
-pub use channel::{buffered, channel, IntoIter, Iter, Receiver, RecvFuture, SendFuture, Sender};
-pub use deadlock::{
-    set_deadlock_check_interval, set_deadlock_detection, BlockedOp, BlockedProcess, DeadlockReport,
-    OnDeadlock,
+pub use barrier::{Barrier, BarrierPoisoned, SyncFuture};
+pub use channel::{
+    buffered, channel, IntoIter, Iter, Receiver, RecvFuture, SendFuture, Sender, Values,
 };
+pub use deadlock::{BlockedOp, BlockedProcess, DeadlockReport, OnDeadlock};
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 pub use graph::{DotOptions, Graph};
 pub use kinds::Num;
-pub use process::{
-    block_on, par, running_processes, seq, spawn, Error, Failure, Par, ParError, ParOutcome,
-    Process, ProcessEnd, ProcessHandle, ProcessResult,
-};
-pub use record::{processes, EndInfo, HeldSet, Holds, ProcessInfo};
 pub use registry::{
     BuildError, BuildFn, Ctx, Kind, Msg, ParamSpec, ParamType, PortDir, PortSpec, Registry,
     TypeInfo,
 };
-pub use timer::{now, sleep, sleep_async, sleep_until, Sleep};
+pub use runtime::{
+    block_on, par, processes, running_processes, seq, spawn, EndInfo, Error, Failure, HeldSet,
+    Holds, ParError, ParOutcome, Process, ProcessEnd, ProcessHandle, ProcessInfo, ProcessResult,
+    Runtime, Scheduler,
+};
+pub use time::{now, sleep, sleep_async, sleep_until, sleep_until_async, Sleep};
 pub use wait::{Direction, WaitOn};
 
 #[doc(hidden)]

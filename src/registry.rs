@@ -20,7 +20,7 @@ use ron::Value;
 use serde::de::DeserializeOwned;
 
 use crate::channel::{buffered, Core, Receiver, Sender};
-use crate::process::{Process, ProcessResult};
+use crate::runtime::{Process, ProcessResult};
 
 /// What a channel of a declared network can carry: any clonable, sendable type that can
 /// be read from a network file (for params such as `prefix`'s `value`).
@@ -134,7 +134,7 @@ enum Build {
 ///             let (rx, tx) = (ctx.input::<f64>("in")?, ctx.output::<f64>("out")?);
 ///             let k: f64 = ctx.param("factor")?;
 ///             Ok(ctx.process(move || -> occamy::Result {
-///                 for v in rx.iter() { tx.send(v * k)?; }
+///                 for v in rx.values() { tx.send(v? * k)?; }
 ///                 Ok(())
 ///             }))
 ///         }),

@@ -15,7 +15,9 @@
 //!
 //! While a thread waits, the process record of the running process says on which channels
 //! it waits, which is what the graph exporter and the deadlock detector read; nothing on
-//! the fast path (a rendezvous with a peer already waiting) writes it.
+//! the fast path (a rendezvous with a peer already waiting) writes it. The caller says how
+//! to record the wait (`block`'s `park` argument), so this layer knows nothing of
+//! processes.
 
 use std::sync::Arc;
 use std::task::Waker;
@@ -181,14 +183,24 @@ impl Signal {
         }
     }
 
+    /// Whether firing the signal wakes an async task (it holds a clone of its waker).
+    pub(crate) fn holds_waker(&self) -> bool {
+        matches!(&self.target, Target::Task(w) if lock(w).is_some())
+    }
+
     /// Blocks the calling thread until the signal fires, or until `deadline`, when the party
     /// withdraws itself (unless a peer got there first, whose outcome is then returned).
-    /// `on` says what the party waits on, for the process record.
-    pub(crate) fn block(self: &Arc<Self>, deadline: Option<Instant>, on: &[WaitOn]) -> Outcome {
+    /// After a short spin, and before it sleeps, it calls `park`, whose result it keeps
+    /// while asleep: the caller records there what the party waits on.
+    pub(crate) fn block<G>(
+        self: &Arc<Self>,
+        deadline: Option<Instant>,
+        park: impl FnOnce() -> G,
+    ) -> Outcome {
         if spin_until(|| self.outcome().is_some()) {
             return self.outcome().unwrap();
         }
-        let _waiting = crate::record::WaitingGuard::enter(on, Some(self));
+        let _waiting = park();
         let Target::Thread { lock: m, cv } = &self.target else {
             unreachable!("block() on a task signal")
         };
@@ -293,13 +305,13 @@ mod tests {
         assert!(s.fire(Outcome::Ready(2)));
         assert!(!s.fire(Outcome::Poisoned(0)));
         assert_eq!(s.withdraw(), Err(Outcome::Ready(2)));
-        assert_eq!(s.block(None, &[]), Outcome::Ready(2));
+        assert_eq!(s.block(None, || ()), Outcome::Ready(2));
     }
 
     #[test]
     fn deadline_withdraws() {
         let s = Arc::new(Signal::thread());
-        let o = s.block(Some(Instant::now()), &[]);
+        let o = s.block(Some(Instant::now()), || ());
         assert_eq!(o, Outcome::Withdrawn);
         assert!(!s.fire(Outcome::Ready(0)));
     }

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{watchdog, LIMIT};
-use occamy::{channel, Barrier, Failure, Par, Process, Result};
+use occamy::{channel, Barrier, Failure, Process, Result, Runtime};
 
 fn named<T: Send + 'static>(name: &str) -> (occamy::Sender<T>, occamy::Receiver<T>) {
     let (tx, rx) = channel();
@@ -18,7 +18,7 @@ fn named<T: Send + 'static>(name: &str) -> (occamy::Sender<T>, occamy::Receiver<
 /// and checks that `par`'s error is the deadlock.
 fn deadlock_of(what: &'static str, procs: Vec<Process>) -> String {
     watchdog(LIMIT, what, move || {
-        let out = Par::new().run(procs);
+        let out = Runtime::new().run(procs);
         let report = out.deadlock.expect("a deadlock is reported");
         let err = out.result.expect_err("par fails with the deadlock");
         assert!(matches!(err.failure, Failure::Deadlock(_)), "{err}");

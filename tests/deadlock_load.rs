@@ -10,10 +10,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::watchdog;
-use occamy::{channel, Par, Process, Receiver, Result, Sender};
+use occamy::{channel, Process, Receiver, Result, Runtime, Sender};
 
-fn aggressive() {
-    occamy::set_deadlock_check_interval(Duration::from_millis(5));
+/// A runtime that looks for deadlocks every 5 ms: forty times as often as by default,
+/// to give a false report every chance.
+fn aggressive() -> Runtime {
+    Runtime::new().deadlock_check_interval(Duration::from_millis(5))
 }
 
 fn assert_clean(what: &str, out: occamy::ParOutcome) {
@@ -27,7 +29,6 @@ fn assert_clean(what: &str, out: occamy::ParOutcome) {
 
 #[test]
 fn commstime_under_load() {
-    aggressive();
     let comms: u64 = if cfg!(debug_assertions) {
         400_000
     } else {
@@ -39,7 +40,7 @@ fn commstime_under_load() {
         let (b_tx, b_rx) = channel::<u64>();
         let (c_tx, c_rx) = channel::<u64>();
         let (d_tx, d_rx) = channel::<u64>();
-        let out = Par::new().run([
+        let out = aggressive().run([
             Process::with("prefix", (c_rx, a_tx), |(rx, tx)| -> Result {
                 tx.send(0)?;
                 loop {
@@ -72,7 +73,6 @@ fn commstime_under_load() {
 
 #[test]
 fn a_thousand_process_ring() {
-    aggressive();
     watchdog(120, "1,000-process ring", || {
         let n = 1000;
         let (txs, rxs): (Vec<Sender<u64>>, Vec<Receiver<u64>>) = (0..n).map(|_| channel()).unzip();
@@ -101,13 +101,12 @@ fn a_thousand_process_ring() {
                 ));
             }
         }
-        assert_clean("ring", Par::new().run(procs));
+        assert_clean("ring", aggressive().run(procs));
     });
 }
 
 #[test]
 fn a_farm_of_slow_workers() {
-    aggressive();
     watchdog(120, "farm of slow workers", || {
         let (jobs_tx, jobs_rx) = channel::<u32>();
         let (res_tx, res_rx) = channel::<u32>();
@@ -139,16 +138,15 @@ fn a_farm_of_slow_workers() {
             ));
         }
         drop((jobs_rx, res_tx));
-        assert_clean("farm", Par::new().run(procs));
+        assert_clean("farm", aggressive().run(procs));
     });
 }
 
 #[test]
 fn a_process_sleeping_in_a_timer() {
-    aggressive();
     watchdog(60, "sleeping process", || {
         let (tx, rx) = channel::<u8>();
-        let out = Par::new().run([
+        let out = aggressive().run([
             Process::with("sleeper", tx, |tx| -> Result {
                 occamy::sleep(Duration::from_millis(300));
                 tx.send(1)?;

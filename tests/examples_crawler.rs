@@ -161,7 +161,9 @@ fn the_network_file_runs_with_load_and_start_and_set_url() {
                 .count(),
             3
         );
-        let run = occamy::network::start(&plan, &reg).unwrap().wait();
+        let run = occamy::network::start(&plan, &reg, &occamy::Runtime::new())
+            .unwrap()
+            .wait();
         run.result.unwrap();
         let visited = run.channels.iter().find(|c| c.name == "visited").unwrap();
         assert_eq!(visited.carried as usize, site.expected_paths().len());

@@ -98,7 +98,9 @@ fn network_run_writes_the_png() {
     )
     .unwrap();
     let report = watchdog(LIMIT, "network run", move || {
-        occamy::network::start(&plan, &reg).unwrap().wait()
+        occamy::network::start(&plan, &reg, &occamy::Runtime::new())
+            .unwrap()
+            .wait()
     });
     assert!(report.result.is_ok(), "{:?}", report.result);
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));

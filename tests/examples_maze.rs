@@ -121,7 +121,9 @@ fn network_run_writes_the_solved_maze() {
     ]);
     let plan = occamy::network::load(maze::NETWORK.as_ref(), &s, &reg).unwrap();
     let report = watchdog(LIMIT, "network run", move || {
-        occamy::network::start(&plan, &reg).unwrap().wait()
+        occamy::network::start(&plan, &reg, &occamy::Runtime::new())
+            .unwrap()
+            .wait()
     });
     assert!(report.result.is_ok(), "{:?}", report.result);
     let text = std::fs::read_to_string(&out).unwrap();

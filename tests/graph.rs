@@ -16,7 +16,7 @@ use std::time::Duration;
 use common::{watchdog, LIMIT};
 use occamy::graph::{EdgeRole, NodeRole};
 use occamy::network::{self, Plan};
-use occamy::{channel, DotOptions, Graph, Par, Process, ProcessEnd, Registry, Result};
+use occamy::{channel, DotOptions, Graph, Process, ProcessEnd, Registry, Result, Runtime};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -181,7 +181,7 @@ fn names_are_quoted_and_escaped() {
     let (tx, rx) = channel::<u8>();
     tx.set_name("a \"quoted\" [0].x\\y");
     let out = watchdog(LIMIT, "two processes", move || {
-        Par::new().run([
+        Runtime::new().run([
             Process::with("sender of \"things\"", tx, |tx| tx.send(1)),
             Process::with("line\nbreak", rx, |rx| rx.recv().map(drop)),
         ])
@@ -212,7 +212,7 @@ fn code_network() -> occamy::ParOutcome {
         b_tx.set_name("doubled");
         t_tx.set_name("tally");
         let t_tx2 = t_tx.clone();
-        Par::new().run([
+        Runtime::new().run([
             Process::with("source", (a_tx, t_tx), |(tx, t)| -> Result {
                 for i in 0..3 {
                     tx.send(i)?;
@@ -298,7 +298,7 @@ fn an_end_nobody_is_known_to_hold_goes_to_a_question_mark() {
     out_tx.set_name("nowhere");
     let feeder = thread::spawn(move || tx.send(5));
     let out = watchdog(LIMIT, "reader of a plain thread", move || {
-        Par::new().run([Process::with(
+        Runtime::new().run([Process::with(
             "reader",
             (rx, out_tx),
             |(rx, tx)| -> Result {
@@ -344,7 +344,7 @@ fn replicated_processes_in_code_collapse() {
         ps.push(Process::with("collect", rx, |rx| {
             assert_eq!(rx.iter().count(), 4);
         }));
-        Par::new().run(ps)
+        Runtime::new().run(ps)
     });
     assert!(out.result.is_ok(), "{:?}", out.result);
     let graph = Graph::from_outcome("workers", &out);
@@ -367,7 +367,7 @@ fn code_deadlock_is_highlighted() {
         a_tx.set_name("a_to_b");
         b_tx.set_name("b_to_a");
         c_tx.set_name("side");
-        Par::new().run([
+        Runtime::new().run([
             Process::with("a", (b_rx, a_tx), |(rx, tx)| -> Result {
                 tx.send(rx.recv()?)?;
                 Ok(())
@@ -420,7 +420,7 @@ fn barriers_in_code_are_drawn() {
     let out = watchdog(LIMIT, "barrier", || {
         let b = occamy::Barrier::new();
         let b2 = b.enroll();
-        Par::new().run([
+        Runtime::new().run([
             Process::with("one", b, |b| b.sync()),
             Process::with("two", b2, |b| b.sync()),
         ])
@@ -450,7 +450,7 @@ fn a_run_annotates_counts_and_ends() {
     let plan = load("networks/merge.ron", &[("k", "2"), ("count", "4")]);
     let p2 = plan.clone();
     let report = watchdog(LIMIT, "merge.ron", move || {
-        network::start(&p2, &Registry::with_builtins())
+        network::start(&p2, &Registry::with_builtins(), &occamy::Runtime::new())
             .expect("starts")
             .wait()
     });
@@ -556,7 +556,7 @@ fn json_of_a_code_deadlock() {
     let out = watchdog(LIMIT, "a deadlock", || {
         let (a_tx, a_rx) = channel::<u8>();
         let (b_tx, b_rx) = channel::<u8>();
-        Par::new().run([
+        Runtime::new().run([
             Process::with("a", (b_rx, a_tx), |(rx, tx)| -> Result {
                 tx.send(rx.recv()?)?;
                 Ok(())

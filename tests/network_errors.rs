@@ -437,7 +437,9 @@ fn shared_channels_take_several_writers_and_readers() {
     assert_eq!(a.writers.len(), 2);
     assert_eq!(b.readers.len(), 2);
     let reg = Registry::with_builtins();
-    let report = network::start(&plan, &reg).unwrap().wait();
+    let report = network::start(&plan, &reg, &occamy::Runtime::new())
+        .unwrap()
+        .wait();
     assert!(report.result.is_ok(), "{:?}", report.result);
     assert_eq!(report.channels[1].carried, 6);
 }

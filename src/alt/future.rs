@@ -7,6 +7,8 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use super::{Alt, Begun, Selected};
+use crate::runtime::context::{self, Waiting};
+use crate::time::TimerEntry;
 use crate::wait::{Outcome, Signal};
 
 /// Future of [`Alt::select_async`].
@@ -15,6 +17,11 @@ pub struct SelectFuture<'a> {
     alt: &'a mut Alt,
     waiting: Option<Arc<Signal>>,
     done: bool,
+    /// The wake-up of the earliest timeout guard: one entry however often the future is
+    /// polled, removed when the future completes or is dropped.
+    timer: TimerEntry,
+    /// The process's record of this wait, while pending.
+    mark: Option<Waiting>,
 }
 
 impl<'a> SelectFuture<'a> {
@@ -23,6 +30,8 @@ impl<'a> SelectFuture<'a> {
             alt,
             waiting: None,
             done: false,
+            timer: TimerEntry::new(),
+            mark: None,
         }
     }
 }
@@ -41,6 +50,7 @@ impl Future for SelectFuture<'_> {
                 }
                 Begun::Waiting(sig) => {
                     this.waiting = Some(sig.clone());
+                    this.mark = Some(context::pending_on(&this.alt.waiting_on(), Some(&sig)));
                     sig
                 }
             },
@@ -57,7 +67,7 @@ impl Future for SelectFuture<'_> {
                     Err(o) => o,
                 }),
                 Some((_, d)) => {
-                    crate::timer::wake_at(d, cx.waker().clone());
+                    this.timer.arm(d, cx.waker());
                     None
                 }
                 None => None,
@@ -67,6 +77,8 @@ impl Future for SelectFuture<'_> {
             None => Poll::Pending,
             Some(o) => {
                 this.waiting = None;
+                this.mark = None;
+                this.timer.disarm();
                 this.done = true;
                 Poll::Ready(this.alt.finish(&sig, o))
             }

@@ -20,7 +20,7 @@
 /// keep them to plain variables or field accesses.
 ///
 /// # Blocking
-/// As [`Alt::select`]. If no guard is enabled, the macro panics rather than wait for ever
+/// As [`Alt::select`](crate::Alt::select). If no guard is enabled, the macro panics rather than wait for ever
 /// (occam's `ALT` would deadlock).
 ///
 /// # Examples

@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 use crate::channel::{Core, Inner, Receiver, Sender};
 use crate::error::{RecvError, SendError};
 use crate::loom::{lock, MutexGuard};
+use crate::runtime::context;
 use crate::wait::{Direction, Outcome, Signal, WaitOn};
 use ops::{ChanOp, Now, RecvOp, SendOp};
 
@@ -397,7 +398,9 @@ impl Alt {
             Begun::Done(sel) => sel,
             Begun::Waiting(sig) => {
                 let on = self.waiting_on();
-                let outcome = sig.block(self.earliest.map(|(_, d)| d), &on);
+                let outcome = sig.block(self.earliest.map(|(_, d)| d), || {
+                    context::parked_on(&on, Some(&sig))
+                });
                 self.finish(&sig, outcome)
             }
         }
@@ -413,7 +416,7 @@ impl Alt {
         SelectFuture::new(self)
     }
 
-    fn waiting_on(&self) -> Vec<WaitOn> {
+    pub(crate) fn waiting_on(&self) -> Vec<WaitOn> {
         let mut on: Vec<WaitOn> = self
             .enqueued
             .iter()

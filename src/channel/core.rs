@@ -355,3 +355,27 @@ impl Core {
         }
     }
 }
+
+impl crate::runtime::held::Endpoint for Core {
+    fn id(&self) -> u64 {
+        self.id
+    }
+    fn name(&self) -> Option<&str> {
+        Core::name(self)
+    }
+    fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+    fn ends(&self) -> (usize, usize) {
+        Core::ends(self)
+    }
+    fn carried(&self) -> u64 {
+        Core::carried(self)
+    }
+    fn poison(&self) {
+        Core::poison(self)
+    }
+    fn drop_end(&self, dir: Direction, poison: bool) {
+        Core::drop_end(self, dir, poison)
+    }
+}

@@ -15,7 +15,8 @@ use std::task::{Context, Poll};
 use super::{give_back, recv_now, send_now, Receiver, RecvNow, SendNow, Sender, Slot};
 use crate::error::{RecvError, SendError};
 use crate::loom::lock;
-use crate::wait::{Outcome, Signal};
+use crate::runtime::context::{self, Waiting};
+use crate::wait::{Direction, Outcome, Signal, WaitOn};
 
 /// Future of [`Sender::send_async`].
 #[must_use = "futures do nothing unless polled"]
@@ -23,6 +24,8 @@ pub struct SendFuture<'a, T: Send + 'static> {
     tx: &'a Sender<T>,
     value: Option<T>,
     waiting: Option<Arc<Slot<T>>>,
+    /// The process's record of this wait, while pending.
+    mark: Option<Waiting>,
 }
 
 // Nothing in the future is pinned in place: the waiter lives in an `Arc`.
@@ -34,6 +37,7 @@ impl<'a, T: Send + 'static> SendFuture<'a, T> {
             tx,
             value: Some(value),
             waiting: None,
+            mark: None,
         }
     }
 }
@@ -53,6 +57,7 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
                 Some(Outcome::Withdrawn) => unreachable!("only drop withdraws a future"),
             };
             this.waiting = None;
+            this.mark = None;
             return Poll::Ready(r);
         }
         let value = this
@@ -75,6 +80,12 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
             SendNow::Block(v) => {
                 let slot = Slot::new(Arc::new(Signal::task(cx.waker())), 0, Some(v));
                 inner.sendq.push_back(slot.clone());
+                drop(inner);
+                let on = [WaitOn::Channel {
+                    id: this.tx.core.id,
+                    dir: Direction::Send,
+                }];
+                this.mark = Some(context::pending_on(&on, Some(&slot.sig)));
                 this.waiting = Some(slot);
                 Poll::Pending
             }
@@ -100,6 +111,8 @@ pub struct RecvFuture<'a, T: Send + 'static> {
     rx: &'a Receiver<T>,
     waiting: Option<Arc<Slot<T>>>,
     done: bool,
+    /// The process's record of this wait, while pending.
+    mark: Option<Waiting>,
 }
 
 impl<T: Send + 'static> Unpin for RecvFuture<'_, T> {}
@@ -110,6 +123,7 @@ impl<'a, T: Send + 'static> RecvFuture<'a, T> {
             rx,
             waiting: None,
             done: false,
+            mark: None,
         }
     }
 }
@@ -130,6 +144,7 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
                 Some(Outcome::Withdrawn) => unreachable!("only drop withdraws a future"),
             };
             this.waiting = None;
+            this.mark = None;
             this.done = true;
             return Poll::Ready(r);
         }
@@ -149,6 +164,12 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
             RecvNow::Block => {
                 let slot = Slot::<T>::new(Arc::new(Signal::task(cx.waker())), 0, None);
                 inner.recvq.push_back(slot.clone());
+                drop(inner);
+                let on = [WaitOn::Channel {
+                    id: this.rx.core.id,
+                    dir: Direction::Recv,
+                }];
+                this.mark = Some(context::pending_on(&on, Some(&slot.sig)));
                 this.waiting = Some(slot);
                 return Poll::Pending;
             }

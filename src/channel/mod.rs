@@ -11,7 +11,7 @@ pub use futures::{RecvFuture, SendFuture};
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,6 +19,7 @@ use crate::error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
 use crate::loom::lock;
+use crate::runtime::context;
 use crate::wait::{Direction, Outcome, Signal, WaitOn};
 
 /// Creates a synchronous (rendezvous) channel, occam's `CHAN OF T`: a [`Sender::send`]
@@ -58,7 +59,8 @@ pub fn buffered<T: Send + 'static>(capacity: usize) -> (Sender<T>, Receiver<T>) 
 /// The writing end of a channel. Clone it for more writers.
 pub struct Sender<T> {
     pub(crate) core: Arc<Core>,
-    registered: AtomicBool,
+    /// The process this end is registered with (0: none yet).
+    owner: AtomicU64,
     retire_now: AtomicBool,
     _t: PhantomData<fn(T) -> T>,
 }
@@ -66,7 +68,8 @@ pub struct Sender<T> {
 /// The reading end of a channel. Clone it for more readers.
 pub struct Receiver<T> {
     pub(crate) core: Arc<Core>,
-    registered: AtomicBool,
+    /// The process this end is registered with (0: none yet).
+    owner: AtomicU64,
     retire_now: AtomicBool,
     _t: PhantomData<fn(T) -> T>,
 }
@@ -76,24 +79,37 @@ macro_rules! common_end_methods {
         fn from_core(core: Arc<Core>) -> Self {
             Self {
                 core,
-                registered: AtomicBool::new(false),
+                owner: AtomicU64::new(0),
                 retire_now: AtomicBool::new(false),
                 _t: PhantomData,
             }
         }
 
-        /// Registers this end with the running process the first time it is used, so that
-        /// the process's failure poisons it and the graph knows who holds it.
+        /// Registers this end with the running process the first time that process uses
+        /// it, so that the process's failure poisons it and the graph knows who holds it.
+        /// An end moved into another process is registered with that one when it first
+        /// uses it, and its previous process lets go of it.
         #[inline]
         pub(crate) fn touch(&self) {
             // Outside a process nothing registers, so an end first used by a plain
             // thread is still registered by the process it is later moved into.
-            if !self.registered.load(std::sync::atomic::Ordering::Relaxed)
-                && crate::record::register_end(&self.core, $dir)
-            {
-                self.registered
-                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            let cur = context::current_id();
+            if cur != 0 && self.owner.load(std::sync::atomic::Ordering::Relaxed) != cur {
+                self.register(cur);
             }
+        }
+
+        #[cold]
+        fn register(&self, cur: u64) {
+            let from = self.claim(cur);
+            if from != cur {
+                context::register_end(self.core.clone(), $dir, from);
+            }
+        }
+
+        /// Makes process `owner` this end's owner; returns the previous one (0: none).
+        pub(crate) fn claim(&self, owner: u64) -> u64 {
+            self.owner.swap(owner, std::sync::atomic::Ordering::Relaxed)
         }
 
         /// Poisons the channel: every operation waiting on it, on any end (including alts
@@ -108,12 +124,6 @@ macro_rules! common_end_methods {
         /// ```
         pub fn poison(&self) {
             self.core.poison();
-        }
-
-        /// The end is declared as held by a process: no need to register it on first use.
-        pub(crate) fn mark_registered(&self) {
-            self.registered
-                .store(true, std::sync::atomic::Ordering::Relaxed);
         }
 
         /// Names the channel, for deadlock reports and graphs (the first name given wins).
@@ -256,7 +266,7 @@ impl<T: Send + 'static> Sender<T> {
             id: self.core.id,
             dir: Direction::Send,
         }];
-        let outcome = sig.block(deadline, &on);
+        let outcome = sig.block(deadline, || context::parked_on(&on, Some(&sig)));
         let back = || slot.take().expect("an unsent value stays in its slot");
         match outcome {
             Outcome::Ready(_) => Ok(()),
@@ -400,7 +410,7 @@ impl<T: Send + 'static> Receiver<T> {
             id: self.core.id,
             dir: Direction::Recv,
         }];
-        match sig.block(deadline, &on) {
+        match sig.block(deadline, || context::parked_on(&on, Some(&sig))) {
             Outcome::Ready(_) => Ok(slot.take().expect("a fired receiver's value")),
             Outcome::Poisoned(_) => Err(RecvTimeoutError::Poisoned),
             Outcome::Retired(_) => Err(RecvTimeoutError::Retired),
@@ -427,7 +437,11 @@ impl<T: Send + 'static> Receiver<T> {
         RecvFuture::new(self)
     }
 
-    /// An iterator over received values; it ends when the channel retires or is poisoned.
+    /// An iterator over received values; it ends when the channel retires **or is
+    /// poisoned**, and cannot tell which. Inside a process, prefer
+    /// [`values`](Self::values), which reports poison: a process that loops over `iter()`
+    /// and then returns `Ok(())` ends normally on poison, so its outputs retire instead of
+    /// passing the poison on.
     ///
     /// # Blocking
     /// Each `next` blocks as [`recv`](Self::recv) does.
@@ -440,6 +454,44 @@ impl<T: Send + 'static> Receiver<T> {
     /// ```
     pub fn iter(&self) -> Iter<'_, T> {
         Iter { rx: self }
+    }
+
+    /// An iterator over received values that reports poison: it yields `Ok(value)` for
+    /// each value, ends when the channel retires, and yields one `Err(RecvError::Poisoned)`
+    /// (then ends) if the channel is poisoned. With `?` in the loop, a process passes
+    /// poison on and ends by retirement otherwise.
+    ///
+    /// # Blocking
+    /// Each `next` blocks as [`recv`](Self::recv) does.
+    ///
+    /// # Examples
+    /// A doubler that passes poison on:
+    /// ```
+    /// use occamy::{par, Process, Receiver, Sender};
+    /// fn double(rx: Receiver<u32>, tx: Sender<u32>) -> occamy::Result {
+    ///     for v in rx.values() {
+    ///         tx.send(v? * 2)?;
+    ///     }
+    ///     Ok(()) // the input retired: retire the output too (by dropping it)
+    /// }
+    /// let (in_tx, in_rx) = occamy::channel();
+    /// let (out_tx, out_rx) = occamy::channel();
+    /// par([
+    ///     Process::with("double", (in_rx, out_tx), |(rx, tx)| double(rx, tx)),
+    ///     Process::new("source", move || -> occamy::Result { in_tx.send(21)?; in_tx.poison(); Ok(()) }),
+    ///     Process::new("sink", move || {
+    ///         assert_eq!(out_rx.recv(), Ok(42));
+    ///         // the poison came through `double`, not a retirement
+    ///         assert_eq!(out_rx.recv(), Err(occamy::RecvError::Poisoned));
+    ///     }),
+    /// ])
+    /// .unwrap();
+    /// ```
+    pub fn values(&self) -> Values<'_, T> {
+        Values {
+            rx: self,
+            done: false,
+        }
     }
 
     /// Retires this reader (the same as dropping it): when the last reader has gone,
@@ -456,7 +508,7 @@ impl<T> Clone for Sender<T> {
         self.core.add_end(Direction::Send);
         Sender {
             core: self.core.clone(),
-            registered: AtomicBool::new(false),
+            owner: AtomicU64::new(0),
             retire_now: AtomicBool::new(false),
             _t: PhantomData,
         }
@@ -468,7 +520,7 @@ impl<T> Clone for Receiver<T> {
         self.core.add_end(Direction::Recv);
         Receiver {
             core: self.core.clone(),
-            registered: AtomicBool::new(false),
+            owner: AtomicU64::new(0),
             retire_now: AtomicBool::new(false),
             _t: PhantomData,
         }
@@ -476,11 +528,11 @@ impl<T> Clone for Receiver<T> {
 }
 
 /// Dropping an end: inside a process, an end dropped without [`retire`](Sender::retire)
-/// goes away when the process next waits or ends (see `record::defer_drop` for why);
+/// goes away when the process next waits or ends (see `Record::defer_drop` for why);
 /// elsewhere at once. An end dropped by a panicking thread poisons its channel.
 fn drop_end(core: &Arc<Core>, dir: Direction, retire_now: bool) {
     let panicking = std::thread::panicking();
-    if retire_now || panicking || !crate::record::defer_drop(core, dir) {
+    if retire_now || panicking || !context::defer_drop(&(core.clone() as _), dir) {
         core.drop_end(dir, panicking);
     }
 }
@@ -519,6 +571,33 @@ impl<T: Send + 'static> Iterator for Iter<'_, T> {
     type Item = T;
     fn next(&mut self) -> Option<T> {
         self.rx.recv().ok()
+    }
+}
+
+/// Iterator over received values that reports poison, from [`Receiver::values`].
+#[derive(Debug)]
+pub struct Values<'a, T> {
+    rx: &'a Receiver<T>,
+    done: bool,
+}
+
+impl<T: Send + 'static> Iterator for Values<'_, T> {
+    type Item = Result<T, RecvError>;
+    fn next(&mut self) -> Option<Result<T, RecvError>> {
+        if self.done {
+            return None;
+        }
+        match self.rx.recv() {
+            Ok(v) => Some(Ok(v)),
+            Err(RecvError::Retired) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use petgraph::graph::{EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 
 use super::{replicated_decl, Edge, EdgeRole, Graph, Node, NodeRole};
-use crate::process::ProcessEnd;
+use crate::runtime::ProcessEnd;
 
 /// How [`Graph::to_dot`] draws a graph.
 ///

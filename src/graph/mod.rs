@@ -23,10 +23,10 @@
 //! # Examples
 //! A network built in code, drawn after it ran:
 //! ```
-//! use occamy::{Par, Process, Graph, DotOptions};
+//! use occamy::{Runtime, Process, Graph, DotOptions};
 //! let (tx, rx) = occamy::channel::<u32>();
 //! tx.set_name("numbers");
-//! let outcome = Par::new().run([
+//! let outcome = Runtime::new().run([
 //!     Process::with("source", tx, |tx| tx.send(7)),
 //!     Process::with("sink", rx, |rx| rx.recv().map(drop)),
 //! ]);
@@ -86,8 +86,8 @@ use petgraph::Direction as PgDir;
 
 use crate::deadlock::DeadlockReport;
 use crate::network::{ChannelStats, Plan, ProcessStats, RunReport};
-use crate::process::{Failure, ParOutcome, ProcessEnd};
-use crate::record::ProcessInfo;
+use crate::runtime::ProcessInfo;
+use crate::runtime::{Failure, ParOutcome, ProcessEnd};
 use crate::wait::{Direction, WaitOn};
 
 pub use dot::DotOptions;
@@ -356,9 +356,9 @@ impl Graph {
     ///
     /// # Examples
     /// ```
-    /// use occamy::{Graph, Par, Process};
+    /// use occamy::{Graph, Process, Runtime};
     /// let (tx, rx) = occamy::channel::<u8>();
-    /// let outcome = Par::new().run([
+    /// let outcome = Runtime::new().run([
     ///     Process::with("worker[0]", tx, |tx| tx.send(1)),
     ///     Process::with("worker[1]", rx, |rx| rx.recv().map(drop)),
     /// ]);
@@ -428,17 +428,17 @@ impl Graph {
         graph
     }
 
-    /// The graph of what a [`Par::run`](crate::Par::run) did: [`Graph::from_processes`]
+    /// The graph of what a [`Runtime::run`](crate::Runtime::run) did: [`Graph::from_processes`]
     /// on its processes, annotated with its deadlock if it found one, and with a note
     /// saying how it ended.
     ///
     /// # Examples
     /// ```
-    /// use occamy::{Graph, Par, Process};
+    /// use occamy::{Graph, Process, Runtime};
     /// let (a_tx, a_rx) = occamy::channel::<u8>();
     /// let (b_tx, b_rx) = occamy::channel::<u8>();
     /// // Each waits for the other first: a deadlock.
-    /// let outcome = Par::new().run([
+    /// let outcome = Runtime::new().run([
     ///     Process::with("a", (b_rx, a_tx), |(rx, tx)| -> occamy::Result { tx.send(rx.recv()?)?; Ok(()) }),
     ///     Process::with("b", (a_rx, b_tx), |(rx, tx)| -> occamy::Result { tx.send(rx.recv()?)?; Ok(()) }),
     /// ]);
@@ -655,7 +655,7 @@ impl Graph {
     /// # Examples
     /// ```
     /// let (tx, rx) = occamy::channel::<u8>();
-    /// let outcome = occamy::Par::new().run([
+    /// let outcome = occamy::Runtime::new().run([
     ///     occamy::Process::with("a", tx, |tx| tx.send(1)),
     ///     occamy::Process::with("b", rx, |rx| rx.recv().map(drop)),
     /// ]);

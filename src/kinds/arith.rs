@@ -8,9 +8,9 @@ use ron::Value;
 
 use super::{add, Num};
 use crate::alt::Alt;
-use crate::process::Error;
 use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, ParamType};
-use crate::timer::{now, sleep_until};
+use crate::runtime::Error;
+use crate::time::{now, sleep_until};
 use crate::Process;
 
 pub(super) fn kinds() -> Vec<Kind> {

@@ -7,7 +7,7 @@ use ron::Value;
 
 use super::copy;
 use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, Msg, ParamType};
-use crate::timer::sleep;
+use crate::time::sleep;
 use crate::Process;
 
 pub(super) fn kinds() -> Vec<Kind> {

@@ -3,8 +3,8 @@
 
 use super::need_some;
 use crate::alt::{Alt, Event};
-use crate::process::Error;
 use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, Msg};
+use crate::runtime::Error;
 use crate::Process;
 
 pub(super) fn kinds() -> Vec<Kind> {

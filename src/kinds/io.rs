@@ -6,8 +6,8 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::time::{Duration, Instant};
 
 use crate::error::RecvError;
-use crate::process::Error;
 use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, Msg, ParamType};
+use crate::runtime::Error;
 use crate::Process;
 
 pub(super) fn kinds() -> Vec<Kind> {

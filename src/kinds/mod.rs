@@ -55,8 +55,8 @@ use std::fmt::Display;
 use std::ops::Add;
 
 use crate::channel::{Receiver, Sender};
-use crate::process::Error;
 use crate::registry::{BuildError, GenericBuildFn, Kind, Msg};
+use crate::runtime::Error;
 
 /// The numeric element types that the numeric built-in kinds (`numbers`, `tick`, `succ`,
 /// `plus`, `pairs`, `integrate`) work on: `i64`, `u64` and `f64`.

@@ -2,8 +2,8 @@
 
 use super::Num;
 use crate::barrier::Barrier;
-use crate::process::Process;
 use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, Msg, ParamType};
+use crate::runtime::Process;
 
 pub(super) fn kinds() -> Vec<Kind> {
     vec![

@@ -5,9 +5,10 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::{NetworkArgs, EXIT_DEADLOCK, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK};
-use crate::deadlock::{set_deadlock_check_interval, OnDeadlock};
+use crate::deadlock::OnDeadlock;
 use crate::network::{self, ChannelStats, ProcessStats};
 use crate::registry::Registry;
+use crate::runtime::Runtime;
 
 /// Arguments of `occamy run`.
 #[derive(clap::Args, Debug)]
@@ -60,8 +61,10 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
     } else {
         OnDeadlock::Poison
     };
-    set_deadlock_check_interval(Duration::from_millis(a.deadlock_check_ms));
-    let mut running = match network::start_with(&plan, reg, on_deadlock) {
+    let runtime = Runtime::new()
+        .on_deadlock(on_deadlock)
+        .deadlock_check_interval(Duration::from_millis(a.deadlock_check_ms));
+    let mut running = match network::start(&plan, reg, &runtime) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");

@@ -10,7 +10,7 @@ pub struct Diagnostic {
     pub file: PathBuf,
     /// Line and column (1-based), when known.
     pub pos: Option<(usize, usize)>,
-    /// What it is about, outermost first: `process `node[3]``, `port `in``.
+    /// What it is about, outermost first: ``process `node[3]` ``, ``port `in` ``.
     pub context: Vec<String>,
     /// What is wrong (lower case, no full stop).
     pub message: String,

@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use ron::Value;
 
-use crate::deadlock::OnDeadlock;
 use crate::registry::{PortDir, Registry};
+use crate::runtime::Runtime;
 
 /// A channel instance of a loaded network.
 #[derive(Debug, Clone)]
@@ -151,7 +151,7 @@ impl Plan {
 /// let reg = occamy::Registry::with_builtins();
 /// let plan = occamy::network::load(&file, &[("n".into(), "3".into())], &reg).unwrap();
 /// assert_eq!(plan.processes.len(), 2);
-/// let report = occamy::network::start(&plan, &reg).unwrap().wait();
+/// let report = occamy::network::start(&plan, &reg, &occamy::Runtime::new()).unwrap().wait();
 /// assert!(report.result.is_ok());
 /// assert_eq!(report.channels[0].carried, 3);
 /// ```
@@ -163,22 +163,13 @@ pub fn load(
     loader::load(path, sets, registry)
 }
 
-/// Wires a checked plan and starts it: every process on its own thread.
+/// Wires a checked plan and starts it with `runtime`'s options (its scheduler, what a
+/// deadlock does, ...).
 ///
 /// # Errors
 /// A kind whose build failed (a message naming the process).
-pub fn start(plan: &Plan, registry: &Registry) -> Result<Running, NetworkError> {
-    run::start(plan, registry, OnDeadlock::Poison)
-}
-
-/// As [`start`], choosing what a deadlock does: poison the network (and end the run with
-/// the deadlock as its error) or only report it.
-pub fn start_with(
-    plan: &Plan,
-    registry: &Registry,
-    on_deadlock: OnDeadlock,
-) -> Result<Running, NetworkError> {
-    run::start(plan, registry, on_deadlock)
+pub fn start(plan: &Plan, registry: &Registry, runtime: &Runtime) -> Result<Running, NetworkError> {
+    run::start(plan, registry, runtime)
 }
 
 /// The names among `candidates` closest to `name`, as a suggestion (`, did you mean ...?`).

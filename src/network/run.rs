@@ -10,11 +10,11 @@ use std::time::{Duration, Instant};
 use super::{Diagnostic, NetworkError, Plan, PortBind};
 use crate::barrier::Barrier;
 use crate::channel::Core;
-use crate::deadlock::{DeadlockReport, OnDeadlock};
-use crate::process::{run_group, ParError, ProcessEnd};
-use crate::record::Held;
-use crate::record::{lock_std, Group};
+use crate::deadlock::DeadlockReport;
 use crate::registry::{Bound, Ctx, PortDir, Registry};
+use crate::runtime::held::Held;
+use crate::runtime::record::lock_std;
+use crate::runtime::{run_group, Group, ParError, ProcessEnd, Runtime};
 use crate::wait::Direction;
 
 /// How much one channel carried.
@@ -76,7 +76,7 @@ impl std::fmt::Debug for Running {
 pub(crate) fn start(
     plan: &Plan,
     reg: &Registry,
-    on_deadlock: OnDeadlock,
+    runtime: &Runtime,
 ) -> Result<Running, NetworkError> {
     let mut txs: Vec<Vec<Box<dyn Any + Send>>> = Vec::with_capacity(plan.channels.len());
     let mut rxs: Vec<Vec<Box<dyn Any + Send>>> = Vec::with_capacity(plan.channels.len());
@@ -185,7 +185,7 @@ pub(crate) fn start(
     }
     let (tx, done) = mpsc::channel();
     let started = Instant::now();
-    let group = Group::new(on_deadlock);
+    let group = Group::new(runtime);
     let g = group.clone();
     let thread = std::thread::Builder::new()
         .name(format!("network {}", plan.name))

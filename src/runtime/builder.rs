@@ -1,0 +1,105 @@
+//! One builder for everything about a run: the scheduler, thread stacks, deadlock
+//! detection. It replaces process-wide settings: two runs in one program can use
+//! different options side by side.
+
+use std::time::Duration;
+
+use crate::deadlock::OnDeadlock;
+
+/// How processes are run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scheduler {
+    /// Every process on its own OS thread (an async process under
+    /// [`block_on`](crate::block_on) on its thread).
+    #[default]
+    Threads,
+}
+
+/// The options of a run, and the entry points that run processes with them
+/// ([`run`](Runtime::run), [`par`](Runtime::par), [`seq`](Runtime::seq),
+/// [`spawn`](Runtime::spawn)). `Runtime::new()` is what [`par`](crate::par) uses.
+///
+/// # Examples
+/// Two processes each waiting to receive from the other are found and reported by name,
+/// here checked every 20 ms:
+/// ```
+/// use occamy::{Process, Runtime};
+/// use std::time::Duration;
+/// let (a_tx, a_rx) = occamy::channel::<u8>();
+/// let (b_tx, b_rx) = occamy::channel::<u8>();
+/// a_tx.set_name("a_to_b");
+/// b_tx.set_name("b_to_a");
+/// let out = Runtime::new()
+///     .deadlock_check_interval(Duration::from_millis(20))
+///     .run([
+///         Process::with("a", (b_rx, a_tx), |(rx, tx)| -> occamy::Result { tx.send(rx.recv()?)?; Ok(()) }),
+///         Process::with("b", (a_rx, b_tx), |(rx, tx)| -> occamy::Result { tx.send(rx.recv()?)?; Ok(()) }),
+///     ]);
+/// let report = out.deadlock.expect("a deadlock");
+/// assert_eq!(report.to_string(), "deadlock: a waits to receive on b_to_a from b; b waits to receive on a_to_b from a");
+/// assert!(out.result.is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    pub(crate) scheduler: Scheduler,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) on_deadlock: OnDeadlock,
+    pub(crate) detect: bool,
+    pub(crate) check_every: Duration,
+}
+
+impl Default for Runtime {
+    fn default() -> Runtime {
+        Runtime {
+            scheduler: Scheduler::Threads,
+            stack_size: None,
+            on_deadlock: OnDeadlock::Poison,
+            detect: true,
+            check_every: Duration::from_millis(200),
+        }
+    }
+}
+
+impl Runtime {
+    /// The defaults: threads, the platform's stack size, deadlocks found within two
+    /// checks 200 ms apart and ended by poisoning the network.
+    pub fn new() -> Runtime {
+        Runtime::default()
+    }
+
+    /// How processes are run.
+    pub fn scheduler(mut self, s: Scheduler) -> Runtime {
+        self.scheduler = s;
+        self
+    }
+
+    /// The stack size of each process's thread, in bytes (default: the platform's, as
+    /// `std::thread` chooses).
+    pub fn stack_size(mut self, bytes: usize) -> Runtime {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// What to do when a deadlock is found (default: poison the network, and the run
+    /// ends with the deadlock as its error).
+    pub fn on_deadlock(mut self, on: OnDeadlock) -> Runtime {
+        self.on_deadlock = on;
+        self
+    }
+
+    /// Turns deadlock detection off (or on again) for the processes of this run; they
+    /// then never count as deadlocked.
+    pub fn deadlock_detection(mut self, on: bool) -> Runtime {
+        self.detect = on;
+        self
+    }
+
+    /// How often to look for deadlocks (default 200 ms): a deadlock is reported between
+    /// one and two intervals after it happens (later in networks so large that one look
+    /// takes more than a fiftieth of the interval: the monitor spaces its looks so that
+    /// it never takes more than about 2% of one core).
+    pub fn deadlock_check_interval(mut self, every: Duration) -> Runtime {
+        self.check_every = every.max(Duration::from_millis(1));
+        self
+    }
+}

@@ -1,0 +1,145 @@
+//! The running process: the one hook that channels, alt, barriers and timers call into
+//! the runtime.
+//!
+//! Each OS thread has a current process, or none. A thread process sets it for its whole
+//! life; an async process sets it around every poll (whichever thread polls it), so the
+//! same calls work under both schedulers. The hooks are cheap when there is nothing to
+//! do: an end already registered with the running process costs one thread-local read.
+//!
+//! This module imports only the record and the wait layer: the channel and barrier types
+//! reach it through the `held` traits, so dependencies flow one way (channel -> context,
+//! never back).
+
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+
+use super::held::{Endpoint, Enrolment, Held};
+use super::record::{live_record, Record};
+use crate::wait::{Direction, Signal, WaitOn};
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<Record>>> = const { RefCell::new(None) };
+    /// The current process's id (0: none), readable without touching the `RefCell`.
+    static CURRENT_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+/// While alive, a record is the calling thread's running process.
+pub(crate) struct Entered {
+    prev: Option<Arc<Record>>,
+    prev_id: u64,
+}
+
+/// Makes `rec` the running process of the calling thread until the guard drops (for a
+/// thread process, its whole life; for an async process, one poll).
+pub(crate) fn enter(rec: &Arc<Record>) -> Entered {
+    let prev = CURRENT.with(|c| c.replace(Some(rec.clone())));
+    let prev_id = CURRENT_ID.with(|c| c.replace(rec.id));
+    Entered { prev, prev_id }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = self.prev.take());
+        let _ = CURRENT_ID.try_with(|c| c.set(self.prev_id));
+    }
+}
+
+/// The running process's id, or 0 outside processes.
+#[inline]
+pub(crate) fn current_id() -> u64 {
+    CURRENT_ID.try_with(Cell::get).unwrap_or(0)
+}
+
+pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Record>) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| c.borrow().as_ref().map(f))
+        .ok()
+        .flatten()
+}
+
+pub(crate) fn current() -> Option<Arc<Record>> {
+    with_current(Arc::clone)
+}
+
+/// Moves one end object on `h` from process `from` (0: none) to the running process.
+fn claim(h: Held, from: u64) {
+    if from != 0 {
+        if let Some(prev) = live_record(from) {
+            prev.unhold(&h);
+        }
+    }
+    with_current(|r| r.hold(h));
+}
+
+/// An end object first used by the running process (or moved into it from process
+/// `from`, which lets go of it): it is registered with the running process, whose failure
+/// then poisons it and whose graph shows it.
+pub(crate) fn register_end(end: Arc<dyn Endpoint>, dir: Direction, from: u64) {
+    claim(Held::Chan(end, dir), from);
+}
+
+/// As [`register_end`], for a barrier enrolment.
+pub(crate) fn register_barrier(b: Arc<dyn Enrolment>, from: u64) {
+    claim(Held::Barrier(b), from);
+}
+
+/// A declared end (see `Process::with`) that process `from` had registered moves to the
+/// process being declared, which is not running yet.
+pub(crate) fn release_from(h: &Held, from: u64) {
+    if let Some(prev) = live_record(from) {
+        prev.unhold(h);
+    }
+}
+
+/// Defers dropping an end held by the running process until it next waits or ends (see
+/// `Record::defer_drop`); returns false (drop it now) outside processes.
+pub(crate) fn defer_drop(end: &Arc<dyn Endpoint>, dir: Direction) -> bool {
+    with_current(|r| r.defer_drop(end.clone(), dir)).is_some()
+}
+
+/// Drops what the running process has let go of (before it parks).
+pub(crate) fn flush_current() {
+    with_current(|r| r.flush_if_any());
+}
+
+/// The running process's wait on some channels, a barrier or a timer, recorded for the
+/// deadlock monitor and the graph until dropped.
+#[must_use]
+pub(crate) struct Waiting {
+    rec: Option<Arc<Record>>,
+    token: u64,
+    parks: bool,
+}
+
+/// A thread about to sleep on `sig` (or on a timer, with no signal): the process is
+/// parked, waiting on `on`, until the guard drops.
+pub(crate) fn parked_on(on: &[WaitOn], sig: Option<&Arc<Signal>>) -> Waiting {
+    wait(on, sig, true)
+}
+
+/// An async operation that returned pending, waiting on `on`: the entries count once the
+/// process's driver has parked it, and go when the guard drops (the operation completed
+/// or its future was dropped).
+pub(crate) fn pending_on(on: &[WaitOn], sig: Option<&Arc<Signal>>) -> Waiting {
+    wait(on, sig, false)
+}
+
+fn wait(on: &[WaitOn], sig: Option<&Arc<Signal>>, parks: bool) -> Waiting {
+    let rec = current();
+    let token = rec.as_ref().map_or(0, |r| r.add_waits(on, sig, parks));
+    Waiting { rec, token, parks }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Some(r) = &self.rec {
+            r.remove_waits(self.token, self.parks);
+        }
+    }
+}
+
+impl std::fmt::Debug for Waiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Waiting")
+    }
+}

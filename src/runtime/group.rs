@@ -1,0 +1,60 @@
+//! The processes started by one run (a `par`, `seq` or `spawn`), and what happened to
+//! them as a whole.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use super::builder::Runtime;
+use super::record::{lock_std, Record};
+use crate::deadlock::DeadlockReport;
+
+pub(crate) struct Group {
+    records: Mutex<Vec<Arc<Record>>>,
+    pub(crate) deadlock: Mutex<Option<DeadlockReport>>,
+    /// The options it runs with.
+    pub(crate) config: Runtime,
+}
+
+impl fmt::Debug for Group {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Group({} processes)", lock_std(&self.records).len())
+    }
+}
+
+impl Group {
+    pub(crate) fn new(config: &Runtime) -> Arc<Group> {
+        super::monitor::ensure(config);
+        Arc::new(Group {
+            records: Mutex::new(Vec::new()),
+            deadlock: Mutex::new(None),
+            config: config.clone(),
+        })
+    }
+
+    pub(crate) fn add(&self, r: Arc<Record>) {
+        lock_std(&self.records).push(r);
+    }
+
+    /// Every process of the group, started or ended, in declaration order.
+    pub(crate) fn records(&self) -> Vec<Arc<Record>> {
+        let mut all = lock_std(&self.records).clone();
+        all.sort_by_key(|r| r.id);
+        all
+    }
+
+    /// Records the deadlock (the first found) and, if the group poisons on deadlock,
+    /// poisons everything its processes hold.
+    pub(crate) fn deadlocked(&self, report: &DeadlockReport) {
+        {
+            let mut d = lock_std(&self.deadlock);
+            if d.is_none() {
+                *d = Some(report.clone());
+            }
+        }
+        if self.config.on_deadlock == crate::deadlock::OnDeadlock::Poison {
+            for r in lock_std(&self.records).clone() {
+                r.poison_held();
+            }
+        }
+    }
+}

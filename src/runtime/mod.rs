@@ -1,0 +1,36 @@
+//! The running process, and everything that knows of it.
+//!
+//! - `context`: the current process of each thread (set for a thread process's life, or
+//!   around each poll of an async one): the one hook that channels, alt, barriers and
+//!   timers call. `held` is the seam under it: channels and barriers reach the records
+//!   as trait objects, so this module imports them and they import only `context`.
+//! - `record`: what the runtime knows of each process (held ends, waits, end), and the
+//!   live set; `group`: the processes of one run.
+//! - `process`: the [`Process`] builder; `error`: how a process ends.
+//! - `builder`: [`Runtime`], the options of a run; `par`: `par`, `seq`, `spawn`;
+//!   `thread`: thread-per-process and `block_on`.
+//! - `monitor`: the deadlock monitor's thread, judging snapshots with `deadlock::detect`.
+//!
+//! Dependencies flow one way: sync shim -> wait -> (deadlock's judgement) -> channel,
+//! barrier, time -> alt -> runtime -> network, graph, launcher; inside, `context` and
+//! `held` are leaves the layers below call.
+
+mod builder;
+pub(crate) mod context;
+mod error;
+mod group;
+pub(crate) mod held;
+mod monitor;
+mod par;
+mod process;
+pub(crate) mod record;
+mod thread;
+
+pub use builder::{Runtime, Scheduler};
+pub use error::{Error, Failure, ParError, ProcessEnd, ProcessResult};
+pub use par::{block_on, par, running_processes, seq, spawn, ParOutcome, ProcessHandle};
+pub use process::{HeldSet, Holds, Process};
+pub use record::{processes, EndInfo, ProcessInfo};
+
+pub(crate) use group::Group;
+pub(crate) use par::run_group;

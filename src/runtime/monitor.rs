@@ -1,0 +1,206 @@
+//! The deadlock monitor: a thread that takes snapshots of the live processes and hands
+//! them to the judgement in `deadlock::detect`, then acts on a verdict (records it with
+//! each group involved, which poisons its network if it was asked to).
+//!
+//! It looks every check interval (the shortest asked for by any live run), and never more
+//! often than fifty times the time one look took, so that in a network of a million
+//! processes it spends at most about 2% of one core.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, Once};
+use std::time::{Duration, Instant};
+
+use super::builder::Runtime;
+use super::held::{Endpoint, Enrolment, Held};
+use super::record::{live, lock_std, Record};
+use crate::deadlock::detect::{report, Blocked, Detector, ProcSnap, Res, Snapshot};
+use crate::wait::WaitOn;
+
+struct Monitor {
+    /// The interval asked for most recently by a starting run, if shorter than the one
+    /// the monitor sleeps with: a condvar wakes it to start sooner.
+    asked: Mutex<Option<Duration>>,
+    cv: Condvar,
+}
+
+static MONITOR: Monitor = Monitor {
+    asked: Mutex::new(None),
+    cv: Condvar::new(),
+};
+
+/// Makes sure the monitor runs and looks at least as often as `config` asks.
+pub(crate) fn ensure(config: &Runtime) {
+    static START: Once = Once::new();
+    START.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("occamy-deadlock".into())
+            .spawn(run);
+    });
+    if config.detect {
+        let mut a = lock_std(&MONITOR.asked);
+        if a.is_none_or(|d| config.check_every < d) {
+            *a = Some(config.check_every);
+            MONITOR.cv.notify_one();
+        }
+    }
+}
+
+const DEFAULT: Duration = Duration::from_millis(200);
+
+fn run() {
+    let mut detector = Detector::default();
+    let mut tick = DEFAULT;
+    let mut took = Duration::ZERO;
+    loop {
+        let wait = tick.max(took * 50);
+        let asked = {
+            let g = lock_std(&MONITOR.asked);
+            let (mut g, _) = MONITOR
+                .cv
+                .wait_timeout_while(g, wait, |a| a.is_none_or(|d| d >= tick))
+                .unwrap_or_else(|e| e.into_inner());
+            g.take()
+        };
+        let t0 = Instant::now();
+        let records = live();
+        // The shortest interval any live run asks for (or the one a starting run asked
+        // for, or the default).
+        tick = records
+            .iter()
+            .filter(|r| r.group.config.detect)
+            .map(|r| r.group.config.check_every)
+            .min()
+            .or(asked)
+            .unwrap_or(DEFAULT);
+        if records.iter().all(|r| !r.group.config.detect) {
+            detector.clear();
+            took = t0.elapsed();
+            continue;
+        }
+        let snap = snapshot(&records);
+        let verdicts = detector.check(&snap);
+        if !verdicts.is_empty() {
+            // And look once more: every member must still be in the very wait it was in.
+            let again = snapshot(&records);
+            for (members, waits) in verdicts {
+                if detector.still(&again, &members, &waits) {
+                    act(&records, &snap, &members, &waits);
+                }
+            }
+        }
+        took = t0.elapsed();
+    }
+}
+
+/// Whether `r` is parked on operations that only its peers can complete, and in which
+/// wait (see the module docs of `deadlock`).
+fn candidate(r: &Record) -> Option<Blocked> {
+    if !r.group.config.detect {
+        return None;
+    }
+    let w = lock_std(&r.wait);
+    if !w.parked || w.on.is_empty() {
+        return None;
+    }
+    let mut wakers = 0;
+    for e in &w.on {
+        if e.on == WaitOn::Timer {
+            return None;
+        }
+        if let Some(s) = &e.sig {
+            if s.outcome().is_some() {
+                return None;
+            }
+            wakers += usize::from(s.holds_waker());
+        }
+    }
+    if let Some(d) = r.driver.get() {
+        // The record's clone and the driver's own waker, plus one per waiting signal:
+        // any other clone is held by something else that may wake the process.
+        if Arc::strong_count(d) != 2 + wakers {
+            return None;
+        }
+    }
+    Some(Blocked {
+        on: w.on.iter().map(|e| e.on).collect(),
+        seq: w.seq,
+    })
+}
+
+fn snapshot(records: &[Arc<Record>]) -> Snapshot {
+    let mut s = Snapshot::default();
+    for r in records {
+        let mut held = Vec::new();
+        for h in r.held() {
+            match h {
+                Held::Chan(c, d) => {
+                    held.push(Res::Chan(c.id(), d));
+                    s.ends.entry(c.id()).or_insert_with(|| c.ends());
+                }
+                Held::Barrier(b) => {
+                    held.push(Res::Barrier(b.id()));
+                    s.enrolled.entry(b.id()).or_insert_with(|| b.enrolled());
+                }
+            }
+        }
+        s.procs.push(ProcSnap {
+            id: r.id,
+            held,
+            blocked: candidate(r),
+        });
+    }
+    s
+}
+
+fn act(records: &[Arc<Record>], snap: &Snapshot, members: &[u64], waits: &HashMap<u64, Blocked>) {
+    let by_id: HashMap<u64, &Arc<Record>> = records.iter().map(|r| (r.id, r)).collect();
+    let mut chans: HashMap<u64, Arc<dyn Endpoint>> = HashMap::new();
+    let mut barriers: HashMap<u64, Arc<dyn Enrolment>> = HashMap::new();
+    for r in records {
+        for h in r.held() {
+            match h {
+                Held::Chan(c, _) => {
+                    chans.entry(c.id()).or_insert(c);
+                }
+                Held::Barrier(b) => {
+                    barriers.entry(b.id()).or_insert(b);
+                }
+            }
+        }
+    }
+    let name_of = |id: u64| by_id.get(&id).map(|r| r.name.clone());
+    let label_of = |w: &WaitOn| match *w {
+        WaitOn::Channel { id, .. } => chans
+            .get(&id)
+            .and_then(|c| c.name().map(str::to_string))
+            .unwrap_or_else(|| format!("#{id}")),
+        WaitOn::Barrier { id } => barriers
+            .get(&id)
+            .map_or_else(|| format!("#{id}"), |b| b.label()),
+        WaitOn::Timer => String::new(),
+    };
+    let mut groups: Vec<Arc<super::group::Group>> = Vec::new();
+    for id in members {
+        if let Some(r) = by_id.get(id) {
+            if !groups.iter().any(|g| Arc::ptr_eq(g, &r.group)) {
+                groups.push(r.group.clone());
+            }
+        }
+    }
+    let in_groups = records
+        .iter()
+        .filter(|r| groups.iter().any(|g| Arc::ptr_eq(g, &r.group)))
+        .count();
+    let rep = report(
+        snap,
+        members,
+        waits,
+        &name_of,
+        &label_of,
+        in_groups > members.len(),
+    );
+    tracing::info!("{rep}");
+    for g in &groups {
+        g.deadlocked(&rep);
+    }
+}

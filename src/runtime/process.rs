@@ -1,0 +1,284 @@
+//! The [`Process`] builder: a name, a body (blocking or async), and what it is declared to
+//! hold.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use super::context;
+use super::error::{Error, ProcessEnd, ProcessResult};
+use super::held::Held;
+use super::record::next_id;
+use crate::barrier::Barrier;
+use crate::channel::{Receiver, Sender};
+use crate::wait::Direction;
+
+pub(crate) type AsyncBody = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
+
+pub(crate) enum Body {
+    Sync(Box<dyn FnOnce() -> Result<(), Error> + Send>),
+    Async(AsyncBody),
+}
+
+/// Called when a process ends, with how it ended and how long it ran.
+pub(crate) type Observer = Box<dyn FnOnce(ProcessEnd, std::time::Duration) + Send>;
+
+/// A named process, ready to run with [`par`](crate::par), [`seq`](crate::seq),
+/// [`spawn`](crate::spawn) or a [`Runtime`](crate::Runtime).
+///
+/// # Examples
+/// ```
+/// use occamy::{par, Process};
+/// let (tx, rx) = occamy::channel();
+/// par([
+///     Process::new("producer", move || -> occamy::Result {
+///         for i in 0..10 { tx.send(i)?; }
+///         Ok(())
+///     }),
+///     Process::new("consumer", move || assert_eq!(rx.iter().sum::<i32>(), 45)),
+/// ])
+/// .unwrap();
+/// ```
+pub struct Process {
+    pub(crate) name: String,
+    pub(crate) body: Body,
+    pub(crate) observer: Option<Observer>,
+    /// What it is declared to hold, and how many of its end objects stand for each.
+    pub(crate) holds: Vec<(Held, usize)>,
+    pub(crate) id: u64,
+}
+
+impl fmt::Debug for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Process({:?})", self.name)
+    }
+}
+
+impl Process {
+    /// A process running the blocking code `body`.
+    pub fn new<F, R>(name: impl Into<String>, body: F) -> Process
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: ProcessResult,
+    {
+        Process {
+            name: name.into(),
+            body: Body::Sync(Box::new(move || body().into_result())),
+            observer: None,
+            holds: Vec::new(),
+            id: next_id(),
+        }
+    }
+
+    /// A process running the async code `body`. Under the thread scheduler it runs on its
+    /// own thread under [`block_on`](crate::block_on); it talks to blocking processes over
+    /// the same channels.
+    ///
+    /// # Examples
+    /// ```
+    /// use occamy::{par, Process};
+    /// let (tx, rx) = occamy::channel();
+    /// par([
+    ///     Process::new_async("async writer", async move { tx.send_async(1).await }),
+    ///     Process::new("reader", move || assert_eq!(rx.recv(), Ok(1))),
+    /// ])
+    /// .unwrap();
+    /// ```
+    pub fn new_async<F, R>(name: impl Into<String>, body: F) -> Process
+    where
+        F: Future<Output = R> + Send + 'static,
+        R: ProcessResult,
+    {
+        Process {
+            name: name.into(),
+            body: Body::Async(Box::pin(async move { body.await.into_result() })),
+            observer: None,
+            holds: Vec::new(),
+            id: next_id(),
+        }
+    }
+
+    /// A process declared with what it holds (PyCSP style: the channel ends are the
+    /// process's arguments): `ends` (a channel end, a barrier, or a tuple, array or `Vec` of
+    /// them) is handed to `body`. Declaring the ends lets the runtime know, before the
+    /// process first uses them, who is at the other end of every channel: the graph of
+    /// what ran shows them, and the deadlock detector can name the waits-for cycle even
+    /// among processes blocked before they ever used some of their ends. An end that
+    /// another process had used moves to this one.
+    ///
+    /// # Examples
+    /// ```
+    /// use occamy::{par, Process};
+    /// let (tx, rx) = occamy::channel::<u32>();
+    /// par([
+    ///     Process::with("source", tx, |tx| tx.send(7)),
+    ///     Process::with("sink", rx, |rx| assert_eq!(rx.recv(), Ok(7))),
+    /// ])
+    /// .unwrap();
+    /// ```
+    pub fn with<H, F, R>(name: impl Into<String>, ends: H, body: F) -> Process
+    where
+        H: Holds + 'static,
+        F: FnOnce(H) -> R + Send + 'static,
+        R: ProcessResult,
+    {
+        let id = next_id();
+        let holds = declare(id, &ends);
+        Process {
+            holds,
+            id,
+            ..Process::new(name, move || body(ends))
+        }
+    }
+
+    /// The async form of [`with`](Process::with): `body` gets the ends and returns the
+    /// process's future.
+    ///
+    /// # Examples
+    /// ```
+    /// use occamy::{par, Process};
+    /// let (tx, rx) = occamy::channel::<u32>();
+    /// par([
+    ///     Process::with_async("source", tx, |tx| async move { tx.send_async(7).await }),
+    ///     Process::with("sink", rx, |rx| assert_eq!(rx.recv(), Ok(7))),
+    /// ])
+    /// .unwrap();
+    /// ```
+    pub fn with_async<H, F, Fut, R>(name: impl Into<String>, ends: H, body: F) -> Process
+    where
+        H: Holds + 'static,
+        F: FnOnce(H) -> Fut + Send + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: ProcessResult,
+    {
+        let id = next_id();
+        let holds = declare(id, &ends);
+        Process {
+            holds,
+            id,
+            ..Process::new_async(name, async move { body(ends).await })
+        }
+    }
+
+    /// The process's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether the body is async (it can run as a green task).
+    pub fn is_async(&self) -> bool {
+        matches!(self.body, Body::Async(_))
+    }
+
+    /// Declares more things the process holds, by no end object yet (the process's first
+    /// use of each registers it).
+    pub(crate) fn holding(mut self, h: Vec<Held>) -> Process {
+        self.holds.extend(h.into_iter().map(|h| (h, 0)));
+        self
+    }
+
+    /// Calls `f` when the process ends (for run-time statistics).
+    pub(crate) fn observe(mut self, f: Observer) -> Process {
+        self.observer = Some(f);
+        self
+    }
+}
+
+/// What `ends` holds, claimed for process `id`: each end object now belongs to it, and a
+/// process that had used one lets go of it.
+fn declare<H: Holds>(id: u64, ends: &H) -> Vec<(Held, usize)> {
+    let mut set = HeldSet {
+        owner: id,
+        held: Vec::new(),
+    };
+    ends.held(&mut set);
+    set.held.into_iter().map(|h| (h, 1)).collect()
+}
+
+/// Things a process can be declared to hold, so that the runtime knows its ends before it
+/// uses them: channel ends, barriers, and tuples, arrays and vectors of them.
+pub trait Holds: Send {
+    /// Appends what `self` holds.
+    #[doc(hidden)]
+    fn held(&self, out: &mut HeldSet);
+}
+
+/// What a process is declared to hold (opaque; see [`Holds`]).
+#[doc(hidden)]
+pub struct HeldSet {
+    owner: u64,
+    held: Vec<Held>,
+}
+
+impl HeldSet {
+    /// `h`, whose end object's previous owner was `from`.
+    fn push(&mut self, h: Held, from: u64) {
+        if from != 0 && from != self.owner {
+            context::release_from(&h, from);
+        }
+        self.held.push(h);
+    }
+}
+
+impl<T: Send + 'static> Holds for Sender<T> {
+    fn held(&self, out: &mut HeldSet) {
+        let from = self.claim(out.owner);
+        out.push(Held::Chan(self.core.clone(), Direction::Send), from);
+    }
+}
+
+impl<T: Send + 'static> Holds for Receiver<T> {
+    fn held(&self, out: &mut HeldSet) {
+        let from = self.claim(out.owner);
+        out.push(Held::Chan(self.core.clone(), Direction::Recv), from);
+    }
+}
+
+impl Holds for Barrier {
+    fn held(&self, out: &mut HeldSet) {
+        let from = self.claim(out.owner);
+        out.push(Held::Barrier(self.shared.clone()), from);
+    }
+}
+
+impl<H: Holds> Holds for Vec<H> {
+    fn held(&self, out: &mut HeldSet) {
+        self.iter().for_each(|h| h.held(out));
+    }
+}
+
+impl<H: Holds, const N: usize> Holds for [H; N] {
+    fn held(&self, out: &mut HeldSet) {
+        self.iter().for_each(|h| h.held(out));
+    }
+}
+
+impl<H: Holds> Holds for Option<H> {
+    fn held(&self, out: &mut HeldSet) {
+        if let Some(h) = self {
+            h.held(out)
+        }
+    }
+}
+
+impl Holds for () {
+    fn held(&self, _: &mut HeldSet) {}
+}
+
+macro_rules! holds_tuple {
+    ($($t:ident $i:tt),*) => {
+        impl<$($t: Holds),*> Holds for ($($t,)*) {
+            fn held(&self, out: &mut HeldSet) {
+                $(self.$i.held(out);)*
+            }
+        }
+    };
+}
+holds_tuple!(A 0);
+holds_tuple!(A 0, B 1);
+holds_tuple!(A 0, B 1, C 2);
+holds_tuple!(A 0, B 1, C 2, D 3);
+holds_tuple!(A 0, B 1, C 2, D 3, E 4);
+holds_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+holds_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+holds_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);

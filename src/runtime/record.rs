@@ -1,0 +1,346 @@
+//! What the runtime knows of every running process: its name, the channel ends and
+//! barriers it holds, what it waits on while blocked, and how it ended. The graph
+//! exporter, the deadlock monitor and [`processes`] read these records; channel operations
+//! write them only on the slow path (around a wait) and on an end's first use in a process.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
+use std::task::{Wake, Waker};
+
+use super::error::ProcessEnd;
+use super::group::Group;
+use super::held::{Endpoint, Held};
+use crate::wait::{Direction, Signal, WaitOn};
+
+pub(crate) fn lock_std<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One thing a process holds, and how many of its end objects stand for it.
+pub(crate) struct HeldEntry {
+    pub(crate) held: Held,
+    /// End objects of this process registered on it. Declared but not yet used ends count
+    /// 0; an entry whose last end object moved to another process goes.
+    refs: usize,
+}
+
+/// One thing a waiting process waits on.
+pub(crate) struct WaitEntry {
+    token: u64,
+    pub(crate) on: WaitOn,
+    /// The signal that ends the wait: fired means the process is about to wake.
+    pub(crate) sig: Option<Arc<Signal>>,
+}
+
+/// What a process waits on, and whether it is parked.
+#[derive(Default)]
+pub(crate) struct Wait {
+    pub(crate) on: Vec<WaitEntry>,
+    /// Whether the process is parked: a thread asleep in a wait, or an async process
+    /// whose last poll returned pending. The entries count only while it is.
+    pub(crate) parked: bool,
+    /// Bumped at every park, so a checker can tell "still blocked" from "blocked again".
+    pub(crate) seq: u64,
+    next_token: u64,
+}
+
+/// The waker an async process is polled with, one per process, kept by its record so
+/// that the deadlock monitor can count its clones: when every clone is held by a signal
+/// the process waits on, nothing else (a foreign future, a timer) can wake it.
+pub(crate) struct ProcWaker(pub(crate) Waker);
+
+impl Wake for ProcWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.wake_by_ref();
+    }
+}
+
+/// One running (or finished) process.
+pub(crate) struct Record {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    pub(crate) group: Arc<Group>,
+    pub(crate) held: Mutex<Vec<HeldEntry>>,
+    pub(crate) wait: Mutex<Wait>,
+    /// Ends dropped but not yet let go of (see [`Record::defer_drop`]).
+    pending: Mutex<Vec<(Arc<dyn Endpoint>, Direction)>>,
+    pub(crate) end: Mutex<Option<ProcessEnd>>,
+    /// For async processes: the waker their driver polls them with.
+    pub(crate) driver: OnceLock<Arc<ProcWaker>>,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A new process id: ids follow the order in which processes are declared, which is the
+/// order reports list them in. 0 is never an id (it means "no process").
+pub(crate) fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+const SHARDS: usize = 16;
+
+/// The live records by id, sharded so that a million processes starting and ending do
+/// not queue on one lock; adding and removing are O(1).
+static LIVE: LazyLock<[Shard; SHARDS]> =
+    LazyLock::new(|| std::array::from_fn(|_| Mutex::new(HashMap::new())));
+
+type Shard = Mutex<HashMap<u64, Arc<Record>>>;
+
+fn shard(id: u64) -> &'static Shard {
+    &LIVE[(id as usize) % SHARDS]
+}
+
+/// The live records, in id order.
+pub(crate) fn live() -> Vec<Arc<Record>> {
+    let mut all: Vec<Arc<Record>> = LIVE
+        .iter()
+        .flat_map(|s| lock_std(s).values().cloned().collect::<Vec<_>>())
+        .collect();
+    all.sort_by_key(|r| r.id);
+    all
+}
+
+/// The live record with this id.
+pub(crate) fn live_record(id: u64) -> Option<Arc<Record>> {
+    lock_std(shard(id)).get(&id).cloned()
+}
+
+impl Record {
+    /// A record for process `id`, declared to hold `declared` (each with the number of its
+    /// end objects that stand for it).
+    pub(crate) fn new(
+        id: u64,
+        name: String,
+        group: Arc<Group>,
+        declared: Vec<(Held, usize)>,
+    ) -> Arc<Record> {
+        let mut held: Vec<HeldEntry> = Vec::with_capacity(declared.len());
+        for (h, refs) in declared {
+            match held.iter_mut().find(|e| e.held.same(&h)) {
+                Some(e) => e.refs += refs,
+                None => held.push(HeldEntry { held: h, refs }),
+            }
+        }
+        let r = Arc::new(Record {
+            id,
+            name,
+            group: group.clone(),
+            held: Mutex::new(held),
+            wait: Mutex::new(Wait::default()),
+            pending: Mutex::new(Vec::new()),
+            end: Mutex::new(None),
+            driver: OnceLock::new(),
+        });
+        group.add(r.clone());
+        r
+    }
+
+    /// Adds the record to the live set (the process has started).
+    pub(crate) fn go_live(self: &Arc<Self>) {
+        lock_std(shard(self.id)).insert(self.id, self.clone());
+    }
+
+    /// Removes it (the process has ended).
+    pub(crate) fn go_dead(&self) {
+        lock_std(shard(self.id)).remove(&self.id);
+    }
+
+    /// Records one more end object (or a barrier enrolment) of this process on `h`.
+    pub(crate) fn hold(&self, h: Held) {
+        let mut held = lock_std(&self.held);
+        match held.iter_mut().find(|e| e.held.same(&h)) {
+            Some(e) => e.refs += 1,
+            None => held.push(HeldEntry { held: h, refs: 1 }),
+        }
+    }
+
+    /// One end object of this process on `h` moved to another process.
+    pub(crate) fn unhold(&self, h: &Held) {
+        let mut held = lock_std(&self.held);
+        if let Some(i) = held.iter().position(|e| e.held.same(h)) {
+            held[i].refs = held[i].refs.saturating_sub(1);
+            if held[i].refs == 0 {
+                held.remove(i);
+            }
+        }
+    }
+
+    pub(crate) fn held(&self) -> Vec<Held> {
+        lock_std(&self.held)
+            .iter()
+            .map(|e| e.held.clone())
+            .collect()
+    }
+
+    pub(crate) fn poison_held(&self) {
+        for h in self.held() {
+            h.poison();
+        }
+    }
+
+    /// Defers dropping an end until the process next waits or ends.
+    ///
+    /// Why: a process body's channel ends are dropped when the body returns, before the
+    /// runtime sees its result. Dropping them at once would *retire* every channel of a
+    /// process that is ending by poison or failure, and a neighbour blocked on one of them
+    /// would end quietly instead of passing the poison on. Deferred, they are poisoned or
+    /// retired according to how the process ended. A process that drops an end and then
+    /// waits (on a channel, a barrier, a timer) releases it first, so deferral never holds
+    /// back a retirement that someone is waiting for. `retire()` is never deferred.
+    pub(crate) fn defer_drop(&self, end: Arc<dyn Endpoint>, dir: Direction) {
+        lock_std(&self.pending).push((end, dir));
+    }
+
+    /// Drops the ends the process has let go of: poisoning their channels if the process
+    /// ended by poison or failure, retiring them otherwise.
+    pub(crate) fn flush(&self, poison: bool) {
+        let pending = std::mem::take(&mut *lock_std(&self.pending));
+        for (end, dir) in pending {
+            end.drop_end(dir, poison);
+        }
+    }
+
+    /// Drops what the process has let go of, if anything (before it waits).
+    pub(crate) fn flush_if_any(&self) {
+        if !lock_std(&self.pending).is_empty() {
+            self.flush(false);
+        }
+    }
+
+    /// Adds wait entries; returns their token.
+    pub(crate) fn add_waits(&self, on: &[WaitOn], sig: Option<&Arc<Signal>>, park: bool) -> u64 {
+        self.flush_if_any();
+        let mut w = lock_std(&self.wait);
+        w.next_token += 1;
+        let token = w.next_token;
+        for &on in on {
+            w.on.push(WaitEntry {
+                token,
+                on,
+                sig: sig.cloned(),
+            });
+        }
+        if park {
+            w.parked = true;
+            w.seq += 1;
+        }
+        token
+    }
+
+    /// Removes the wait entries of `token`.
+    pub(crate) fn remove_waits(&self, token: u64, unpark: bool) {
+        let mut w = lock_std(&self.wait);
+        w.on.retain(|e| e.token != token);
+        if unpark {
+            w.parked = false;
+        }
+    }
+
+    /// An async process's last poll returned pending (`true`), or it is polled again.
+    pub(crate) fn set_parked(&self, parked: bool) {
+        let mut w = lock_std(&self.wait);
+        w.parked = parked;
+        if parked {
+            w.seq += 1;
+        }
+    }
+
+    pub(crate) fn info(&self) -> ProcessInfo {
+        let mut ends = Vec::new();
+        let mut barriers = Vec::new();
+        for e in lock_std(&self.held).iter() {
+            match &e.held {
+                Held::Chan(c, d) => ends.push(EndInfo {
+                    channel: c.id(),
+                    name: c.name().map(str::to_string),
+                    ty: c.type_name(),
+                    dir: *d,
+                    carried: c.carried(),
+                }),
+                Held::Barrier(b) => barriers.push(b.id()),
+            }
+        }
+        let w = lock_std(&self.wait);
+        ProcessInfo {
+            id: self.id,
+            name: self.name.clone(),
+            ends,
+            barriers,
+            waiting: if w.parked {
+                w.on.iter().map(|e| e.on).collect()
+            } else {
+                Vec::new()
+            },
+            end: *lock_std(&self.end),
+        }
+    }
+}
+
+/// One channel end a process holds, as [`ProcessInfo`] shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndInfo {
+    /// The channel's id.
+    pub channel: u64,
+    /// The channel's name, if it has one ([`Sender::set_name`](crate::Sender::set_name)).
+    pub name: Option<String>,
+    /// Its element type (Rust's name for it).
+    pub ty: &'static str,
+    /// Which end: writing or reading.
+    pub dir: Direction,
+    /// How many values the channel has delivered so far.
+    pub carried: u64,
+}
+
+impl EndInfo {
+    /// The channel's name, or `#id`.
+    pub fn label(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("#{}", self.channel))
+    }
+}
+
+/// A snapshot of a process: what it holds, what it waits on, how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessInfo {
+    /// A number naming the process, unique in this program.
+    pub id: u64,
+    /// Its name.
+    pub name: String,
+    /// The channel ends it holds (declared with [`Process::with`](crate::Process::with),
+    /// or used).
+    pub ends: Vec<EndInfo>,
+    /// The barriers it is enrolled on (their ids).
+    pub barriers: Vec<u64>,
+    /// What it waits on now (empty while running).
+    pub waiting: Vec<WaitOn>,
+    /// How it ended, once it has.
+    pub end: Option<ProcessEnd>,
+}
+
+/// Snapshots of every process running now, in this program, in the order they were
+/// declared.
+///
+/// # Examples
+/// ```
+/// let (tx, rx) = occamy::channel::<u8>();
+/// let h = occamy::spawn(occamy::Process::with("waiter", rx, |rx| rx.recv().map(drop)));
+/// // ... the process is running (or about to):
+/// let _ = occamy::processes();
+/// tx.send(1).unwrap();
+/// h.join().unwrap();
+/// ```
+pub fn processes() -> Vec<ProcessInfo> {
+    live().iter().map(|r| r.info()).collect()
+}
+
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Record({})", self.name)
+    }
+}
