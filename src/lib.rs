@@ -109,6 +109,9 @@ pub mod network;
 mod process;
 mod record;
 mod registry;
+#[doc(hidden)]
+#[path = "runtime/scheduler/mod.rs"]
+pub mod scheduler;
 mod timer;
 mod wait;
 
