@@ -185,7 +185,9 @@ impl Pool {
         if shared.shutdown.swap(true, SeqCst) {
             return;
         }
-        // Pairs with the fence in a task's post-poll check (see Task::cancel_if_shutdown).
+        // The SeqCst swap pairs with a task's post-poll check (Task::cancel_if_shutdown);
+        // the fence with the one in Shared::inject (a push that missed the flag is seen by
+        // the final drain below).
         fence(SeqCst);
         for u in shared.unparkers.iter() {
             u.unpark();

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{fence, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicUsize, Ordering::*};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
@@ -162,12 +162,14 @@ impl<F: Future<Output = ()> + Send + 'static> Task<F> {
         catch_unwind(AssertUnwindSafe(|| unsafe { *self.future.get() = None }))
     }
 
-    /// Cancels the task if the pool is shutting down. Called after a transition out of
-    /// RUNNING; pairs (SeqCst fences) with the shutdown sweep, which sets the flag and then
-    /// tries to claim every task: either the sweep sees our new state and claims the task
-    /// itself, or we see the flag here.
+    /// Cancels the task if the pool is shutting down. Called after the (SeqCst) transition
+    /// out of RUNNING. The shutdown stores its flag (SeqCst) and then tries to claim every
+    /// task with a SeqCst CAS. All four are in the single SeqCst order: if the sweep's
+    /// claim came first (and failed: we were RUNNING), its flag store precedes our
+    /// transition and so our load here; otherwise the claim sees our new state and takes
+    /// the task itself. Either way the task is cancelled. (A SeqCst CAS costs what an
+    /// AcqRel one does on x86, so this replaced a fence on every poll.)
     fn cancel_if_shutdown(self: Arc<Self>) -> Option<Arc<Self>> {
-        fence(SeqCst);
         if self.header.shared.is_shutdown() {
             self.cancel();
             None
@@ -215,7 +217,8 @@ impl<F: Future<Output = ()> + Send + 'static> Runnable for Task<F> {
                 let mut s = state.load(Acquire);
                 let next = loop {
                     let next = if s & NOTIFIED != 0 { SCHEDULED } else { 0 };
-                    match state.compare_exchange_weak(s, next, AcqRel, Acquire) {
+                    // SeqCst: see cancel_if_shutdown.
+                    match state.compare_exchange_weak(s, next, SeqCst, Acquire) {
                         Ok(_) => break next,
                         Err(actual) => s = actual,
                     }
@@ -246,7 +249,8 @@ impl<F: Future<Output = ()> + Send + 'static> Runnable for Task<F> {
             if s & (RUNNING | COMPLETE) != 0 {
                 return;
             }
-            match state.compare_exchange_weak(s, RUNNING, AcqRel, Acquire) {
+            // SeqCst: see cancel_if_shutdown.
+            match state.compare_exchange_weak(s, RUNNING, SeqCst, Acquire) {
                 Ok(_) => break,
                 Err(actual) => s = actual,
             }

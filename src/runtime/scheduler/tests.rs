@@ -269,6 +269,7 @@ fn drop_with_pending_tasks_ends_cleanly() {
         let dropped = Arc::new(AtomicUsize::new(0));
         let pool = Pool::new(2).unwrap();
         let mut hs = Vec::new();
+        let mut keep = Vec::new();
         // Pairs of tasks each holding one end of a channel the other never uses: a cycle
         // of wakers that only the shutdown sweep can break.
         for _ in 0..100 {
@@ -279,7 +280,8 @@ fn drop_with_pending_tasks_ends_cleanly() {
                 let _ = rx.recv_async().await;
                 let _keep = &tx;
             }));
-            let (_tx2, rx2) = crate::channel::<u32>();
+            let (tx2, rx2) = crate::channel::<u32>();
+            keep.push(tx2); // held outside the pool: this one stays pending too
             hs.push(pool.spawn(async move {
                 let _c = c2;
                 let _ = rx2.recv_async().await;
@@ -296,6 +298,7 @@ fn drop_with_pending_tasks_ends_cleanly() {
             assert!(h.is_finished());
             assert!(h.join().is_err());
         }
+        drop(keep);
         // Spawning onto a pool that is gone: dropped at once, reported.
         assert!(handle.spawn(async {}).join().is_err());
     });
@@ -375,4 +378,42 @@ fn vm_hwm_kib() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Many tasks passing a token around a ring while a std thread also feeds it: wakes from
+/// workers and from outside, on a 2-worker pool, none lost.
+#[test]
+fn ring_with_outside_wakes() {
+    watchdog("ring_with_outside_wakes", || {
+        let pool = Pool::new(2).unwrap();
+        const PROCS: usize = 64;
+        const HOPS: u64 = 20_000;
+        let (first_tx, mut prev_rx) = crate::channel::<u64>();
+        let mut hs = Vec::new();
+        for _ in 1..PROCS {
+            let (tx, rx) = crate::channel::<u64>();
+            let input = std::mem::replace(&mut prev_rx, rx);
+            hs.push(pool.spawn(async move {
+                while let Ok(v) = input.recv_async().await {
+                    if tx.send_async(v + 1).await.is_err() {
+                        return;
+                    }
+                }
+            }));
+        }
+        // Node 0 is a plain thread: every hop through it is a wake from outside the pool.
+        let last_rx = prev_rx;
+        first_tx.send(1).unwrap();
+        loop {
+            let v = last_rx.recv().unwrap();
+            if v >= HOPS {
+                break;
+            }
+            first_tx.send(v + 1).unwrap();
+        }
+        drop(first_tx);
+        for h in hs {
+            h.join().unwrap();
+        }
+    });
 }
