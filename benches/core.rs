@@ -36,6 +36,9 @@ use std::time::Instant;
 
 use occamy::{Process, Result, Runtime};
 
+#[path = "support/green.rs"]
+mod green;
+
 fn ns_since(t0: Instant) -> f64 {
     t0.elapsed().as_secs_f64() * 1e9
 }
@@ -487,6 +490,31 @@ fn main() -> ExitCode {
             occamy: Box::new(move || ring_occamy(rp, rh)),
             crossbeam: Box::new(move || ring_crossbeam(rp, rh)),
         },
+        // The same networks written async, as green tasks on a pool of 1 and of 2 workers.
+        Bench {
+            name: "commstime-green1",
+            unit: "ns/comm",
+            occamy: Box::new(move || green::commstime(1, cn)),
+            crossbeam: Box::new(move || commstime_crossbeam(cn)),
+        },
+        Bench {
+            name: "commstime-green2",
+            unit: "ns/comm",
+            occamy: Box::new(move || green::commstime(2, cn)),
+            crossbeam: Box::new(move || commstime_crossbeam(cn)),
+        },
+        Bench {
+            name: "pingpong-green2",
+            unit: "ns/round-trip",
+            occamy: Box::new(move || green::pingpong(2, pn)),
+            crossbeam: Box::new(move || pingpong_crossbeam(pn)),
+        },
+        Bench {
+            name: "ring-green2",
+            unit: "ns/hop",
+            occamy: Box::new(move || green::ring(2, rp, rh)),
+            crossbeam: Box::new(move || ring_crossbeam(rp, rh)),
+        },
     ];
     let t0 = Instant::now();
     let results = run(
@@ -504,7 +532,7 @@ fn main() -> ExitCode {
             .zip(c)
             .map_or_else(|| "-".into(), |(o, c)| format!("{:.2}", o / c));
         println!(
-            "{:<10} occamy {:>7} {:<13} {:<15} crossbeam {:>7} {:<13} {:<15} ratio {}",
+            "{:<16} occamy {:>7} {:<13} {:<15} crossbeam {:>7} {:<13} {:<15} ratio {}",
             s.name,
             show(o),
             s.unit,

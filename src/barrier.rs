@@ -144,7 +144,7 @@ impl Barrier {
             Some(sig) => sig,
         };
         let on = [WaitOn::Barrier { id: self.shared.id }];
-        match sig.block(None, || context::parked_on(&on, Some(&sig))) {
+        match sig.block(None, |sleep| context::park(&on, Some(&sig), sleep)) {
             Outcome::Ready(_) => Ok(()),
             _ => Err(BarrierPoisoned),
         }

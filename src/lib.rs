@@ -149,6 +149,10 @@ pub use wait::{Direction, WaitOn};
 
 #[doc(hidden)]
 pub use alt::{__recv_of, __send_of};
+/// The green scheduler's executor, public for its benchmark (`benches/scheduler.rs`) and
+/// doctests; programs choose it with [`Scheduler::Green`].
+#[doc(hidden)]
+pub use runtime::scheduler;
 
 /// The result of a process body: `Ok(())`, or how it ended otherwise.
 pub type Result<T = (), E = Error> = std::result::Result<T, E>;

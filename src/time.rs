@@ -40,14 +40,13 @@ pub fn sleep(d: Duration) {
 
 /// Sleeps until `deadline` (occam's `tim ? AFTER t`); see [`sleep`].
 pub fn sleep_until(deadline: Instant) {
-    let _w = context::parked_on(&[WaitOn::Timer], None);
-    loop {
+    context::park(&[WaitOn::Timer], None, &mut || loop {
         let now = Instant::now();
         if now >= deadline {
             return;
         }
         std::thread::sleep(deadline - now);
-    }
+    })
 }
 
 /// Sleeps for `d` in async code.

@@ -16,8 +16,8 @@
 //! While a thread waits, the process record of the running process says on which channels
 //! it waits, which is what the graph exporter and the deadlock detector read; nothing on
 //! the fast path (a rendezvous with a peer already waiting) writes it. The caller says how
-//! to record the wait (`block`'s `park` argument), so this layer knows nothing of
-//! processes.
+//! to record the wait, and where to sleep (`block`'s `park` argument), so this layer knows
+//! nothing of processes or schedulers.
 
 use std::sync::Arc;
 use std::task::Waker;
@@ -190,17 +190,21 @@ impl Signal {
 
     /// Blocks the calling thread until the signal fires, or until `deadline`, when the party
     /// withdraws itself (unless a peer got there first, whose outcome is then returned).
-    /// After a short spin, and before it sleeps, it calls `park`, whose result it keeps
-    /// while asleep: the caller records there what the party waits on.
-    pub(crate) fn block<G>(
+    /// After a short spin, it hands the sleep to `park`, which must call it once: the
+    /// caller records there what the party waits on, and may move the sleep off a
+    /// scheduler's worker.
+    pub(crate) fn block(
         self: &Arc<Self>,
         deadline: Option<Instant>,
-        park: impl FnOnce() -> G,
+        park: impl FnOnce(&mut dyn FnMut() -> Outcome) -> Outcome,
     ) -> Outcome {
         if spin_until(|| self.outcome().is_some()) {
             return self.outcome().unwrap();
         }
-        let _waiting = park();
+        park(&mut || self.sleep(deadline))
+    }
+
+    fn sleep(&self, deadline: Option<Instant>) -> Outcome {
         let Target::Thread { lock: m, cv } = &self.target else {
             unreachable!("block() on a task signal")
         };
@@ -305,13 +309,13 @@ mod tests {
         assert!(s.fire(Outcome::Ready(2)));
         assert!(!s.fire(Outcome::Poisoned(0)));
         assert_eq!(s.withdraw(), Err(Outcome::Ready(2)));
-        assert_eq!(s.block(None, || ()), Outcome::Ready(2));
+        assert_eq!(s.block(None, |sleep| sleep()), Outcome::Ready(2));
     }
 
     #[test]
     fn deadline_withdraws() {
         let s = Arc::new(Signal::thread());
-        let o = s.block(Some(Instant::now()), || ());
+        let o = s.block(Some(Instant::now()), |sleep| sleep());
         assert_eq!(o, Outcome::Withdrawn);
         assert!(!s.fire(Outcome::Ready(0)));
     }

@@ -173,6 +173,36 @@ fn run_pipeline() {
 }
 
 #[test]
+fn run_pipeline_and_ring_under_the_green_scheduler() {
+    for workers in ["1", "2"] {
+        let r = occamy(&[
+            "run",
+            "networks/pipeline.ron",
+            "--scheduler",
+            "green",
+            "--workers",
+            workers,
+        ]);
+        r.code(0);
+        assert_eq!(r.lines().last().copied(), Some("sum: 55"), "{}", r.stdout);
+    }
+    let r = occamy(&[
+        "run",
+        "networks/ring.ron",
+        "--scheduler",
+        "green",
+        "--set",
+        "laps=3",
+    ]);
+    r.code(0).stdout_has("ring: 3 values in ");
+}
+
+#[test]
+fn an_unknown_scheduler_exits_2() {
+    occamy(&["run", "networks/pipeline.ron", "--scheduler", "fibres"]).code(2);
+}
+
+#[test]
 fn run_merge() {
     let r = occamy(&["run", "networks/merge.ron"]);
     r.code(0);

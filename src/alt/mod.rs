@@ -398,8 +398,8 @@ impl Alt {
             Begun::Done(sel) => sel,
             Begun::Waiting(sig) => {
                 let on = self.waiting_on();
-                let outcome = sig.block(self.earliest.map(|(_, d)| d), || {
-                    context::parked_on(&on, Some(&sig))
+                let outcome = sig.block(self.earliest.map(|(_, d)| d), |sleep| {
+                    context::park(&on, Some(&sig), sleep)
                 });
                 self.finish(&sig, outcome)
             }

@@ -266,7 +266,7 @@ impl<T: Send + 'static> Sender<T> {
             id: self.core.id,
             dir: Direction::Send,
         }];
-        let outcome = sig.block(deadline, || context::parked_on(&on, Some(&sig)));
+        let outcome = sig.block(deadline, |sleep| context::park(&on, Some(&sig), sleep));
         let back = || slot.take().expect("an unsent value stays in its slot");
         match outcome {
             Outcome::Ready(_) => Ok(()),
@@ -410,7 +410,7 @@ impl<T: Send + 'static> Receiver<T> {
             id: self.core.id,
             dir: Direction::Recv,
         }];
-        match sig.block(deadline, || context::parked_on(&on, Some(&sig))) {
+        match sig.block(deadline, |sleep| context::park(&on, Some(&sig), sleep)) {
             Outcome::Ready(_) => Ok(slot.take().expect("a fired receiver's value")),
             Outcome::Poisoned(_) => Err(RecvTimeoutError::Poisoned),
             Outcome::Retired(_) => Err(RecvTimeoutError::Retired),

@@ -8,7 +8,7 @@ use super::{NetworkArgs, EXIT_DEADLOCK, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_INV
 use crate::deadlock::OnDeadlock;
 use crate::network::{self, ChannelStats, ProcessStats};
 use crate::registry::Registry;
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, Scheduler};
 
 /// Arguments of `occamy run`.
 #[derive(clap::Args, Debug)]
@@ -35,6 +35,13 @@ pub(super) struct RunArgs {
     /// does not change the exit status).
     #[arg(long, value_name = "OUT.dot")]
     dot: Option<std::path::PathBuf>,
+    /// How processes run: `threads` (one OS thread each) or `green` (async kinds as tasks
+    /// on a pool of worker threads; blocking kinds keep a thread each).
+    #[arg(long, value_name = "WHICH", default_value = "threads", value_parser = ["threads", "green"])]
+    scheduler: String,
+    /// Worker threads of the green scheduler (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    workers: usize,
 }
 
 /// How long processes get to stop after the network is poisoned before the launcher
@@ -61,7 +68,13 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
     } else {
         OnDeadlock::Poison
     };
+    let scheduler = if a.scheduler == "green" {
+        Scheduler::Green { workers: a.workers }
+    } else {
+        Scheduler::Threads
+    };
     let runtime = Runtime::new()
+        .scheduler(scheduler)
         .on_deadlock(on_deadlock)
         .deadlock_check_interval(Duration::from_millis(a.deadlock_check_ms));
     let mut running = match network::start(&plan, reg, &runtime) {

@@ -13,6 +13,32 @@ pub enum Scheduler {
     /// [`block_on`](crate::block_on) on its thread).
     #[default]
     Threads,
+    /// Async processes ([`Process::new_async`](crate::Process::new_async), kinds written
+    /// async) as green tasks multiplexed on a pool of `workers` OS threads (0: one per
+    /// core), started for the run and stopped when it ends; blocking processes still get
+    /// their own OS thread, on the same channels. See the scheduler's design notes in
+    /// `src/runtime/scheduler/README.md`.
+    Green {
+        /// Worker threads (0: one per core).
+        workers: usize,
+    },
+}
+
+impl Scheduler {
+    /// The green scheduler with one worker per core.
+    pub fn green() -> Scheduler {
+        Scheduler::Green { workers: 0 }
+    }
+
+    /// The worker count a green pool gets.
+    pub(crate) fn workers(self) -> usize {
+        match self {
+            Scheduler::Green { workers: 0 } | Scheduler::Threads => {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            }
+            Scheduler::Green { workers } => workers,
+        }
+    }
 }
 
 /// The options of a run, and the entry points that run processes with them

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use super::held::{Endpoint, Enrolment, Held};
 use super::record::{live_record, Record};
+use super::scheduler;
 use crate::wait::{Direction, Signal, WaitOn};
 
 thread_local! {
@@ -111,10 +112,20 @@ pub(crate) struct Waiting {
     parks: bool,
 }
 
-/// A thread about to sleep on `sig` (or on a timer, with no signal): the process is
-/// parked, waiting on `on`, until the guard drops.
-pub(crate) fn parked_on(on: &[WaitOn], sig: Option<&Arc<Signal>>) -> Waiting {
-    wait(on, sig, true)
+/// Runs `sleep`, which blocks the thread until `sig` fires (or a timer, with no signal),
+/// with the process recorded as parked, waiting on `on`. Inside a green task the sleep
+/// first hands the worker's queue to another thread, so that the other tasks move on; the
+/// process is warned about once (a blocking call in an async process).
+pub(crate) fn park<R>(on: &[WaitOn], sig: Option<&Arc<Signal>>, sleep: &mut dyn FnMut() -> R) -> R {
+    let _waiting = wait(on, sig, true);
+    if scheduler::on_worker() {
+        if let Some(r) = &_waiting.rec {
+            r.warn_blocking();
+        }
+        scheduler::block_in_place(sleep)
+    } else {
+        sleep()
+    }
 }
 
 /// An async operation that returned pending, waiting on `on`: the entries count once the

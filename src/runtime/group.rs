@@ -42,6 +42,12 @@ impl Group {
         all
     }
 
+    /// Lets go of the records once the run has been concluded: they refer to the group,
+    /// so keeping them would keep both alive for ever.
+    pub(crate) fn release(&self) {
+        lock_std(&self.records).clear();
+    }
+
     /// Records the deadlock (the first found) and, if the group poisons on deadlock,
     /// poisons everything its processes hold.
     pub(crate) fn deadlocked(&self, report: &DeadlockReport) {

@@ -18,12 +18,14 @@
 mod builder;
 pub(crate) mod context;
 mod error;
+mod green;
 mod group;
 pub(crate) mod held;
 mod monitor;
 mod par;
 mod process;
 pub(crate) mod record;
+pub mod scheduler;
 mod thread;
 
 pub use builder::{Runtime, Scheduler};

@@ -14,11 +14,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::builder::Runtime;
+use super::builder::{Runtime, Scheduler};
 use super::error::{Error, Failure, ParError, ProcessEnd};
+use super::green;
 use super::group::Group;
 use super::process::{Body, Observer, Process};
 use super::record::{lock_std, ProcessInfo, Record};
+use super::scheduler::Pool;
 use super::thread;
 use crate::deadlock::{DeadlockReport, OnDeadlock};
 
@@ -123,6 +125,7 @@ fn panic_message(p: &(dyn Any + Send)) -> String {
 #[derive(Debug)]
 pub(crate) enum Handle {
     Thread(std::thread::JoinHandle<Finished>),
+    Task(green::Task),
     /// It could not start (its body, and the ends it owns, were dropped unstarted, so
     /// its peers see retirement rather than wait for it).
     Failed(String, std::io::Error),
@@ -132,6 +135,7 @@ impl Handle {
     fn join(self) -> Finished {
         match self {
             Handle::Thread(h) => h.join().expect("a process's panics are caught"),
+            Handle::Task(t) => t.join(),
             Handle::Failed(name, e) => Some((0, name, Failure::Spawn(e))),
         }
     }
@@ -139,12 +143,37 @@ impl Handle {
     fn is_finished(&self) -> bool {
         match self {
             Handle::Thread(h) => h.is_finished(),
+            Handle::Task(t) => t.is_finished(),
             Handle::Failed(..) => true,
         }
     }
 }
 
-fn start(p: Process, group: &Arc<Group>) -> Handle {
+/// The pool a run's green processes share, started with its first green process and
+/// stopped (after every process has been joined) when the run ends.
+#[derive(Default)]
+pub(crate) struct Pools(Option<Pool>);
+
+impl std::fmt::Debug for Pools {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pools")
+    }
+}
+
+/// Starts `p`: as a green task if the run's scheduler is green and `p` is async, else on
+/// a thread of its own.
+fn start(p: Process, group: &Arc<Group>, pools: &mut Pools) -> Handle {
+    let sched = group.config.scheduler;
+    if matches!(sched, Scheduler::Green { .. }) && p.is_async() {
+        if pools.0.is_none() {
+            match Pool::with_stack_size(sched.workers(), group.config.stack_size) {
+                Ok(pool) => pools.0 = Some(pool),
+                Err(e) => return Handle::Failed(p.name.clone(), e),
+            }
+        }
+        let pool = pools.0.as_ref().expect("started above");
+        return Handle::Task(green::start(p, group, pool));
+    }
     thread::start(p, group)
 }
 
@@ -214,22 +243,27 @@ impl Runtime {
     /// Blocks until the last process has ended, or the first has failed.
     pub fn seq<I: IntoIterator<Item = Process>>(&self, processes: I) -> Result<(), ParError> {
         let group = Group::new(self);
+        let mut result = Ok(());
         for p in processes {
             if let Some(f) = thread::run_here(p, &group) {
-                return Err(ParError::from_failures(vec![f]).expect("one failure"));
+                result = Err(ParError::from_failures(vec![f]).expect("one failure"));
+                break;
             }
         }
-        Ok(())
+        group.release();
+        result
     }
 
     /// Starts a process in the background: [`spawn`] with these options.
     pub fn spawn(&self, process: Process) -> ProcessHandle {
         let name = process.name.clone();
         let group = Group::new(self);
+        let mut pools = Pools::default();
         ProcessHandle {
             name,
-            handle: start(process, &group),
+            handle: start(process, &group, &mut pools),
             group,
+            pools,
         }
     }
 }
@@ -239,8 +273,13 @@ pub(crate) fn run_group<I: IntoIterator<Item = Process>>(
     group: &Arc<Group>,
     processes: I,
 ) -> ParOutcome {
-    let handles: Vec<Handle> = processes.into_iter().map(|p| start(p, group)).collect();
+    let mut pools = Pools::default();
+    let handles: Vec<Handle> = processes
+        .into_iter()
+        .map(|p| start(p, group, &mut pools))
+        .collect();
     let failures = handles.into_iter().filter_map(Handle::join).collect();
+    drop(pools);
     conclude(group, failures)
 }
 
@@ -259,6 +298,7 @@ pub(crate) fn conclude(group: &Group, mut failures: Vec<(u64, String, Failure)>)
     // In declaration order (ids are handed out as processes are made), not thread-start
     // order.
     let processes: Vec<ProcessInfo> = group.records().iter().map(|r| r.info()).collect();
+    group.release();
     let result = match failures.first() {
         Some((_, _, Failure::Deadlock(_))) => {
             let (_, process, failure) = failures.remove(0);
@@ -321,6 +361,8 @@ pub struct ProcessHandle {
     name: String,
     handle: Handle,
     group: Arc<Group>,
+    /// Keeps a green process's pool running until it is joined.
+    pools: Pools,
 }
 
 impl ProcessHandle {
@@ -340,6 +382,7 @@ impl ProcessHandle {
     /// Blocks until the process has ended.
     pub fn join(self) -> Result<(), ParError> {
         let failure = self.handle.join();
+        drop(self.pools);
         conclude(&self.group, failure.into_iter().collect()).result
     }
 }

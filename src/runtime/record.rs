@@ -72,6 +72,8 @@ pub(crate) struct Record {
     pub(crate) end: Mutex<Option<ProcessEnd>>,
     /// For async processes: the waker their driver polls them with.
     pub(crate) driver: OnceLock<Arc<ProcWaker>>,
+    /// Whether it was warned of a blocking call inside a green task.
+    warned: std::sync::atomic::AtomicBool,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -135,6 +137,7 @@ impl Record {
             pending: Mutex::new(Vec::new()),
             end: Mutex::new(None),
             driver: OnceLock::new(),
+            warned: std::sync::atomic::AtomicBool::new(false),
         });
         group.add(r.clone());
         r
@@ -238,6 +241,18 @@ impl Record {
         w.on.retain(|e| e.token != token);
         if unpark {
             w.parked = false;
+        }
+    }
+
+    /// Warns, once per process, of a blocking call made inside a green task.
+    pub(crate) fn warn_blocking(&self) {
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                process = %self.name,
+                "process `{}` made a blocking call inside a green task: it runs, but its \
+                 worker's other tasks moved to another thread; use the async form",
+                self.name
+            );
         }
     }
 

@@ -56,6 +56,10 @@ impl Wake for ThreadWaker {
 /// (`rec`), the record learns when it is parked, and its waker is the process's own (see
 /// `ProcWaker`), so that the deadlock monitor can judge it.
 pub(crate) fn block_on<F: Future>(fut: F, rec: Option<&Arc<Record>>) -> F::Output {
+    if rec.is_none() && super::scheduler::on_worker() {
+        // A blocking wait inside a green task: the worker's other tasks move on first.
+        return super::scheduler::block_in_place(|| block_on(fut, None));
+    }
     let thread = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
     let waker = match rec {
         Some(r) => {

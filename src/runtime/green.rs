@@ -1,0 +1,121 @@
+//! Async processes as green tasks: each runs on the run's pool of worker threads
+//! (`scheduler`), with the process's record made current around every poll.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use super::context;
+use super::error::Error;
+use super::group::Group;
+use super::par::{begin, guarded, span, Begun, Finished};
+use super::process::{AsyncBody, Body, Process};
+use super::record::{lock_std, ProcWaker};
+use super::scheduler::{JoinHandle, Pool};
+
+/// A green process, to be joined: the pool's handle, and where the task leaves how the
+/// process ended.
+pub(crate) struct Task {
+    join: JoinHandle,
+    finished: Arc<Mutex<Option<Finished>>>,
+    name: String,
+}
+
+impl std::fmt::Debug for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Task({})", self.name)
+    }
+}
+
+impl Task {
+    pub(crate) fn join(self) -> Finished {
+        // The task catches its body's panics itself; an error here means the pool shut
+        // down before the task ended, which `conclude` reports below.
+        let joined = self.join.join();
+        match lock_std(&self.finished).take() {
+            Some(f) => f,
+            None => Some((
+                0,
+                self.name,
+                super::error::Failure::Panic(match joined {
+                    Err(_) => "its scheduler stopped before it ended".into(),
+                    Ok(()) => "it ended without a result".into(),
+                }),
+            )),
+        }
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.join.is_finished()
+    }
+}
+
+/// Starts the async process `p` as a task on `pool`.
+pub(crate) fn start(p: Process, group: &Arc<Group>, pool: &Pool) -> Task {
+    let name = p.name.clone();
+    let (begun, body) = begin(p, group);
+    let Body::Async(fut) = body else {
+        unreachable!("only async processes run as tasks")
+    };
+    let finished = Arc::new(Mutex::new(None));
+    let span = span(&begun.rec.name);
+    let join = pool.spawn(ProcessTask {
+        begun: Some(begun),
+        fut,
+        waker: None,
+        span,
+        finished: finished.clone(),
+    });
+    Task {
+        join,
+        finished,
+        name,
+    }
+}
+
+struct ProcessTask {
+    begun: Option<Begun>,
+    fut: AsyncBody,
+    /// The process's own waker, wrapping the pool's (see `ProcWaker`).
+    waker: Option<Waker>,
+    span: tracing::Span,
+    finished: Arc<Mutex<Option<Finished>>>,
+}
+
+impl Future for ProcessTask {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let Some(begun) = &this.begun else {
+            return Poll::Ready(());
+        };
+        let rec = begun.rec.clone();
+        let waker = this.waker.get_or_insert_with(|| {
+            let pw = Arc::new(ProcWaker(cx.waker().clone()));
+            let _ = rec.driver.set(pw.clone());
+            Waker::from(pw)
+        });
+        let mut inner = Context::from_waker(waker);
+        rec.set_parked(false);
+        let result: std::thread::Result<Poll<Result<(), Error>>> = {
+            let _entered = context::enter(&rec);
+            let _span = this.span.enter();
+            guarded(|| this.fut.as_mut().poll(&mut inner))
+        };
+        let result = match result {
+            Ok(Poll::Pending) => {
+                // Let go of dropped ends before the process counts as parked.
+                rec.flush_if_any();
+                rec.set_parked(true);
+                return Poll::Pending;
+            }
+            Ok(Poll::Ready(r)) => Ok(r),
+            Err(panic) => Err(panic),
+        };
+        let begun = this.begun.take().expect("polled once more after its end");
+        *lock_std(&this.finished) = Some(begun.end(result));
+        Poll::Ready(())
+    }
+}

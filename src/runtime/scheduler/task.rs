@@ -1,0 +1,363 @@
+//! A task: one allocation holding the state word, the join slot and the future, plus the
+//! registry of live tasks that lets a pool drop pending futures when it shuts down.
+
+use std::any::Any;
+use std::cell::{Cell, UnsafeCell};
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering::*};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+use super::{lock, worker, Shared};
+
+/// In a run queue (or being pushed to one); only the IDLE -> SCHEDULED transition queues
+/// a task, so a task is in at most one queue slot at a time.
+pub(super) const SCHEDULED: usize = 1;
+/// Being polled (or being cancelled) by the one thread that made this transition.
+pub(super) const RUNNING: usize = 2;
+/// Woken while RUNNING: the runner re-queues it after the poll returns.
+pub(super) const NOTIFIED: usize = 4;
+/// Finished, panicked or cancelled; the future has been dropped. Terminal.
+pub(super) const COMPLETE: usize = 8;
+
+/// How a task ended, as [`JoinHandle::join`](super::JoinHandle::join) reports it.
+pub(super) type Outcome = Result<(), Box<dyn Any + Send>>;
+
+/// The payload of the `Err` a task cancelled by its pool's shutdown reports.
+pub(super) const CANCELLED: &str = "occamy scheduler: task cancelled (its pool shut down)";
+
+pub(super) struct Header {
+    state: AtomicUsize,
+    /// Slot in the registry; written once, before the task is first queued.
+    key: Cell<usize>,
+    pub(super) shared: Arc<Shared>,
+    join: Mutex<JoinSlot>,
+}
+
+// SAFETY: `key` is written only by the spawning thread before the task is published (the
+// queue push and the registry lock order that write before every read).
+unsafe impl Sync for Header {}
+
+#[derive(Default)]
+struct JoinSlot {
+    outcome: Option<Outcome>,
+    taken: bool,
+    waker: Option<Waker>,
+}
+
+/// The type-erased face of a task, as run queues and join handles hold it.
+pub(super) trait Runnable: Send + Sync + 'static {
+    fn header(&self) -> &Header;
+    /// Polls the task once. Called only by the holder of its (single) queue entry.
+    fn run(self: Arc<Self>);
+    /// Drops the future if no one is running it (pool shutdown); a running task is
+    /// cancelled by its runner when the poll returns (see `run`).
+    fn cancel(self: Arc<Self>);
+}
+
+pub(super) type TaskRef = Arc<dyn Runnable>;
+
+pub(super) struct Task<F> {
+    header: Header,
+    future: UnsafeCell<Option<F>>,
+}
+
+// SAFETY: the future is touched only by the thread that holds RUNNING (a CAS grants it to
+// one thread at a time); everything else in the task is Sync.
+unsafe impl<F: Send> Sync for Task<F> {}
+
+impl<F: Future<Output = ()> + Send + 'static> Task<F> {
+    const VTABLE: RawWakerVTable = RawWakerVTable::new(
+        Self::waker_clone,
+        Self::waker_wake,
+        Self::waker_wake_by_ref,
+        Self::waker_drop,
+    );
+
+    /// A new task, counted as SCHEDULED: the spawner queues it.
+    pub(super) fn new(shared: Arc<Shared>, future: F) -> Arc<Self> {
+        Arc::new(Task {
+            header: Header {
+                state: AtomicUsize::new(SCHEDULED),
+                key: Cell::new(usize::MAX),
+                shared,
+                join: Mutex::new(JoinSlot::default()),
+            },
+            future: UnsafeCell::new(Some(future)),
+        })
+    }
+
+    unsafe fn waker_clone(p: *const ()) -> RawWaker {
+        // SAFETY: `p` came from `Arc::as_ptr` of a live task (the waker holds a count).
+        unsafe { Arc::increment_strong_count(p.cast::<Self>()) };
+        RawWaker::new(p, &Self::VTABLE)
+    }
+
+    unsafe fn waker_wake(p: *const ()) {
+        // SAFETY: as above; this consumes the waker's count.
+        let task = unsafe { Arc::from_raw(p.cast::<Self>()) };
+        Self::wake_by_ref(&task);
+    }
+
+    unsafe fn waker_wake_by_ref(p: *const ()) {
+        // SAFETY: as above; the waker keeps its count.
+        let task = ManuallyDrop::new(unsafe { Arc::from_raw(p.cast::<Self>()) });
+        Self::wake_by_ref(&task);
+    }
+
+    unsafe fn waker_drop(p: *const ()) {
+        // SAFETY: as above; releases the waker's count.
+        unsafe { Arc::decrement_strong_count(p.cast::<Self>()) };
+    }
+
+    fn wake_by_ref(this: &Arc<Self>) {
+        let state = &this.header.state;
+        let mut s = state.load(Acquire);
+        loop {
+            // Already queued, already to be re-queued, or finished: nothing to do. (A wake
+            // after completion is harmless for this reason.)
+            if s & (SCHEDULED | NOTIFIED | COMPLETE) != 0 {
+                return;
+            }
+            // While RUNNING the runner owns the re-queue (after its poll); otherwise we do.
+            let next = if s & RUNNING != 0 {
+                s | NOTIFIED
+            } else {
+                SCHEDULED
+            };
+            // Release: what the waker did before waking is visible to the next poll,
+            // which starts with an Acquire read of this value.
+            match state.compare_exchange_weak(s, next, AcqRel, Acquire) {
+                Ok(_) => break,
+                Err(actual) => s = actual,
+            }
+        }
+        if s & RUNNING == 0 {
+            worker::schedule(this.clone(), false);
+        }
+    }
+
+    /// Stores the outcome, wakes the joiner, leaves the registry. Called by the holder of
+    /// RUNNING, after the future has been dropped.
+    fn complete(&self, outcome: Outcome) {
+        let waker = {
+            let mut j = lock(&self.header.join);
+            j.outcome = Some(outcome);
+            j.waker.take()
+        };
+        // Any NOTIFIED bit is dropped here: no one polls a complete task again.
+        self.header.state.swap(COMPLETE, AcqRel);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        self.header.shared.registry.remove(self.header.key.get());
+    }
+
+    /// Drops the future (catching a panic in its destructor). Caller holds RUNNING.
+    fn drop_future(&self) -> Result<(), Box<dyn Any + Send>> {
+        // SAFETY: RUNNING is ours, so no other thread touches the future.
+        catch_unwind(AssertUnwindSafe(|| unsafe { *self.future.get() = None }))
+    }
+
+    /// Cancels the task if the pool is shutting down. Called after the (SeqCst) transition
+    /// out of RUNNING. The shutdown stores its flag (SeqCst) and then tries to claim every
+    /// task with a SeqCst CAS. All four are in the single SeqCst order: if the sweep's
+    /// claim came first (and failed: we were RUNNING), its flag store precedes our
+    /// transition and so our load here; otherwise the claim sees our new state and takes
+    /// the task itself. Either way the task is cancelled. (A SeqCst CAS costs what an
+    /// AcqRel one does on x86, so this replaced a fence on every poll.)
+    fn cancel_if_shutdown(self: Arc<Self>) -> Option<Arc<Self>> {
+        if self.header.shared.is_shutdown() {
+            self.cancel();
+            None
+        } else {
+            Some(self)
+        }
+    }
+}
+
+impl<F: Future<Output = ()> + Send + 'static> Runnable for Task<F> {
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn run(self: Arc<Self>) {
+        let state = &self.header.state;
+        let mut s = state.load(Acquire);
+        loop {
+            // RUNNING or COMPLETE here means the shutdown sweep claimed the task while it
+            // sat in a queue: it drops the future; our queue entry is just spent.
+            if s & (RUNNING | COMPLETE) != 0 {
+                return;
+            }
+            debug_assert_eq!(s, SCHEDULED);
+            match state.compare_exchange_weak(s, RUNNING, AcqRel, Acquire) {
+                Ok(_) => break,
+                Err(actual) => s = actual,
+            }
+        }
+        // A borrowed waker: no reference-count traffic unless the future clones it.
+        let waker = ManuallyDrop::new(unsafe {
+            // SAFETY: `self` outlives the poll, and the vtable treats the pointer as an Arc.
+            Waker::from_raw(RawWaker::new(Arc::as_ptr(&self).cast(), &Self::VTABLE))
+        });
+        let mut cx = Context::from_waker(&waker);
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: RUNNING is ours; the future is never moved (it lives in the Arc).
+            match unsafe { &mut *self.future.get() } {
+                Some(f) => unsafe { Pin::new_unchecked(f) }.poll(&mut cx),
+                None => Poll::Ready(()),
+            }
+        }));
+        match polled {
+            Ok(Poll::Pending) => {
+                let mut s = state.load(Acquire);
+                let next = loop {
+                    let next = if s & NOTIFIED != 0 { SCHEDULED } else { 0 };
+                    // SeqCst: see cancel_if_shutdown.
+                    match state.compare_exchange_weak(s, next, SeqCst, Acquire) {
+                        Ok(_) => break next,
+                        Err(actual) => s = actual,
+                    }
+                };
+                if let Some(task) = self.cancel_if_shutdown() {
+                    if next == SCHEDULED {
+                        // Woken during its own poll: a yield, so it goes behind the queue
+                        // rather than into the run-next slot (which it would monopolise).
+                        worker::schedule(task, true);
+                    }
+                }
+            }
+            Ok(Poll::Ready(())) => {
+                let dropped = self.drop_future();
+                self.complete(dropped);
+            }
+            Err(panic) => {
+                let _ = self.drop_future();
+                self.complete(Err(panic));
+            }
+        }
+    }
+
+    fn cancel(self: Arc<Self>) {
+        let state = &self.header.state;
+        let mut s = state.load(Acquire);
+        loop {
+            if s & (RUNNING | COMPLETE) != 0 {
+                return;
+            }
+            // SeqCst: see cancel_if_shutdown.
+            match state.compare_exchange_weak(s, RUNNING, SeqCst, Acquire) {
+                Ok(_) => break,
+                Err(actual) => s = actual,
+            }
+        }
+        let _ = self.drop_future();
+        self.complete(Err(Box::new(CANCELLED)));
+    }
+}
+
+impl Header {
+    pub(super) fn is_complete(&self) -> bool {
+        self.state.load(Acquire) & COMPLETE != 0
+    }
+
+    /// The join handle's poll: the outcome once, or registers `waker`.
+    pub(super) fn poll_join(&self, waker: &Waker) -> Poll<Outcome> {
+        let mut j = lock(&self.join);
+        if let Some(o) = j.outcome.take() {
+            j.taken = true;
+            return Poll::Ready(o);
+        }
+        assert!(!j.taken, "JoinHandle polled after it returned its outcome");
+        // Under the lock that `complete` takes to store the outcome: no lost wake-up.
+        match &mut j.waker {
+            Some(w) if w.will_wake(waker) => {}
+            slot => *slot = Some(waker.clone()),
+        }
+        Poll::Pending
+    }
+}
+
+// ------------------------------------------------------------------------------ registry
+
+const SHARDS: usize = 16;
+
+/// Every live task, so that shutdown can drop futures that will never be woken (their
+/// wakers may sit in channels that only other pending tasks hold: a cycle of Arcs that
+/// would otherwise leak). Sharded to keep spawn and completion off a single lock.
+pub(super) struct Registry {
+    shards: Box<[Mutex<Shard>]>,
+}
+
+#[derive(Default)]
+struct Shard {
+    slots: Vec<Option<TaskRef>>,
+    free: Vec<usize>,
+    closed: bool,
+}
+
+thread_local! {
+    static NEXT_SHARD: Cell<usize> = const { Cell::new(0) };
+}
+
+impl Registry {
+    pub(super) fn new() -> Registry {
+        Registry {
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
+
+    /// Adds a task; gives it back if the pool has shut down (the closed flag is read under
+    /// the shard lock that the shutdown sweep takes, so no task slips past the sweep).
+    pub(super) fn insert(&self, task: TaskRef) -> Result<(), TaskRef> {
+        let shard = NEXT_SHARD.with(|n| {
+            let s = n.get();
+            n.set(s.wrapping_add(1));
+            s % SHARDS
+        });
+        let mut sh = lock(&self.shards[shard]);
+        if sh.closed {
+            return Err(task);
+        }
+        let idx = match sh.free.pop() {
+            Some(i) => i,
+            None => {
+                sh.slots.push(None);
+                sh.slots.len() - 1
+            }
+        };
+        task.header().key.set(idx * SHARDS + shard);
+        sh.slots[idx] = Some(task);
+        Ok(())
+    }
+
+    fn remove(&self, key: usize) {
+        let taken = {
+            let mut sh = lock(&self.shards[key % SHARDS]);
+            let idx = key / SHARDS;
+            let t = sh.slots.get_mut(idx).and_then(Option::take);
+            // After the sweep the slot is already empty and is never reused.
+            if t.is_some() {
+                sh.free.push(idx);
+            }
+            t
+        };
+        drop(taken); // outside the lock: this may be the last count of the task
+    }
+
+    /// Closes the registry and takes every task out of it.
+    pub(super) fn close(&self) -> Vec<TaskRef> {
+        let mut all = Vec::new();
+        for shard in self.shards.iter() {
+            let mut sh = lock(shard);
+            sh.closed = true;
+            all.extend(sh.slots.drain(..).flatten());
+            sh.free.clear();
+        }
+        all
+    }
+}

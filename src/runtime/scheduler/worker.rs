@@ -1,0 +1,403 @@
+//! Worker threads: the run loop over a [`Core`] (local queue + run-next slot), stealing,
+//! parking, and the hand-off of a core in `block_in_place`.
+
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{fence, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_deque::{Steal, Worker};
+use crossbeam_utils::sync::Parker;
+use crossbeam_utils::Backoff;
+
+use super::task::TaskRef;
+use super::{lock, Shared};
+
+/// Consecutive polls from the run-next slot before the local queue gets a turn.
+const LIFO_CAP: u32 = 16;
+/// Every this many polls the injector is looked at first (Go's `schedtick % 61`).
+const GLOBAL_INTERVAL: u32 = 61;
+/// Rounds of stealing, with a growing pause between them, before a searcher parks.
+const SEARCH_ROUNDS: u32 = 8;
+/// How long a thread that lost its core in `block_in_place` waits for one before exiting.
+const SPARE_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// What makes a thread a worker: its queues. It moves between threads in
+/// `block_in_place`, so everything per-worker lives here, not in the thread.
+pub(super) struct Core {
+    index: usize,
+    lifo: Option<TaskRef>,
+    lifo_streak: u32,
+    local: Worker<TaskRef>,
+    parker: Parker,
+    tick: u32,
+    rng: u32,
+    searching: bool,
+}
+
+impl Core {
+    pub(super) fn new(index: usize, local: Worker<TaskRef>, parker: Parker) -> Box<Core> {
+        Box::new(Core {
+            index,
+            lifo: None,
+            lifo_streak: 0,
+            local,
+            parker,
+            tick: 0,
+            rng: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
+            searching: false,
+        })
+    }
+
+    fn next_task(&mut self, shared: &Shared) -> Option<TaskRef> {
+        self.tick = self.tick.wrapping_add(1);
+        if self.tick % GLOBAL_INTERVAL == 0 {
+            if let Some(t) = shared.steal_injector(&self.local) {
+                return Some(t);
+            }
+        }
+        if let Some(t) = self.lifo.take() {
+            if self.lifo_streak < LIFO_CAP {
+                self.lifo_streak += 1;
+                return Some(t);
+            }
+            // Fairness: a pair of tasks waking each other would otherwise keep the slot
+            // forever and starve the queue.
+            self.local.push(t);
+        }
+        self.lifo_streak = 0;
+        self.local
+            .pop()
+            .or_else(|| shared.steal_injector(&self.local))
+    }
+
+    fn next_rand(&mut self) -> u32 {
+        // xorshift32: only to spread the victims of stealing.
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng = x;
+        x
+    }
+
+    fn steal(&mut self, shared: &Shared) -> Option<TaskRef> {
+        let n = shared.stealers.len();
+        let start = self.next_rand() as usize % n;
+        for k in 0..n {
+            let i = (start + k) % n;
+            if i == self.index {
+                continue;
+            }
+            loop {
+                match shared.stealers[i].steal_batch_and_pop(&self.local) {
+                    Steal::Success(t) => return Some(t),
+                    Steal::Empty => break,
+                    Steal::Retry => {}
+                }
+            }
+        }
+        shared.steal_injector(&self.local)
+    }
+
+    fn stop_searching(&mut self, shared: &Shared) {
+        if std::mem::take(&mut self.searching) && shared.idle.stop_searching() {
+            shared.notify_parked();
+        }
+    }
+
+    /// Looks for work elsewhere, then parks. `None` means "look again" (woken, or
+    /// shutdown).
+    fn search_or_park(&mut self, shared: &Shared) -> Option<TaskRef> {
+        if !self.searching {
+            self.searching = shared.idle.try_start_searching();
+        }
+        if self.searching {
+            // Spinning a little before the futex sleep: in a CSP rendezvous the peer's
+            // wake usually comes within a microsecond or two.
+            let backoff = Backoff::new();
+            for _ in 0..SEARCH_ROUNDS {
+                if let Some(t) = self.steal(shared) {
+                    self.stop_searching(shared);
+                    return Some(t);
+                }
+                if shared.is_shutdown() {
+                    return None;
+                }
+                backoff.snooze();
+            }
+        }
+        self.park(shared);
+        None
+    }
+
+    fn park(&mut self, shared: &Shared) {
+        let was_searching = std::mem::take(&mut self.searching);
+        if shared.idle.transition_to_parked(self.index, was_searching) && shared.has_work() {
+            // The last searcher leaving: a wake that skipped the futex because we were
+            // searching relied on us, so we look once more (see Idle::should_wake).
+            shared.notify_parked();
+        }
+        loop {
+            self.parker.park();
+            if shared.is_shutdown() {
+                return;
+            }
+            if !shared.idle.is_parked(self.index) {
+                // The notifier counted us as unparked and searching.
+                self.searching = true;
+                return;
+            }
+        }
+    }
+}
+
+/// The per-thread view of the pool a worker thread belongs to.
+struct Context {
+    shared: Arc<Shared>,
+    /// `None` while the core is handed off (`block_in_place`) or when the thread is a spare.
+    core: RefCell<Option<Box<Core>>>,
+}
+
+thread_local! {
+    static CURRENT: Cell<*const Context> = const { Cell::new(std::ptr::null()) };
+}
+
+fn with_current<R>(f: impl FnOnce(Option<&Context>) -> R) -> R {
+    let p = CURRENT.with(Cell::get);
+    // SAFETY: CURRENT points at a Context on the stack of `thread_main` of this thread,
+    // set for exactly the time that frame lives.
+    f(unsafe { p.as_ref() })
+}
+
+/// The pool the calling thread works for, if any.
+pub(super) fn current_shared() -> Option<Arc<Shared>> {
+    with_current(|c| c.map(|c| c.shared.clone()))
+}
+
+pub(super) fn is_current(shared: &Arc<Shared>) -> bool {
+    with_current(|c| c.is_some_and(|c| Arc::ptr_eq(&c.shared, shared)))
+}
+
+pub(super) fn holds_core() -> bool {
+    with_current(|c| c.is_some_and(|c| matches!(c.core.try_borrow(), Ok(b) if b.is_some())))
+}
+
+/// Queues a task that is SCHEDULED. On a worker of the task's pool: into the run-next
+/// slot (a wake) or the local queue (a yield or a spawn). Elsewhere: the injector.
+pub(super) fn schedule(task: TaskRef, yielded: bool) {
+    let task = match with_current(|c| match c {
+        Some(c) if Arc::ptr_eq(&c.shared, &task.header().shared) => {
+            let Ok(mut slot) = c.core.try_borrow_mut() else {
+                return Err(task);
+            };
+            let Some(core) = slot.as_mut() else {
+                return Err(task);
+            };
+            let stealable = if yielded {
+                core.local.push(task);
+                true
+            } else if let Some(prev) = core.lifo.replace(task) {
+                core.local.push(prev);
+                true
+            } else {
+                false
+            };
+            drop(slot);
+            if stealable {
+                c.shared.notify_parked();
+            }
+            Ok(())
+        }
+        _ => Err(task),
+    }) {
+        Ok(()) => return,
+        Err(t) => t,
+    };
+    let shared = task.header().shared.clone();
+    shared.inject(task);
+}
+
+/// Like `schedule` for a new task: behind the local queue, never the run-next slot (the
+/// spawner keeps running; Go puts it in runnext, tokio behind the queue).
+pub(super) fn schedule_new(task: TaskRef) {
+    schedule(task, true);
+}
+
+/// The body of every pool thread: `core` for the initial workers, `None` for a thread
+/// started to take over a handed-off core.
+pub(super) fn thread_main(shared: Arc<Shared>, core: Option<Box<Core>>) {
+    let ctx = Context {
+        shared,
+        core: RefCell::new(core),
+    };
+    CURRENT.with(|c| c.set(&ctx));
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(std::ptr::null()));
+        }
+    }
+    let reset = Reset;
+    loop {
+        if ctx.core.borrow().is_none() {
+            match ctx.shared.acquire_core() {
+                Some(core) => *ctx.core.borrow_mut() = Some(core),
+                None => break,
+            }
+        }
+        if run(&ctx) {
+            break;
+        }
+    }
+    // Drop the core (its queues hold only tasks the shutdown sweep cancels) before
+    // leaving the thread count, so the pool's drop sees every queue gone.
+    let core = ctx.core.borrow_mut().take();
+    drop(core);
+    drop(reset);
+    ctx.shared.thread_exit();
+}
+
+/// Runs tasks until shutdown (true) or until the core was handed off (false).
+fn run(ctx: &Context) -> bool {
+    let shared = &*ctx.shared;
+    loop {
+        let task = {
+            let mut slot = ctx.core.borrow_mut();
+            let Some(core) = slot.as_mut() else {
+                return false;
+            };
+            if shared.is_shutdown() {
+                return true;
+            }
+            match core.next_task(shared) {
+                Some(t) => {
+                    core.stop_searching(shared);
+                    t
+                }
+                None => match core.search_or_park(shared) {
+                    Some(t) => t,
+                    None => continue,
+                },
+            }
+        };
+        // No borrow of the core is held while the task runs: its wakes and spawns use it.
+        task.run();
+    }
+}
+
+/// See [`super::block_in_place`].
+pub(super) fn hand_off_core() {
+    with_current(|c| {
+        let Some(c) = c else { return };
+        let Ok(mut slot) = c.core.try_borrow_mut() else {
+            return;
+        };
+        if let Some(core) = slot.take() {
+            drop(slot);
+            c.shared.hand_off(core);
+        }
+    });
+}
+
+/// How long spares wait for a core.
+pub(super) fn spare_keep_alive() -> Duration {
+    SPARE_KEEP_ALIVE
+}
+
+impl Shared {
+    pub(super) fn notify_parked(&self) {
+        if let Some(i) = self.idle.worker_to_notify() {
+            self.unparkers[i].unpark();
+        }
+    }
+
+    pub(super) fn steal_injector(&self, local: &Worker<TaskRef>) -> Option<TaskRef> {
+        loop {
+            match self.injector.steal_batch_and_pop(local) {
+                Steal::Success(t) => return Some(t),
+                Steal::Empty => return None,
+                Steal::Retry => {}
+            }
+        }
+    }
+
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    pub(super) fn inject(&self, task: TaskRef) {
+        self.injector.push(task);
+        // Pairs with the shutdown's flag store + drain: a task pushed after the final
+        // drain is drained here (a queue entry would otherwise keep the pool alive).
+        fence(SeqCst);
+        if self.is_shutdown() {
+            self.drain_injector();
+            return;
+        }
+        self.notify_parked();
+    }
+
+    pub(super) fn drain_injector(&self) {
+        loop {
+            match self.injector.steal() {
+                Steal::Success(t) => drop(t),
+                Steal::Empty => return,
+                Steal::Retry => {}
+            }
+        }
+    }
+
+    fn hand_off(self: &Arc<Self>, core: Box<Core>) {
+        let mut t = lock(&self.threads);
+        t.spare_cores.push(core);
+        if t.spare_cores.len() <= t.idle_spares {
+            self.spare_cv.notify_one();
+            return;
+        }
+        t.alive += 1;
+        drop(t);
+        let shared = self.clone();
+        if let Err(e) = self
+            .thread_builder()
+            .spawn(move || thread_main(shared, None))
+        {
+            // The core waits in the list until the blocked thread takes it back.
+            tracing::warn!("occamy scheduler: cannot start a replacement worker: {e}");
+            lock(&self.threads).alive -= 1;
+        }
+    }
+
+    fn acquire_core(&self) -> Option<Box<Core>> {
+        let mut t = lock(&self.threads);
+        loop {
+            if self.is_shutdown() {
+                return None;
+            }
+            if let Some(c) = t.spare_cores.pop() {
+                return Some(c);
+            }
+            t.idle_spares += 1;
+            let (g, res) = self
+                .spare_cv
+                .wait_timeout(t, spare_keep_alive())
+                .unwrap_or_else(|e| e.into_inner());
+            t = g;
+            t.idle_spares -= 1;
+            if res.timed_out() && t.spare_cores.is_empty() {
+                return None;
+            }
+        }
+    }
+
+    fn thread_exit(&self) {
+        if self.is_shutdown() {
+            self.drain_injector();
+        }
+        let mut t = lock(&self.threads);
+        t.alive -= 1;
+        if t.alive == 0 {
+            self.exited_cv.notify_all();
+        }
+    }
+}
