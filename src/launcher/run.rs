@@ -36,9 +36,10 @@ pub(super) struct RunArgs {
     #[arg(long, value_name = "OUT.dot")]
     dot: Option<std::path::PathBuf>,
     /// How processes run: `threads` (one OS thread each) or `green` (async kinds as tasks
-    /// on a pool of worker threads; blocking kinds keep a thread each).
-    #[arg(long, value_name = "WHICH", default_value = "threads", value_parser = ["threads", "green"])]
-    scheduler: String,
+    /// on a pool of worker threads; blocking kinds keep a thread each). Default: threads,
+    /// or what the environment variable OCCAMY_SCHEDULER says.
+    #[arg(long, value_name = "WHICH", value_parser = ["threads", "green"])]
+    scheduler: Option<String>,
     /// Worker threads of the green scheduler (default: one per core).
     #[arg(long, value_name = "N", default_value_t = 0)]
     workers: usize,
@@ -68,10 +69,13 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
     } else {
         OnDeadlock::Poison
     };
-    let scheduler = if a.scheduler == "green" {
-        Scheduler::Green { workers: a.workers }
-    } else {
-        Scheduler::Threads
+    let scheduler = match a.scheduler.as_deref() {
+        Some("green") => Scheduler::Green { workers: a.workers },
+        Some(_) => Scheduler::Threads,
+        None => match Scheduler::from_env() {
+            Scheduler::Green { .. } if a.workers > 0 => Scheduler::Green { workers: a.workers },
+            s => s,
+        },
     };
     let runtime = Runtime::new()
         .scheduler(scheduler)

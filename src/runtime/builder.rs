@@ -30,6 +30,20 @@ impl Scheduler {
         Scheduler::Green { workers: 0 }
     }
 
+    /// The default: [`Scheduler::Threads`], unless the environment variable
+    /// `OCCAMY_SCHEDULER` says `green` (or `green:N` for N workers), which lets a whole
+    /// test suite run under either scheduler unchanged.
+    pub fn from_env() -> Scheduler {
+        match std::env::var("OCCAMY_SCHEDULER").as_deref() {
+            Ok("green") => Scheduler::green(),
+            Ok(s) => match s.strip_prefix("green:").map(str::parse) {
+                Some(Ok(workers)) => Scheduler::Green { workers },
+                _ => Scheduler::Threads,
+            },
+            Err(_) => Scheduler::Threads,
+        }
+    }
+
     /// The worker count a green pool gets.
     pub(crate) fn workers(self) -> usize {
         match self {
@@ -77,7 +91,7 @@ pub struct Runtime {
 impl Default for Runtime {
     fn default() -> Runtime {
         Runtime {
-            scheduler: Scheduler::Threads,
+            scheduler: Scheduler::from_env(),
             stack_size: None,
             on_deadlock: OnDeadlock::Poison,
             detect: true,
@@ -87,7 +101,7 @@ impl Default for Runtime {
 }
 
 impl Runtime {
-    /// The defaults: threads, the platform's stack size, deadlocks found within two
+    /// The defaults: threads (see [`Scheduler::from_env`]), the platform's stack size, deadlocks found within two
     /// checks 200 ms apart and ended by poisoning the network.
     pub fn new() -> Runtime {
         Runtime::default()
