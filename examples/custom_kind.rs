@@ -1,5 +1,6 @@
 //! A launcher of your own: occamy's built-in kinds, plus a channel type and two kinds of
-//! yours, all usable from network files.
+//! yours, all usable from network files: `length` in the async form (`ctx.process_async`),
+//! `scale` in the blocking one (`ctx.process`).
 //!
 //! ```text
 //! cargo run --example custom_kind -- run examples/custom_kind.ron
@@ -10,7 +11,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use occamy::{Kind, ParamType, Registry};
+use occamy::{Kind, ParamType, RecvError, Registry};
 
 /// A point: a channel type, written in network files as `(x: 3.0, y: 4.0)`.
 #[derive(Clone, Debug, serde::Deserialize)]
@@ -36,11 +37,18 @@ fn main() -> ExitCode {
             .output("out", "f64")
             .build(|ctx| {
                 let (rx, tx) = (ctx.input::<Point>("in")?, ctx.output::<f64>("out")?);
-                Ok(ctx.process(move || -> occamy::Result {
+                // The async form: the process can run as a green task, not a thread.
+                Ok(ctx.process_async(async move {
                     loop {
-                        let p = rx.recv()?; // ends the process when `in` retires or is poisoned
-                        tx.send(p.x.hypot(p.y))?;
+                        match rx.recv_async().await {
+                            Ok(p) => tx.send_async(p.x.hypot(p.y)).await?,
+                            Err(RecvError::Retired) => break,
+                            // Ending by poison passes it on to `out`; `Ok(())` would
+                            // retire `out` instead.
+                            Err(e) => return Err(e.into()),
+                        }
                     }
+                    Ok(())
                 }))
             }),
     );
@@ -55,10 +63,13 @@ fn main() -> ExitCode {
         .build(|ctx| {
             let (rx, tx) = (ctx.input::<f64>("in")?, ctx.output::<f64>("out")?);
             let factor: f64 = ctx.param("factor")?;
+            // The blocking form: the process keeps an OS thread to itself, which a body
+            // that blocks in the OS (a file, stdin) needs; this one merely shows it.
             Ok(ctx.process(move || -> occamy::Result {
-                loop {
-                    tx.send(rx.recv()? * factor)?;
+                for v in rx.values() {
+                    tx.send(v? * factor)?; // `?` on `v` passes poison on
                 }
+                Ok(())
             }))
         }),
     );

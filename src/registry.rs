@@ -13,6 +13,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
@@ -711,12 +712,57 @@ impl Ctx {
             .unwrap_or(|_| "?".to_string())
     }
 
-    /// A process with this process's name running `body`.
+    /// A process with this process's name running the blocking code `body`: it keeps an
+    /// OS thread to itself. Use it for a body that blocks in the OS (reading a file or
+    /// stdin, writing to stdout); otherwise prefer [`process_async`](Ctx::process_async).
     pub fn process<F, R>(&self, body: F) -> Process
     where
         F: FnOnce() -> R + Send + 'static,
         R: ProcessResult,
     {
         Process::new(self.name.clone(), body)
+    }
+
+    /// A process with this process's name running the async code `body` (an `async move`
+    /// block, which does nothing until the process starts): it can run as a green task,
+    /// and under the thread scheduler on a thread of its own. Inside, use the channels'
+    /// async operations (`send_async`, `recv_async`, `Alt::select_async`,
+    /// [`sleep_async`](crate::sleep_async), `Barrier::sync_async`) and `.await` them; a
+    /// blocking call would hold up the worker thread it runs on. `body` yields an
+    /// [`occamy::Result`](crate::Result), so `?` works inside it without annotations.
+    ///
+    /// # Examples
+    /// A user's kind that scales each value, as a green task:
+    /// ```
+    /// use occamy::{Kind, ParamType, Registry, RecvError};
+    /// let mut reg = Registry::with_builtins();
+    /// reg.register(
+    ///     Kind::new("scale", "multiplies each value of `in` by `factor`, onto `out`")
+    ///         .input("in", "f64")
+    ///         .output("out", "f64")
+    ///         .param("factor", ParamType::Float, 2.0, "the multiplier")
+    ///         .build(|ctx| {
+    ///             let (rx, tx) = (ctx.input::<f64>("in")?, ctx.output::<f64>("out")?);
+    ///             let k: f64 = ctx.param("factor")?;
+    ///             Ok(ctx.process_async(async move {
+    ///                 loop {
+    ///                     match rx.recv_async().await {
+    ///                         Ok(v) => tx.send_async(v * k).await?,
+    ///                         Err(RecvError::Retired) => break,
+    ///                         // end by poison, so that it passes on to `out`
+    ///                         Err(e) => return Err(e.into()),
+    ///                     }
+    ///                 }
+    ///                 Ok(())
+    ///             }))
+    ///         }),
+    /// );
+    /// assert!(reg.kind("scale").is_some());
+    /// ```
+    pub fn process_async<F>(&self, body: F) -> Process
+    where
+        F: Future<Output = crate::Result> + Send + 'static,
+    {
+        Process::new_async(self.name.clone(), body)
     }
 }

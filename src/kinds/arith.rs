@@ -10,7 +10,7 @@ use super::{add, Num};
 use crate::alt::Alt;
 use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, ParamType};
 use crate::runtime::Error;
-use crate::time::{now, sleep_until};
+use crate::time::{now, sleep_until_async};
 use crate::Process;
 
 pub(super) fn kinds() -> Vec<Kind> {
@@ -77,11 +77,11 @@ fn numbers<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let start: T = ctx.param("start")?;
     let step: T = ctx.param("step")?;
     let count: Option<u64> = ctx.param_opt("count")?;
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         let mut v = start;
         let mut n = 0u64;
         while count.is_none_or(|c| n < c) {
-            tx.send(v)?;
+            tx.send_async(v).await?;
             n += 1;
             if count.is_none_or(|c| n < c) {
                 v = add(v, step)?; // not past the last value, which may be the type's maximum
@@ -98,12 +98,12 @@ fn tick<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let tx = ctx.output::<T>("out")?;
     let period: u64 = ctx.param("period")?;
     let count: Option<u64> = ctx.param_opt("count")?;
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         let start = now();
         let mut k = 0u64;
         while count.is_none_or(|c| k < c) {
-            sleep_until(start + Duration::from_millis(period.saturating_mul(k)));
-            tx.send(T::from_u64(k))?;
+            sleep_until_async(start + Duration::from_millis(period.saturating_mul(k))).await;
+            tx.send_async(T::from_u64(k)).await?;
             k += 1;
         }
         Ok(())
@@ -113,9 +113,10 @@ fn tick<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 /// `succ`: ports `in`, `out`. Sends each value plus one.
 fn succ<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         loop {
-            tx.send(add(rx.recv()?, T::one())?)?;
+            tx.send_async(add(rx.recv_async().await?, T::one())?)
+                .await?;
         }
     }))
 }
@@ -131,7 +132,7 @@ fn plus<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
             ins.len()
         )));
     }
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         let mut alt = Alt::priority();
         for rx in &ins {
             alt.recv(rx);
@@ -142,7 +143,7 @@ fn plus<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
                 alt.set_enabled(i, true);
             }
             for _ in 0..2 {
-                let sel = alt.select();
+                let sel = alt.select_async().await;
                 let i = sel.index();
                 let v = sel.recv::<T>()?;
                 got[i] = Some(v);
@@ -151,7 +152,7 @@ fn plus<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
             let [Some(a), Some(b)] = got else {
                 return Err(Error::failed("plus: an input was read twice"));
             };
-            tx.send(add(a, b)?)?;
+            tx.send_async(add(a, b)?).await?;
         }
     }))
 }
@@ -160,11 +161,11 @@ fn plus<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 /// x1+x2, ... (JCSP's `Pairs`): one value fewer than it reads.
 fn pairs<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
-    Ok(ctx.process(move || -> crate::Result {
-        let mut prev = rx.recv()?;
+    Ok(ctx.process_async(async move {
+        let mut prev = rx.recv_async().await?;
         loop {
-            let v = rx.recv()?;
-            tx.send(add(prev, v)?)?;
+            let v = rx.recv_async().await?;
+            tx.send_async(add(prev, v)?).await?;
             prev = v;
         }
     }))
@@ -173,11 +174,11 @@ fn pairs<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 /// `integrate`: ports `in`, `out`. Sends the running sum: x0, x0+x1, x0+x1+x2, ...
 fn integrate<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         let mut sum = T::default();
         loop {
-            sum = add(sum, rx.recv()?)?;
-            tx.send(sum)?;
+            sum = add(sum, rx.recv_async().await?)?;
+            tx.send_async(sum).await?;
         }
     }))
 }

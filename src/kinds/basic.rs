@@ -7,7 +7,7 @@ use ron::Value;
 
 use super::copy;
 use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, Msg, ParamType};
-use crate::time::sleep;
+use crate::time::sleep_async;
 use crate::Process;
 
 pub(super) fn kinds() -> Vec<Kind> {
@@ -94,10 +94,10 @@ fn generate<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let tx = ctx.output::<T>("out")?;
     let value: T = ctx.param("value")?;
     let count: Option<u64> = ctx.param_opt("count")?;
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         let mut n = 0u64;
         while count.is_none_or(|c| n < c) {
-            tx.send(value.clone())?;
+            tx.send_async(value.clone()).await?;
             n += 1;
         }
         Ok(())
@@ -107,7 +107,7 @@ fn generate<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 /// `id`: ports `in`, `out`. Copies each value.
 fn id<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
-    Ok(ctx.process(move || -> crate::Result { copy(&rx, &tx) }))
+    Ok(ctx.process_async(async move { copy(&rx, &tx).await }))
 }
 
 /// `prefix`: ports `in`, `out`; param `value` (T, required). Sends `value`, then copies
@@ -115,18 +115,18 @@ fn id<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 fn prefix<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     let value: T = ctx.param("value")?;
-    Ok(ctx.process(move || -> crate::Result {
-        tx.send(value)?;
-        copy(&rx, &tx)
+    Ok(ctx.process_async(async move {
+        tx.send_async(value).await?;
+        copy(&rx, &tx).await
     }))
 }
 
 /// `tail`: ports `in`, `out`. Drops the first value, then copies.
 fn tail<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
-    Ok(ctx.process(move || -> crate::Result {
-        rx.recv()?;
-        copy(&rx, &tx)
+    Ok(ctx.process_async(async move {
+        rx.recv_async().await?;
+        copy(&rx, &tx).await
     }))
 }
 
@@ -136,9 +136,9 @@ fn tail<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 fn take<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     let count: u64 = ctx.param("count")?;
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         for _ in 0..count {
-            tx.send(rx.recv()?)?;
+            tx.send_async(rx.recv_async().await?).await?;
         }
         Ok(())
     }))
@@ -149,11 +149,11 @@ fn take<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 fn skip_first<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     let count: u64 = ctx.param("count")?;
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         for _ in 0..count {
-            rx.recv()?;
+            rx.recv_async().await?;
         }
-        copy(&rx, &tx)
+        copy(&rx, &tx).await
     }))
 }
 
@@ -162,11 +162,11 @@ fn skip_first<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 fn delay<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     let wait = Duration::from_millis(ctx.param("ms")?);
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         loop {
-            let v = rx.recv()?;
-            sleep(wait);
-            tx.send(v)?;
+            let v = rx.recv_async().await?;
+            sleep_async(wait).await;
+            tx.send_async(v).await?;
         }
     }))
 }
@@ -174,9 +174,9 @@ fn delay<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 /// `discard`: port `in`. Reads every value and drops it.
 fn discard<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let rx = ctx.input::<T>("in")?;
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         loop {
-            rx.recv()?;
+            rx.recv_async().await?;
         }
     }))
 }

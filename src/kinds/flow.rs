@@ -48,13 +48,13 @@ pub(super) fn builds<T: Msg>() -> Vec<(&'static str, GenericBuildFn)> {
 /// Then it reads the next value. Ends when `in` ends or any output retires or is poisoned.
 fn delta<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, outs) = (ctx.input::<T>("in")?, ctx.outputs::<T>("out")?);
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         if let [tx] = outs.as_slice() {
-            return super::copy(&rx, tx);
+            return super::copy(&rx, tx).await;
         }
         let mut alt = Alt::new();
         loop {
-            let v = rx.recv()?;
+            let v = rx.recv_async().await?;
             let copies = copies(v, outs.len());
             if alt.is_empty() {
                 for (tx, c) in outs.iter().zip(copies) {
@@ -65,7 +65,7 @@ fn delta<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
                     assert!(alt.offer(i, c).is_ok(), "delta: output {i} still armed");
                 }
             }
-            send_all(&mut alt)?;
+            send_all(&mut alt).await?;
         }
     }))
 }
@@ -81,9 +81,9 @@ fn copies<T: Clone>(v: T, n: usize) -> Vec<T> {
 }
 
 /// Selects on `alt` (output guards only) until every guard has sent.
-fn send_all(alt: &mut Alt) -> crate::Result {
+async fn send_all(alt: &mut Alt) -> crate::Result {
     loop {
-        match alt.select().into_event() {
+        match alt.select_async().await.into_event() {
             Event::Sent => {}
             Event::Exhausted => return Ok(()),
             Event::Poisoned => return Err(Error::Poisoned),
@@ -99,20 +99,20 @@ fn send_all(alt: &mut Alt) -> crate::Result {
 /// on any input ends it by poison.
 fn merge<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (ins, tx) = (ctx.inputs::<T>("in")?, ctx.output::<T>("out")?);
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         let mut alt = Alt::new();
         for rx in &ins {
             alt.recv(rx);
         }
         loop {
-            let sel = alt.select();
+            let sel = alt.select_async().await;
             let i = sel.index();
             match sel.into_event() {
                 Event::Received(v) => {
                     let v = v
                         .downcast::<T>()
                         .unwrap_or_else(|_| unreachable!("merge: input {i} of another type"));
-                    tx.send(*v)?;
+                    tx.send_async(*v).await?;
                 }
                 Event::Retired => {} // that input's guard is disabled from now on
                 Event::Exhausted => return Ok(()),
@@ -128,9 +128,9 @@ fn merge<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 fn round_robin<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, outs) = (ctx.input::<T>("in")?, ctx.outputs::<T>("out")?);
     need_some(&outs, "out")?;
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         for tx in outs.iter().cycle() {
-            tx.send(rx.recv()?)?;
+            tx.send_async(rx.recv_async().await?).await?;
         }
         unreachable!("cycle over a non-empty list never ends")
     }))

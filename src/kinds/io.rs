@@ -1,5 +1,9 @@
 //! Kinds that talk to the world: `print`, `count` and `stopwatch` (generic, writing to
 //! stdout), and `lines_in` / `lines_out` (concrete, on `String`: files or stdin/stdout).
+//!
+//! Unlike the other built-in kinds, these are blocking bodies (`Ctx::process`), not async
+//! ones: each runs on a thread of its own, because it blocks in the OS (a write to a full
+//! pipe, a read of stdin) and would hold up a green-thread worker doing so.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -14,21 +18,21 @@ pub(super) fn kinds() -> Vec<Kind> {
     vec![
         Kind::generic(
             "print",
-            "writes each value of `in` to stdout on its own line, after `prefix`",
+            "writes each value of `in` to stdout on its own line, after `prefix`; runs on a thread of its own: it blocks in the OS",
             false,
         )
         .input("in", "T")
         .param("prefix", ParamType::Str, "", "written before each value"),
         Kind::generic(
             "count",
-            "counts the values of `in`; when it ends, prints `LABEL: N values`",
+            "counts the values of `in`; when it ends, prints `LABEL: N values`; runs on a thread of its own: it blocks in the OS",
             false,
         )
         .input("in", "T")
         .param("label", ParamType::Str, "", "the label (default: the process name)"),
         Kind::generic(
             "stopwatch",
-            "times `count` values of `in` from the first, prints `LABEL: COUNT values in SECS s, NS ns/value`, then poisons `in`",
+            "times `count` values of `in` from the first, prints `LABEL: COUNT values in SECS s, NS ns/value`, then poisons `in`; runs on a thread of its own: it blocks in the OS",
             false,
         )
         .input("in", "T")
@@ -42,14 +46,14 @@ pub(super) fn kinds() -> Vec<Kind> {
         ),
         Kind::new(
             "lines_in",
-            "sends each line of file `path` (`-`: stdin) on `out`, without its newline, then retires",
+            "sends each line of file `path` (`-`: stdin) on `out`, without its newline, then retires; runs on a thread of its own: it blocks in the OS",
         )
         .output("out", "String")
         .required_param("path", ParamType::Str, "the file to read; `-` is stdin")
         .build(lines_in),
         Kind::new(
             "lines_out",
-            "writes each value of `in` as a line of file `path` (`-`: stdout), created or truncated",
+            "writes each value of `in` as a line of file `path` (`-`: stdout), created or truncated; runs on a thread of its own: it blocks in the OS",
         )
         .input("in", "String")
         .required_param("path", ParamType::Str, "the file to write; `-` is stdout")
@@ -81,7 +85,7 @@ fn print_line(prefix: &str, shown: &str) -> String {
 
 /// `print`: port `in`; param `prefix` (default `""`). Writes each value in its type's
 /// `Display` form (as the registry's formatter for the type shows it), after `prefix`, on
-/// its own line of stdout.
+/// its own line of stdout. Runs on a thread of its own: it blocks in the OS.
 fn print<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let rx = ctx.input::<T>("in")?;
     let prefix: String = ctx.param("prefix")?;
@@ -110,7 +114,8 @@ fn count_line(label: &str, n: u64) -> String {
 }
 
 /// `count`: port `in`; param `label` (default: the process name). Counts the values; when
-/// `in` retires or is poisoned, prints `LABEL: N values` and ends the same way.
+/// `in` retires or is poisoned, prints `LABEL: N values` and ends the same way. Runs on a
+/// thread of its own: it blocks in the OS.
 fn count<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let rx = ctx.input::<T>("in")?;
     let label = label(ctx)?;
@@ -149,7 +154,8 @@ fn stopwatch_line(label: &str, n: u64, elapsed: Duration, per_value: u64) -> Str
 /// `per_value` (default 1). Takes `count` values, starting its clock at the first, prints
 /// `LABEL: COUNT values in SECS s, NS ns/value` (with `, NS2 ns/communication` when
 /// `per_value` > 1), then poisons `in` (which ends a cyclic network such as commstime) and
-/// ends. If `in` ends first, it prints what it timed and ends the same way.
+/// ends. If `in` ends first, it prints what it timed and ends the same way. Runs on a
+/// thread of its own: it blocks in the OS.
 fn stopwatch<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let rx = ctx.input::<T>("in")?;
     let count: u64 = ctx.param("count")?;
@@ -188,7 +194,8 @@ fn stopwatch<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 
 /// `lines_in`: port `out` (String); param `path` (required; `-` is stdin). Sends each
 /// line without its line ending (`\n` or `\r\n`), then retires `out`. A file that cannot
-/// be opened or read fails the process with a message naming it.
+/// be opened or read fails the process with a message naming it. Runs on a thread of its
+/// own: it blocks in the OS.
 fn lines_in(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let tx = ctx.output::<String>("out")?;
     let path: String = ctx.param("path")?;
@@ -210,7 +217,8 @@ fn lines_in(ctx: &mut Ctx) -> Result<Process, BuildError> {
 
 /// `lines_out`: port `in` (String); param `path` (required; `-` is stdout). Creates (or
 /// truncates) the file and writes each value followed by a newline; stdout is flushed
-/// after every line, a file when `in` ends. A write error fails the process.
+/// after every line, a file when `in` ends. A write error fails the process. Runs on a
+/// thread of its own: it blocks in the OS.
 fn lines_out(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let rx = ctx.input::<String>("in")?;
     let path: String = ctx.param("path")?;

@@ -41,6 +41,12 @@
 //! drops until it knows how the process ended). Integer overflow fails the process
 //! (occam's checked `+`) in debug and release builds alike.
 //!
+//! # Async and blocking
+//! Every kind's process is async ([`Process::is_async`](crate::Process::is_async)), so
+//! that a declared network can run entirely as green tasks, except `print`, `count`,
+//! `stopwatch`, `lines_in` and `lines_out`: they block in the OS (stdout, stdin, files),
+//! so they are blocking bodies and run on a thread of their own.
+//!
 //! The kinds are split by concept: [`basic`] (copying and shaping streams), [`arith`]
 //! (numeric kinds), [`flow`] (fan-in and fan-out), [`io`] (printing, timing, files),
 //! [`phase`] (barrier-synchronised kinds).
@@ -113,10 +119,11 @@ fn add<T: Num>(a: T, b: T) -> crate::Result<T> {
         .ok_or_else(|| Error::failed(format!("arithmetic overflow: {a} + {b}")))
 }
 
-/// Copies every value of `rx` to `tx` until either end stops.
-fn copy<T: Send + 'static>(rx: &Receiver<T>, tx: &Sender<T>) -> crate::Result {
+/// Copies every value of `rx` to `tx` until either end stops. `?` ends it `Retired` or
+/// `Poisoned` as the channel did, so that poison on `rx` passes on to `tx`.
+async fn copy<T: Send + 'static>(rx: &Receiver<T>, tx: &Sender<T>) -> crate::Result {
     loop {
-        tx.send(rx.recv()?)?;
+        tx.send_async(rx.recv_async().await?).await?;
     }
 }
 
@@ -168,7 +175,9 @@ pub(crate) mod testing {
     use indexmap::IndexMap;
     use ron::Value;
 
-    use crate::registry::{Bound, BuildError, Ctx, Msg, Registry};
+    use crate::registry::{
+        Bound, BuildError, Ctx, Kind, Msg, ParamSpec, ParamType, PortDir, Registry,
+    };
     use crate::{channel, par, Process, Receiver, Sender};
 
     /// How long a test may take before the watchdog fails it.
@@ -249,6 +258,11 @@ pub(crate) mod testing {
             self
         }
 
+        pub fn barrier(mut self, port: &str, b: crate::Barrier) -> Spec {
+            self.ctx.barriers.insert(port.into(), b);
+            self
+        }
+
         /// Builds the process with the built-in registry, filling in param defaults.
         pub fn try_build(mut self) -> Result<Process, BuildError> {
             let reg = Registry::with_builtins();
@@ -289,6 +303,64 @@ pub(crate) mod testing {
             }
         });
         (p, got)
+    }
+
+    /// A value for each required param of a built-in kind that lets it build.
+    fn required_value(p: &ParamSpec) -> Value {
+        match p.ty {
+            ParamType::Str => Value::String("-".into()),
+            ParamType::Elem => Value::from(0u64),
+            _ => Value::from(1u64),
+        }
+    }
+
+    /// What [`bind_all`] built: the process, the writers of its inputs and the readers of
+    /// its outputs, in port order.
+    pub struct Wired<T> {
+        pub process: Process,
+        pub writers: Vec<Sender<T>>,
+        pub readers: Vec<Receiver<T>>,
+    }
+
+    /// A process of built-in `kind` on element type `T` with every port bound (array ports
+    /// to two channels each, barrier ports to a barrier of its own) and its required params
+    /// given.
+    pub fn bind_all<T: Msg>(kind: &Kind) -> Wired<T> {
+        let mut s = spec::<T>(kind.name());
+        let (mut writers, mut readers) = (Vec::new(), Vec::new());
+        for port in kind.ports() {
+            let n = if port.array { 2 } else { 1 };
+            let (mut txs, mut rxs): (Vec<_>, Vec<_>) = (0..n).map(|_| channel::<T>()).unzip();
+            match port.dir {
+                PortDir::In => {
+                    s = if port.array {
+                        s.inputs(&port.name, rxs)
+                    } else {
+                        s.input(&port.name, rxs.remove(0))
+                    };
+                    writers.extend(txs);
+                }
+                PortDir::Out => {
+                    s = if port.array {
+                        s.outputs(&port.name, txs)
+                    } else {
+                        s.output(&port.name, txs.remove(0))
+                    };
+                    readers.extend(rxs);
+                }
+            }
+        }
+        for b in kind.barrier_ports() {
+            s = s.barrier(b, crate::Barrier::new());
+        }
+        for p in kind.params().iter().filter(|p| p.default.is_none()) {
+            s = s.param(&p.name, required_value(p));
+        }
+        Wired {
+            process: s.build(),
+            writers,
+            readers,
+        }
     }
 
     /// Runs processes in parallel and expects no failure.
@@ -333,9 +405,12 @@ pub(crate) mod testing {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::testing::*;
     use super::Num;
-    use crate::registry::Registry;
+    use crate::registry::{Kind, PortDir, Registry};
+    use crate::{Process, RecvError};
 
     #[test]
     fn every_kind_is_registered_with_documented_ports() {
@@ -403,6 +478,90 @@ mod tests {
         assert_eq!(<i64 as Num>::one() + 1, 2);
         assert!(super::add(u64::MAX, 1).is_err());
         assert_eq!(super::add(-3i64, 1).unwrap(), -2);
+    }
+
+    /// The kinds that block in the OS, so that they keep blocking bodies.
+    const BLOCKING: [&str; 5] = ["print", "count", "stopwatch", "lines_in", "lines_out"];
+
+    /// Where a kind's doc line says it keeps a thread of its own.
+    const OWN_THREAD: &str = "runs on a thread of its own: it blocks in the OS";
+
+    #[test]
+    fn every_kind_but_the_documented_blocking_ones_is_async() {
+        let reg = Registry::with_builtins();
+        for k in reg.kinds() {
+            let k = k.clone();
+            let name = k.name().to_string();
+            let p = watchdog(&name, move || {
+                // A concrete kind's element type comes from its port types, not `T`.
+                let wired = if k.ports().iter().any(|p| p.ty == "String") {
+                    bind_all::<String>(&k).process
+                } else {
+                    bind_all::<u64>(&k).process
+                };
+                (wired.is_async(), k.doc().contains(OWN_THREAD))
+            });
+            let blocking = BLOCKING.contains(&name.as_str());
+            assert_eq!(
+                p,
+                (!blocking, blocking),
+                "{name}: (async, documented blocking)"
+            );
+        }
+    }
+
+    #[test]
+    fn poison_passes_through_every_transforming_kind() {
+        let reg = Registry::with_builtins();
+        let transforming: Vec<Kind> = reg
+            .kinds()
+            .filter(|k| {
+                let has = |d| k.ports().iter().any(|p| p.dir == d);
+                has(PortDir::In) && has(PortDir::Out)
+            })
+            .cloned()
+            .collect();
+        let names: Vec<&str> = transforming.iter().map(|k| k.name()).collect();
+        assert_eq!(
+            names.len(),
+            14,
+            "the kinds between a source and a sink: {names:?}"
+        );
+        for k in transforming {
+            let name = k.name().to_string();
+            let ends = watchdog(&name, move || {
+                let Wired {
+                    process,
+                    writers,
+                    readers,
+                } = bind_all::<u64>(&k);
+                let source = Process::new("source", move || {
+                    for tx in &writers {
+                        tx.poison();
+                    }
+                });
+                let ends = Arc::new(Mutex::new(Vec::new()));
+                let mut ps = vec![source, process];
+                for rx in readers {
+                    let ends = ends.clone();
+                    // Reads until the channel ends (`prefix` sends its value first).
+                    ps.push(Process::new("sink", move || loop {
+                        if let Err(e) = rx.recv() {
+                            ends.lock().unwrap().push(e);
+                            return;
+                        }
+                    }));
+                }
+                run(ps);
+                let v = std::mem::take(&mut *ends.lock().unwrap());
+                v
+            });
+            assert!(!ends.is_empty(), "{name} has outputs");
+            assert!(
+                ends.iter().all(|e| *e == RecvError::Poisoned),
+                "{name}: its outputs ended {ends:?}, not all poisoned"
+            );
+        }
     }
 
     #[test]

@@ -40,11 +40,11 @@ fn phases<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let tx = ctx.output::<T>("out")?;
     let barrier: Barrier = ctx.barrier("barrier")?;
     let count: Option<u64> = ctx.param_opt("count")?;
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         let mut k = 0u64;
         while count.is_none_or(|c| k < c) {
-            barrier.sync()?;
-            tx.send(T::from_u64(k))?;
+            barrier.sync_async().await?;
+            tx.send_async(T::from_u64(k)).await?;
             k += 1;
         }
         Ok(())
@@ -56,11 +56,11 @@ fn phases<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 fn gate<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     let barrier: Barrier = ctx.barrier("barrier")?;
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         loop {
-            let v = rx.recv()?;
-            barrier.sync()?;
-            tx.send(v)?;
+            let v = rx.recv_async().await?;
+            barrier.sync_async().await?;
+            tx.send_async(v).await?;
         }
     }))
 }
