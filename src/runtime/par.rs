@@ -50,6 +50,7 @@ pub(crate) fn begin(p: Process, group: &Arc<Group>) -> (Begun, Body) {
         observer,
         holds,
         id,
+        own_thread: _,
     } = p;
     let rec = Record::new(id, name, group.clone(), holds);
     rec.go_live();
@@ -164,7 +165,7 @@ impl std::fmt::Debug for Pools {
 /// a thread of its own.
 fn start(p: Process, group: &Arc<Group>, pools: &mut Pools) -> Handle {
     let sched = group.config.scheduler;
-    if matches!(sched, Scheduler::Green { .. }) && p.is_async() {
+    if matches!(sched, Scheduler::Green { .. }) && p.is_async() && !p.own_thread {
         if pools.0.is_none() {
             match Pool::with_stack_size(sched.workers(), group.config.stack_size) {
                 Ok(pool) => pools.0 = Some(pool),

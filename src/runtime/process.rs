@@ -46,6 +46,8 @@ pub struct Process {
     /// What it is declared to hold, and how many of its end objects stand for each.
     pub(crate) holds: Vec<(Held, usize)>,
     pub(crate) id: u64,
+    /// Run on a thread of its own even under the green scheduler.
+    pub(crate) own_thread: bool,
 }
 
 impl fmt::Debug for Process {
@@ -67,6 +69,7 @@ impl Process {
             observer: None,
             holds: Vec::new(),
             id: next_id(),
+            own_thread: false,
         }
     }
 
@@ -95,6 +98,7 @@ impl Process {
             observer: None,
             holds: Vec::new(),
             id: next_id(),
+            own_thread: false,
         }
     }
 
@@ -168,6 +172,33 @@ impl Process {
     /// Whether the body is async (it can run as a green task).
     pub fn is_async(&self) -> bool {
         matches!(self.body, Body::Async(_))
+    }
+
+    /// Runs the process on an OS thread of its own under every scheduler (an async body
+    /// under [`block_on`](crate::block_on) there): for a process that blocks in the OS, or
+    /// that must not share a worker with others.
+    ///
+    /// # Examples
+    /// ```
+    /// use occamy::{Process, Runtime, Scheduler};
+    /// let (tx, rx) = occamy::channel::<u8>();
+    /// Runtime::new()
+    ///     .scheduler(Scheduler::green())
+    ///     .par([
+    ///         Process::new_async("task", async move { tx.send_async(1).await }),
+    ///         Process::new_async("own thread", async move { rx.recv_async().await.map(drop) })
+    ///             .on_own_thread(),
+    ///     ])
+    ///     .unwrap();
+    /// ```
+    pub fn on_own_thread(mut self) -> Process {
+        self.own_thread = true;
+        self
+    }
+
+    /// Whether it runs on a thread of its own (see [`on_own_thread`](Process::on_own_thread)).
+    pub fn has_own_thread(&self) -> bool {
+        self.own_thread
     }
 
     /// Declares more things the process holds, by no end object yet (the process's first
