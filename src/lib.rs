@@ -140,9 +140,9 @@ pub use registry::{
     TypeInfo,
 };
 pub use runtime::{
-    block_on, par, processes, running_processes, seq, spawn, EndInfo, Error, Failure, HeldSet,
-    Holds, ParError, ParOutcome, Process, ProcessEnd, ProcessHandle, ProcessInfo, ProcessResult,
-    Runtime, Scheduler,
+    block_on, offload, par, processes, running_processes, seq, spawn, EndInfo, Error, Failure,
+    HeldSet, Holds, Offload, ParError, ParOutcome, Process, ProcessEnd, ProcessHandle, ProcessInfo,
+    ProcessResult, Runtime, Scheduler,
 };
 pub use time::{now, sleep, sleep_async, sleep_until, sleep_until_async, Sleep};
 pub use wait::{Direction, WaitOn};

@@ -1,38 +1,39 @@
 //! Kinds that talk to the world: `print`, `count` and `stopwatch` (generic, writing to
 //! stdout), and `lines_in` / `lines_out` (concrete, on `String`: files or stdin/stdout).
 //!
-//! Unlike the other built-in kinds, these are blocking bodies (`Ctx::process`), not async
-//! ones: each runs on a thread of its own, because it blocks in the OS (a write to a full
-//! pipe, a read of stdin) and would hold up a green-thread worker doing so.
+//! They are async like every built-in kind, but their OS calls may block (a write to a
+//! full pipe, a read of stdin), so they make them through [`offload`]: on an offload
+//! thread under the green scheduler, where they hold up no worker, and directly on a
+//! process's own thread.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::time::{Duration, Instant};
 
 use crate::error::RecvError;
 use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, Msg, ParamType};
-use crate::runtime::Error;
+use crate::runtime::{offload, Error};
 use crate::Process;
 
 pub(super) fn kinds() -> Vec<Kind> {
     vec![
         Kind::generic(
             "print",
-            "writes each value of `in` to stdout on its own line, after `prefix`; runs on a thread of its own: it blocks in the OS",
+            "writes each value of `in` to stdout on its own line, after `prefix`",
             false,
         )
         .input("in", "T")
         .param("prefix", ParamType::Str, "", "written before each value"),
         Kind::generic(
             "count",
-            "counts the values of `in`; when it ends, prints `LABEL: N values`; runs on a thread of its own: it blocks in the OS",
+            "counts the values of `in`; when it ends, prints `LABEL: N values`",
             false,
         )
         .input("in", "T")
         .param("label", ParamType::Str, "", "the label (default: the process name)"),
         Kind::generic(
             "stopwatch",
-            "times `count` values of `in` from the first, prints `LABEL: COUNT values in SECS s, NS ns/value`, then poisons `in`; runs on a thread of its own: it blocks in the OS",
+            "times `count` values of `in` from the first, prints `LABEL: COUNT values in SECS s, NS ns/value`, then poisons `in`",
             false,
         )
         .input("in", "T")
@@ -46,14 +47,14 @@ pub(super) fn kinds() -> Vec<Kind> {
         ),
         Kind::new(
             "lines_in",
-            "sends each line of file `path` (`-`: stdin) on `out`, without its newline, then retires; runs on a thread of its own: it blocks in the OS",
+            "sends each line of file `path` (`-`: stdin) on `out`, without its newline, then retires",
         )
         .output("out", "String")
         .required_param("path", ParamType::Str, "the file to read; `-` is stdin")
         .build(lines_in),
         Kind::new(
             "lines_out",
-            "writes each value of `in` as a line of file `path` (`-`: stdout), created or truncated; runs on a thread of its own: it blocks in the OS",
+            "writes each value of `in` as a line of file `path` (`-`: stdout), created or truncated",
         )
         .input("in", "String")
         .required_param("path", ParamType::Str, "the file to write; `-` is stdout")
@@ -78,6 +79,12 @@ fn write_stdout(line: &str) -> crate::Result {
         .map_err(|e| Error::failed(format!("writing to stdout: {e}")))
 }
 
+/// [`write_stdout`] from async code: on an offload thread under the green scheduler, so
+/// that a full pipe holds up no worker.
+async fn print_out(line: String) -> crate::Result {
+    offload(move || write_stdout(&line)).await
+}
+
 /// The line `print` writes for a value shown as `shown`.
 fn print_line(prefix: &str, shown: &str) -> String {
     format!("{prefix}{shown}\n")
@@ -85,15 +92,15 @@ fn print_line(prefix: &str, shown: &str) -> String {
 
 /// `print`: port `in`; param `prefix` (default `""`). Writes each value in its type's
 /// `Display` form (as the registry's formatter for the type shows it), after `prefix`, on
-/// its own line of stdout. Runs on a thread of its own: it blocks in the OS.
+/// its own line of stdout (on an offload thread under the green scheduler).
 fn print<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let rx = ctx.input::<T>("in")?;
     let prefix: String = ctx.param("prefix")?;
     let show = ctx.formatter::<T>();
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         loop {
-            let v = rx.recv()?;
-            write_stdout(&print_line(&prefix, &show(&v)))?;
+            let v = rx.recv_async().await?;
+            print_out(print_line(&prefix, &show(&v))).await?;
         }
     }))
 }
@@ -114,20 +121,19 @@ fn count_line(label: &str, n: u64) -> String {
 }
 
 /// `count`: port `in`; param `label` (default: the process name). Counts the values; when
-/// `in` retires or is poisoned, prints `LABEL: N values` and ends the same way. Runs on a
-/// thread of its own: it blocks in the OS.
+/// `in` retires or is poisoned, prints `LABEL: N values` and ends the same way.
 fn count<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let rx = ctx.input::<T>("in")?;
     let label = label(ctx)?;
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         let mut n = 0u64;
         let end = loop {
-            match rx.recv() {
+            match rx.recv_async().await {
                 Ok(_) => n += 1,
                 Err(e) => break e,
             }
         };
-        write_stdout(&count_line(&label, n))?;
+        print_out(count_line(&label, n)).await?;
         Err(end.into())
     }))
 }
@@ -154,8 +160,7 @@ fn stopwatch_line(label: &str, n: u64, elapsed: Duration, per_value: u64) -> Str
 /// `per_value` (default 1). Takes `count` values, starting its clock at the first, prints
 /// `LABEL: COUNT values in SECS s, NS ns/value` (with `, NS2 ns/communication` when
 /// `per_value` > 1), then poisons `in` (which ends a cyclic network such as commstime) and
-/// ends. If `in` ends first, it prints what it timed and ends the same way. Runs on a
-/// thread of its own: it blocks in the OS.
+/// ends. If `in` ends first, it prints what it timed and ends the same way.
 fn stopwatch<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let rx = ctx.input::<T>("in")?;
     let count: u64 = ctx.param("count")?;
@@ -164,12 +169,12 @@ fn stopwatch<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     if per_value == 0 {
         return Err(BuildError("param `per_value` must be at least 1".into()));
     }
-    Ok(ctx.process(move || -> crate::Result {
+    Ok(ctx.process_async(async move {
         let mut start: Option<Instant> = None;
         let mut n = 0u64;
         let mut end: Option<RecvError> = None;
         while n < count {
-            match rx.recv() {
+            match rx.recv_async().await {
                 Ok(_) => {
                     start.get_or_insert_with(Instant::now);
                     n += 1;
@@ -181,7 +186,7 @@ fn stopwatch<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
             }
         }
         let elapsed = start.map_or(Duration::ZERO, |s| s.elapsed());
-        write_stdout(&stopwatch_line(&label, n, elapsed, per_value))?;
+        print_out(stopwatch_line(&label, n, elapsed, per_value)).await?;
         match end {
             Some(e) => Err(e.into()),
             None => {
@@ -192,55 +197,127 @@ fn stopwatch<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
     }))
 }
 
+/// How many lines of a file `lines_in` reads per trip to an offload thread (stdin is
+/// read a line at a time, so that an interactive line goes on at once).
+const LINES_PER_READ: usize = 1024;
+
 /// `lines_in`: port `out` (String); param `path` (required; `-` is stdin). Sends each
 /// line without its line ending (`\n` or `\r\n`), then retires `out`. A file that cannot
-/// be opened or read fails the process with a message naming it. Runs on a thread of its
-/// own: it blocks in the OS.
+/// be opened or read fails the process with a message naming it. Under the green
+/// scheduler it reads on an offload thread.
 fn lines_in(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let tx = ctx.output::<String>("out")?;
     let path: String = ctx.param("path")?;
-    Ok(ctx.process(move || -> crate::Result {
-        let reader: Box<dyn BufRead> = if path == "-" {
-            Box::new(std::io::stdin().lock())
-        } else {
-            let f = File::open(&path)
-                .map_err(|e| Error::failed(format!("cannot open `{path}`: {e}")))?;
-            Box::new(BufReader::new(f))
-        };
-        for line in reader.lines() {
-            let line = line.map_err(|e| Error::failed(format!("reading `{path}`: {e}")))?;
-            tx.send(line)?;
+    Ok(ctx.process_async(async move {
+        let stdin = path == "-";
+        let p = path.clone();
+        let reader: Box<dyn BufRead + Send> =
+            offload(move || -> crate::Result<Box<dyn BufRead + Send>> {
+                if stdin {
+                    Ok(Box::new(BufReader::new(std::io::stdin())))
+                } else {
+                    let f = File::open(&p)
+                        .map_err(|e| Error::failed(format!("cannot open `{p}`: {e}")))?;
+                    Ok(Box::new(BufReader::new(f)))
+                }
+            })
+            .await?;
+        let per_read = if stdin { 1 } else { LINES_PER_READ };
+        let mut reader = Some(reader);
+        loop {
+            let mut r = reader.take().expect("given back by each read");
+            let p = path.clone();
+            let (lines, r, done) = offload(move || {
+                let mut lines = Vec::with_capacity(per_read);
+                let mut done = false;
+                for _ in 0..per_read {
+                    let mut line = String::new();
+                    match r.read_line(&mut line) {
+                        Ok(0) => {
+                            done = true;
+                            break;
+                        }
+                        Ok(_) => {
+                            if line.ends_with('\n') {
+                                line.pop();
+                                if line.ends_with('\r') {
+                                    line.pop();
+                                }
+                            }
+                            lines.push(Ok(line));
+                        }
+                        Err(e) => {
+                            lines.push(Err(Error::failed(format!("reading `{p}`: {e}"))));
+                            done = true;
+                            break;
+                        }
+                    }
+                }
+                (lines, r, done)
+            })
+            .await;
+            for line in lines {
+                tx.send_async(line?).await?;
+            }
+            if done {
+                return Ok(());
+            }
+            reader = Some(r);
         }
-        Ok(())
     }))
 }
 
+/// How much `lines_out` gathers before it writes to a file.
+const WRITE_CHUNK: usize = 64 * 1024;
+
 /// `lines_out`: port `in` (String); param `path` (required; `-` is stdout). Creates (or
 /// truncates) the file and writes each value followed by a newline; stdout is flushed
-/// after every line, a file when `in` ends. A write error fails the process. Runs on a
-/// thread of its own: it blocks in the OS.
+/// after every line, a file when `in` ends. A write error fails the process. Under the
+/// green scheduler it writes on an offload thread.
 fn lines_out(ctx: &mut Ctx) -> Result<Process, BuildError> {
     let rx = ctx.input::<String>("in")?;
     let path: String = ctx.param("path")?;
-    Ok(ctx.process(move || -> crate::Result {
-        let failed = |e: std::io::Error| Error::failed(format!("writing `{path}`: {e}"));
+    Ok(ctx.process_async(async move {
         if path == "-" {
             loop {
-                write_stdout(&format!("{}\n", rx.recv()?))?;
+                print_out(format!("{}\n", rx.recv_async().await?)).await?;
             }
         }
-        let f = File::create(&path)
-            .map_err(|e| Error::failed(format!("cannot create `{path}`: {e}")))?;
-        let mut w = BufWriter::new(f);
+        let p = path.clone();
+        let mut file = offload(move || {
+            File::create(&p).map_err(|e| Error::failed(format!("cannot create `{p}`: {e}")))
+        })
+        .await?;
+        let mut buf = String::new();
         let end = loop {
-            match rx.recv() {
-                Ok(line) => writeln!(w, "{line}").map_err(failed)?,
+            match rx.recv_async().await {
+                Ok(line) => {
+                    buf.push_str(&line);
+                    buf.push('\n');
+                }
                 Err(e) => break e,
             }
+            if buf.len() >= WRITE_CHUNK {
+                let chunk = std::mem::take(&mut buf);
+                file = write_chunk(file, chunk, path.clone()).await?;
+            }
         };
-        w.flush().map_err(failed)?;
+        let file = write_chunk(file, buf, path.clone()).await?;
+        drop(file);
         Err(end.into())
     }))
+}
+
+/// Writes `chunk` to `file` (on an offload thread under the green scheduler) and gives the
+/// file back.
+async fn write_chunk(mut file: File, chunk: String, path: String) -> crate::Result<File> {
+    offload(move || {
+        file.write_all(chunk.as_bytes())
+            .and_then(|()| file.flush())
+            .map(|()| file)
+            .map_err(|e| Error::failed(format!("writing `{path}`: {e}")))
+    })
+    .await
 }
 
 #[cfg(test)]

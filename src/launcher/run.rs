@@ -36,7 +36,7 @@ pub(super) struct RunArgs {
     #[arg(long, value_name = "OUT.dot")]
     dot: Option<std::path::PathBuf>,
     /// How processes run: `threads` (one OS thread each) or `green` (async kinds as tasks
-    /// on a pool of worker threads; blocking kinds keep a thread each). Default: threads,
+    /// on a pool of worker threads; blocking kinds keep a thread each). Default: green,
     /// or what the environment variable OCCAMY_SCHEDULER says.
     #[arg(long, value_name = "WHICH", value_parser = ["threads", "green"])]
     scheduler: Option<String>,

@@ -22,6 +22,7 @@ mod green;
 mod group;
 pub(crate) mod held;
 mod monitor;
+mod offload;
 mod par;
 mod process;
 pub(crate) mod record;
@@ -30,6 +31,7 @@ mod thread;
 
 pub use builder::{Runtime, Scheduler};
 pub use error::{Error, Failure, ParError, ProcessEnd, ProcessResult};
+pub use offload::{offload, Offload};
 pub use par::{block_on, par, running_processes, seq, spawn, ParOutcome, ProcessHandle};
 pub use process::{HeldSet, Holds, Process};
 pub use record::{processes, EndInfo, ProcessInfo};
