@@ -16,7 +16,8 @@
 //! After them, `detection` runs occamy's commstime with the deadlock monitor on and off
 //! (alternating) and prints the ratio: the monitor's overhead.
 //!
-//! Usage: `cargo bench --bench core [-- [--quick] [commstime|pingpong|ring|detection]...]`;
+//! Usage: `cargo bench --bench core [-- [--quick] [commstime|pingpong|ring|spawn|alt|detection]...]`
+//! (a name also runs its green variants);
 //! `--occamy-only` or `--crossbeam-only` runs one side alone (for profiling).
 //!
 //! Environment (all optional):
@@ -25,7 +26,9 @@
 //! - `OCCAMY_BENCH_N`: commstime loop iterations (default 40000, quick 2000);
 //! - `OCCAMY_BENCH_PINGPONG_N`: ping-pong round trips (default 40000, quick 2000);
 //! - `OCCAMY_BENCH_RING_PROCS`: processes in the ring (default 256, quick too);
-//! - `OCCAMY_BENCH_RING_HOPS`: ring hops (default 150000, quick 5000).
+//! - `OCCAMY_BENCH_RING_HOPS`: ring hops (default 150000, quick 5000);
+//! - `OCCAMY_BENCH_SPAWN_N`: processes started and joined (default 100000, quick 2000);
+//! - `OCCAMY_BENCH_ALT_N`: messages into the 32-writer alt (default 320000, quick 6400).
 //!
 //! Run without `--bench` (as `cargo test --benches` does), it does the quick run.
 
@@ -300,6 +303,8 @@ struct Config {
     pingpong_n: u64,
     ring_procs: usize,
     ring_hops: u64,
+    spawn_n: usize,
+    alt_n: u64,
     /// Benchmarks named on the command line (none: all).
     only: Vec<String>,
     /// Which systems to run (both, unless `--occamy-only` / `--crossbeam-only`, for profiling).
@@ -330,11 +335,11 @@ impl Config {
                 "--quick" => quick = true,
                 "--occamy-only" => crossbeam = false,
                 "--crossbeam-only" => occamy = false,
-                "commstime" | "pingpong" | "ring" | "detection" => only.push(arg),
+                "commstime" | "pingpong" | "ring" | "spawn" | "alt" | "detection" => only.push(arg),
                 a if a.starts_with('-') => eprintln!("core bench: ignoring option {a}"),
                 a => {
                     return Err(format!(
-                        "unknown benchmark {a:?} (commstime, pingpong, ring, detection)"
+                        "unknown benchmark {a:?} (commstime, pingpong, ring, spawn, alt, detection)"
                     ))
                 }
             }
@@ -349,6 +354,8 @@ impl Config {
             pingpong_n: env_num("OCCAMY_BENCH_PINGPONG_N", q(40_000, 2_000))?,
             ring_procs: env_num("OCCAMY_BENCH_RING_PROCS", 256)?,
             ring_hops: env_num("OCCAMY_BENCH_RING_HOPS", q(150_000, 5_000))?,
+            spawn_n: env_num("OCCAMY_BENCH_SPAWN_N", q(100_000, 2_000) as usize)?,
+            alt_n: env_num("OCCAMY_BENCH_ALT_N", q(320_000, 6_400))?,
             only,
             occamy,
             crossbeam,
@@ -366,7 +373,8 @@ impl Config {
     }
 
     fn wants(&self, name: &str) -> bool {
-        self.only.is_empty() || self.only.iter().any(|o| o == name)
+        // `ring` also names `ring-green2`, and so on.
+        self.only.is_empty() || self.only.iter().any(|o| name.starts_with(o.as_str()))
     }
 }
 
@@ -375,11 +383,15 @@ struct Bench {
     unit: &'static str,
     occamy: Box<dyn Fn() -> f64>,
     crossbeam: Box<dyn Fn() -> f64>,
+    /// What the baseline is ("crossbeam": the same network on threads and
+    /// crossbeam-channel rendezvous channels).
+    baseline: &'static str,
 }
 
 struct Summary {
     name: &'static str,
     unit: &'static str,
+    baseline: &'static str,
     occamy: Vec<f64>,
     crossbeam: Vec<f64>,
 }
@@ -416,6 +428,7 @@ fn run(cfg: &Config, benches: Vec<Bench>) -> Vec<Summary> {
         let mut s = Summary {
             name: b.name,
             unit: b.unit,
+            baseline: b.baseline,
             occamy: Vec::new(),
             crossbeam: Vec::new(),
         };
@@ -430,11 +443,12 @@ fn run(cfg: &Config, benches: Vec<Bench>) -> Vec<Summary> {
                 (run_o(), c)
             };
             println!(
-                "  {:<10} round {}/{}  occamy {:>8}  crossbeam {:>8}  {}",
+                "  {:<10} round {}/{}  occamy {:>8}  {} {:>8}  {}",
                 b.name,
                 round + 1,
                 cfg.rounds,
                 show(o),
+                b.baseline,
                 show(c),
                 b.unit
             );
@@ -471,23 +485,27 @@ fn main() -> ExitCode {
         cfg.ring_procs,
         cfg.ring_hops,
     );
+    let (sn, an) = (cfg.spawn_n, cfg.alt_n);
     let all = vec![
         Bench {
             name: "commstime",
             unit: "ns/comm",
             occamy: Box::new(move || commstime_occamy(&Runtime::new(), cn)),
+            baseline: "crossbeam",
             crossbeam: Box::new(move || commstime_crossbeam(cn)),
         },
         Bench {
             name: "pingpong",
             unit: "ns/round-trip",
             occamy: Box::new(move || pingpong_occamy(pn)),
+            baseline: "crossbeam",
             crossbeam: Box::new(move || pingpong_crossbeam(pn)),
         },
         Bench {
             name: "ring",
             unit: "ns/hop",
             occamy: Box::new(move || ring_occamy(rp, rh)),
+            baseline: "crossbeam",
             crossbeam: Box::new(move || ring_crossbeam(rp, rh)),
         },
         // The same networks written async, as green tasks on a pool of 1 and of 2 workers.
@@ -495,25 +513,43 @@ fn main() -> ExitCode {
             name: "commstime-green1",
             unit: "ns/comm",
             occamy: Box::new(move || green::commstime(1, cn)),
+            baseline: "crossbeam",
             crossbeam: Box::new(move || commstime_crossbeam(cn)),
         },
         Bench {
             name: "commstime-green2",
             unit: "ns/comm",
             occamy: Box::new(move || green::commstime(2, cn)),
+            baseline: "crossbeam",
             crossbeam: Box::new(move || commstime_crossbeam(cn)),
         },
         Bench {
             name: "pingpong-green2",
             unit: "ns/round-trip",
             occamy: Box::new(move || green::pingpong(2, pn)),
+            baseline: "crossbeam",
             crossbeam: Box::new(move || pingpong_crossbeam(pn)),
         },
         Bench {
             name: "ring-green2",
             unit: "ns/hop",
             occamy: Box::new(move || green::ring(2, rp, rh)),
+            baseline: "crossbeam",
             crossbeam: Box::new(move || ring_crossbeam(rp, rh)),
+        },
+        Bench {
+            name: "spawn-green2",
+            unit: "ns/process",
+            occamy: Box::new(move || green::spawn(2, sn)),
+            baseline: "std threads",
+            crossbeam: Box::new(move || green::spawn_threads(sn)),
+        },
+        Bench {
+            name: "alt32-green2",
+            unit: "ns/message",
+            occamy: Box::new(move || green::alt(2, 32, an)),
+            baseline: "crossbeam",
+            crossbeam: Box::new(move || green::alt_crossbeam(32, an)),
         },
     ];
     let t0 = Instant::now();
@@ -532,11 +568,12 @@ fn main() -> ExitCode {
             .zip(c)
             .map_or_else(|| "-".into(), |(o, c)| format!("{:.2}", o / c));
         println!(
-            "{:<16} occamy {:>7} {:<13} {:<15} crossbeam {:>7} {:<13} {:<15} ratio {}",
+            "{:<16} occamy {:>7} {:<13} {:<15} {:<11} {:>7} {:<13} {:<15} ratio {}",
             s.name,
             show(o),
             s.unit,
             spread(&s.occamy),
+            s.baseline,
             show(c),
             s.unit,
             spread(&s.crossbeam),

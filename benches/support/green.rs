@@ -131,3 +131,128 @@ pub fn ring(workers: usize, nproc: usize, hops: u64) -> f64 {
     }));
     run_network(&runtime(workers), net, res_rx)
 }
+
+/// Starts `n` trivial green processes in one run and waits for them all: ns per process.
+pub fn spawn(workers: usize, n: usize) -> f64 {
+    let rt = runtime(workers);
+    let procs: Vec<Process> = (0..n)
+        .map(|i| Process::new_async(format!("p{i}"), async {}))
+        .collect();
+    let t0 = Instant::now();
+    rt.par(procs).expect("trivial processes end normally");
+    ns_since(t0) / n as f64
+}
+
+/// The baseline for `spawn`: `n` OS threads started and joined, 1000 alive at a time (a
+/// Linux process cannot hold 100,000 threads at once).
+pub fn spawn_threads(n: usize) -> f64 {
+    let t0 = Instant::now();
+    let mut left = n;
+    while left > 0 {
+        let batch = left.min(1000);
+        let hs: Vec<_> = (0..batch).map(|_| std::thread::spawn(|| {})).collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        left -= batch;
+    }
+    ns_since(t0) / n as f64
+}
+
+/// `writers` green writers, each sending `msgs / writers` values on its own rendezvous
+/// channel, into one fair alt: ns per message; prints each writer's share of the first
+/// `msgs / 2` messages taken (while every writer still has values to send).
+pub fn alt(workers: usize, writers: usize, msgs: u64) -> f64 {
+    let each = msgs / writers as u64;
+    let (res_tx, res_rx) = mpsc::channel();
+    let mut txs = Vec::with_capacity(writers);
+    let mut rxs = Vec::with_capacity(writers);
+    for _ in 0..writers {
+        let (tx, rx) = occamy::channel::<usize>();
+        txs.push(tx);
+        rxs.push(rx);
+    }
+    let mut net: Vec<Process> = txs
+        .into_iter()
+        .enumerate()
+        .map(|(i, tx)| {
+            Process::new_async(format!("writer{i}"), async move {
+                for _ in 0..each {
+                    tx.send_async(i).await?;
+                }
+                R::Ok(())
+            })
+        })
+        .collect();
+    net.push(Process::new_async("alt", async move {
+        let mut alt = occamy::Alt::new();
+        for rx in &rxs {
+            alt.recv(rx);
+        }
+        let total = each * writers as u64;
+        let mut shares = vec![0u64; writers];
+        let t0 = Instant::now();
+        let mut got = 0u64;
+        while got < total {
+            let sel = alt.select_async().await;
+            if let occamy::Event::Received(_) = sel.event() {
+                let i = sel.recv::<usize>()?;
+                if got < total / 2 {
+                    shares[i] += 1;
+                }
+                got += 1;
+            }
+        }
+        let dt = ns_since(t0);
+        let mean = (total / 2) as f64 / writers as f64;
+        let lo = *shares.iter().min().unwrap() as f64 / mean;
+        let hi = *shares.iter().max().unwrap() as f64 / mean;
+        println!(
+            "    alt: {:.0} msgs/s, writer shares {:.3}..{:.3} of the mean",
+            total as f64 / (dt / 1e9),
+            lo,
+            hi
+        );
+        res_tx.send(dt / total as f64).expect("result channel");
+        R::Ok(())
+    }));
+    run_network(&runtime(workers), net, res_rx)
+}
+
+/// The baseline for `alt`: the same on threads, with crossbeam-channel's `Select`.
+pub fn alt_crossbeam(writers: usize, msgs: u64) -> f64 {
+    let each = msgs / writers as u64;
+    let mut rxs = Vec::new();
+    let mut hs = Vec::new();
+    for i in 0..writers {
+        let (tx, rx) = crossbeam_channel::bounded::<usize>(0);
+        rxs.push(rx);
+        hs.push(std::thread::spawn(move || {
+            for _ in 0..each {
+                tx.send(i).unwrap();
+            }
+        }));
+    }
+    let total = each * writers as u64;
+    let t0 = Instant::now();
+    let mut live: Vec<bool> = vec![true; writers];
+    let mut got = 0;
+    while got < total {
+        let mut sel = crossbeam_channel::Select::new();
+        let idx: Vec<usize> = (0..writers).filter(|i| live[*i]).collect();
+        for &i in &idx {
+            sel.recv(&rxs[i]);
+        }
+        let op = sel.select();
+        let k = idx[op.index()];
+        match op.recv(&rxs[k]) {
+            Ok(_) => got += 1,
+            Err(_) => live[k] = false,
+        }
+    }
+    let dt = ns_since(t0);
+    for h in hs {
+        h.join().unwrap();
+    }
+    dt / total as f64
+}
