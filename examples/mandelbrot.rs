@@ -215,6 +215,35 @@ pub fn worker(jobs: Receiver<Job>, results: Sender<Band>) -> occamy::Result {
     Ok(())
 }
 
+/// The farmer as an async process (the kind in networks/mandelbrot.ron): a green task.
+pub async fn farmer_async(frame: Frame, band: u32, jobs: Sender<Job>) -> occamy::Result {
+    let band = band.max(1);
+    for y0 in (0..frame.height).step_by(band as usize) {
+        let y1 = (y0 + band).min(frame.height);
+        jobs.send_async(Job { frame, y0, y1 }).await?;
+    }
+    Ok(())
+}
+
+/// The worker as an async process (the kind in networks/mandelbrot.ron): a green task
+/// that computes a band between two channel operations, as the blocking [`worker`] does
+/// on a thread of its own.
+pub async fn worker_async(jobs: Receiver<Job>, results: Sender<Band>) -> occamy::Result {
+    loop {
+        let job = match jobs.recv_async().await {
+            Ok(job) => job,
+            Err(occamy::RecvError::Retired) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let w = job.frame.width as usize;
+        let mut counts = vec![0u16; w * (job.y1 - job.y0) as usize];
+        for (i, row) in counts.chunks_mut(w.max(1)).enumerate() {
+            mandel_row(job.frame, job.y0 + i as u32, row);
+        }
+        results.send_async(Band { y0: job.y0, counts }).await?;
+    }
+}
+
 /// The collector: puts bands in place until the results channel retires (every worker
 /// has ended), and checks that every row came.
 pub fn collect(frame: Frame, results: Receiver<Band>) -> Result<Image, String> {
@@ -330,7 +359,7 @@ pub fn registry_with_sink(sink: Option<mpsc::Sender<Image>>) -> Registry {
             .param("band", ParamType::UInt, 4u32, "rows per job")
             .build(move |ctx| {
                 let (jobs, frame, band) = (ctx.output("jobs")?, frame(ctx)?, ctx.param("band")?);
-                Ok(ctx.process(move || farmer(frame, band, jobs)))
+                Ok(ctx.process_async(farmer_async(frame, band, jobs)))
             }),
     );
     reg.register(
@@ -339,7 +368,7 @@ pub fn registry_with_sink(sink: Option<mpsc::Sender<Image>>) -> Registry {
             .output("results", "Band")
             .build(|ctx| {
                 let (jobs, results) = (ctx.input("jobs")?, ctx.output("results")?);
-                Ok(ctx.process(move || worker(jobs, results)))
+                Ok(ctx.process_async(worker_async(jobs, results)))
             }),
     );
     let collector_kind = Kind::new(
