@@ -84,8 +84,11 @@
 //! ```
 //!
 //! ## Processes
-//! [`par`] runs [`Process`]es in parallel, one OS thread each; [`seq`] runs them in order;
-//! [`spawn`] starts one in the background. A process is blocking code or an async block.
+//! [`par`] runs [`Process`]es in parallel; [`seq`] runs them in order; [`spawn`] starts
+//! one in the background. A process is blocking code, on an OS thread of its own, or an
+//! async block, a green task on a pool of worker threads ([`Scheduler`], cheap enough
+//! for networks of hundreds of thousands of processes). Both kinds share the same
+//! channels.
 //! A failing or panicking process is reported by name and its channels are poisoned
 //! ([`Error`] says how the four ways of saying how a process ended relate).
 //! [`Runtime`] is one builder for a run's options (scheduler, stack size, deadlock
