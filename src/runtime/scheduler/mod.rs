@@ -19,6 +19,7 @@
 //! ```
 
 mod idle;
+mod state;
 mod task;
 #[cfg(all(test, not(loom)))]
 mod tests;
@@ -185,9 +186,9 @@ impl Pool {
         if shared.shutdown.swap(true, SeqCst) {
             return;
         }
-        // The SeqCst swap pairs with a task's post-poll check (Task::cancel_if_shutdown);
-        // the fence with the one in Shared::inject (a push that missed the flag is seen by
-        // the final drain below).
+        // Pairs with the fence in Shared::inject: a push that missed the flag is seen by
+        // the final drain below. (Tasks running now are marked CANCELLED by the sweep's
+        // claim and cancelled by their runners: state.rs.)
         fence(SeqCst);
         for u in shared.unparkers.iter() {
             u.unpark();

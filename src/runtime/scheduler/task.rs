@@ -7,21 +7,11 @@ use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering::*};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
+use super::state::{AfterPoll, State};
 use super::{lock, worker, Shared};
-
-/// In a run queue (or being pushed to one); only the IDLE -> SCHEDULED transition queues
-/// a task, so a task is in at most one queue slot at a time.
-pub(super) const SCHEDULED: usize = 1;
-/// Being polled (or being cancelled) by the one thread that made this transition.
-pub(super) const RUNNING: usize = 2;
-/// Woken while RUNNING: the runner re-queues it after the poll returns.
-pub(super) const NOTIFIED: usize = 4;
-/// Finished, panicked or cancelled; the future has been dropped. Terminal.
-pub(super) const COMPLETE: usize = 8;
 
 /// How a task ended, as [`JoinHandle::join`](super::JoinHandle::join) reports it.
 pub(super) type Outcome = Result<(), Box<dyn Any + Send>>;
@@ -30,7 +20,7 @@ pub(super) type Outcome = Result<(), Box<dyn Any + Send>>;
 pub(super) const CANCELLED: &str = "occamy scheduler: task cancelled (its pool shut down)";
 
 pub(super) struct Header {
-    state: AtomicUsize,
+    state: State,
     /// Slot in the registry; written once, before the task is first queued.
     key: Cell<usize>,
     pub(super) shared: Arc<Shared>,
@@ -81,7 +71,7 @@ impl<F: Future<Output = ()> + Send + 'static> Task<F> {
     pub(super) fn new(shared: Arc<Shared>, future: F) -> Arc<Self> {
         Arc::new(Task {
             header: Header {
-                state: AtomicUsize::new(SCHEDULED),
+                state: State::new_scheduled(),
                 key: Cell::new(usize::MAX),
                 shared,
                 join: Mutex::new(JoinSlot::default()),
@@ -114,28 +104,7 @@ impl<F: Future<Output = ()> + Send + 'static> Task<F> {
     }
 
     fn wake_by_ref(this: &Arc<Self>) {
-        let state = &this.header.state;
-        let mut s = state.load(Acquire);
-        loop {
-            // Already queued, already to be re-queued, or finished: nothing to do. (A wake
-            // after completion is harmless for this reason.)
-            if s & (SCHEDULED | NOTIFIED | COMPLETE) != 0 {
-                return;
-            }
-            // While RUNNING the runner owns the re-queue (after its poll); otherwise we do.
-            let next = if s & RUNNING != 0 {
-                s | NOTIFIED
-            } else {
-                SCHEDULED
-            };
-            // Release: what the waker did before waking is visible to the next poll,
-            // which starts with an Acquire read of this value.
-            match state.compare_exchange_weak(s, next, AcqRel, Acquire) {
-                Ok(_) => break,
-                Err(actual) => s = actual,
-            }
-        }
-        if s & RUNNING == 0 {
+        if this.header.state.wake() {
             worker::schedule(this.clone(), false);
         }
     }
@@ -148,8 +117,7 @@ impl<F: Future<Output = ()> + Send + 'static> Task<F> {
             j.outcome = Some(outcome);
             j.waker.take()
         };
-        // Any NOTIFIED bit is dropped here: no one polls a complete task again.
-        self.header.state.swap(COMPLETE, AcqRel);
+        self.header.state.complete();
         if let Some(w) = waker {
             w.wake();
         }
@@ -161,22 +129,6 @@ impl<F: Future<Output = ()> + Send + 'static> Task<F> {
         // SAFETY: RUNNING is ours, so no other thread touches the future.
         catch_unwind(AssertUnwindSafe(|| unsafe { *self.future.get() = None }))
     }
-
-    /// Cancels the task if the pool is shutting down. Called after the (SeqCst) transition
-    /// out of RUNNING. The shutdown stores its flag (SeqCst) and then tries to claim every
-    /// task with a SeqCst CAS. All four are in the single SeqCst order: if the sweep's
-    /// claim came first (and failed: we were RUNNING), its flag store precedes our
-    /// transition and so our load here; otherwise the claim sees our new state and takes
-    /// the task itself. Either way the task is cancelled. (A SeqCst CAS costs what an
-    /// AcqRel one does on x86, so this replaced a fence on every poll.)
-    fn cancel_if_shutdown(self: Arc<Self>) -> Option<Arc<Self>> {
-        if self.header.shared.is_shutdown() {
-            self.cancel();
-            None
-        } else {
-            Some(self)
-        }
-    }
 }
 
 impl<F: Future<Output = ()> + Send + 'static> Runnable for Task<F> {
@@ -185,19 +137,8 @@ impl<F: Future<Output = ()> + Send + 'static> Runnable for Task<F> {
     }
 
     fn run(self: Arc<Self>) {
-        let state = &self.header.state;
-        let mut s = state.load(Acquire);
-        loop {
-            // RUNNING or COMPLETE here means the shutdown sweep claimed the task while it
-            // sat in a queue: it drops the future; our queue entry is just spent.
-            if s & (RUNNING | COMPLETE) != 0 {
-                return;
-            }
-            debug_assert_eq!(s, SCHEDULED);
-            match state.compare_exchange_weak(s, RUNNING, AcqRel, Acquire) {
-                Ok(_) => break,
-                Err(actual) => s = actual,
-            }
+        if !self.header.state.start_run() {
+            return; // claimed by the shutdown sweep while queued
         }
         // A borrowed waker: no reference-count traffic unless the future clones it.
         let waker = ManuallyDrop::new(unsafe {
@@ -213,24 +154,17 @@ impl<F: Future<Output = ()> + Send + 'static> Runnable for Task<F> {
             }
         }));
         match polled {
-            Ok(Poll::Pending) => {
-                let mut s = state.load(Acquire);
-                let next = loop {
-                    let next = if s & NOTIFIED != 0 { SCHEDULED } else { 0 };
-                    // SeqCst: see cancel_if_shutdown.
-                    match state.compare_exchange_weak(s, next, SeqCst, Acquire) {
-                        Ok(_) => break next,
-                        Err(actual) => s = actual,
-                    }
-                };
-                if let Some(task) = self.cancel_if_shutdown() {
-                    if next == SCHEDULED {
-                        // Woken during its own poll: a yield, so it goes behind the queue
-                        // rather than into the run-next slot (which it would monopolise).
-                        worker::schedule(task, true);
-                    }
+            Ok(Poll::Pending) => match self.header.state.end_poll() {
+                AfterPoll::Idle => {}
+                // Woken while it ran (by itself, i.e. a yield, or by another thread):
+                // behind the queue, not into the run-next slot, which a self-waking task
+                // would otherwise monopolise.
+                AfterPoll::Requeue => worker::schedule(self, true),
+                AfterPoll::Cancel => {
+                    let _ = self.drop_future();
+                    self.complete(Err(Box::new(CANCELLED)));
                 }
-            }
+            },
             Ok(Poll::Ready(())) => {
                 let dropped = self.drop_future();
                 self.complete(dropped);
@@ -243,17 +177,8 @@ impl<F: Future<Output = ()> + Send + 'static> Runnable for Task<F> {
     }
 
     fn cancel(self: Arc<Self>) {
-        let state = &self.header.state;
-        let mut s = state.load(Acquire);
-        loop {
-            if s & (RUNNING | COMPLETE) != 0 {
-                return;
-            }
-            // SeqCst: see cancel_if_shutdown.
-            match state.compare_exchange_weak(s, RUNNING, SeqCst, Acquire) {
-                Ok(_) => break,
-                Err(actual) => s = actual,
-            }
+        if !self.header.state.claim() {
+            return;
         }
         let _ = self.drop_future();
         self.complete(Err(Box::new(CANCELLED)));
@@ -262,7 +187,7 @@ impl<F: Future<Output = ()> + Send + 'static> Runnable for Task<F> {
 
 impl Header {
     pub(super) fn is_complete(&self) -> bool {
-        self.state.load(Acquire) & COMPLETE != 0
+        self.state.is_complete()
     }
 
     /// The join handle's poll: the outcome once, or registers `waker`.
