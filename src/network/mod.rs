@@ -7,6 +7,9 @@
 //! to channel instances. The checker then reports *every* problem it finds, each naming
 //! file:line:column and the process, port or channel at fault, with a suggestion where it
 //! can make one. Nothing starts unless the whole network checks.
+//!
+//! A file may choose its scheduler ([`Plan::scheduler`], applied by [`runtime_of`]) and
+//! give processes a thread of their own (`thread: true`, [`PlanProcess::own_thread`]).
 
 mod channels;
 mod check;
