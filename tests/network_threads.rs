@@ -44,10 +44,12 @@ const FILE: &str = r#"Network(
     },
 )"#;
 
-fn plan(reg: &Registry) -> network::Plan {
+/// The network, loaded from a file of its own for each test (`test`), since tests run
+/// side by side.
+fn plan(reg: &Registry, test: &str) -> network::Plan {
     let dir = std::env::temp_dir().join(format!("occamy-network-threads-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("threads.ron");
+    let file = dir.join(format!("{test}.ron"));
     std::fs::write(&file, FILE).unwrap();
     network::load(&file, &[], reg).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -57,7 +59,7 @@ fn a_process_declared_thread_true_runs_on_its_own_thread_under_green() {
     common::watchdog(common::LIMIT, "the threads network", || {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let reg = registry(seen.clone());
-        let plan = plan(&reg);
+        let plan = plan(&reg, "green");
         assert_eq!(plan.scheduler(), Some(Scheduler::Green { workers: 1 }));
         let runtime = network::runtime_of(&plan);
         let report = network::start(&plan, &reg, &runtime).unwrap().wait();
@@ -79,7 +81,7 @@ fn the_runtime_passed_to_start_wins_over_the_file() {
     common::watchdog(common::LIMIT, "the threads network on threads", || {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let reg = registry(seen.clone());
-        let plan = plan(&reg);
+        let plan = plan(&reg, "threads");
         let runtime = Runtime::new().scheduler(Scheduler::Threads);
         let report = network::start(&plan, &reg, &runtime).unwrap().wait();
         assert!(report.result.is_ok(), "{:?}", report.result);
