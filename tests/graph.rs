@@ -166,9 +166,9 @@ fn golden_barrier() {
 
 #[test]
 fn dot_is_deterministic() {
-    for file in network_files() {
-        let a = Graph::from_plan(&load(&file, &[]));
-        let b = Graph::from_plan(&load(&file, &[]));
+    for (file, sets) in network_files() {
+        let a = Graph::from_plan(&load(&file, &refs(&sets)));
+        let b = Graph::from_plan(&load(&file, &refs(&sets)));
         for opts in [plain(), collapsed()] {
             assert_eq!(a.to_dot(&opts), b.to_dot(&opts), "{file}");
         }
@@ -589,36 +589,84 @@ fn json_of_a_code_deadlock() {
 
 // ---- Graphviz accepts every network ----
 
-/// The files in networks/ that the built-in kinds can load on their own: not those that
-/// name an example binary with custom kinds (`--example NAME` in their comments), nor
-/// sub-networks (files with `ports`, drawn inside the networks that include them).
-fn network_files() -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(repo().join("networks"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".ron"))
-        .map(|n| format!("networks/{n}"))
-        .filter(|f| {
-            let text = std::fs::read_to_string(repo().join(f)).unwrap();
-            if text.contains("--example ") {
-                return false;
-            }
-            match network::load(&repo().join(f), &[], &Registry::with_builtins()) {
-                Ok(_) => true,
-                Err(e) => {
-                    let all_sub = e.diagnostics.iter().all(|d| {
-                        d.help
-                            .as_deref()
-                            .is_some_and(|h| h.contains("meant to be included as a sub-network"))
-                    });
-                    assert!(all_sub, "{f} should load: {e}");
-                    false
+/// The `--set NAME=VALUE`s of a file's `// render-all: ARGS` line, with which
+/// visualize/render-all.sh draws it (a smaller instance of a million-process network).
+fn render_sets(text: &str) -> Vec<(String, String)> {
+    let Some(line) = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("// render-all:"))
+    else {
+        return vec![];
+    };
+    let words: Vec<&str> = line.split_whitespace().collect();
+    words
+        .windows(2)
+        .filter(|w| w[0] == "--set")
+        .filter_map(|w| w[1].split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn refs(sets: &[(String, String)]) -> Vec<(&str, &str)> {
+    sets.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// The files in networks/ that the built-in kinds can load on their own, with the params
+/// they are drawn with: not those that name an example binary with custom kinds
+/// (`--example NAME` in their comments), nor sub-networks (files with `ports`, drawn
+/// inside the networks that include them).
+fn network_files() -> Vec<(String, Vec<(String, String)>)> {
+    let mut files: Vec<(String, Vec<(String, String)>)> =
+        std::fs::read_dir(repo().join("networks"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".ron"))
+            .map(|n| format!("networks/{n}"))
+            .filter_map(|f| {
+                let text = std::fs::read_to_string(repo().join(&f)).unwrap();
+                if text.contains("--example ") {
+                    return None;
                 }
-            }
-        })
-        .collect();
+                let sets = render_sets(&text);
+                match network::load(&repo().join(&f), &sets, &Registry::with_builtins()) {
+                    Ok(_) => Some((f, sets)),
+                    Err(e) => {
+                        let all_sub = e.diagnostics.iter().all(|d| {
+                            d.help.as_deref().is_some_and(|h| {
+                                h.contains("meant to be included as a sub-network")
+                            })
+                        });
+                        assert!(all_sub, "{f} should load: {e}");
+                        None
+                    }
+                }
+            })
+            .collect();
     files.sort();
     files
+}
+
+#[test]
+fn a_render_all_line_gives_the_params_to_draw_with() {
+    assert_eq!(
+        render_sets("// a ring\n// render-all: --set n=16 --set laps=1\nNetwork()"),
+        [
+            ("n".to_string(), "16".to_string()),
+            ("laps".into(), "1".into())
+        ]
+    );
+    assert!(render_sets("Network()").is_empty());
+    // ring_green's million processes are drawn as 16 (what CI's Graphviz is given).
+    let (_, sets) = network_files()
+        .into_iter()
+        .find(|(f, _)| f == "networks/ring_green.ron")
+        .expect("ring_green.ron is drawn");
+    assert_eq!(
+        load("networks/ring_green.ron", &refs(&sets))
+            .processes
+            .len(),
+        17
+    );
 }
 
 #[test]
@@ -626,8 +674,8 @@ fn graphviz_renders_every_network() {
     if !have_dot() {
         return;
     }
-    for file in network_files() {
-        let graph = Graph::from_plan(&load(&file, &[]));
+    for (file, sets) in network_files() {
+        let graph = Graph::from_plan(&load(&file, &refs(&sets)));
         assert_renders(&file, &graph.to_dot(&plain()));
         assert_renders(&format!("{file} --collapse"), &graph.to_dot(&collapsed()));
     }

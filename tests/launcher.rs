@@ -198,6 +198,80 @@ fn run_pipeline_and_ring_under_the_green_scheduler() {
 }
 
 #[test]
+fn a_ring_too_big_for_threads_is_refused_before_it_starts_and_runs_green() {
+    let big = ["networks/ring.ron", "--set", "n=20000", "--set", "laps=2"];
+    let r = occamy(&[&["run"], &big[..]].concat());
+    r.code(2)
+        .stderr_has("error: network `ring` has 20001 processes; under the thread scheduler each needs an OS thread, and at most 10000 may")
+        .stderr_has("help: run it with `--scheduler green`, or write `scheduler: Green()` in the file");
+    assert_eq!(r.stdout, "", "nothing ran");
+    let r = occamy(
+        &[
+            &["run"],
+            &big[..],
+            &["--scheduler", "green", "--workers", "2"],
+        ]
+        .concat(),
+    );
+    r.code(0).stdout_has("ring: 2 values in ");
+}
+
+#[test]
+fn the_command_line_scheduler_beats_the_file_which_beats_the_default() {
+    let small = ["--set", "n=20000", "--set", "laps=2"];
+    // The file says green: it runs with no --scheduler, even past the thread cap.
+    let r = occamy(&[&["run", "networks/ring_green.ron"], &small[..]].concat());
+    r.code(0).stdout_has("ring_green: 2 values in ");
+    let r = occamy(
+        &[
+            &["run", "networks/ring_green.ron", "--workers", "1"],
+            &small[..],
+        ]
+        .concat(),
+    );
+    r.code(0).stdout_has("ring_green: 2 values in ");
+    // --scheduler threads overrules it, and so the network is too big.
+    let r = occamy(
+        &[
+            &["run", "networks/ring_green.ron", "--scheduler", "threads"],
+            &small[..],
+        ]
+        .concat(),
+    );
+    r.code(2)
+        .stderr_has("error: network `ring_green` has 20001 processes; under the thread scheduler");
+    // A file saying threads is overruled by --scheduler green.
+    let r = occamy(&[
+        "run",
+        "tests/networks/scheduler_threads.ron",
+        "--scheduler",
+        "green",
+    ]);
+    r.code(0).stdout_has("sum: 6");
+    let r = occamy(&["run", "tests/networks/scheduler_threads.ron"]);
+    r.code(0).stdout_has("sum: 6");
+}
+
+#[test]
+fn a_million_process_ring_checks() {
+    let r = occamy(&["check", "networks/ring_green.ron", "--set", "n=1000000"]);
+    r.code(0).stdout_has(
+        "ok: network `ring_green`: 1000001 processes, 1000001 channels, 4 kinds (delta, prefix, stopwatch, succ)",
+    );
+}
+
+#[test]
+fn check_accepts_schedulers_and_own_threads() {
+    occamy(&["check", "tests/networks/scheduler_green.ron"])
+        .code(0)
+        .stdout_has("ok: network `scheduler_green`: 6 processes");
+    let r = occamy(&["run", "tests/networks/scheduler_unknown.ron"]);
+    r.code(2).stderr_has(
+        "scheduler_unknown.ron:4:16: error: unknown scheduler `Gren` (did you mean `Green`?)",
+    );
+}
+
+#[test]
 fn an_unknown_scheduler_exits_2() {
     occamy(&["run", "networks/pipeline.ron", "--scheduler", "fibres"]).code(2);
 }

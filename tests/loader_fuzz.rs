@@ -13,10 +13,10 @@
 //! Every panic is caught; the test fails at the end listing each distinct panic with the
 //! input that caused it (saved under the test's temporary directory too).
 //!
-//! What this test leaves out, because it would abort the test process rather than panic
-//! (both are reported as loader bugs): channel or replicate counts in the millions and
-//! beyond (the loader allocates them; `count: 100000000000` aborts on allocation), and
-//! expressions nested thousands deep (the expression parser recurses: a stack overflow).
+//! What this test leaves out: channel or replicate counts in the millions (the loader
+//! builds up to 10,000,000 processes, about 1.5 KB each, before its cap stops it: seconds
+//! and gigabytes per case), and expressions nested thousands deep (the expression parser
+//! recurses: a stack overflow would abort the test process rather than panic).
 //! So mutated inputs with integer literals of more than five digits, or more `*` than the
 //! original, are skipped, and generated counts stay small.
 //!

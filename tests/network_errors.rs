@@ -147,7 +147,7 @@ fn unknown_field_of_a_process_is_a_syntax_error() {
         "unknown_field.ron",
         Some((6, 35)),
         &[],
-        "unexpected field named `param` in `process`, expected one of `kind`, `network`, `params`, `ports`, or `replicate` instead",
+        "unexpected field named `param` in `process`, expected one of `kind`, `network`, `params`, `ports`, `replicate`, or `thread` instead",
         SEE_DOCS,
     );
 }
@@ -695,7 +695,7 @@ fn counts_above_the_limit_are_errors() {
         "count_limit.ron",
         Some((5, 17)),
         &["channel `big`"],
-        "`count` is 100001; at most 100000 are allowed",
+        "`count` is 10000001; at most 10000000 are allowed",
         None,
     );
     expect(
@@ -703,7 +703,7 @@ fn counts_above_the_limit_are_errors() {
         "count_limit.ron",
         Some((7, 9)),
         &["process `src`"],
-        "replicate count is 100001; at most 100000 are allowed",
+        "replicate count is 10000001; at most 10000000 are allowed",
         None,
     );
 }
@@ -1206,4 +1206,151 @@ fn duplicate_names_are_errors() {
     };
     // Parsing stops at the first name declared twice (`c`), naming it.
     assert!(about("`c` is declared twice"), "{}", show(&d));
+}
+
+// ---------------------------------------------------------------------------------------
+// The scheduler and processes with a thread of their own
+
+#[test]
+fn a_file_chooses_its_scheduler_and_processes_their_own_threads() {
+    use occamy::Scheduler;
+    let plan = ok("scheduler_green.ron", &[]);
+    assert_eq!(plan.scheduler(), Some(Scheduler::Green { workers: 2 }));
+    let threaded: Vec<(&str, bool)> = plan
+        .processes
+        .iter()
+        .map(|p| (p.name.as_str(), p.own_thread))
+        .collect();
+    assert_eq!(
+        threaded,
+        [
+            ("src", true),
+            ("fan", false),
+            ("pass[0]", true),
+            ("pass[1]", true),
+            ("w.inc", true), // inherited from the sub-network instance
+            ("sink", false),
+        ]
+    );
+    assert_eq!(plan.threads_under(Scheduler::green()), 4);
+    assert_eq!(plan.threads_under(Scheduler::Threads), 6);
+    let plan = ok(
+        "scheduler_green.ron",
+        &[("workers", "0"), ("pinned", "false")],
+    );
+    assert_eq!(plan.scheduler(), Some(Scheduler::green()));
+    assert!(!plan.processes[2].own_thread);
+    // No `scheduler` field: the plan leaves the choice to whoever runs it.
+    assert_eq!(ok("sub_ok.ron", &[]).scheduler(), None);
+}
+
+const SCHEDULER_HELP: Option<&str> =
+    Some("write `scheduler: Threads`, `scheduler: Green()` or `scheduler: Green(workers: N)`");
+const WORKERS_HELP: Option<&str> =
+    Some("`workers` is how many worker threads: 0 (one per core) to 10000");
+
+#[test]
+fn an_unknown_scheduler_suggests_the_nearest() {
+    let d = errors("scheduler_unknown.ron", &[]);
+    count(&d, 1);
+    expect(
+        &d,
+        "scheduler_unknown.ron",
+        Some((4, 16)),
+        &[],
+        "unknown scheduler `Gren` (did you mean `Green`?)",
+        SCHEDULER_HELP,
+    );
+}
+
+#[test]
+fn green_workers_must_be_a_count_of_threads() {
+    let f = "scheduler_workers.ron";
+    let at = Some((5, 22));
+    let d = errors(f, &[]);
+    count(&d, 1);
+    expect(
+        &d,
+        f,
+        at,
+        &["scheduler"],
+        "`workers` is -1; it must not be negative",
+        WORKERS_HELP,
+    );
+    let d = errors(f, &[("workers", "two")]);
+    expect(
+        &d,
+        f,
+        at,
+        &["scheduler"],
+        "`workers`: in expression `$workers`: `$workers` is \"two\", not an integer",
+        WORKERS_HELP,
+    );
+    let d = errors(f, &[("workers", "2.5")]);
+    expect(
+        &d,
+        f,
+        at,
+        &["scheduler"],
+        "`workers`: in expression `$workers`: `$workers` is 2.5, not an integer",
+        WORKERS_HELP,
+    );
+    let d = errors(f, &[("workers", "10001")]);
+    expect(
+        &d,
+        f,
+        at,
+        &["scheduler"],
+        "`workers` is 10001; at most 10000 are allowed",
+        WORKERS_HELP,
+    );
+    assert_eq!(
+        ok(f, &[("workers", "3")]).scheduler(),
+        Some(occamy::Scheduler::Green { workers: 3 })
+    );
+}
+
+#[test]
+fn a_scheduler_field_given_twice_is_an_error() {
+    let d = errors("scheduler_duplicate.ron", &[]);
+    count(&d, 1);
+    expect(
+        &d,
+        "scheduler_duplicate.ron",
+        Some((4, 34)),
+        &[],
+        "unexpected duplicate field named `workers` in `Green`",
+        Some("give each field once"),
+    );
+}
+
+#[test]
+fn thread_must_be_a_bool_and_only_the_top_file_chooses_the_scheduler() {
+    let d = errors("thread_errors.ron", &[]);
+    count(&d, 3);
+    let help = Some("write `thread: true` to give the process an OS thread of its own");
+    expect(
+        &d,
+        "thread_errors.ron",
+        Some((7, 59)),
+        &["process `src`"],
+        "`thread` must be true or false, not 1",
+        help,
+    );
+    expect(
+        &d,
+        "thread_errors.ron",
+        Some((9, 58)),
+        &["process `sink`"],
+        "`thread` must be true or false, not \"yes\"",
+        help,
+    );
+    expect(
+        &d,
+        "worker_green.ron",
+        Some((4, 5)),
+        &["scheduler"],
+        "a sub-network cannot choose the scheduler",
+        Some("choose it in the top-level file, or with `occamy run --scheduler`"),
+    );
 }

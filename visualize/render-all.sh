@@ -13,6 +13,11 @@
 # built in) is rendered with that example, which runs the launcher's commands. A
 # sub-network file (one with `ports`, which only loads inside another network) is
 # skipped: it is drawn as a cluster of the networks that include it.
+#
+# A file with a comment line `// render-all: ARGS` is drawn with those extra arguments
+# (e.g. `--set n=16`, to draw a smaller instance of a huge network). A network that would
+# still have more than MAX_DRAWN processes (default 2000) is skipped, not drawn: Graphviz
+# takes hours over a million-node graph.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -24,7 +29,7 @@ for arg in "$@"; do
   case "$arg" in
     --release) profile=release; cargo_flags+=(--release) ;;
     --collapse) dot_flags+=(--collapse) ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "render-all: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -36,6 +41,7 @@ if ! command -v "${OCCAMY_DOT:-dot}" >/dev/null 2>&1; then
 fi
 
 target_dir="${CARGO_TARGET_DIR:-target}"
+max_drawn="${MAX_DRAWN:-2000}"
 out=visualize/out
 mkdir -p "$out"
 
@@ -53,7 +59,17 @@ for file in networks/*.ron; do
     cargo build -q ${cargo_flags[@]+"${cargo_flags[@]}"} --example "$example" || { failed+=("$file (building example $example)"); continue; }
     bin="$target_dir/$profile/examples/$example"
   fi
-  if err="$("$bin" dot "$file" ${dot_flags[@]+"${dot_flags[@]}"} --svg "$out/$name.svg" 2>&1)"; then
+  hint="$(grep -m 1 -o -- '// render-all: .*' "$file" | sed 's|^// render-all: ||')"
+  read -r -a render_args <<<"$hint"
+  # `check` prints `ok: network `NAME`: N processes, ...`; a file that does not check
+  # goes on to `dot`, which reports why.
+  processes="$("$bin" check "$file" ${render_args[@]+"${render_args[@]}"} 2>/dev/null | sed -n 's/^ok: network `[^`]*`: \([0-9]*\) processes.*/\1/p')"
+  if [[ -n "$processes" && "$processes" -gt "$max_drawn" ]]; then
+    echo "skipped  $file ($processes processes, more than $max_drawn to draw; add a \`// render-all: --set ...\` line)"
+    skipped=$((skipped + 1))
+    continue
+  fi
+  if err="$("$bin" dot "$file" ${render_args[@]+"${render_args[@]}"} ${dot_flags[@]+"${dot_flags[@]}"} --svg "$out/$name.svg" 2>&1)"; then
     echo "ok       $file -> $out/$name.svg"
     rendered=$((rendered + 1))
   else

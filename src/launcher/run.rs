@@ -36,13 +36,15 @@ pub(super) struct RunArgs {
     #[arg(long, value_name = "OUT.dot")]
     dot: Option<std::path::PathBuf>,
     /// How processes run: `threads` (one OS thread each) or `green` (async kinds as tasks
-    /// on a pool of worker threads; blocking kinds keep a thread each). Default: green,
-    /// or what the environment variable OCCAMY_SCHEDULER says.
+    /// on a pool of worker threads; blocking kinds keep a thread each). Default: the
+    /// file's `scheduler`, else green, or what the environment variable OCCAMY_SCHEDULER
+    /// says.
     #[arg(long, value_name = "WHICH", value_parser = ["threads", "green"])]
     scheduler: Option<String>,
-    /// Worker threads of the green scheduler (default: one per core).
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    workers: usize,
+    /// Worker threads of the green scheduler, whichever chose it (0: one per core; the
+    /// default is the file's `workers`, else one per core). No effect under threads.
+    #[arg(long, value_name = "N")]
+    workers: Option<usize>,
 }
 
 /// How long processes get to stop after the network is poisoned before the launcher
@@ -69,14 +71,11 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
     } else {
         OnDeadlock::Poison
     };
-    let scheduler = match a.scheduler.as_deref() {
-        Some("green") => Scheduler::Green { workers: a.workers },
-        Some(_) => Scheduler::Threads,
-        None => match Scheduler::from_env() {
-            Scheduler::Green { .. } if a.workers > 0 => Scheduler::Green { workers: a.workers },
-            s => s,
-        },
-    };
+    let scheduler = scheduler_for(a.scheduler.as_deref(), a.workers, plan.scheduler());
+    if let Some(e) = too_many_threads(&plan, scheduler) {
+        eprintln!("{e}");
+        return EXIT_INVALID;
+    }
     let runtime = Runtime::new()
         .scheduler(scheduler)
         .on_deadlock(on_deadlock)
@@ -185,6 +184,41 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
     }
 }
 
+/// The scheduler that applies: `--scheduler`, else the file's, else the default
+/// ([`Scheduler::from_env`]); then `--workers` sets the worker count of a green one.
+fn scheduler_for(cli: Option<&str>, workers: Option<usize>, file: Option<Scheduler>) -> Scheduler {
+    let s = match cli {
+        Some("green") => Scheduler::green(),
+        Some(_) => Scheduler::Threads,
+        None => file.unwrap_or_else(Scheduler::from_env),
+    };
+    match (s, workers) {
+        (Scheduler::Green { .. }, Some(workers)) => Scheduler::Green { workers },
+        (s, _) => s,
+    }
+}
+
+/// Why `plan` cannot run under `scheduler`, if it needs more OS threads than a machine
+/// gives: past that, thread creation fails partway through the start, with half the
+/// network running.
+fn too_many_threads(plan: &network::Plan, scheduler: Scheduler) -> Option<String> {
+    let n = plan.threads_under(scheduler);
+    if n <= network::MAX_THREADS {
+        return None;
+    }
+    let max = network::MAX_THREADS;
+    Some(match scheduler {
+        Scheduler::Threads => format!(
+            "error: network `{}` has {n} processes; under the thread scheduler each needs an OS thread, and at most {max} may (a thread per process stops near 16,000 on Linux)\n  help: run it with `--scheduler green`, or write `scheduler: Green()` in the file",
+            plan.name
+        ),
+        Scheduler::Green { .. } => format!(
+            "error: network `{}` has {n} processes declared `thread: true`; each needs an OS thread, and at most {max} may\n  help: declare fewer processes `thread: true`",
+            plan.name
+        ),
+    })
+}
+
 /// The width of the widest of `items` (at least `min`), for aligned columns.
 fn width<'a>(items: impl Iterator<Item = &'a str>, min: usize) -> usize {
     items.map(|s| s.chars().count()).max().unwrap_or(0).max(min)
@@ -216,6 +250,45 @@ fn print_stats(channels: &[ChannelStats], processes: &[ProcessStats]) {
             p.kind,
             p.ran.as_secs_f64(),
             p.end
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{scheduler_for, Scheduler};
+
+    #[test]
+    fn the_command_line_beats_the_file_which_beats_the_default() {
+        let file = Some(Scheduler::Green { workers: 2 });
+        assert_eq!(
+            scheduler_for(Some("threads"), None, file),
+            Scheduler::Threads
+        );
+        assert_eq!(
+            scheduler_for(Some("green"), None, Some(Scheduler::Threads)),
+            Scheduler::green()
+        );
+        assert_eq!(
+            scheduler_for(None, None, file),
+            Scheduler::Green { workers: 2 }
+        );
+        assert_eq!(
+            scheduler_for(None, None, Some(Scheduler::Threads)),
+            Scheduler::Threads
+        );
+        // --workers sets the count of whichever green scheduler applies.
+        assert_eq!(
+            scheduler_for(None, Some(3), file),
+            Scheduler::Green { workers: 3 }
+        );
+        assert_eq!(
+            scheduler_for(Some("green"), Some(1), None),
+            Scheduler::Green { workers: 1 }
+        );
+        assert_eq!(
+            scheduler_for(Some("threads"), Some(3), file),
+            Scheduler::Threads
         );
     }
 }

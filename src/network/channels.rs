@@ -130,6 +130,10 @@ impl Loader<'_> {
                     chans.insert(name.clone(), broken);
                     continue;
                 }
+                self.decl_sites.push(site.clone());
+                let decl_site = (self.decl_sites.len() - 1) as u32;
+                self.channels.reserve(n);
+                self.chan_sites.reserve(n);
                 (0..n)
                     .map(|k| {
                         let inst = match count {
@@ -146,7 +150,7 @@ impl Loader<'_> {
                             writers: vec![],
                             readers: vec![],
                         });
-                        self.chan_sites.push(site.clone());
+                        self.chan_sites.push(decl_site);
                         self.channels.len() - 1
                     })
                     .collect()

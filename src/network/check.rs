@@ -91,7 +91,7 @@ impl Loader<'_> {
             *sizes.entry(c.decl.as_str()).or_default() += 1;
         }
         for (i, c) in self.channels.iter().enumerate() {
-            let site = self.chan_sites[i].clone();
+            let site = &self.decl_sites[self.chan_sites[i] as usize];
             let names = |v: &Vec<(usize, String)>| {
                 v.iter()
                     .map(|(p, port)| format!("`{}` (port `{port}`)", self.processes[*p].name))

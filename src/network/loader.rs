@@ -8,11 +8,12 @@ use ron::Value;
 
 use super::check::check_param;
 use super::expr::{chan_ref, eval_int_value, eval_value, Scope};
-use super::model::{parse, Locator, NetworkDecl};
+use super::model::{parse, Locator, NetworkDecl, SchedulerDecl};
 use super::{
     suggest, Diagnostic, NetworkError, Plan, PlanBarrier, PlanChannel, PlanProcess, PortBind,
 };
 use crate::registry::{show_value, Kind, PortDir, Registry};
+use crate::runtime::Scheduler;
 
 type Pos = Option<(usize, usize)>;
 
@@ -46,15 +47,23 @@ pub(super) struct ChanEntry {
     pub(super) broken: bool,
 }
 
-/// The most instances one replicated process or channel array may have.
-pub(super) const MAX_COUNT: i64 = 100_000;
+/// The most instances one replicated process or channel array may have: as many as a
+/// whole network.
+pub(super) const MAX_COUNT: i64 = MAX_PROCESSES as i64;
 
-/// The most processes a network may have: each runs on its own OS thread, and a machine
-/// runs out of thread stacks somewhere past ten thousand (until an M:N scheduler lands).
-pub(super) const MAX_PROCESSES: usize = 10_000;
+/// The most processes a network may have. Green processes cost a task each (a few
+/// hundred bytes), so this only keeps a mistaken count from exhausting memory while
+/// loading; a network run on threads has the lower [`MAX_THREADS`].
+pub(super) const MAX_PROCESSES: usize = 10_000_000;
 
-/// The most channels a network may have.
-pub(super) const MAX_CHANNELS: usize = 200_000;
+/// The most channels a network may have: two per process, which rings, pipelines and
+/// farms stay well within, and a bound on what a plan may allocate.
+pub(super) const MAX_CHANNELS: usize = 2 * MAX_PROCESSES;
+
+/// The most processes that may each have an OS thread: a machine runs out of thread
+/// stacks near 16,000 (Linux's default limits), so `occamy run` refuses a network that
+/// would need more before starting it. Also the most green workers a file may ask for.
+pub const MAX_THREADS: usize = 10_000;
 
 /// The largest buffer a channel may declare.
 pub(super) const MAX_BUFFER: i64 = 1 << 20;
@@ -64,7 +73,11 @@ pub(super) struct Loader<'r> {
     pub(super) diags: Vec<Diagnostic>,
     pub(super) stack: Vec<PathBuf>,
     pub(super) channels: Vec<PlanChannel>,
-    pub(super) chan_sites: Vec<Site>,
+    /// Per channel instance, its declaration's index into `decl_sites`: the elements of
+    /// an array share one site rather than a copy each.
+    pub(super) chan_sites: Vec<u32>,
+    /// Where each channel declaration is.
+    pub(super) decl_sites: Vec<Site>,
     pub(super) processes: Vec<PlanProcess>,
     pub(super) barriers: Vec<PlanBarrier>,
     pub(super) barrier_sites: Vec<Site>,
@@ -76,12 +89,16 @@ pub(super) struct Loader<'r> {
     /// Channels bound by processes that are already reported broken: a missing writer or
     /// reader there is a consequence, not another mistake.
     pub(super) excused: std::collections::HashSet<usize>,
+    /// The top-level file's `scheduler`, if it chose one.
+    pub(super) scheduler: Option<Scheduler>,
 }
 
 /// A sub-network's ports as bound by the including process: port -> channel ids.
 pub(super) struct Binding {
     pub(super) ports: IndexMap<String, Vec<usize>>,
     pub(super) site: Site,
+    /// The including process asked for `thread: true`: so does every process inside.
+    pub(super) thread: bool,
 }
 
 pub(crate) fn load(
@@ -95,12 +112,14 @@ pub(crate) fn load(
         stack: vec![],
         channels: vec![],
         chan_sites: vec![],
+        decl_sites: vec![],
         processes: vec![],
         barriers: vec![],
         barrier_sites: vec![],
         barrier_scope: vec![],
         excused: Default::default(),
         too_big: false,
+        scheduler: None,
     };
     let overrides: IndexMap<String, Value> = sets
         .iter()
@@ -146,6 +165,7 @@ pub(crate) fn load(
             channels: l.channels,
             processes: l.processes,
             barriers: l.barriers,
+            scheduler: l.scheduler,
         }),
         _ => Err(NetworkError {
             diagnostics: l.diags,
@@ -248,12 +268,10 @@ impl Loader<'_> {
         };
         let decl = match parse(&src) {
             Ok(d) => d,
-            Err((msg, pos)) => {
-                self.err(
-                    &here.at(Some(pos)),
-                    msg,
-                    Some("see docs/network-format.md for the format".into()),
-                );
+            Err((msg, pos, help)) => {
+                let help =
+                    help.unwrap_or_else(|| "see docs/network-format.md for the format".into());
+                self.err(&here.at(Some(pos)), msg, Some(help));
                 return None;
             }
         };
@@ -275,6 +293,7 @@ impl Loader<'_> {
             }
         }
 
+        self.scheduler_of(&decl, &params, &loc, &here, binding.is_some());
         let chans = self.channels_of(&decl, &params, &loc, &here, binding, prefix, cluster);
         let mut scope = HashMap::new();
         for b in &decl.barriers {
@@ -302,14 +321,102 @@ impl Loader<'_> {
             let psite = here
                 .at(loc.find("processes", pname))
                 .with(format!("process `{prefix}{pname}`"));
+            let inherited = binding.is_some_and(|b| b.thread);
             self.process(
-                pname, p, &params, &chans, &loc, &psite, path, prefix, cluster,
+                pname, p, &params, &chans, &loc, &psite, path, prefix, cluster, inherited,
             );
         }
         self.check_exports(&decl, &chans, &loc, &here, prefix);
         self.barrier_scope.pop();
         self.stack.pop();
         Some(decl)
+    }
+
+    /// Reads the file's `scheduler`. Only the top-level file may choose one: a network runs
+    /// under one scheduler, and a sub-network silently overruled would mislead.
+    fn scheduler_of(
+        &mut self,
+        decl: &NetworkDecl,
+        params: &IndexMap<String, Value>,
+        loc: &Locator,
+        here: &Site,
+        sub: bool,
+    ) {
+        let Some(s) = &decl.scheduler else {
+            return;
+        };
+        let site = here.at(loc.find_top("scheduler")).with("scheduler".into());
+        if sub {
+            self.err(
+                &site,
+                "a sub-network cannot choose the scheduler",
+                Some("choose it in the top-level file, or with `occamy run --scheduler`".into()),
+            );
+            return;
+        }
+        let workers = match s {
+            SchedulerDecl::Threads => {
+                self.scheduler = Some(Scheduler::Threads);
+                return;
+            }
+            SchedulerDecl::Green { workers: None } => 0,
+            SchedulerDecl::Green { workers: Some(v) } => {
+                let ws = site.at(loc.find_top_key("scheduler", "workers"));
+                let help = Some(format!(
+                    "`workers` is how many worker threads: 0 (one per core) to {MAX_THREADS}"
+                ));
+                let scope = Scope {
+                    params,
+                    index: None,
+                };
+                match eval_int_value(v, &scope) {
+                    Ok(n) if n < 0 => {
+                        let m = format!("`workers` is {n}; it must not be negative");
+                        return self.err(&ws, m, help);
+                    }
+                    Ok(n) if n as u64 > MAX_THREADS as u64 => {
+                        let m = format!("`workers` is {n}; at most {MAX_THREADS} are allowed");
+                        return self.err(&ws, m, help);
+                    }
+                    Ok(n) => n as usize,
+                    Err(e) => return self.err(&ws, format!("`workers`: {e}"), help),
+                }
+            }
+        };
+        self.scheduler = Some(Scheduler::Green { workers });
+    }
+
+    /// Reads a process's `thread` (true, false or a `$` param giving one).
+    fn thread_of(
+        &mut self,
+        v: Option<&Value>,
+        params: &IndexMap<String, Value>,
+        site: &Site,
+    ) -> Option<bool> {
+        let Some(v) = v else {
+            return Some(false);
+        };
+        let scope = Scope {
+            params,
+            index: None,
+        };
+        let help = Some("write `thread: true` to give the process an OS thread of its own".into());
+        match eval_value(v, &scope) {
+            Ok(Value::Bool(b)) => Some(b),
+            Ok(other) => {
+                let found = show_value(&other);
+                self.err(
+                    site,
+                    format!("`thread` must be true or false, not {found}"),
+                    help,
+                );
+                None
+            }
+            Err(e) => {
+                self.err(site, format!("`thread`: {e}"), help);
+                None
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -324,8 +431,17 @@ impl Loader<'_> {
         path: &Path,
         prefix: &str,
         cluster: &[String],
+        inherited: bool,
     ) {
         let mut broken = false;
+        let tsite = psite.at(loc.find_field("processes", pname, "thread"));
+        let own_thread = match self.thread_of(p.thread.as_ref(), params, &tsite) {
+            Some(t) => t || inherited,
+            None => {
+                broken = true;
+                false
+            }
+        };
         let (count, index) = match &p.replicate {
             None => (None, "i"),
             Some(r) => match eval_int_value(
@@ -408,6 +524,19 @@ impl Loader<'_> {
             }
             return;
         }
+        // Where each param and port binding is: the same for every instance, and finding
+        // one reads the file, so it is found once per declaration, not once per instance.
+        let key_pos: HashMap<&str, Pos> = p
+            .params
+            .keys()
+            .chain(p.ports.keys())
+            .map(|k| (k.as_str(), loc.find_key("processes", pname, k)))
+            .collect();
+        if kind.is_some() {
+            let room = MAX_PROCESSES.saturating_sub(self.processes.len());
+            self.processes
+                .reserve((count.unwrap_or(1) as usize).min(room));
+        }
         for r in 0..count.unwrap_or(1) {
             if self.too_big {
                 return;
@@ -425,10 +554,11 @@ impl Loader<'_> {
                 *site.context.last_mut().expect("process context") =
                     format!("process `{prefix}{local}`");
             }
-            let bind_site = |key: &str| site.at(loc.find_key("processes", pname, key));
+            let bind_site = |key: &str| site.at(key_pos.get(key).copied().flatten());
             match kind {
                 Some(kind) => self.kind_instance(
-                    kind, &local, pname, p, &scope, chans, &site, &bind_site, path, prefix, cluster,
+                    kind, &local, pname, p, &scope, chans, &site, &bind_site, path, prefix,
+                    cluster, own_thread,
                 ),
                 None => {
                     let net = p.network.as_deref().expect("network");
@@ -454,6 +584,7 @@ impl Loader<'_> {
                     let b = Binding {
                         ports,
                         site: site.clone(),
+                        thread: own_thread,
                     };
                     self.file(
                         &sub,
@@ -482,6 +613,7 @@ impl Loader<'_> {
         path: &Path,
         prefix: &str,
         cluster: &[String],
+        own_thread: bool,
     ) {
         let mut values = IndexMap::new();
         for (k, v) in &p.params {
@@ -533,7 +665,7 @@ impl Loader<'_> {
             }
         }
         let idx = self.processes.len();
-        let mut ports = IndexMap::new();
+        let mut ports = IndexMap::with_capacity(p.ports.len());
         let mut barriers = IndexMap::new();
         for (port, v) in &p.ports {
             let s = bind_site(port).with(format!("port `{port}`"));
@@ -626,6 +758,7 @@ impl Loader<'_> {
             cluster: cluster.to_vec(),
             file: path.to_path_buf(),
             pos: site.pos,
+            own_thread,
         });
     }
 
@@ -639,7 +772,7 @@ impl Loader<'_> {
                     ..site.clone()
                 },
                 format!("the network has more than {max} {what}"),
-                Some("each process runs on its own OS thread: make the network smaller".into()),
+                Some("make the network smaller (is a count mistaken?)".into()),
             );
         }
     }

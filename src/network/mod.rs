@@ -7,6 +7,9 @@
 //! to channel instances. The checker then reports *every* problem it finds, each naming
 //! file:line:column and the process, port or channel at fault, with a suggestion where it
 //! can make one. Nothing starts unless the whole network checks.
+//!
+//! A file may choose its scheduler ([`Plan::scheduler`], applied by [`runtime_of`]) and
+//! give processes a thread of their own (`thread: true`, [`PlanProcess::own_thread`]).
 
 mod channels;
 mod check;
@@ -17,6 +20,7 @@ mod model;
 mod run;
 
 pub use error::{Diagnostic, NetworkError};
+pub use loader::MAX_THREADS;
 pub use run::{ChannelStats, ProcessStats, RunReport, Running};
 
 use std::path::{Path, PathBuf};
@@ -25,7 +29,7 @@ use indexmap::IndexMap;
 use ron::Value;
 
 use crate::registry::{PortDir, Registry};
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, Scheduler};
 
 /// A channel instance of a loaded network.
 #[derive(Debug, Clone)]
@@ -80,6 +84,9 @@ pub struct PlanProcess {
     pub file: PathBuf,
     /// Line and column of its declaration.
     pub pos: Option<(usize, usize)>,
+    /// Declared `thread: true` (itself, or the sub-network instance it is in): it runs on
+    /// an OS thread of its own under any scheduler ([`Process::on_own_thread`](crate::Process::on_own_thread)).
+    pub own_thread: bool,
 }
 
 /// A loaded and checked network, flat.
@@ -97,6 +104,7 @@ pub struct Plan {
     pub processes: Vec<PlanProcess>,
     /// Every barrier.
     pub barriers: Vec<PlanBarrier>,
+    pub(crate) scheduler: Option<Scheduler>,
 }
 
 /// A barrier of a loaded network.
@@ -111,6 +119,40 @@ pub struct PlanBarrier {
 }
 
 impl Plan {
+    /// The scheduler the file chose with its top-level `scheduler` field, if it chose one.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("occamy-doc-sched-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let file = dir.join("green.ron");
+    /// std::fs::write(&file, r#"Network(
+    ///     name: "green",
+    ///     scheduler: Green(workers: 2),
+    ///     channels: { "c": "u64" },
+    ///     processes: {
+    ///         "nums": (kind: "numbers", params: { "count": 3 }, ports: { "out": "c" }),
+    ///         "sink": (kind: "discard", ports: { "in": "c" }),
+    ///     },
+    /// )"#).unwrap();
+    /// let plan = occamy::network::load(&file, &[], &occamy::Registry::with_builtins()).unwrap();
+    /// assert_eq!(plan.scheduler(), Some(occamy::Scheduler::Green { workers: 2 }));
+    /// ```
+    pub fn scheduler(&self) -> Option<Scheduler> {
+        self.scheduler
+    }
+
+    /// How many of its processes keep an OS thread each when run under `scheduler`:
+    /// every process under [`Scheduler::Threads`]; under [`Scheduler::Green`], those
+    /// declared `thread: true` (blocking kinds, such as `print`, take one too, but which
+    /// kinds block is known only once they are built).
+    pub fn threads_under(&self, scheduler: Scheduler) -> usize {
+        match scheduler {
+            Scheduler::Threads => self.processes.len(),
+            Scheduler::Green { .. } => self.processes.iter().filter(|p| p.own_thread).count(),
+        }
+    }
+
     /// A one-line summary: processes, channels and kinds.
     pub fn summary(&self) -> String {
         let mut kinds: Vec<&str> = self.processes.iter().map(|p| p.kind.as_str()).collect();
@@ -163,8 +205,43 @@ pub fn load(
     loader::load(path, sets, registry)
 }
 
+/// A [`Runtime`] for `plan`: [`Runtime::new`] (the default scheduler,
+/// [`Scheduler::from_env`]) with the scheduler the file chose, if it chose one. Start it
+/// with [`start`]; to change other options, chain them on
+/// (`runtime_of(&plan).on_deadlock(..)`).
+///
+/// # Examples
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("occamy-doc-rt-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let file = dir.join("ring.ron");
+/// std::fs::write(&file, r#"Network(
+///     name: "count",
+///     scheduler: Green(),
+///     channels: { "c": "u64" },
+///     processes: {
+///         "nums": (kind: "numbers", params: { "count": 3 }, ports: { "out": "c" }),
+///         "sink": (kind: "discard", ports: { "in": "c" }),
+///     },
+/// )"#).unwrap();
+/// let reg = occamy::Registry::with_builtins();
+/// let plan = occamy::network::load(&file, &[], &reg).unwrap();
+/// let runtime = occamy::network::runtime_of(&plan); // green, one worker per core
+/// let report = occamy::network::start(&plan, &reg, &runtime).unwrap().wait();
+/// assert!(report.result.is_ok());
+/// ```
+pub fn runtime_of(plan: &Plan) -> Runtime {
+    match plan.scheduler {
+        Some(s) => Runtime::new().scheduler(s),
+        None => Runtime::new(),
+    }
+}
+
 /// Wires a checked plan and starts it with `runtime`'s options (its scheduler, what a
-/// deadlock does, ...).
+/// deadlock does, ...). The scheduler is `runtime`'s: a `scheduler` chosen by the file
+/// ([`Plan::scheduler`]) is not applied here; to run the plan under the file's choice,
+/// pass [`runtime_of(&plan)`](runtime_of). Processes declared `thread: true` get a
+/// thread of their own under either scheduler.
 ///
 /// # Errors
 /// A kind whose build failed (a message naming the process).

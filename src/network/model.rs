@@ -25,7 +25,27 @@ pub(crate) struct NetworkDecl {
     pub(crate) ports: IndexMap<String, ExportDecl>,
     #[serde(default)]
     pub(crate) barriers: Vec<String>,
+    #[serde(default)]
+    pub(crate) scheduler: Option<SchedulerDecl>,
 }
+
+/// The scheduler a file asks for. `workers` stays a `Value` so that it can be a param
+/// expression, evaluated (and its mistakes placed) by the loader.
+#[derive(Debug, Deserialize)]
+#[serde(rename = "scheduler", deny_unknown_fields)]
+pub(crate) enum SchedulerDecl {
+    Threads,
+    Green {
+        #[serde(default)]
+        workers: Option<Value>,
+    },
+}
+
+/// The variants of [`SchedulerDecl`], for suggestions.
+pub(crate) const SCHEDULERS: &[&str] = &["Threads", "Green"];
+
+const SCHEDULER_HELP: &str =
+    "write `scheduler: Threads`, `scheduler: Green()` or `scheduler: Green(workers: N)`";
 
 #[derive(Debug, Deserialize)]
 #[serde(rename = "process", deny_unknown_fields)]
@@ -40,6 +60,8 @@ pub(crate) struct ProcessDecl {
     pub(crate) ports: IndexMap<String, Value>,
     #[serde(default)]
     pub(crate) replicate: Option<ReplicateDecl>,
+    #[serde(default)]
+    pub(crate) thread: Option<Value>,
 }
 
 fn default_index() -> String {
@@ -94,22 +116,53 @@ where
     d.deserialize_map(Unique(std::marker::PhantomData))
 }
 
-/// Parses a network file; on error, the message and its line and column.
-pub(crate) fn parse(src: &str) -> Result<NetworkDecl, (String, (usize, usize))> {
+/// A parse error: its message, line and column, and help if there is some to give.
+pub(crate) type ParseError = (String, (usize, usize), Option<String>);
+
+/// Parses a network file.
+pub(crate) fn parse(src: &str) -> Result<NetworkDecl, ParseError> {
     let opts = ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME);
     opts.from_str::<NetworkDecl>(src).map_err(|e| {
+        // serde knows the scheduler's variants but not how to suggest one: say it the
+        // loader's way.
+        if let ron::Error::NoSuchEnumVariant {
+            found,
+            outer: Some(outer),
+            ..
+        } = &e.code
+        {
+            if outer == "scheduler" {
+                let sug = super::suggest(found, SCHEDULERS.iter().copied());
+                return (
+                    format!("unknown scheduler `{found}`{sug}"),
+                    (e.span.start.line, e.span.start.col),
+                    Some(SCHEDULER_HELP.into()),
+                );
+            }
+        }
         let msg = e.code.to_string();
         let first = msg
             .chars()
             .next()
             .map(|c| c.to_lowercase().collect::<String>())
             .unwrap_or_default();
+        let pos = (e.span.start.line, e.span.start.col);
+        // The syntax of a scheduler is the one part of the format a general hint does not
+        // cover (`Green` needs its parentheses, `Threads` has none).
+        let help = if let ron::Error::DuplicateStructField { .. } = &e.code {
+            Some("give each field once".to_string())
+        } else if Locator::new(src).within_top("scheduler", pos) {
+            Some(SCHEDULER_HELP.to_string())
+        } else {
+            None
+        };
         (
             format!(
                 "{first}{}",
                 &msg[msg.chars().next().map_or(0, |c| c.len_utf8())..]
             ),
-            (e.span.start.line, e.span.start.col),
+            pos,
+            help,
         )
     })
 }
@@ -267,12 +320,7 @@ impl Locator {
 
     /// The token range of top-level section `section` (`processes:` inside `Network(`).
     fn section(&self, section: &str) -> Option<std::ops::Range<usize>> {
-        let i = (0..self.toks.len()).find(|&i| {
-            self.toks[i].depth == 1
-                && self.toks[i].kind == TokKind::Ident(section.into())
-                && self.is_key(i)
-        })?;
-        Some(self.value_span(i))
+        self.top(section).map(|i| self.value_span(i))
     }
 
     /// The index of entry `name` directly inside `section` (a map key or a list item).
@@ -286,6 +334,65 @@ impl Locator {
     pub(crate) fn find(&self, section: &str, name: &str) -> Option<(usize, usize)> {
         self.entry(section, name)
             .map(|i| self.pos_of(self.toks[i].start))
+    }
+
+    /// The index of top-level field `field` (`scheduler:` inside `Network(`).
+    fn top(&self, field: &str) -> Option<usize> {
+        (0..self.toks.len()).find(|&i| {
+            self.toks[i].depth == 1
+                && self.toks[i].kind == TokKind::Ident(field.into())
+                && self.is_key(i)
+        })
+    }
+
+    /// Whether `pos` lies in top-level field `field`, from its name to the end of its value.
+    pub(crate) fn within_top(&self, field: &str, pos: (usize, usize)) -> bool {
+        let Some(i) = self.top(field) else {
+            return false;
+        };
+        let end = self
+            .toks
+            .get(self.value_span(i).end)
+            .map_or(self.src.len(), |t| t.start);
+        self.pos_of(self.toks[i].start) <= pos && pos <= self.pos_of(end)
+    }
+
+    /// The position of top-level field `field`.
+    pub(crate) fn find_top(&self, field: &str) -> Option<(usize, usize)> {
+        self.top(field).map(|i| self.pos_of(self.toks[i].start))
+    }
+
+    /// The position of field `key` directly inside the value of top-level field `field`
+    /// (`workers` in `scheduler: Green(workers: 2)`).
+    pub(crate) fn find_top_key(&self, field: &str, key: &str) -> Option<(usize, usize)> {
+        let i = self.top(field)?;
+        let depth = self.toks[i].depth + 1;
+        self.value_span(i)
+            .find(|&j| {
+                self.toks[j].depth == depth
+                    && self.toks[j].kind == TokKind::Ident(key.into())
+                    && self.is_key(j)
+            })
+            .map(|j| self.pos_of(self.toks[j].start))
+    }
+
+    /// The position of field `key` (an identifier such as `thread`, not a quoted port or
+    /// param) of entry `name` of `section`.
+    pub(crate) fn find_field(
+        &self,
+        section: &str,
+        name: &str,
+        key: &str,
+    ) -> Option<(usize, usize)> {
+        let e = self.entry(section, name)?;
+        let depth = self.toks[e].depth + 1;
+        self.value_span(e)
+            .find(|&j| {
+                self.toks[j].depth == depth
+                    && self.toks[j].kind == TokKind::Ident(key.into())
+                    && self.is_key(j)
+            })
+            .map(|j| self.pos_of(self.toks[j].start))
     }
 
     /// The position of key `key` inside the value of entry `name` of `section`: a port or
@@ -324,5 +431,12 @@ Network(
         assert_eq!(l.find("ports", "p"), Some((10, 14)));
         assert_eq!(l.find("barriers", "b"), Some((11, 16)));
         assert_eq!(l.find("processes", "nope"), None);
+        assert_eq!(l.find_top("barriers"), Some((11, 5)));
+        assert_eq!(l.find_field("processes", "a", "kind"), Some((6, 15)));
+        // `count` there is a quoted param, not a field.
+        assert_eq!(l.find_field("processes", "src", "count"), None);
+        let l = Locator::new("Network(name: \"n\", scheduler: Green(workers: -1))");
+        assert_eq!(l.find_top("scheduler"), Some((1, 20)));
+        assert_eq!(l.find_top_key("scheduler", "workers"), Some((1, 37)));
     }
 }

@@ -159,6 +159,11 @@ pub(crate) fn start(
             .expect("a checked plan names registered kinds");
         match reg.build(kind, &mut ctx) {
             Ok(proc_) => {
+                let proc_ = if p.own_thread {
+                    proc_.on_own_thread()
+                } else {
+                    proc_
+                };
                 let stats = stats.clone();
                 let (name, kind) = (p.name.clone(), p.kind.clone());
                 procs.push(proc_.holding(held).observe(Box::new(move |end, ran| {
