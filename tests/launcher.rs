@@ -200,7 +200,7 @@ fn run_pipeline_and_ring_under_the_green_scheduler() {
 #[test]
 fn a_ring_too_big_for_threads_is_refused_before_it_starts_and_runs_green() {
     let big = ["networks/ring.ron", "--set", "n=20000", "--set", "laps=2"];
-    let r = occamy(&[&["run"], &big[..]].concat());
+    let r = occamy(&[&["run"], &big[..], &["--scheduler", "threads"]].concat());
     r.code(2)
         .stderr_has("error: network `ring` has 20001 processes; under the thread scheduler each needs an OS thread, and at most 10000 may")
         .stderr_has("help: run it with `--scheduler green`, or write `scheduler: Green()` in the file");
