@@ -91,7 +91,7 @@ impl Future for ProcessTask {
         let Some(begun) = &this.begun else {
             return Poll::Ready(());
         };
-        let rec = begun.rec.clone();
+        let rec = &begun.rec;
         let waker = this.waker.get_or_insert_with(|| {
             let pw = Arc::new(ProcWaker(cx.waker().clone()));
             let _ = rec.driver.set(pw.clone());
@@ -100,7 +100,7 @@ impl Future for ProcessTask {
         let mut inner = Context::from_waker(waker);
         rec.set_parked(false);
         let result: std::thread::Result<Poll<Result<(), Error>>> = {
-            let _entered = context::enter(&rec);
+            let _entered = context::enter(rec);
             let _span = this.span.enter();
             guarded(|| this.fut.as_mut().poll(&mut inner))
         };

@@ -7,6 +7,7 @@
 //! processes it spends at most about 2% of one core.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, Once};
 use std::time::{Duration, Instant};
 
@@ -98,8 +99,12 @@ fn candidate(r: &Record) -> Option<Blocked> {
     if !r.group.config.detect {
         return None;
     }
+    let seq = r.seq.load(Ordering::Acquire);
+    if !r.parked.load(Ordering::Acquire) {
+        return None;
+    }
     let w = lock_std(&r.wait);
-    if !w.parked || w.on.is_empty() {
+    if w.on.is_empty() {
         return None;
     }
     let mut wakers = 0;
@@ -121,10 +126,13 @@ fn candidate(r: &Record) -> Option<Blocked> {
             return None;
         }
     }
-    Some(Blocked {
-        on: w.on.iter().map(|e| e.on).collect(),
-        seq: w.seq,
-    })
+    let on = w.on.iter().map(|e| e.on).collect();
+    drop(w);
+    // Parked before and after reading the entries, with no park between: one wait.
+    if !r.parked.load(Ordering::Acquire) || r.seq.load(Ordering::Acquire) != seq {
+        return None;
+    }
+    Some(Blocked { on, seq })
 }
 
 fn snapshot(records: &[Arc<Record>]) -> Snapshot {

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
 use std::task::{Wake, Waker};
 
@@ -34,15 +34,10 @@ pub(crate) struct WaitEntry {
     pub(crate) sig: Option<Arc<Signal>>,
 }
 
-/// What a process waits on, and whether it is parked.
+/// What a process waits on.
 #[derive(Default)]
 pub(crate) struct Wait {
     pub(crate) on: Vec<WaitEntry>,
-    /// Whether the process is parked: a thread asleep in a wait, or an async process
-    /// whose last poll returned pending. The entries count only while it is.
-    pub(crate) parked: bool,
-    /// Bumped at every park, so a checker can tell "still blocked" from "blocked again".
-    pub(crate) seq: u64,
     next_token: u64,
 }
 
@@ -67,13 +62,22 @@ pub(crate) struct Record {
     pub(crate) group: Arc<Group>,
     pub(crate) held: Mutex<Vec<HeldEntry>>,
     pub(crate) wait: Mutex<Wait>,
+    /// Whether the process is parked: a thread asleep in a wait, or an async process
+    /// whose last poll returned pending. Its wait entries count only while it is. An
+    /// atomic, not under `wait`'s lock: a green process sets it around every poll.
+    pub(crate) parked: AtomicBool,
+    /// Bumped at every park, so a checker can tell "still blocked" from "blocked again"
+    /// (and, read before and after the entries, that it read one wait).
+    pub(crate) seq: AtomicU64,
     /// Ends dropped but not yet let go of (see [`Record::defer_drop`]).
     pending: Mutex<Vec<(Arc<dyn Endpoint>, Direction)>>,
+    /// Whether `pending` may be non-empty: checked without its lock on every park.
+    has_pending: AtomicBool,
     pub(crate) end: Mutex<Option<ProcessEnd>>,
     /// For async processes: the waker their driver polls them with.
     pub(crate) driver: OnceLock<Arc<ProcWaker>>,
     /// Whether it was warned of a blocking call inside a green task.
-    warned: std::sync::atomic::AtomicBool,
+    warned: AtomicBool,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -134,10 +138,13 @@ impl Record {
             group: group.clone(),
             held: Mutex::new(held),
             wait: Mutex::new(Wait::default()),
+            parked: AtomicBool::new(false),
+            seq: AtomicU64::new(0),
             pending: Mutex::new(Vec::new()),
+            has_pending: AtomicBool::new(false),
             end: Mutex::new(None),
             driver: OnceLock::new(),
-            warned: std::sync::atomic::AtomicBool::new(false),
+            warned: AtomicBool::new(false),
         });
         group.add(r.clone());
         r
@@ -197,11 +204,13 @@ impl Record {
     /// back a retirement that someone is waiting for. `retire()` is never deferred.
     pub(crate) fn defer_drop(&self, end: Arc<dyn Endpoint>, dir: Direction) {
         lock_std(&self.pending).push((end, dir));
+        self.has_pending.store(true, Ordering::Release);
     }
 
     /// Drops the ends the process has let go of: poisoning their channels if the process
     /// ended by poison or failure, retiring them otherwise.
     pub(crate) fn flush(&self, poison: bool) {
+        self.has_pending.store(false, Ordering::Relaxed);
         let pending = std::mem::take(&mut *lock_std(&self.pending));
         for (end, dir) in pending {
             end.drop_end(dir, poison);
@@ -210,7 +219,9 @@ impl Record {
 
     /// Drops what the process has let go of, if anything (before it waits).
     pub(crate) fn flush_if_any(&self) {
-        if !lock_std(&self.pending).is_empty() {
+        // Only the process itself defers drops, so a clear flag cannot miss its own
+        // pushes.
+        if self.has_pending.load(Ordering::Acquire) {
             self.flush(false);
         }
     }
@@ -228,20 +239,19 @@ impl Record {
                 sig: sig.cloned(),
             });
         }
+        drop(w);
         if park {
-            w.parked = true;
-            w.seq += 1;
+            self.set_parked(true);
         }
         token
     }
 
     /// Removes the wait entries of `token`.
     pub(crate) fn remove_waits(&self, token: u64, unpark: bool) {
-        let mut w = lock_std(&self.wait);
-        w.on.retain(|e| e.token != token);
         if unpark {
-            w.parked = false;
+            self.set_parked(false);
         }
+        lock_std(&self.wait).on.retain(|e| e.token != token);
     }
 
     /// Warns, once per process, of a blocking call made inside a green task.
@@ -258,11 +268,10 @@ impl Record {
 
     /// An async process's last poll returned pending (`true`), or it is polled again.
     pub(crate) fn set_parked(&self, parked: bool) {
-        let mut w = lock_std(&self.wait);
-        w.parked = parked;
         if parked {
-            w.seq += 1;
+            self.seq.fetch_add(1, Ordering::AcqRel);
         }
+        self.parked.store(parked, Ordering::Release);
     }
 
     pub(crate) fn info(&self) -> ProcessInfo {
@@ -286,7 +295,7 @@ impl Record {
             name: self.name.clone(),
             ends,
             barriers,
-            waiting: if w.parked {
+            waiting: if self.parked.load(Ordering::Acquire) {
                 w.on.iter().map(|e| e.on).collect()
             } else {
                 Vec::new()
