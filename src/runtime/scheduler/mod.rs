@@ -57,6 +57,8 @@ pub struct Handle {
 struct Shared {
     injector: Injector<TaskRef>,
     stealers: Box<[Stealer<TaskRef>]>,
+    /// Per worker (by core index), its run-next slot.
+    lifos: Box<[worker::Lifo]>,
     unparkers: Box<[Unparker]>,
     idle: idle::Idle,
     registry: Registry,
@@ -119,6 +121,7 @@ impl Pool {
         let shared = Arc::new(Shared {
             injector: Injector::new(),
             stealers: locals.iter().map(|w| w.stealer()).collect(),
+            lifos: (0..workers).map(|_| worker::Lifo::default()).collect(),
             unparkers: parkers.iter().map(|p| p.unparker().clone()).collect(),
             idle: idle::Idle::new(workers),
             registry: Registry::new(),
@@ -149,6 +152,10 @@ impl Pool {
                 return Err(e); // `pool` drops: the started workers stop
             }
         }
+        let weak = Arc::downgrade(&shared);
+        std::thread::Builder::new()
+            .name("occamy-scheduler-monitor".into())
+            .spawn(move || worker::monitor(weak))?;
         tracing::debug!(workers, "occamy scheduler: pool started");
         Ok(pool)
     }
@@ -208,6 +215,11 @@ impl Pool {
         }
         let cores = std::mem::take(&mut lock(&shared.threads).spare_cores);
         drop(cores);
+        // A task left in a run-next slot refers to the pool: drop it, or neither goes.
+        for l in shared.lifos.iter() {
+            let left = lock(&l.slot).take();
+            drop(left);
+        }
         shared.drain_injector();
         tracing::debug!("occamy scheduler: pool stopped");
     }

@@ -417,3 +417,51 @@ fn ring_with_outside_wakes() {
         }
     });
 }
+
+/// A task woken by a task that then computes for long (a farm's worker taking a job from
+/// its farmer) sits in that worker's run-next slot; it must not wait for the long poll to
+/// end: the pool's monitor hands it to the idle worker. Here the long poll ends only once
+/// the woken task has run, so without that this would never finish.
+#[test]
+fn a_task_woken_behind_a_long_poll_runs_on_another_worker() {
+    watchdog("run-next behind a long poll", || {
+        let pool = Pool::new(2).unwrap();
+        let (tx, rx) = crate::channel::<u32>();
+        let ran = Arc::new(AtomicBool::new(false));
+        let seen = ran.clone();
+        let woken = pool.spawn(async move {
+            assert_eq!(rx.recv_async().await, Ok(1));
+            seen.store(true, SeqCst);
+        });
+        let long = pool.spawn(async move {
+            // `try_send` succeeds only into a reader already waiting: so the reader is
+            // woken by this task, onto this worker's run-next slot. Then this task
+            // computes without yielding until the reader has run.
+            let mut v = 1;
+            while let Err(e) = tx.try_send(v) {
+                v = e.into_inner();
+                YieldOnce(false).await;
+            }
+            while !ran.load(SeqCst) {
+                std::hint::spin_loop();
+            }
+        });
+        long.join().unwrap();
+        woken.join().unwrap();
+    });
+}
+
+/// Pending once (waking itself), then ready: lets other tasks run.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

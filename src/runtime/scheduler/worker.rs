@@ -2,7 +2,7 @@
 //! parking, and the hand-off of a core in `block_in_place`.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{fence, Ordering::SeqCst};
+use std::sync::atomic::{fence, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +26,6 @@ const SPARE_KEEP_ALIVE: Duration = Duration::from_secs(10);
 /// `block_in_place`, so everything per-worker lives here, not in the thread.
 pub(super) struct Core {
     index: usize,
-    lifo: Option<TaskRef>,
     lifo_streak: u32,
     local: Worker<TaskRef>,
     parker: Parker,
@@ -39,7 +38,6 @@ impl Core {
     pub(super) fn new(index: usize, local: Worker<TaskRef>, parker: Parker) -> Box<Core> {
         Box::new(Core {
             index,
-            lifo: None,
             lifo_streak: 0,
             local,
             parker,
@@ -56,7 +54,8 @@ impl Core {
                 return Some(t);
             }
         }
-        if let Some(t) = self.lifo.take() {
+        let lifo = &shared.lifos[self.index];
+        if let Some(t) = lock(&lifo.slot).take() {
             if self.lifo_streak < LIFO_CAP {
                 self.lifo_streak += 1;
                 return Some(t);
@@ -152,6 +151,50 @@ impl Core {
     }
 }
 
+/// A worker's run-next slot, where other threads can reach it: a task woken by the
+/// running task waits here for that task's poll to end, and if the poll runs long (a
+/// process computing between two channel operations), the pool's monitor moves it to
+/// the injector, where an idle worker takes it (Go's scheduler lets a spinning M steal
+/// `runnext` for the same reason).
+#[derive(Default)]
+pub(super) struct Lifo {
+    pub(super) slot: std::sync::Mutex<Option<TaskRef>>,
+    /// Polls started by this worker: unchanged between two looks means one long poll.
+    pub(super) polls: std::sync::atomic::AtomicU64,
+}
+
+/// How often the monitor looks for a task stuck in a run-next slot behind a long poll.
+const MONITOR_TICK: Duration = Duration::from_micros(250);
+
+/// The pool's monitor thread (Go's `sysmon`, for this one purpose): every tick, a task
+/// that has sat in a worker's run-next slot since the last tick, while that worker ran
+/// one poll throughout, goes to the injector. It holds only a weak reference, and ends
+/// with the pool.
+pub(super) fn monitor(shared: std::sync::Weak<Shared>) {
+    let mut seen: Vec<(u64, bool)> = Vec::new();
+    loop {
+        std::thread::sleep(MONITOR_TICK);
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        if shared.is_shutdown() {
+            return;
+        }
+        seen.resize(shared.lifos.len(), (u64::MAX, false));
+        for (i, lifo) in shared.lifos.iter().enumerate() {
+            let polls = lifo.polls.load(Relaxed);
+            let full = lock(&lifo.slot).is_some();
+            if full && seen[i] == (polls, true) {
+                let stuck = lock(&lifo.slot).take();
+                if let Some(t) = stuck {
+                    shared.inject(t);
+                }
+            }
+            seen[i] = (polls, full);
+        }
+    }
+}
+
 /// The per-thread view of the pool a worker thread belongs to.
 struct Context {
     shared: Arc<Shared>,
@@ -197,7 +240,7 @@ pub(super) fn schedule(task: TaskRef, yielded: bool) {
             let stealable = if yielded {
                 core.local.push(task);
                 true
-            } else if let Some(prev) = core.lifo.replace(task) {
+            } else if let Some(prev) = lock(&c.shared.lifos[core.index].slot).replace(task) {
                 core.local.push(prev);
                 true
             } else {
@@ -282,6 +325,9 @@ fn run(ctx: &Context) -> bool {
             }
         };
         // No borrow of the core is held while the task runs: its wakes and spawns use it.
+        if let Some(core) = ctx.core.borrow().as_ref() {
+            shared.lifos[core.index].polls.fetch_add(1, Relaxed);
+        }
         task.run();
     }
 }
