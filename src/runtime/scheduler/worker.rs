@@ -163,8 +163,11 @@ pub(super) struct Lifo {
     pub(super) polls: std::sync::atomic::AtomicU64,
 }
 
-/// How often the monitor looks for a task stuck in a run-next slot behind a long poll.
+/// How often the monitor looks for a task stuck in a run-next slot behind a long poll
+/// while slots are in use; it backs off (doubling) to `MONITOR_IDLE_TICK` while they are
+/// all empty, so that an idle pool costs next to nothing.
 const MONITOR_TICK: Duration = Duration::from_micros(250);
+const MONITOR_IDLE_TICK: Duration = Duration::from_millis(10);
 
 /// The pool's monitor thread (Go's `sysmon`, for this one purpose): every tick, a task
 /// that has sat in a worker's run-next slot since the last tick, while that worker ran
@@ -172,8 +175,9 @@ const MONITOR_TICK: Duration = Duration::from_micros(250);
 /// with the pool.
 pub(super) fn monitor(shared: std::sync::Weak<Shared>) {
     let mut seen: Vec<(u64, bool)> = Vec::new();
+    let mut tick = MONITOR_TICK;
     loop {
-        std::thread::sleep(MONITOR_TICK);
+        std::thread::sleep(tick);
         let Some(shared) = shared.upgrade() else {
             return;
         };
@@ -181,9 +185,11 @@ pub(super) fn monitor(shared: std::sync::Weak<Shared>) {
             return;
         }
         seen.resize(shared.lifos.len(), (u64::MAX, false));
+        let mut any = false;
         for (i, lifo) in shared.lifos.iter().enumerate() {
             let polls = lifo.polls.load(Relaxed);
             let full = lock(&lifo.slot).is_some();
+            any |= full;
             if full && seen[i] == (polls, true) {
                 let stuck = lock(&lifo.slot).take();
                 if let Some(t) = stuck {
@@ -192,6 +198,11 @@ pub(super) fn monitor(shared: std::sync::Weak<Shared>) {
             }
             seen[i] = (polls, full);
         }
+        tick = if any {
+            MONITOR_TICK
+        } else {
+            (tick * 2).min(MONITOR_IDLE_TICK)
+        };
     }
 }
 
