@@ -41,10 +41,10 @@ use occamy::{Process, Result, Runtime};
 
 #[path = "support/green.rs"]
 mod green;
+#[path = "support/stats.rs"]
+mod stats;
 
-fn ns_since(t0: Instant) -> f64 {
-    t0.elapsed().as_secs_f64() * 1e9
-}
+use stats::{env_num, median, ns_since, show, spread};
 
 fn warm_up(n: u64) -> u64 {
     (n / 20).max(1000)
@@ -312,16 +312,6 @@ struct Config {
     crossbeam: bool,
 }
 
-fn env_num<T: std::str::FromStr>(name: &str, default: T) -> std::result::Result<T, String> {
-    match std::env::var(name) {
-        Ok(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| format!("{name}={s:?} is not a number")),
-        Err(_) => Ok(default),
-    }
-}
-
 impl Config {
     fn from_env_and_args() -> std::result::Result<Config, String> {
         let mut quick =
@@ -394,31 +384,6 @@ struct Summary {
     baseline: &'static str,
     occamy: Vec<f64>,
     crossbeam: Vec<f64>,
-}
-
-fn median(xs: &[f64]) -> Option<f64> {
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    match v.len() {
-        0 => None,
-        n if n % 2 == 1 => Some(v[m]),
-        _ => Some((v[m - 1] + v[m]) / 2.0),
-    }
-}
-
-fn spread(xs: &[f64]) -> String {
-    let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if xs.is_empty() {
-        String::new()
-    } else {
-        format!("[{lo:.0}..{hi:.0}]")
-    }
-}
-
-fn show(x: Option<f64>) -> String {
-    x.map_or_else(|| "-".into(), |x| format!("{x:.0}"))
 }
 
 /// Runs each benchmark `rounds` times, alternating which system goes first.

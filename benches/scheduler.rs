@@ -25,16 +25,16 @@
 //!
 //! Run without `--bench` (as `cargo test --benches` does), it does the quick run.
 
+#[path = "support/stats.rs"]
+mod stats;
+
+use stats::{env_num, median, ns_since, show};
 use std::future::Future;
 use std::process::{Command, ExitCode};
 use std::sync::mpsc;
 use std::time::Instant;
 
 use occamy::scheduler::{self, Pool};
-
-fn ns_since(t0: Instant) -> f64 {
-    t0.elapsed().as_secs_f64() * 1e9
-}
 
 fn warm_up(n: u64) -> u64 {
     (n / 20).max(1000)
@@ -329,16 +329,6 @@ struct Config {
     only: Vec<String>,
 }
 
-fn env_num<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
-    match std::env::var(name) {
-        Ok(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| format!("{name}={s:?} is not a number")),
-        Err(_) => Ok(default),
-    }
-}
-
 const BENCHES: [&str; 5] = ["commstime", "pingpong", "ring", "spawn", "million"];
 
 impl Config {
@@ -388,21 +378,6 @@ impl Config {
     fn wants(&self, name: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|o| o == name)
     }
-}
-
-fn median(xs: &[f64]) -> Option<f64> {
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    match v.len() {
-        0 => None,
-        n if n % 2 == 1 => Some(v[m]),
-        _ => Some((v[m - 1] + v[m]) / 2.0),
-    }
-}
-
-fn show(x: Option<f64>) -> String {
-    x.map_or_else(|| "-".into(), |x| format!("{x:.0}"))
 }
 
 fn main() -> ExitCode {

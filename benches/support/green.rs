@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use occamy::{Process, Runtime, Scheduler};
 
-use super::{ns_since, run_network, warm_up};
+use super::stats::ns_since;
+use super::{run_network, warm_up};
 
 type R = Result<(), occamy::Error>;
 
