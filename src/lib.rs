@@ -124,6 +124,8 @@ mod loom;
 pub mod network;
 mod registry;
 mod runtime;
+#[cfg(test)]
+mod testing;
 mod time;
 mod wait;
 

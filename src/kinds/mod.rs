@@ -169,9 +169,7 @@ pub(crate) mod testing {
     //! Helpers for the kinds' tests: a watchdog, building a kind's process from a
     //! registry, and feeder and collector processes.
 
-    use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-    use std::sync::{mpsc, Arc, Mutex};
-    use std::time::Duration;
+    use std::sync::{Arc, Mutex};
 
     use indexmap::IndexMap;
     use ron::Value;
@@ -181,25 +179,7 @@ pub(crate) mod testing {
     };
     use crate::{channel, par, Process, Receiver, Sender};
 
-    /// How long a test may take before the watchdog fails it.
-    pub const LIMIT: u64 = 30;
-
-    /// Runs `f` on its own thread and returns its result; fails with a message naming
-    /// `what` if it has not finished within [`LIMIT`] seconds. A panic in `f` is re-raised.
-    pub fn watchdog<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
-        let (tx, rx) = mpsc::channel();
-        std::thread::Builder::new()
-            .name(format!("watched: {what}"))
-            .spawn(move || {
-                let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
-            })
-            .expect("cannot start the watched thread");
-        match rx.recv_timeout(Duration::from_secs(LIMIT)) {
-            Ok(Ok(v)) => v,
-            Ok(Err(panic)) => resume_unwind(panic),
-            Err(_) => panic!("watchdog: {what} did not finish within {LIMIT}s"),
-        }
-    }
+    pub(crate) use crate::testing::watchdog;
 
     /// The network-file name of `T`.
     pub fn elem_name<T>() -> String {

@@ -150,29 +150,20 @@ impl Handle {
     }
 }
 
-/// The pool a run's green processes share, started with its first green process and
-/// stopped (after every process has been joined) when the run ends.
-#[derive(Default)]
-pub(crate) struct Pools(Option<Pool>);
-
-impl std::fmt::Debug for Pools {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Pools")
-    }
-}
-
 /// Starts `p`: as a green task if the run's scheduler is green and `p` is async, else on
-/// a thread of its own.
-fn start(p: Process, group: &Arc<Group>, pools: &mut Pools) -> Handle {
+/// a thread of its own. `pool` is the pool the run's green processes share, started with
+/// its first green process and stopped (after every process has been joined) when the
+/// run ends.
+fn start(p: Process, group: &Arc<Group>, pool: &mut Option<Pool>) -> Handle {
     let sched = group.config.scheduler;
     if matches!(sched, Scheduler::Green { .. }) && p.is_async() && !p.own_thread {
-        if pools.0.is_none() {
+        if pool.is_none() {
             match Pool::with_stack_size(sched.workers(), group.config.stack_size) {
-                Ok(pool) => pools.0 = Some(pool),
+                Ok(started) => *pool = Some(started),
                 Err(e) => return Handle::Failed(p.name.clone(), e),
             }
         }
-        let pool = pools.0.as_ref().expect("started above");
+        let pool = pool.as_ref().expect("started above");
         return Handle::Task(green::start(p, group, pool));
     }
     thread::start(p, group)
@@ -259,12 +250,12 @@ impl Runtime {
     pub fn spawn(&self, process: Process) -> ProcessHandle {
         let name = process.name.clone();
         let group = Group::new(self);
-        let mut pools = Pools::default();
+        let mut pool = None;
         ProcessHandle {
             name,
-            handle: start(process, &group, &mut pools),
+            handle: start(process, &group, &mut pool),
             group,
-            pools,
+            pool,
         }
     }
 }
@@ -274,13 +265,13 @@ pub(crate) fn run_group<I: IntoIterator<Item = Process>>(
     group: &Arc<Group>,
     processes: I,
 ) -> ParOutcome {
-    let mut pools = Pools::default();
+    let mut pool = None;
     let handles: Vec<Handle> = processes
         .into_iter()
-        .map(|p| start(p, group, &mut pools))
+        .map(|p| start(p, group, &mut pool))
         .collect();
     let failures = handles.into_iter().filter_map(Handle::join).collect();
-    drop(pools);
+    drop(pool);
     conclude(group, failures)
 }
 
@@ -363,7 +354,7 @@ pub struct ProcessHandle {
     handle: Handle,
     group: Arc<Group>,
     /// Keeps a green process's pool running until it is joined.
-    pools: Pools,
+    pool: Option<Pool>,
 }
 
 impl ProcessHandle {
@@ -383,7 +374,7 @@ impl ProcessHandle {
     /// Blocks until the process has ended.
     pub fn join(self) -> Result<(), ParError> {
         let failure = self.handle.join();
-        drop(self.pools);
+        drop(self.pool);
         conclude(&self.group, failure.into_iter().collect()).result
     }
 }

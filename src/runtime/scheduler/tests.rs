@@ -2,33 +2,14 @@
 //! [`watchdog`]; none sleeps to synchronise or asserts a timing.
 
 use std::future::Future;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
 use super::{block_in_place, on_worker, spawn, Handle, JoinHandle, Pool};
 
-const LIMIT: u64 = 30;
-
-/// Runs `f` on its own thread; fails with "watchdog: {what} did not finish within 30s" if
-/// it has not finished by then. A panic in `f` is re-raised here.
-fn watchdog<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .name(format!("watched: {what}"))
-        .spawn(move || {
-            let _ = tx.send(catch_unwind(AssertUnwindSafe(f)));
-        })
-        .expect("cannot start the watched thread");
-    match rx.recv_timeout(Duration::from_secs(LIMIT)) {
-        Ok(Ok(v)) => v,
-        Ok(Err(panic)) => resume_unwind(panic),
-        Err(_) => panic!("watchdog: {what} did not finish within {LIMIT}s"),
-    }
-}
+use crate::testing::watchdog;
 
 /// A future that is pending until `n` wakes of its own have been delivered: it wakes
 /// itself during its poll, so each wake arrives while the task is RUNNING.
