@@ -33,7 +33,8 @@ use occamy::network::ChannelStats;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use occamy::{channel, Alt, Direction, Error, Event, Process, Receiver, Registry, Runtime, Sender};
+use occamy::network::Registry;
+use occamy::{channel, Alt, Direction, Error, Event, Process, Receiver, Runtime, Sender};
 
 /// The network file this example serves.
 pub const NETWORK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/networks/commstime.ron");

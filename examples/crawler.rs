@@ -49,9 +49,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use occamy::network::{Kind, ParamType, Registry};
 use occamy::{
-    alt, channel, network, par, Error, Kind, ParError, ParamType, Process, Receiver, RecvError,
-    RecvTimeoutError, Registry, Sender,
+    alt, channel, network, par, Error, ParError, Process, Receiver, RecvError, RecvTimeoutError,
+    Sender,
 };
 use serde::Deserialize;
 

@@ -11,7 +11,8 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use occamy::{Kind, ParamType, RecvError, Registry};
+use occamy::network::{Kind, ParamType, Registry};
+use occamy::RecvError;
 
 /// A point: a channel type, written in network files as `(x: 3.0, y: 4.0)`.
 #[derive(Clone, Debug, serde::Deserialize)]

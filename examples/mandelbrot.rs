@@ -23,7 +23,8 @@ use std::process::ExitCode;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use occamy::{channel, par, Kind, ParamType, Process, Receiver, Registry, Sender};
+use occamy::network::{Kind, ParamType, Registry};
+use occamy::{channel, par, Process, Receiver, Sender};
 use serde::Deserialize;
 
 /// The peers benchmark's image: 800x600 pixels, 256 iterations ...
@@ -337,7 +338,7 @@ pub fn registry_with_sink(sink: Option<mpsc::Sender<Image>>) -> Registry {
                 "iteration limit (at most 65535)",
             )
     };
-    let frame = |ctx: &occamy::Ctx| -> Result<Frame, occamy::BuildError> {
+    let frame = |ctx: &occamy::network::BuildCtx| -> Result<Frame, occamy::network::BuildError> {
         let (width, height, iters) = (
             ctx.param("width")?,
             ctx.param("height")?,

@@ -27,7 +27,8 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use occamy::{channel, par, Kind, ParamType, Process, Receiver, Registry, Sender};
+use occamy::network::{Kind, ParamType, Registry};
+use occamy::{channel, par, Process, Receiver, Sender};
 
 /// The network file this example serves.
 pub const NETWORK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/networks/matmul.ron");

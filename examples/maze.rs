@@ -27,7 +27,8 @@ use std::process::ExitCode;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use occamy::{buffered, channel, par, Kind, ParamType, Process, Receiver, Registry, Sender};
+use occamy::network::{Kind, ParamType, Registry};
+use occamy::{buffered, channel, par, Process, Receiver, Sender};
 use serde::Deserialize;
 
 /// The network file this example serves.

@@ -108,6 +108,20 @@
 //! ## Instrumentation
 //! Every process runs inside a `tracing` span named `process` with its name; channel
 //! operations emit `TRACE` events. With no subscriber they cost a relaxed load each.
+//!
+//! ## The crate's parts, and its cargo features
+//! The crate root holds the CSP core: channels, alt, processes, barriers, timers and their
+//! errors. The rest lives in modules, each behind a cargo feature:
+//!
+//! | module | feature | what |
+//! |---|---|---|
+//! | `occamy::network` | `network` | declared networks: the RON format, loading and checking it, running a checked network; the registry of kinds and types (`network::Registry`, `network::Kind`, `network::BuildCtx`) and the built-in kinds |
+//! | `occamy::graph` | `graph` | the process graph, as Graphviz DOT or JSON |
+//! | `occamy::launcher` | `launcher` | the `occamy` command (`check`, `run`, `kinds`, `dot`); needs `network` and `graph` |
+//!
+//! `network`, `graph` and `launcher` are on by default. With `default-features = false`
+//! only the core is built, and it depends on `crossbeam-utils`, `crossbeam-deque` (the
+//! green scheduler's work-stealing queues) and `tracing` alone.
 
 #![deny(missing_docs)]
 
@@ -116,12 +130,16 @@ mod barrier;
 mod channel;
 mod deadlock;
 mod error;
+#[cfg(feature = "graph")]
 pub mod graph;
+#[cfg(feature = "network")]
 mod kinds;
 #[cfg(feature = "launcher")]
 pub mod launcher;
 mod loom;
+#[cfg(feature = "network")]
 pub mod network;
+#[cfg(feature = "network")]
 mod registry;
 mod runtime;
 #[cfg(test)]
@@ -132,17 +150,12 @@ mod wait;
 pub use alt::{Alt, Event, SelectFuture, Selected};
 pub use barrier::{Barrier, BarrierPoisoned, SyncFuture};
 pub use channel::{
-    buffered, channel, IntoIter, Iter, Receiver, RecvFuture, SendFuture, Sender, Values,
+    buffered, buffered_channels, channel, channels, IntoIter, Iter, Receiver, RecvFuture,
+    SendFuture, Sender, Values,
 };
 pub use deadlock::{BlockedOp, BlockedProcess, DeadlockReport, OnDeadlock};
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
-};
-pub use graph::{DotOptions, Graph};
-pub use kinds::Num;
-pub use registry::{
-    BuildError, BuildFn, Ctx, Kind, Msg, ParamSpec, ParamType, PortDir, PortSpec, Registry,
-    TypeInfo,
 };
 pub use runtime::{
     block_on, offload, par, processes, running_processes, seq, spawn, EndInfo, Error, Failure,

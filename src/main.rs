@@ -1,5 +1,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    occamy::launcher::main_with(occamy::Registry::with_builtins())
+    occamy::launcher::main_with(occamy::network::Registry::with_builtins())
 }

@@ -4,11 +4,16 @@
 //! element type) and its params (type, default). Its element types are either concrete
 //! type names (`"u64"`, `"String"`, a user type) or `"T"`: a *generic* kind takes its
 //! element type from the channels bound to it. Generic kinds are occamy's built-ins; a
-//! user's kinds are concrete and built by a closure given the process's [`Ctx`].
+//! user's kinds are concrete and built by a closure given the process's [`BuildCtx`].
 //!
 //! A *type* is a name for a Rust type that channels of declared networks can carry. The
 //! registry instantiates the built-in generic kinds for every type registered, so `id`,
-//! `delta`, `print` ... work on a user's own serde types too.
+//! `delta`, `print` ... work on a user's own types too. What a type must be is what its
+//! uses need, no more: any [`Msg`] (sendable and clonable: `delta` copies values) can be
+//! registered; one that a file may write values of (`prefix`'s `value`) must also be
+//! `Deserialize` ([`Registry::register_type`]), one that it never does need not be
+//! ([`Registry::register_opaque_type`]). Nothing here needs `Serialize`: values never
+//! leave the program.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -23,11 +28,26 @@ use serde::de::DeserializeOwned;
 use crate::channel::{buffered, Core, Receiver, Sender};
 use crate::runtime::{Process, ProcessResult};
 
-/// What a channel of a declared network can carry: any clonable, sendable type that can
-/// be read from a network file (for params such as `prefix`'s `value`).
-pub trait Msg: Clone + Send + fmt::Debug + DeserializeOwned + 'static {}
+/// What a channel of a declared network can carry: any sendable type that clones (the
+/// built-in kinds copy values: `delta` sends one to every output, `generate` again and
+/// again). Being read from a network file (`Deserialize`) is asked only by the
+/// registrations that need it ([`Registry::register_type`]).
+///
+/// # Examples
+/// A type with no serde at all, in a declared network:
+/// ```
+/// use occamy::network::{Msg, Registry};
+/// #[derive(Clone)]
+/// struct Job(std::sync::Arc<Vec<u8>>);
+/// fn needs_msg<T: Msg>() {}
+/// needs_msg::<Job>();
+/// let mut reg = Registry::with_builtins();
+/// reg.register_opaque_type::<Job>("Job", |j| format!("job of {} bytes", j.0.len()));
+/// assert!(reg.type_info("Job").is_some_and(|t| !t.is_readable()));
+/// ```
+pub trait Msg: Clone + Send + 'static {}
 
-impl<T: Clone + Send + fmt::Debug + DeserializeOwned + 'static> Msg for T {}
+impl<T: Clone + Send + 'static> Msg for T {}
 
 /// Which way a port carries values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Deserialize, serde::Serialize)]
@@ -106,11 +126,11 @@ pub struct ParamSpec {
     pub doc: String,
 }
 
-/// Builds a process of a concrete kind from its context.
-pub type BuildFn = Arc<dyn Fn(&mut Ctx) -> Result<Process, BuildError> + Send + Sync>;
+/// Builds a process of a concrete kind from its build context.
+pub type BuildFn = Arc<dyn Fn(&mut BuildCtx) -> Result<Process, BuildError> + Send + Sync>;
 
 /// Builds a process of a generic kind for one element type.
-pub(crate) type GenericBuildFn = fn(&mut Ctx) -> Result<Process, BuildError>;
+pub(crate) type GenericBuildFn = fn(&mut BuildCtx) -> Result<Process, BuildError>;
 
 #[derive(Clone)]
 enum Build {
@@ -124,7 +144,7 @@ enum Build {
 /// # Examples
 /// A user's kind that scales each value:
 /// ```
-/// use occamy::{Kind, ParamType, Registry};
+/// use occamy::network::{Kind, ParamType, Registry};
 /// let mut reg = Registry::with_builtins();
 /// reg.register(
 ///     Kind::new("scale", "multiplies each value by `factor`")
@@ -252,7 +272,7 @@ impl Kind {
     /// Sets how a process of this kind is built.
     pub fn build<F>(mut self, f: F) -> Kind
     where
-        F: Fn(&mut Ctx) -> Result<Process, BuildError> + Send + Sync + 'static,
+        F: Fn(&mut BuildCtx) -> Result<Process, BuildError> + Send + Sync + 'static,
     {
         self.build = Build::Concrete(Arc::new(f));
         self
@@ -376,6 +396,7 @@ pub struct TypeInfo {
     numeric: bool,
     make: fn(usize) -> AnyChannel,
     check_value: fn(&Value) -> Result<(), String>,
+    readable: bool,
     format: Arc<dyn Any + Send + Sync>,
     generic: HashMap<&'static str, GenericBuildFn>,
 }
@@ -386,7 +407,7 @@ impl fmt::Debug for TypeInfo {
     }
 }
 
-fn make_channel<T: Msg>(cap: usize) -> AnyChannel {
+fn make_channel<T: Send + 'static>(cap: usize) -> AnyChannel {
     let (tx, rx) = buffered::<T>(cap);
     let core = tx.core.clone();
     AnyChannel {
@@ -404,15 +425,24 @@ fn make_channel<T: Msg>(cap: usize) -> AnyChannel {
     }
 }
 
-fn check_value<T: Msg>(v: &Value) -> Result<(), String> {
+fn check_value<T: DeserializeOwned>(v: &Value) -> Result<(), String> {
     v.clone()
         .into_rust::<T>()
         .map(|_| ())
         .map_err(|e| e.to_string())
 }
 
+fn not_readable(_: &Value) -> Result<(), String> {
+    Err(
+        "its values cannot be written in a network file (it is registered as opaque: \
+         `Registry::register_opaque_type`)"
+            .into(),
+    )
+}
+
 impl TypeInfo {
-    fn new<T: Msg>(name: &str, numeric: bool, format: fn(&T) -> String) -> TypeInfo {
+    /// A type whose values a file never writes: the generic kinds that read none.
+    fn opaque<T: Msg>(name: &str, numeric: bool, format: fn(&T) -> String) -> TypeInfo {
         let mut generic: HashMap<&'static str, GenericBuildFn> = HashMap::new();
         for (k, f) in crate::kinds::generic_builds::<T>() {
             generic.insert(k, f);
@@ -421,10 +451,24 @@ impl TypeInfo {
             name: name.into(),
             numeric,
             make: make_channel::<T>,
-            check_value: check_value::<T>,
+            check_value: not_readable,
+            readable: false,
             format: Arc::new(format),
             generic,
         }
+    }
+
+    /// A type a file can write values of: every generic kind.
+    fn readable<T: Msg + DeserializeOwned>(
+        name: &str,
+        numeric: bool,
+        format: fn(&T) -> String,
+    ) -> TypeInfo {
+        let mut t = TypeInfo::opaque::<T>(name, numeric, format);
+        t.check_value = check_value::<T>;
+        t.readable = true;
+        t.generic.extend(crate::kinds::readable_builds::<T>());
+        t
     }
 
     /// The type's name in network files.
@@ -435,6 +479,12 @@ impl TypeInfo {
     /// Whether numeric kinds (succ, plus, ...) work on it.
     pub fn is_numeric(&self) -> bool {
         self.numeric
+    }
+
+    /// Whether a network file can write values of this type (it was registered with
+    /// [`Registry::register_type`] or [`Registry::register_debug_type`]).
+    pub fn is_readable(&self) -> bool {
+        self.readable
     }
 
     /// Whether `v` (from a network file) is a value of this type; `Err` says why not.
@@ -478,18 +528,18 @@ impl Registry {
         let mut r = Registry::new();
         r.types.insert(
             "bool".into(),
-            TypeInfo::new::<bool>("bool", false, |v| v.to_string()),
+            TypeInfo::readable::<bool>("bool", false, |v| v.to_string()),
         );
         r.add_numeric::<i64>("i64");
         r.add_numeric::<u64>("u64");
         r.add_numeric::<f64>("f64");
         r.types.insert(
             "String".into(),
-            TypeInfo::new::<String>("String", false, |v| v.clone()),
+            TypeInfo::readable::<String>("String", false, |v| v.clone()),
         );
         r.types.insert(
             "Vec<u8>".into(),
-            TypeInfo::new::<Vec<u8>>("Vec<u8>", false, |v| format!("{v:?}")),
+            TypeInfo::readable::<Vec<u8>>("Vec<u8>", false, |v| format!("{v:?}")),
         );
         for k in crate::kinds::builtin_kinds() {
             r.register(k);
@@ -498,39 +548,73 @@ impl Registry {
     }
 
     fn add_numeric<T: crate::kinds::Num>(&mut self, name: &str) {
-        let mut t = TypeInfo::new::<T>(name, true, |v| v.to_string());
+        let mut t = TypeInfo::readable::<T>(name, true, |v| v.to_string());
         for (k, f) in crate::kinds::numeric_builds::<T>() {
             t.generic.insert(k, f);
         }
         self.types.insert(name.into(), t);
     }
 
-    /// Registers a channel type under `name`; `print` shows its values with `Display`.
+    /// Registers a channel type under `name`, which network files can write values of
+    /// (`prefix`'s `value`: hence `Deserialize`); `print` shows its values with `Display`.
+    /// Every generic kind works on it.
     ///
     /// # Examples
     /// ```
-    /// #[derive(Clone, Debug, serde::Deserialize)]
+    /// #[derive(Clone, serde::Deserialize)]
     /// struct Point { x: i32, y: i32 }
     /// impl std::fmt::Display for Point {
     ///     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result { write!(f, "({}, {})", self.x, self.y) }
     /// }
-    /// let mut reg = occamy::Registry::with_builtins();
+    /// let mut reg = occamy::network::Registry::with_builtins();
     /// reg.register_type::<Point>("Point");
-    /// assert!(reg.type_info("Point").is_some());
+    /// assert!(reg.type_info("Point").is_some_and(|t| t.is_readable()));
     /// ```
-    pub fn register_type<T: Msg + fmt::Display>(&mut self, name: &str) {
+    pub fn register_type<T: Msg + DeserializeOwned + fmt::Display>(&mut self, name: &str) {
         self.types.insert(
             name.into(),
-            TypeInfo::new::<T>(name, false, |v| v.to_string()),
+            TypeInfo::readable::<T>(name, false, |v| v.to_string()),
         );
     }
 
-    /// Registers a channel type whose values `print` shows with `Debug`.
-    pub fn register_debug_type<T: Msg>(&mut self, name: &str) {
+    /// Registers a channel type as [`register_type`](Registry::register_type) does, but
+    /// `print` shows its values with `Debug`.
+    ///
+    /// # Examples
+    /// ```
+    /// #[derive(Clone, Debug, serde::Deserialize)]
+    /// enum Cmd { Start, Stop }
+    /// let mut reg = occamy::network::Registry::with_builtins();
+    /// reg.register_debug_type::<Cmd>("Cmd");
+    /// assert!(reg.type_info("Cmd").is_some());
+    /// ```
+    pub fn register_debug_type<T: Msg + DeserializeOwned + fmt::Debug>(&mut self, name: &str) {
         self.types.insert(
             name.into(),
-            TypeInfo::new::<T>(name, false, |v| format!("{v:?}")),
+            TypeInfo::readable::<T>(name, false, |v| format!("{v:?}")),
         );
+    }
+
+    /// Registers a channel type whose values network files never write: no serde needed
+    /// (a type holding a channel end, a buffer, a reply handle). Channels of it can be
+    /// declared and every generic kind that reads no value from the file works on it
+    /// (`id`, `delta`, `merge`, `print` with `show`, ...); `generate` and `prefix`, which
+    /// do, are refused by the checker with a message naming the param. `show` is how
+    /// `print` writes a value.
+    ///
+    /// # Examples
+    /// ```
+    /// #[derive(Clone)]
+    /// struct Frame { pixels: Vec<u8> }
+    /// let mut reg = occamy::network::Registry::with_builtins();
+    /// reg.register_opaque_type::<Frame>("Frame", |f| format!("{} pixels", f.pixels.len()));
+    /// let t = reg.type_info("Frame").unwrap();
+    /// assert!(!t.is_readable());
+    /// assert!(t.check_value(&ron::Value::Unit).is_err());
+    /// ```
+    pub fn register_opaque_type<T: Msg>(&mut self, name: &str, show: fn(&T) -> String) {
+        self.types
+            .insert(name.into(), TypeInfo::opaque::<T>(name, false, show));
     }
 
     /// Registers (or replaces) a kind.
@@ -559,7 +643,7 @@ impl Registry {
     }
 
     /// Builds a process of `kind` from `ctx`; `elem` is its element type if generic.
-    pub(crate) fn build(&self, kind: &Kind, ctx: &mut Ctx) -> Result<Process, BuildError> {
+    pub(crate) fn build(&self, kind: &Kind, ctx: &mut BuildCtx) -> Result<Process, BuildError> {
         match &kind.build {
             Build::Concrete(f) => f(ctx),
             Build::Generic { .. } => {
@@ -590,8 +674,9 @@ pub(crate) enum Bound {
     Many(Vec<Box<dyn Any + Send>>),
 }
 
-/// What a kind's build closure gets: the process's name, its channel ends, its params.
-pub struct Ctx {
+/// A process's build context: what a kind's build closure gets to make one process of
+/// that kind: the process's name, its channel ends, its params, its barriers.
+pub struct BuildCtx {
     pub(crate) name: String,
     pub(crate) ports: HashMap<String, Bound>,
     pub(crate) params: IndexMap<String, Value>,
@@ -600,16 +685,16 @@ pub struct Ctx {
     pub(crate) barriers: HashMap<String, crate::barrier::Barrier>,
 }
 
-impl fmt::Debug for Ctx {
+impl fmt::Debug for BuildCtx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ctx")
+        f.debug_struct("BuildCtx")
             .field("name", &self.name)
             .field("params", &self.params)
             .finish()
     }
 }
 
-impl Ctx {
+impl BuildCtx {
     /// The process's (qualified) name.
     pub fn name(&self) -> &str {
         &self.name
@@ -651,12 +736,12 @@ impl Ctx {
     }
 
     /// The reading end bound to input port `port`.
-    pub fn input<T: Msg>(&mut self, port: &str) -> Result<Receiver<T>, BuildError> {
+    pub fn input<T: Send + 'static>(&mut self, port: &str) -> Result<Receiver<T>, BuildError> {
         self.one(port, &format!("an input of {}", std::any::type_name::<T>()))
     }
 
     /// The writing end bound to output port `port`.
-    pub fn output<T: Msg>(&mut self, port: &str) -> Result<Sender<T>, BuildError> {
+    pub fn output<T: Send + 'static>(&mut self, port: &str) -> Result<Sender<T>, BuildError> {
         self.one(
             port,
             &format!("an output of {}", std::any::type_name::<T>()),
@@ -664,12 +749,15 @@ impl Ctx {
     }
 
     /// The reading ends bound to input array port `port`, in order.
-    pub fn inputs<T: Msg>(&mut self, port: &str) -> Result<Vec<Receiver<T>>, BuildError> {
+    pub fn inputs<T: Send + 'static>(
+        &mut self,
+        port: &str,
+    ) -> Result<Vec<Receiver<T>>, BuildError> {
         self.many(port, &format!("an input of {}", std::any::type_name::<T>()))
     }
 
     /// The writing ends bound to output array port `port`, in order.
-    pub fn outputs<T: Msg>(&mut self, port: &str) -> Result<Vec<Sender<T>>, BuildError> {
+    pub fn outputs<T: Send + 'static>(&mut self, port: &str) -> Result<Vec<Sender<T>>, BuildError> {
         self.many(
             port,
             &format!("an output of {}", std::any::type_name::<T>()),
@@ -714,7 +802,7 @@ impl Ctx {
 
     /// A process with this process's name running the blocking code `body`: it keeps an
     /// OS thread to itself. Use it for a body that blocks in the OS (reading a file or
-    /// stdin, writing to stdout); otherwise prefer [`process_async`](Ctx::process_async).
+    /// stdin, writing to stdout); otherwise prefer [`process_async`](BuildCtx::process_async).
     pub fn process<F, R>(&self, body: F) -> Process
     where
         F: FnOnce() -> R + Send + 'static,
@@ -734,7 +822,8 @@ impl Ctx {
     /// # Examples
     /// A user's kind that scales each value, as a green task:
     /// ```
-    /// use occamy::{Kind, ParamType, Registry, RecvError};
+    /// use occamy::network::{Kind, ParamType, Registry};
+    /// use occamy::RecvError;
     /// let mut reg = Registry::with_builtins();
     /// reg.register(
     ///     Kind::new("scale", "multiplies each value of `in` by `factor`, onto `out`")

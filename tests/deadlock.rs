@@ -164,13 +164,17 @@ fn barrier_waiting_for_a_process_that_waits_on_the_syncer() {
     );
 }
 
+// The rest runs the `occamy` binary: with the launcher only.
+
 /// Runs the launcher under the watchdog; returns (exit code, stdout, stderr).
+#[cfg(feature = "launcher")]
 fn launch(args: &[&str]) -> (i32, String, String) {
     let r = common::occamy(args);
     (r.code.unwrap_or(-1), r.stdout, r.stderr)
 }
 
 #[test]
+#[cfg(feature = "launcher")]
 fn launcher_exits_3_on_a_two_process_cycle() {
     let (code, _, err) = launch(&["run", "tests/networks/deadlock_two.ron"]);
     assert_eq!(code, 3, "{err}");
@@ -183,6 +187,7 @@ fn launcher_exits_3_on_a_two_process_cycle() {
 }
 
 #[test]
+#[cfg(feature = "launcher")]
 fn launcher_exits_3_on_a_ring_reading_first() {
     let (code, _, err) = launch(&["run", "tests/networks/deadlock_ring3.ron"]);
     assert_eq!(code, 3, "{err}");
@@ -196,6 +201,7 @@ fn launcher_exits_3_on_a_ring_reading_first() {
 }
 
 #[test]
+#[cfg(feature = "launcher")]
 fn launcher_exits_3_on_a_partial_deadlock() {
     let (code, _, err) = launch(&["run", "tests/networks/deadlock_partial.ron", "--stats"]);
     assert_eq!(code, 3, "{err}");
@@ -205,6 +211,7 @@ fn launcher_exits_3_on_a_partial_deadlock() {
 }
 
 #[test]
+#[cfg(feature = "launcher")]
 fn launcher_warn_keeps_the_rest_running() {
     // With --on-deadlock warn the cycle is reported and left alone; the clock and sink run
     // on until --timeout ends the run. The exit status still says deadlock.
@@ -234,6 +241,7 @@ fn launcher_warn_keeps_the_rest_running() {
 }
 
 #[test]
+#[cfg(feature = "launcher")]
 fn launcher_exits_3_on_a_barrier_waiting_for_a_blocked_reader() {
     let (code, _, err) = launch(&["run", "tests/networks/deadlock_barrier.ron"]);
     assert_eq!(code, 3, "{err}");
@@ -246,6 +254,7 @@ fn launcher_exits_3_on_a_barrier_waiting_for_a_blocked_reader() {
 }
 
 #[test]
+#[cfg(feature = "launcher")]
 fn a_barrier_network_runs_in_lock_step() {
     let (code, out, err) = launch(&["run", "networks/barrier.ron"]);
     assert_eq!(code, 0, "{err}");

@@ -88,7 +88,7 @@ fn the_network_file_equals_the_serial_product() {
 
 #[test]
 fn the_network_file_needs_the_examples_kinds() {
-    let plain = occamy::Registry::with_builtins();
+    let plain = occamy::network::Registry::with_builtins();
     assert!(occamy::network::load(Path::new(matmul::NETWORK), &[], &plain).is_err());
     let plan = occamy::network::load(Path::new(matmul::NETWORK), &[], &matmul::registry());
     assert_eq!(plan.expect("it checks").processes.len(), 4);

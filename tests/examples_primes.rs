@@ -85,7 +85,7 @@ fn the_network_file_takes_its_params_from_sets() {
 
 #[test]
 fn the_network_file_needs_the_examples_kinds() {
-    let plain = occamy::Registry::with_builtins();
+    let plain = occamy::network::Registry::with_builtins();
     let err = occamy::network::load(Path::new(primes::NETWORK), &[], &plain).unwrap_err();
     assert!(err.to_string().contains("count_primes"), "{err}");
     let plan = occamy::network::load(Path::new(primes::NETWORK), &[], &primes::registry());

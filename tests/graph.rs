@@ -14,9 +14,11 @@ use std::thread;
 use std::time::Duration;
 
 use common::{watchdog, LIMIT};
+use occamy::graph::{DotOptions, Graph};
 use occamy::graph::{EdgeRole, NodeRole};
+use occamy::network::Registry;
 use occamy::network::{self, Plan};
-use occamy::{channel, DotOptions, Graph, Process, ProcessEnd, Registry, Result, Runtime};
+use occamy::{channel, Process, ProcessEnd, Result, Runtime};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

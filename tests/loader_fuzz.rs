@@ -31,7 +31,7 @@ use std::sync::Once;
 use std::time::Instant;
 
 use occamy::network;
-use occamy::Registry;
+use occamy::network::Registry;
 
 // ---------------------------------------------------------------------------------------
 // RNG

@@ -9,8 +9,8 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
+use occamy::network::Registry;
 use occamy::network::{self, Diagnostic, Plan, PortBind};
-use occamy::Registry;
 use ron::Value;
 
 fn dir() -> PathBuf {

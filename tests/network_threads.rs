@@ -6,7 +6,8 @@
 use std::sync::{Arc, Mutex};
 
 use occamy::network;
-use occamy::{Kind, ParamType, Registry, Runtime, Scheduler};
+use occamy::network::{Kind, ParamType, Registry};
+use occamy::{Runtime, Scheduler};
 
 mod common;
 

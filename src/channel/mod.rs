@@ -56,6 +56,49 @@ pub fn buffered<T: Send + 'static>(capacity: usize) -> (Sender<T>, Receiver<T>) 
     (Sender::from_core(core.clone()), Receiver::from_core(core))
 }
 
+/// Creates `n` synchronous channels, occam's `[n]CHAN OF T`: their writing ends and
+/// their reading ends, in the same order (`txs[i]` writes to `rxs[i]`).
+///
+/// # Examples
+/// A ring of three processes, each passing the token on to the next:
+/// ```
+/// use occamy::{par, Process};
+/// let n = 3;
+/// let (txs, mut rxs) = occamy::channels::<u32>(n);
+/// rxs.rotate_left(1); // node i reads from channel i and writes to channel i + 1
+/// let start = txs[0].clone();
+/// let nodes = txs.into_iter().zip(rxs).enumerate().map(|(i, (tx, rx))| {
+///     Process::with(format!("node[{i}]"), (rx, tx), |(rx, tx)| -> occamy::Result {
+///         let hops = rx.recv()?;
+///         if hops < 9 { tx.send(hops + 1)?; }
+///         Ok(())
+///     })
+/// });
+/// par(nodes.chain([Process::with("start", start, |tx| tx.send(0))])).unwrap();
+/// ```
+pub fn channels<T: Send + 'static>(n: usize) -> (Vec<Sender<T>>, Vec<Receiver<T>>) {
+    buffered_channels(n, 0)
+}
+
+/// Creates `n` channels with a FIFO buffer of `capacity` values each; see [`channels`]
+/// and [`buffered`].
+///
+/// # Examples
+/// ```
+/// let (txs, rxs) = occamy::buffered_channels::<u8>(4, 1);
+/// for (i, tx) in txs.iter().enumerate() {
+///     tx.send(i as u8).unwrap(); // each buffer takes one value without a reader
+/// }
+/// let got: Vec<u8> = rxs.iter().map(|rx| rx.recv().unwrap()).collect();
+/// assert_eq!(got, [0, 1, 2, 3]);
+/// ```
+pub fn buffered_channels<T: Send + 'static>(
+    n: usize,
+    capacity: usize,
+) -> (Vec<Sender<T>>, Vec<Receiver<T>>) {
+    (0..n).map(|_| buffered(capacity)).unzip()
+}
+
 /// The writing end of a channel. Clone it for more writers.
 pub struct Sender<T> {
     pub(crate) core: Arc<Core>,
@@ -167,6 +210,29 @@ macro_rules! common_end_methods {
 
 impl<T: Send + 'static> Sender<T> {
     common_end_methods!(Direction::Send);
+
+    /// This writer and `n - 1` clones of it: `n` writing ends in all, for `n` processes
+    /// that share the channel (a farm's workers sending their results). It takes `self`
+    /// so that no extra end is left behind: the readers see the channel retire once all
+    /// `n` have gone. With `n == 0` the end retires and the vector is empty.
+    ///
+    /// # Examples
+    /// ```
+    /// use occamy::{par, Process};
+    /// let (tx, rx) = occamy::channel::<usize>();
+    /// let workers = tx.clones(3).into_iter().enumerate().map(|(i, tx)| {
+    ///     Process::with(format!("worker[{i}]"), tx, move |tx| tx.send(i * 10))
+    /// });
+    /// let sink = Process::new("sink", move || {
+    ///     let mut got: Vec<usize> = rx.iter().collect(); // ends when all three retire
+    ///     got.sort();
+    ///     assert_eq!(got, [0, 10, 20]);
+    /// });
+    /// par(workers.chain([sink])).unwrap();
+    /// ```
+    pub fn clones(self, n: usize) -> Vec<Sender<T>> {
+        clones(self, n)
+    }
 
     /// Sends `value`, waiting until a reader has taken it (or, on a buffered channel, until
     /// it is in the buffer).
@@ -315,6 +381,42 @@ impl<T: Send + 'static> Sender<T> {
 
 impl<T: Send + 'static> Receiver<T> {
     common_end_methods!(Direction::Recv);
+
+    /// This reader and `n - 1` clones of it: `n` reading ends in all, for `n` processes
+    /// that share the channel (a farm's workers taking jobs from one queue: each value
+    /// goes to one of them). It takes `self` so that no extra end is left behind: the
+    /// writers see the channel retire once all `n` have gone. With `n == 0` the end
+    /// retires and the vector is empty.
+    ///
+    /// # Examples
+    /// ```
+    /// use occamy::{par, Process};
+    /// let (jobs, jobs_rx) = occamy::channel::<u64>();
+    /// let (results_tx, results) = occamy::channel::<u64>();
+    /// let workers = jobs_rx
+    ///     .clones(4)
+    ///     .into_iter()
+    ///     .zip(results_tx.clones(4))
+    ///     .enumerate()
+    ///     .map(|(i, ends)| {
+    ///         Process::with(format!("worker[{i}]"), ends, |(rx, tx)| -> occamy::Result {
+    ///             for job in rx.values() {
+    ///                 let j = job?;
+    ///                 tx.send(j * j)?;
+    ///             }
+    ///             Ok(())
+    ///         })
+    ///     });
+    /// let feed = Process::with("feed", jobs, |tx| -> occamy::Result {
+    ///     for j in 1..=10 { tx.send(j)?; }
+    ///     Ok(())
+    /// });
+    /// let sum = Process::with("sum", results, |rx| assert_eq!(rx.iter().sum::<u64>(), 385));
+    /// par(workers.chain([feed, sum])).unwrap();
+    /// ```
+    pub fn clones(self, n: usize) -> Vec<Receiver<T>> {
+        clones(self, n)
+    }
 
     /// Receives a value, waiting for a writer.
     ///
@@ -525,6 +627,16 @@ impl<T> Clone for Receiver<T> {
             _t: PhantomData,
         }
     }
+}
+
+/// `end` and `n - 1` clones of it (none, and `end` dropped, for `n == 0`).
+fn clones<E: Clone>(end: E, n: usize) -> Vec<E> {
+    let mut v = Vec::with_capacity(n);
+    if n > 0 {
+        v.extend(std::iter::repeat_n(&end, n - 1).cloned());
+        v.push(end);
+    }
+    v
 }
 
 /// Dropping an end: inside a process, an end dropped without [`retire`](Sender::retire)

@@ -13,8 +13,8 @@ use crate::runtime::ProcessEnd;
 ///
 /// # Examples
 /// ```
-/// let opts = occamy::DotOptions { collapse_replicated: true };
-/// assert!(!occamy::DotOptions::default().collapse_replicated);
+/// let opts = occamy::graph::DotOptions { collapse_replicated: true };
+/// assert!(!occamy::graph::DotOptions::default().collapse_replicated);
 /// # let _ = opts;
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

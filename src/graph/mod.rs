@@ -23,7 +23,8 @@
 //! # Examples
 //! A network built in code, drawn after it ran:
 //! ```
-//! use occamy::{Runtime, Process, Graph, DotOptions};
+//! use occamy::{Runtime, Process};
+//! use occamy::graph::{Graph, DotOptions};
 //! let (tx, rx) = occamy::channel::<u32>();
 //! tx.set_name("numbers");
 //! let outcome = Runtime::new().run([
@@ -85,6 +86,7 @@ use petgraph::visit::EdgeRef;
 use petgraph::Direction as PgDir;
 
 use crate::deadlock::DeadlockReport;
+#[cfg(feature = "network")]
 use crate::network::{ChannelStats, Plan, ProcessStats, RunReport};
 use crate::runtime::ProcessInfo;
 use crate::runtime::{Failure, ParOutcome, ProcessEnd};
@@ -270,13 +272,14 @@ impl Graph {
     ///         "sink": (kind: "discard", ports: { "in": "c" }),
     ///     },
     /// )"#).unwrap();
-    /// let reg = occamy::Registry::with_builtins();
+    /// let reg = occamy::network::Registry::with_builtins();
     /// let plan = occamy::network::load(&file, &[], &reg).unwrap();
-    /// let graph = occamy::Graph::from_plan(&plan);
+    /// let graph = occamy::graph::Graph::from_plan(&plan);
     /// assert_eq!(graph.nodes().count(), 2);
-    /// let dot = graph.to_dot(&occamy::DotOptions::default());
+    /// let dot = graph.to_dot(&occamy::graph::DotOptions::default());
     /// assert!(dot.contains("p0 -> p1 [label=\"c: u64\"]"));
     /// ```
+    #[cfg(feature = "network")]
     pub fn from_plan(plan: &Plan) -> Graph {
         let mut graph = Graph::empty(&plan.name);
         let nodes: Vec<NodeIndex> = plan
@@ -356,7 +359,8 @@ impl Graph {
     ///
     /// # Examples
     /// ```
-    /// use occamy::{Graph, Process, Runtime};
+    /// use occamy::{Process, Runtime};
+    /// use occamy::graph::Graph;
     /// let (tx, rx) = occamy::channel::<u8>();
     /// let outcome = Runtime::new().run([
     ///     Process::with("worker[0]", tx, |tx| tx.send(1)),
@@ -434,7 +438,8 @@ impl Graph {
     ///
     /// # Examples
     /// ```
-    /// use occamy::{Graph, Process, Runtime};
+    /// use occamy::{Process, Runtime};
+    /// use occamy::graph::Graph;
     /// let (a_tx, a_rx) = occamy::channel::<u8>();
     /// let (b_tx, b_rx) = occamy::channel::<u8>();
     /// // Each waits for the other first: a deadlock.
@@ -461,6 +466,7 @@ impl Graph {
 
     /// Annotates the graph with a run of its network: messages carried per channel, how
     /// each process ended, and the deadlock, if the run ended in one.
+    #[cfg(feature = "network")]
     pub fn annotate_run(&mut self, report: &RunReport) {
         self.annotate_stats(&report.channels, &report.processes);
         let mut deadlock = report.deadlock.as_ref();
@@ -480,6 +486,7 @@ impl Graph {
     /// Annotates the graph with statistics, as [`Running::snapshot`](crate::network::Running::snapshot)
     /// gives them while a network runs: messages carried per channel (matched by name)
     /// and how each process that has ended ended.
+    #[cfg(feature = "network")]
     pub fn annotate_stats(&mut self, channels: &[ChannelStats], processes: &[ProcessStats]) {
         let carried: HashMap<&str, u64> = channels
             .iter()
@@ -659,7 +666,7 @@ impl Graph {
     ///     occamy::Process::with("a", tx, |tx| tx.send(1)),
     ///     occamy::Process::with("b", rx, |rx| rx.recv().map(drop)),
     /// ]);
-    /// let json = occamy::Graph::from_outcome("ab", &outcome).to_json();
+    /// let json = occamy::graph::Graph::from_outcome("ab", &outcome).to_json();
     /// assert!(json.contains("\"schema\": \"occamy-graph/1\""));
     /// ```
     pub fn to_json(&self) -> String {

@@ -8,7 +8,7 @@ use ron::Value;
 
 use super::{add, Num};
 use crate::alt::Alt;
-use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, ParamType};
+use crate::registry::{BuildCtx, BuildError, GenericBuildFn, Kind, ParamType};
 use crate::runtime::Error;
 use crate::time::{now, sleep_until_async};
 use crate::Process;
@@ -72,7 +72,7 @@ pub(super) fn builds<T: Num>() -> Vec<(&'static str, GenericBuildFn)> {
 
 /// `numbers`: port `out`; params `start` (T, default 0), `step` (T, default 1), `count`
 /// (optional). Sends `start`, `start + step`, ...; after `count` values it retires `out`.
-fn numbers<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn numbers<T: Num>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let tx = ctx.output::<T>("out")?;
     let start: T = ctx.param("start")?;
     let step: T = ctx.param("step")?;
@@ -94,7 +94,7 @@ fn numbers<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 /// `tick`: port `out`; params `period` (ms, required), `count` (optional). Sends value `k`
 /// (0, 1, 2, ...) at `start + k * period`: fixed deadlines, so the rate does not drift; a
 /// reader that falls behind gets the late values at once.
-fn tick<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn tick<T: Num>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let tx = ctx.output::<T>("out")?;
     let period: u64 = ctx.param("period")?;
     let count: Option<u64> = ctx.param_opt("count")?;
@@ -111,7 +111,7 @@ fn tick<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 }
 
 /// `succ`: ports `in`, `out`. Sends each value plus one.
-fn succ<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn succ<T: Num>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     Ok(ctx.process_async(async move {
         loop {
@@ -124,7 +124,7 @@ fn succ<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 /// `plus`: ports `in` (an array of exactly two channels), `out`. Reads one value from each
 /// input in parallel (an alt over the inputs not read yet, occam's `PAR` of two inputs)
 /// and sends their sum. Ends when either input ends.
-fn plus<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn plus<T: Num>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let (ins, tx) = (ctx.inputs::<T>("in")?, ctx.output::<T>("out")?);
     if ins.len() != 2 {
         return Err(BuildError(format!(
@@ -159,7 +159,7 @@ fn plus<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 
 /// `pairs`: ports `in`, `out`. Sends the sum of each two consecutive values, x0+x1,
 /// x1+x2, ... (JCSP's `Pairs`): one value fewer than it reads.
-fn pairs<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn pairs<T: Num>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     Ok(ctx.process_async(async move {
         let mut prev = rx.recv_async().await?;
@@ -172,7 +172,7 @@ fn pairs<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 }
 
 /// `integrate`: ports `in`, `out`. Sends the running sum: x0, x0+x1, x0+x1+x2, ...
-fn integrate<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn integrate<T: Num>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     Ok(ctx.process_async(async move {
         let mut sum = T::default();

@@ -1,12 +1,14 @@
 //! Kinds that copy and shape one stream: `generate`, `id`, `prefix`, `tail`, `take`,
-//! `skip_first`, `delay`, `discard`. All generic over any element type `T`.
+//! `skip_first`, `delay`, `discard`. All generic over any element type `T`; `generate` and
+//! `prefix` read a `T` from the file, so they work on the types registered as readable.
 
 use std::time::Duration;
 
 use ron::Value;
+use serde::de::DeserializeOwned;
 
 use super::copy;
-use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, Msg, ParamType};
+use crate::registry::{BuildCtx, BuildError, GenericBuildFn, Kind, Msg, ParamType};
 use crate::time::sleep_async;
 use crate::Process;
 
@@ -77,9 +79,7 @@ pub(super) fn kinds() -> Vec<Kind> {
 
 pub(super) fn builds<T: Msg>() -> Vec<(&'static str, GenericBuildFn)> {
     vec![
-        ("generate", generate::<T> as GenericBuildFn),
-        ("id", id::<T>),
-        ("prefix", prefix::<T>),
+        ("id", id::<T> as GenericBuildFn),
         ("tail", tail::<T>),
         ("take", take::<T>),
         ("skip_first", skip_first::<T>),
@@ -88,9 +88,17 @@ pub(super) fn builds<T: Msg>() -> Vec<(&'static str, GenericBuildFn)> {
     ]
 }
 
+/// The kinds that read a value of `T` from the network file (`generate`, `prefix`).
+pub(super) fn readable_builds<T: Msg + DeserializeOwned>() -> Vec<(&'static str, GenericBuildFn)> {
+    vec![
+        ("generate", generate::<T> as GenericBuildFn),
+        ("prefix", prefix::<T>),
+    ]
+}
+
 /// `generate`: port `out`; params `value` (T, required), `count` (optional). Sends
 /// `value` again and again, or `count` times and then retires `out`.
-fn generate<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn generate<T: Msg + DeserializeOwned>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let tx = ctx.output::<T>("out")?;
     let value: T = ctx.param("value")?;
     let count: Option<u64> = ctx.param_opt("count")?;
@@ -105,14 +113,14 @@ fn generate<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 }
 
 /// `id`: ports `in`, `out`. Copies each value.
-fn id<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn id<T: Msg>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     Ok(ctx.process_async(async move { copy(&rx, &tx).await }))
 }
 
 /// `prefix`: ports `in`, `out`; param `value` (T, required). Sends `value`, then copies
 /// (occam's `prefix`, the head of commstime's loop).
-fn prefix<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn prefix<T: Msg + DeserializeOwned>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     let value: T = ctx.param("value")?;
     Ok(ctx.process_async(async move {
@@ -122,7 +130,7 @@ fn prefix<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 }
 
 /// `tail`: ports `in`, `out`. Drops the first value, then copies.
-fn tail<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn tail<T: Msg>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     Ok(ctx.process_async(async move {
         rx.recv_async().await?;
@@ -133,7 +141,7 @@ fn tail<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 /// `take`: ports `in`, `out`; param `count` (required). Copies the first `count` values,
 /// then ends, which retires both its input (its writer's next send fails `Retired`) and
 /// its output.
-fn take<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn take<T: Msg>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     let count: u64 = ctx.param("count")?;
     Ok(ctx.process_async(async move {
@@ -146,7 +154,7 @@ fn take<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 
 /// `skip_first`: ports `in`, `out`; param `count` (required). Drops the first `count`
 /// values, then copies.
-fn skip_first<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn skip_first<T: Msg>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     let count: u64 = ctx.param("count")?;
     Ok(ctx.process_async(async move {
@@ -159,7 +167,7 @@ fn skip_first<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 
 /// `delay`: ports `in`, `out`; param `ms` (required). Copies each value after sleeping
 /// `ms` milliseconds (poison arriving meanwhile is seen at the next send).
-fn delay<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn delay<T: Msg>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     let wait = Duration::from_millis(ctx.param("ms")?);
     Ok(ctx.process_async(async move {
@@ -172,7 +180,7 @@ fn delay<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 }
 
 /// `discard`: port `in`. Reads every value and drops it.
-fn discard<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn discard<T: Msg>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let rx = ctx.input::<T>("in")?;
     Ok(ctx.process_async(async move {
         loop {

@@ -3,7 +3,7 @@
 
 use super::need_some;
 use crate::alt::{Alt, Event};
-use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, Msg};
+use crate::registry::{BuildCtx, BuildError, GenericBuildFn, Kind, Msg};
 use crate::runtime::Error;
 use crate::Process;
 
@@ -46,7 +46,7 @@ pub(super) fn builds<T: Msg>() -> Vec<(&'static str, GenericBuildFn)> {
 /// and selects until every copy has been taken, so that the readers may take them in any
 /// order (occam's `PAR` delta; a `SEQ` delta would impose an order and can deadlock).
 /// Then it reads the next value. Ends when `in` ends or any output retires or is poisoned.
-fn delta<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn delta<T: Msg>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let (rx, outs) = (ctx.input::<T>("in")?, ctx.outputs::<T>("out")?);
     Ok(ctx.process_async(async move {
         if let [tx] = outs.as_slice() {
@@ -97,7 +97,7 @@ async fn send_all(alt: &mut Alt) -> crate::Result {
 /// input is chosen at least once in every `n` values); forwards each value. An input that
 /// retires is dropped; when every input has retired, `merge` ends, retiring `out`. Poison
 /// on any input ends it by poison.
-fn merge<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn merge<T: Msg>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let (ins, tx) = (ctx.inputs::<T>("in")?, ctx.output::<T>("out")?);
     Ok(ctx.process_async(async move {
         let mut alt = Alt::new();
@@ -125,7 +125,7 @@ fn merge<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 
 /// `round_robin`: ports `in`, `out` (array, at least one channel). Sends the first value to
 /// the first output, the next to the second, and so on, wrapping round.
-fn round_robin<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn round_robin<T: Msg>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let (rx, outs) = (ctx.input::<T>("in")?, ctx.outputs::<T>("out")?);
     need_some(&outs, "out")?;
     Ok(ctx.process_async(async move {

@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::time::{Duration, Instant};
 
 use crate::error::RecvError;
-use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, Msg, ParamType};
+use crate::registry::{BuildCtx, BuildError, GenericBuildFn, Kind, Msg, ParamType};
 use crate::runtime::{offload, Error};
 use crate::Process;
 
@@ -93,7 +93,7 @@ fn print_line(prefix: &str, shown: &str) -> String {
 /// `print`: port `in`; param `prefix` (default `""`). Writes each value in its type's
 /// `Display` form (as the registry's formatter for the type shows it), after `prefix`, on
 /// its own line of stdout (on an offload thread under the green scheduler).
-fn print<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn print<T: Msg>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let rx = ctx.input::<T>("in")?;
     let prefix: String = ctx.param("prefix")?;
     let show = ctx.formatter::<T>();
@@ -106,7 +106,7 @@ fn print<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 }
 
 /// A `label` param: its value, or the process's name if empty.
-fn label(ctx: &Ctx) -> Result<String, BuildError> {
+fn label(ctx: &BuildCtx) -> Result<String, BuildError> {
     let l: String = ctx.param("label")?;
     Ok(if l.is_empty() {
         ctx.name().to_string()
@@ -122,7 +122,7 @@ fn count_line(label: &str, n: u64) -> String {
 
 /// `count`: port `in`; param `label` (default: the process name). Counts the values; when
 /// `in` retires or is poisoned, prints `LABEL: N values` and ends the same way.
-fn count<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn count<T: Msg>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let rx = ctx.input::<T>("in")?;
     let label = label(ctx)?;
     Ok(ctx.process_async(async move {
@@ -161,7 +161,7 @@ fn stopwatch_line(label: &str, n: u64, elapsed: Duration, per_value: u64) -> Str
 /// `LABEL: COUNT values in SECS s, NS ns/value` (with `, NS2 ns/communication` when
 /// `per_value` > 1), then poisons `in` (which ends a cyclic network such as commstime) and
 /// ends. If `in` ends first, it prints what it timed and ends the same way.
-fn stopwatch<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn stopwatch<T: Msg>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let rx = ctx.input::<T>("in")?;
     let count: u64 = ctx.param("count")?;
     let label = label(ctx)?;
@@ -205,7 +205,7 @@ const LINES_PER_READ: usize = 1024;
 /// line without its line ending (`\n` or `\r\n`), then retires `out`. A file that cannot
 /// be opened or read fails the process with a message naming it. Under the green
 /// scheduler it reads on an offload thread.
-fn lines_in(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn lines_in(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let tx = ctx.output::<String>("out")?;
     let path: String = ctx.param("path")?;
     Ok(ctx.process_async(async move {
@@ -274,7 +274,7 @@ const WRITE_CHUNK: usize = 64 * 1024;
 /// truncates) the file and writes each value followed by a newline; stdout is flushed
 /// after every line, a file when `in` ends. A write error fails the process. Under the
 /// green scheduler it writes on an offload thread.
-fn lines_out(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn lines_out(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let rx = ctx.input::<String>("in")?;
     let path: String = ctx.param("path")?;
     Ok(ctx.process_async(async move {

@@ -61,13 +61,17 @@ mod phase;
 use std::fmt::Display;
 use std::ops::Add;
 
+use serde::de::DeserializeOwned;
+
 use crate::channel::{Receiver, Sender};
 use crate::registry::{BuildError, GenericBuildFn, Kind, Msg};
 use crate::runtime::Error;
 
 /// The numeric element types that the numeric built-in kinds (`numbers`, `tick`, `succ`,
 /// `plus`, `pairs`, `integrate`) work on: `i64`, `u64` and `f64`.
-pub trait Num: Msg + Copy + PartialOrd + Add<Output = Self> + Display + Default {
+pub trait Num:
+    Msg + DeserializeOwned + Copy + PartialOrd + Add<Output = Self> + Display + Default
+{
     /// The number one (`succ` adds it).
     fn one() -> Self;
 
@@ -147,6 +151,11 @@ pub(crate) fn generic_builds<T: Msg>() -> Vec<(&'static str, GenericBuildFn)> {
     v
 }
 
+/// The generic kinds that read a value of `T` from the network file, instantiated for `T`.
+pub(crate) fn readable_builds<T: Msg + DeserializeOwned>() -> Vec<(&'static str, GenericBuildFn)> {
+    basic::readable_builds::<T>()
+}
+
 /// The numeric kinds' build functions, instantiated for `T`.
 pub(crate) fn numeric_builds<T: Num>() -> Vec<(&'static str, GenericBuildFn)> {
     let mut v = arith::builds::<T>();
@@ -175,7 +184,7 @@ pub(crate) mod testing {
     use ron::Value;
 
     use crate::registry::{
-        Bound, BuildError, Ctx, Kind, Msg, ParamSpec, ParamType, PortDir, Registry,
+        Bound, BuildCtx, BuildError, Kind, Msg, ParamSpec, ParamType, PortDir, Registry,
     };
     use crate::{channel, par, Process, Receiver, Sender};
 
@@ -193,14 +202,14 @@ pub(crate) mod testing {
     /// A process of a kind being assembled: its ports and params.
     pub struct Spec {
         kind: String,
-        ctx: Ctx,
+        ctx: BuildCtx,
     }
 
     /// Starts assembling a process of `kind` on element type `T`.
     pub fn spec<T>(kind: &str) -> Spec {
         Spec {
             kind: kind.into(),
-            ctx: Ctx {
+            ctx: BuildCtx {
                 name: format!("test {kind}"),
                 ports: Default::default(),
                 params: IndexMap::new(),

@@ -2,7 +2,7 @@
 
 use super::Num;
 use crate::barrier::Barrier;
-use crate::registry::{BuildError, Ctx, GenericBuildFn, Kind, Msg, ParamType};
+use crate::registry::{BuildCtx, BuildError, GenericBuildFn, Kind, Msg, ParamType};
 use crate::runtime::Process;
 
 pub(super) fn kinds() -> Vec<Kind> {
@@ -36,7 +36,7 @@ pub(super) fn numeric_builds<T: Num>() -> Vec<(&'static str, GenericBuildFn)> {
 
 /// `phases`: port `out`, barrier `barrier`; param `count` (optional). Each phase: sync on
 /// the barrier, then send the phase number.
-fn phases<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn phases<T: Num>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let tx = ctx.output::<T>("out")?;
     let barrier: Barrier = ctx.barrier("barrier")?;
     let count: Option<u64> = ctx.param_opt("count")?;
@@ -53,7 +53,7 @@ fn phases<T: Num>(ctx: &mut Ctx) -> Result<Process, BuildError> {
 
 /// `gate`: ports `in`, `out`, barrier `barrier`. Each value: receive it, sync on the
 /// barrier, send it on.
-fn gate<T: Msg>(ctx: &mut Ctx) -> Result<Process, BuildError> {
+fn gate<T: Msg>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let (rx, tx) = (ctx.input::<T>("in")?, ctx.output::<T>("out")?);
     let barrier: Barrier = ctx.barrier("barrier")?;
     Ok(ctx.process_async(async move {

@@ -4,8 +4,8 @@
 //! ```no_run
 //! use std::process::ExitCode;
 //! fn main() -> ExitCode {
-//!     let mut registry = occamy::Registry::with_builtins();
-//!     // registry.register(occamy::Kind::new("mykind", "...")...);
+//!     let mut registry = occamy::network::Registry::with_builtins();
+//!     // registry.register(occamy::network::Kind::new("mykind", "...")...);
 //!     occamy::launcher::main_with(registry)
 //! }
 //! ```

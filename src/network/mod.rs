@@ -10,6 +10,10 @@
 //!
 //! A file may choose its scheduler ([`Plan::scheduler`], applied by [`runtime_of`]) and
 //! give processes a thread of their own (`thread: true`, [`PlanProcess::own_thread`]).
+//!
+//! The kinds and types a file may name live in a [`Registry`]: the built-in kinds, and a
+//! program's own, each a [`Kind`] (ports, params, and a closure that builds its process
+//! from a [`BuildCtx`]). This module needs the cargo feature `network` (on by default).
 
 mod channels;
 mod check;
@@ -19,6 +23,11 @@ mod loader;
 mod model;
 mod run;
 
+pub use crate::kinds::Num;
+pub use crate::registry::{
+    BuildCtx, BuildError, BuildFn, Kind, Msg, ParamSpec, ParamType, PortDir, PortSpec, Registry,
+    TypeInfo,
+};
 pub use error::{Diagnostic, NetworkError};
 pub use loader::MAX_THREADS;
 pub use run::{ChannelStats, ProcessStats, RunReport, Running};
@@ -28,7 +37,6 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use ron::Value;
 
-use crate::registry::{PortDir, Registry};
 use crate::runtime::{Runtime, Scheduler};
 
 /// A channel instance of a loaded network.
@@ -135,7 +143,7 @@ impl Plan {
     ///         "sink": (kind: "discard", ports: { "in": "c" }),
     ///     },
     /// )"#).unwrap();
-    /// let plan = occamy::network::load(&file, &[], &occamy::Registry::with_builtins()).unwrap();
+    /// let plan = occamy::network::load(&file, &[], &occamy::network::Registry::with_builtins()).unwrap();
     /// assert_eq!(plan.scheduler(), Some(occamy::Scheduler::Green { workers: 2 }));
     /// ```
     pub fn scheduler(&self) -> Option<Scheduler> {
@@ -190,7 +198,7 @@ impl Plan {
 ///         "sink": (kind: "discard", ports: { "in": "c" }),
 ///     },
 /// )"#).unwrap();
-/// let reg = occamy::Registry::with_builtins();
+/// let reg = occamy::network::Registry::with_builtins();
 /// let plan = occamy::network::load(&file, &[("n".into(), "3".into())], &reg).unwrap();
 /// assert_eq!(plan.processes.len(), 2);
 /// let report = occamy::network::start(&plan, &reg, &occamy::Runtime::new()).unwrap().wait();
@@ -224,7 +232,7 @@ pub fn load(
 ///         "sink": (kind: "discard", ports: { "in": "c" }),
 ///     },
 /// )"#).unwrap();
-/// let reg = occamy::Registry::with_builtins();
+/// let reg = occamy::network::Registry::with_builtins();
 /// let plan = occamy::network::load(&file, &[], &reg).unwrap();
 /// let runtime = occamy::network::runtime_of(&plan); // green, one worker per core
 /// let report = occamy::network::start(&plan, &reg, &runtime).unwrap().wait();

@@ -11,7 +11,7 @@ use super::{Diagnostic, NetworkError, Plan, PortBind};
 use crate::barrier::Barrier;
 use crate::channel::Core;
 use crate::deadlock::DeadlockReport;
-use crate::registry::{Bound, Ctx, PortDir, Registry};
+use crate::registry::{Bound, BuildCtx, PortDir, Registry};
 use crate::runtime::held::Held;
 use crate::runtime::record::lock_std;
 use crate::runtime::{run_group, Group, ParError, ProcessEnd, Runtime};
@@ -146,7 +146,7 @@ pub(crate) fn start(
             held.push(Held::Barrier(h.shared.clone()));
             barriers.insert(port.clone(), h);
         }
-        let mut ctx = Ctx {
+        let mut ctx = BuildCtx {
             name: p.name.clone(),
             ports,
             params: p.params.clone(),

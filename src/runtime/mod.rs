@@ -36,5 +36,8 @@ pub use par::{block_on, par, running_processes, seq, spawn, ParOutcome, ProcessH
 pub use process::{HeldSet, Holds, Process};
 pub use record::{processes, EndInfo, ProcessInfo};
 
+// What declared networks (`network::run`) build their runs from.
+#[cfg(feature = "network")]
 pub(crate) use group::Group;
+#[cfg(feature = "network")]
 pub(crate) use par::run_group;

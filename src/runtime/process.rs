@@ -203,12 +203,14 @@ impl Process {
 
     /// Declares more things the process holds, by no end object yet (the process's first
     /// use of each registers it).
+    #[cfg(feature = "network")]
     pub(crate) fn holding(mut self, h: Vec<Held>) -> Process {
         self.holds.extend(h.into_iter().map(|h| (h, 0)));
         self
     }
 
     /// Calls `f` when the process ends (for run-time statistics).
+    #[cfg(feature = "network")]
     pub(crate) fn observe(mut self, f: Observer) -> Process {
         self.observer = Some(f);
         self

@@ -8,7 +8,9 @@
 
 use std::io::Read;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
+#[cfg(feature = "launcher")]
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::task::{Context, Poll};
 use std::thread::{self, JoinHandle};
@@ -76,6 +78,7 @@ pub struct Run {
 
 /// The `occamy` binary with `args`, run from the crate's directory, with piped output, no
 /// input, and none of the environment that changes what it prints.
+#[cfg(feature = "launcher")]
 pub fn occamy_command(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_occamy"));
     cmd.args(args)
@@ -131,6 +134,7 @@ pub fn finish(mut child: Child, what: &str) -> Run {
 }
 
 /// Runs the `occamy` binary with `args` under the watchdog.
+#[cfg(feature = "launcher")]
 pub fn occamy(args: &[&str]) -> Run {
     let child = occamy_command(args)
         .spawn()
