@@ -461,3 +461,53 @@ fn errors_display_and_give_values_back() {
     assert!(TryRecvError::Empty.to_string().contains("no writer ready"));
     assert!(RecvTimeoutError::Timeout.to_string().contains("timed out"));
 }
+
+#[test]
+fn channels_makes_n_separate_channels_in_order() {
+    let (txs, rxs) = occamy::channels::<usize>(3);
+    assert_eq!((txs.len(), rxs.len()), (3, 3));
+    for (i, (tx, rx)) in txs.iter().zip(&rxs).enumerate() {
+        assert_eq!(tx.id(), rx.id(), "txs[{i}] writes to rxs[{i}]");
+    }
+    let ids: std::collections::BTreeSet<u64> = txs.iter().map(|t| t.id()).collect();
+    assert_eq!(ids.len(), 3, "three channels, not one");
+    // Rendezvous: no buffer.
+    assert!(matches!(txs[1].try_send(5), Err(TrySendError::Full(5))));
+    let (txs, rxs) = occamy::buffered_channels::<usize>(2, 2);
+    for (i, tx) in txs.iter().enumerate() {
+        tx.send(i).unwrap();
+        tx.send(i + 10).unwrap();
+        assert!(matches!(tx.try_send(99), Err(TrySendError::Full(99))));
+    }
+    drop(txs);
+    let got: Vec<Vec<usize>> = rxs.iter().map(|rx| rx.iter().collect()).collect();
+    assert_eq!(got, [vec![0, 10], vec![1, 11]]);
+    assert!(occamy::channels::<u8>(0).0.is_empty());
+}
+
+#[test]
+fn clones_hands_out_n_ends_and_the_channel_retires_when_all_have_gone() {
+    let (tx, rx) = channel::<u8>();
+    let mut writers = tx.clones(3);
+    assert_eq!(writers.len(), 3);
+    assert!(writers.iter().all(|w| w.same_channel(&writers[0])));
+    writers.pop();
+    writers.pop();
+    // One writer is left: the reader does not see the channel retire yet.
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    drop(writers);
+    assert_eq!(rx.recv(), Err(RecvError::Retired));
+
+    let (tx, rx) = channel::<u8>();
+    let readers = rx.clones(2);
+    drop(readers);
+    assert!(matches!(tx.send(1), Err(SendError::Retired(1))));
+
+    // None: the end itself retires.
+    let (tx, rx) = channel::<u8>();
+    assert!(tx.clones(0).is_empty());
+    assert_eq!(rx.recv(), Err(RecvError::Retired));
+    let (tx, rx) = channel::<u8>();
+    assert!(rx.clones(0).is_empty());
+    assert!(matches!(tx.send(2), Err(SendError::Retired(2))));
+}
