@@ -127,6 +127,8 @@
 
 mod alt;
 mod barrier;
+#[cfg(feature = "bridge")]
+pub mod bridge;
 mod channel;
 mod deadlock;
 mod error;

@@ -28,11 +28,16 @@
 //!    before (under the lock) or sees the error.
 //! 4. No lost wake-up: a waiter is enqueued under the channel lock before its owner waits,
 //!    and the waker fires the signal before waking it (see `wait`).
+//! 5. A watcher (a bridge waiting for the channel to close while it waits on something
+//!    else) checks its condition and registers under the lock, and every event that can
+//!    close the channel (poison, the last end of a side going) wakes all watchers after
+//!    it: none misses a closing.
 
 use std::any::Any;
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use std::task::Waker;
 
 use crate::loom::{lock, Mutex};
 use crate::wait::{Direction, Outcome, Signal};
@@ -123,6 +128,9 @@ pub(crate) struct Inner {
     pub(crate) poisoned: bool,
     /// Values delivered so far (run-time statistics).
     pub(crate) carried: u64,
+    /// Who waits for the channel to close (a bridge: see `watch`), by token. Woken on
+    /// poison and when the last end of either side goes; each checks its own condition.
+    pub(crate) watchers: Vec<(u64, Waker)>,
 }
 
 impl Inner {
@@ -284,14 +292,54 @@ impl Core {
                 receivers: 1,
                 poisoned: false,
                 carried: 0,
+                watchers: Vec::new(),
             }),
         })
     }
 
     pub(crate) fn poison(&self) {
-        let woken = lock(&self.inner).poison();
+        let mut inner = lock(&self.inner);
+        let woken = inner.poison();
+        let watchers = std::mem::take(&mut inner.watchers);
+        drop(inner);
         tracing::trace!(channel = self.id, "poison");
         wake_all(woken);
+        watchers.into_iter().for_each(|(_, w)| w.wake());
+    }
+
+    /// Whether `closed` holds of the channel now; if not, `waker` (under `token`, replacing
+    /// what that token had) is woken when the channel is poisoned or the last end of a
+    /// side goes, so that its owner can look again. Checked and registered under the
+    /// lock, so no closing is missed between the two.
+    #[cfg(feature = "bridge")]
+    pub(crate) fn watch(&self, token: u64, waker: &Waker, closed: fn(&Inner) -> bool) -> bool {
+        let mut inner = lock(&self.inner);
+        if closed(&inner) {
+            inner.watchers.retain(|(t, _)| *t != token);
+            return true;
+        }
+        match inner.watchers.iter_mut().find(|(t, _)| *t == token) {
+            Some((_, w)) => {
+                if !w.will_wake(waker) {
+                    *w = waker.clone();
+                }
+            }
+            None => inner.watchers.push((token, waker.clone())),
+        }
+        false
+    }
+
+    /// Forgets the watcher `token` (its owner stopped watching): a waker left behind would
+    /// keep an async process from ever looking deadlocked.
+    #[cfg(feature = "bridge")]
+    pub(crate) fn unwatch(&self, token: u64) {
+        lock(&self.inner).watchers.retain(|(t, _)| *t != token);
+    }
+
+    /// How many values the buffer holds.
+    #[cfg(feature = "bridge")]
+    pub(crate) fn buffered(&self) -> usize {
+        lock(&self.inner).buf.len()
     }
 
     pub(crate) fn name(&self) -> Option<&str> {
@@ -321,30 +369,36 @@ impl Core {
     /// channel instead, so that the network stops rather than sees an ordinary end.
     pub(crate) fn drop_end(&self, dir: Direction, poison: bool) {
         let mut inner = lock(&self.inner);
-        let woken = if poison && !inner.poisoned {
-            inner.poison()
+        let (woken, closed) = if poison && !inner.poisoned {
+            (inner.poison(), true)
         } else {
             match dir {
                 Direction::Send => {
                     inner.senders -= 1;
                     if inner.senders == 0 {
-                        Inner::retire_queue(&mut inner.recvq)
+                        (Inner::retire_queue(&mut inner.recvq), true)
                     } else {
-                        Vec::new()
+                        (Vec::new(), false)
                     }
                 }
                 Direction::Recv => {
                     inner.receivers -= 1;
                     if inner.receivers == 0 {
-                        Inner::retire_queue(&mut inner.sendq)
+                        (Inner::retire_queue(&mut inner.sendq), true)
                     } else {
-                        Vec::new()
+                        (Vec::new(), false)
                     }
                 }
             }
         };
+        let watchers = if closed {
+            std::mem::take(&mut inner.watchers)
+        } else {
+            Vec::new()
+        };
         drop(inner);
         wake_all(woken);
+        watchers.into_iter().for_each(|(_, w)| w.wake());
     }
 
     pub(crate) fn add_end(&self, dir: Direction) {

@@ -3,6 +3,8 @@
 
 mod core;
 mod futures;
+#[cfg(feature = "bridge")]
+mod watch;
 
 pub(crate) use self::core::{
     give_back, recv_now, send_now, Core, Inner, RecvNow, SendNow, Slot, Waiter,
