@@ -45,7 +45,8 @@
 //! taken the value. [`buffered`] adds a FIFO buffer. Ends clone for any-to-one,
 //! one-to-any and any-to-any channels. Every operation has a blocking form, `try_`,
 //! `_timeout` and async (`send_async`, `recv_async`) forms; a failed send gives its value
-//! back in the error.
+//! back in the error. [`channels`] makes `n` channels at once; [`Sender::clones`] and
+//! [`Receiver::clones`] hand one end out to `n` processes (a farm's workers).
 //! ```
 //! let (tx, rx) = occamy::channel::<String>();
 //! let rx2 = rx.clone(); // a second reader
@@ -94,6 +95,8 @@
 //! [`Runtime`] is one builder for a run's options (scheduler, stack size, deadlock
 //! checks) with the same entry points: `Runtime::new().on_deadlock(OnDeadlock::Warn).run(..)`.
 //! [`Barrier`] synchronises phases; [`sleep`], [`now`] and alt timeouts are the timers.
+//! The async operations work under any executor, tokio's included, as well as in
+//! occamy's own green processes.
 //! ```
 //! use occamy::{Process, Runtime};
 //! let (tx, rx) = occamy::channel::<u32>();
@@ -118,8 +121,9 @@
 //! | `occamy::network` | `network` | declared networks: the RON format, loading and checking it, running a checked network; the registry of kinds and types (`network::Registry`, `network::Kind`, `network::BuildCtx`) and the built-in kinds |
 //! | `occamy::graph` | `graph` | the process graph, as Graphviz DOT or JSON |
 //! | `occamy::launcher` | `launcher` | the `occamy` command (`check`, `run`, `kinds`, `dot`); needs `network` and `graph` |
+//! | `occamy::bridge` | `bridge` | bridges from and to crossbeam-channel and flume channels, for threaded and async code around a network |
 //!
-//! `network`, `graph` and `launcher` are on by default. With `default-features = false`
+//! `network`, `graph` and `launcher` are on by default, `bridge` is not. With `default-features = false`
 //! only the core is built, and it depends on `crossbeam-utils`, `crossbeam-deque` (the
 //! green scheduler's work-stealing queues) and `tracing` alone.
 
