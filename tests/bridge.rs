@@ -279,6 +279,49 @@ fn a_to_bridge_whose_receivers_have_gone_gives_back_the_occamy_buffer() {
     assert_eq!(back.take(), [1, 2, 3]);
 }
 
+/// A writer that sends 0, 1, 2, ... until the channel retires, and records the value it
+/// got back then.
+fn send_until_retired(tx: occamy::Sender<u32>, back: std::sync::mpsc::Sender<u32>) -> Process {
+    Process::with("writer", tx, move |tx| -> occamy::Result {
+        for v in 0.. {
+            if let Err(e) = tx.send(v) {
+                assert!(matches!(e, SendError::Retired(_)), "{e}");
+                back.send(e.into_inner()).unwrap();
+                break;
+            }
+        }
+        Ok(())
+    })
+}
+
+#[test]
+fn a_to_bridge_accounts_for_every_value_a_busy_writer_sent() {
+    // Every send that succeeded put its value in the bridge or the buffer: all of them
+    // come back, in order, up to the one the writer got back itself.
+    type Bridge = fn(occamy::Receiver<u32>) -> (Process, Undelivered<u32>);
+    let cases: [(&str, Bridge); 2] = [
+        ("to_crossbeam", |rx| {
+            let (cb_tx, _) = crossbeam_channel::bounded::<u32>(0);
+            bridge::to_crossbeam("out", rx, cb_tx)
+        }),
+        ("to_flume", |rx| {
+            let (fl_tx, _) = flume::bounded::<u32>(0);
+            bridge::to_flume("out", rx, fl_tx)
+        }),
+    ];
+    for (what, make) in cases {
+        for _ in 0..20 {
+            let (tx, rx) = buffered(4);
+            let (bridge, back) = make(rx);
+            let (returned_tx, returned) = std::sync::mpsc::channel();
+            let out = run(what, vec![send_until_retired(tx, returned_tx), bridge]);
+            assert_eq!(end_of(&out, "out"), Some(ProcessEnd::Retired), "{what}");
+            let last = returned.recv().unwrap();
+            assert_eq!(back.take(), (0..last).collect::<Vec<_>>(), "{what}");
+        }
+    }
+}
+
 /// A process that sends 9 (which the bridge takes) and then poisons the channel.
 fn send_then_poison(tx: occamy::Sender<u32>) -> Process {
     Process::with("writer", tx, |tx| -> occamy::Result {

@@ -210,13 +210,8 @@ pub fn to_crossbeam<T: Send + 'static>(
         // Every crossbeam receiver has gone. What `from`'s buffer holds would go with
         // the channel once this reader goes: give it back, unless another reader may
         // take it.
-        if from.only_reader() {
-            for _ in 0..from.buffered() {
-                match from.try_recv() {
-                    Ok(v) => back.put(v),
-                    Err(_) => break,
-                }
-            }
+        for v in from.drain_if_last() {
+            back.put(v);
         }
         Err(Error::Retired)
     });

@@ -43,14 +43,24 @@
 //!
 //! # No value is lost at shutdown
 //! A value a bridge took from one side is delivered to the other or given back: it goes
-//! to the bridge's [`Undelivered`], in order, and so do the values left in the buffer
-//! of the side the bridge reads from when it ends because the other side went away (for
-//! a `from_` bridge, what the crossbeam or flume channel holds; for a `to_` bridge, what
-//! the occamy channel holds, when the bridge is its only reader). Values that the
-//! *sending* side had not handed over yet come back to their senders in the send's error,
-//! as always. One exception, flume's: when a `to_flume` bridge is waiting to send on a
-//! full (or rendezvous) flume channel and its occamy channel is poisoned, the value it
-//! offered is dropped, because a pending flume send cannot be taken back (flume's
+//! to the bridge's [`Undelivered`], in order. So do the values left in the buffer of the
+//! channel the bridge reads from, when it ends because the other side went away and no
+//! one else can read them:
+//! - for a `to_` bridge, what the occamy channel holds, when the bridge is its only
+//!   reader. It takes them and closes the buffer in one step, so every value is accounted
+//!   for: a writer still sending waits, and gets its value back in `SendError::Retired`
+//!   when the bridge has gone;
+//! - for a `from_` bridge, what the crossbeam channel holds (always: crossbeam cannot say
+//!   whether other receivers share it) or the flume channel holds (when the bridge is its
+//!   only receiver), as many as it held at that moment. A crossbeam or flume sender that
+//!   puts a value in the buffer after that moment, before the bridge has let go of the
+//!   channel, loses it with the channel, as happens to the buffer of any crossbeam or
+//!   flume channel whose last receiver goes; senders blocked on a full buffer get theirs
+//!   back in the send's error.
+//!
+//! One exception, flume's: when a `to_flume` bridge is waiting to send on a full (or
+//! rendezvous) flume channel and its occamy channel is poisoned, the value it offered is
+//! dropped, because a pending flume send cannot be taken back (flume's
 //! `SendFut` has no way to return its value); a crossbeam bridge gives it back, and an
 //! unbounded flume channel never leaves a send pending.
 //!

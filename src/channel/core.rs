@@ -336,10 +336,18 @@ impl Core {
         lock(&self.inner).watchers.retain(|(t, _)| *t != token);
     }
 
-    /// How many values the buffer holds.
+    /// For the channel's only reader, about to go: takes every buffered value and makes
+    /// the channel a rendezvous one, in one step, so that no writer can buffer a value
+    /// from then on that no one would read (a writer waits, and gets its value back when
+    /// the reader goes). `None`, with nothing done, if other readers remain.
     #[cfg(feature = "bridge")]
-    pub(crate) fn buffered(&self) -> usize {
-        lock(&self.inner).buf.len()
+    pub(crate) fn drain_last_reader<T: Send + 'static>(&self) -> Option<Vec<T>> {
+        let mut inner = lock(&self.inner);
+        if inner.receivers != 1 {
+            return None;
+        }
+        inner.cap = 0;
+        Some(inner.buf::<T>().drain(..).collect())
     }
 
     pub(crate) fn name(&self) -> Option<&str> {

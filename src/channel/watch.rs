@@ -69,13 +69,9 @@ impl<T: Send + 'static> Receiver<T> {
         Closed::new(&self.core, |i| i.poisoned)
     }
 
-    /// How many values the channel's buffer holds now.
-    pub(crate) fn buffered(&self) -> usize {
-        self.core.buffered()
-    }
-
-    /// Whether this is the channel's only reading end.
-    pub(crate) fn only_reader(&self) -> bool {
-        self.core.ends().1 == 1
+    /// For the only reader, about to go: the values the buffer holds, with no more let in
+    /// (see `Core::drain_last_reader`); none if other readers remain, who may take them.
+    pub(crate) fn drain_if_last(&self) -> Vec<T> {
+        self.core.drain_last_reader().unwrap_or_default()
     }
 }
