@@ -180,7 +180,6 @@ pub(crate) mod testing {
 
     use std::sync::{Arc, Mutex};
 
-    use indexmap::IndexMap;
     use ron::Value;
 
     use crate::registry::{
@@ -212,8 +211,8 @@ pub(crate) mod testing {
             ctx: BuildCtx {
                 name: format!("test {kind}"),
                 ports: Default::default(),
-                params: IndexMap::new(),
-                elem: Some(elem_name::<T>()),
+                params: Default::default(),
+                elem: Some(elem_name::<T>().into()),
                 format: None,
                 barriers: Default::default(),
             },
@@ -222,7 +221,7 @@ pub(crate) mod testing {
 
     impl Spec {
         pub fn param(mut self, name: &str, v: impl Into<Value>) -> Spec {
-            self.ctx.params.insert(name.into(), v.into());
+            Arc::make_mut(&mut self.ctx.params).insert(name.into(), v.into());
             self
         }
 
@@ -259,7 +258,7 @@ pub(crate) mod testing {
             let kind = reg.kind(&self.kind).expect("a built-in kind").clone();
             for p in kind.params() {
                 if let (false, Some(d)) = (self.ctx.params.contains_key(&p.name), &p.default) {
-                    self.ctx.params.insert(p.name.clone(), d.clone());
+                    Arc::make_mut(&mut self.ctx.params).insert(p.name.clone(), d.clone());
                 }
             }
             reg.build(&kind, &mut self.ctx)

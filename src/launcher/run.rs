@@ -80,7 +80,16 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         .scheduler(scheduler)
         .on_deadlock(on_deadlock)
         .deadlock_check_interval(Duration::from_millis(a.deadlock_check_ms));
-    let mut running = match network::start(&plan, reg, &runtime) {
+    // The plan is needed after the start only to draw the run: without --dot it is
+    // consumed by the start, so that a network of a million processes does not hold its
+    // plan and its processes at once.
+    let declared = plan.processes.len();
+    let (started, plan) = if a.dot.is_some() {
+        (network::start(&plan, reg, &runtime), Some(plan))
+    } else {
+        (plan.into_running(reg, &runtime), None)
+    };
+    let mut running = match started {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");
@@ -129,35 +138,29 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         let ended = running.wait_timeout(GRACE);
         let (channels, processes) = running.snapshot();
         if !ended {
-            let done: Vec<&str> = processes.iter().map(|p| p.name.as_str()).collect();
-            let stuck: Vec<&str> = plan
-                .processes
-                .iter()
-                .map(|p| p.name.as_str())
-                .filter(|n| !done.contains(n))
-                .collect();
+            let stuck = running.unfinished();
             eprintln!(
                 "{what}: {} processes did not stop: {}",
                 stuck.len(),
                 stuck.join(", ")
             );
         }
-        if let Some(path) = &a.dot {
+        if let (Some(path), Some(plan)) = (&a.dot, &plan) {
             let d = running.deadlock();
             let stats = (channels.as_slice(), processes.as_slice());
-            if let Err(e) = super::dot::write_stopped_dot(&plan, stats, d.as_ref(), what, path) {
+            if let Err(e) = super::dot::write_stopped_dot(plan, stats, d.as_ref(), what, path) {
                 eprintln!("{e}");
             }
         }
-        print_ran(&processes, plan.processes.len());
+        print_ran(&processes, declared);
         if a.stats {
             print_stats(&channels, &processes);
         }
         return if deadlocked { EXIT_DEADLOCK } else { code };
     }
     let report = running.wait();
-    if let Some(path) = &a.dot {
-        if let Err(e) = super::dot::write_run_dot(&plan, &report, path) {
+    if let (Some(path), Some(plan)) = (&a.dot, &plan) {
+        if let Err(e) = super::dot::write_run_dot(plan, &report, path) {
             eprintln!("{e}");
         }
     }
@@ -227,7 +230,7 @@ fn width<'a>(items: impl Iterator<Item = &'a str>, min: usize) -> usize {
 fn print_ran(processes: &[ProcessStats], total: usize) {
     eprintln!("{} of {total} processes ended:", processes.len());
     let nw = width(processes.iter().map(|p| p.name.as_str()), 24);
-    let kw = width(processes.iter().map(|p| p.kind.as_str()), 10);
+    let kw = width(processes.iter().map(|p| &*p.kind), 10);
     for p in processes {
         eprintln!("  {:<nw$} {:<kw$} {}", p.name, p.kind, p.end);
     }
@@ -242,7 +245,7 @@ fn print_stats(channels: &[ChannelStats], processes: &[ProcessStats]) {
     }
     eprintln!("processes:");
     let nw = width(processes.iter().map(|p| p.name.as_str()), 24);
-    let kw = width(processes.iter().map(|p| p.kind.as_str()), 10);
+    let kw = width(processes.iter().map(|p| &*p.kind), 10);
     for p in processes {
         eprintln!(
             "  {:<nw$} {:<kw$} {:>10.3}s  {}",

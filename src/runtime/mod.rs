@@ -40,4 +40,4 @@ pub use record::{processes, EndInfo, ProcessInfo};
 #[cfg(feature = "network")]
 pub(crate) use group::Group;
 #[cfg(feature = "network")]
-pub(crate) use par::run_group;
+pub(crate) use par::{run_group, Keep};
