@@ -218,7 +218,7 @@ impl Plan {
     ///         "sink": (kind: "discard", ports: { "in": "c" }),
     ///     },
     /// )"#).unwrap();
-    /// let reg = occamy::Registry::with_builtins();
+    /// let reg = occamy::network::Registry::with_builtins();
     /// let plan = occamy::network::load(&file, &[], &reg).unwrap();
     /// let runtime = occamy::network::runtime_of(&plan);
     /// let report = plan.into_running(&reg, &runtime).unwrap().wait();
