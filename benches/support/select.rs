@@ -43,15 +43,12 @@ pub fn reused(n: u64) -> f64 {
     t1.send(1).unwrap();
     t2.send(2).unwrap();
     let mut alt = occamy::Alt::new();
-    alt.recv(&never);
-    alt.recv(&r1);
-    alt.recv(&r2);
+    let guards = [alt.recv(&never), alt.recv(&r1), alt.recv(&r2)];
     let t0 = Instant::now();
     let mut sum = 0;
     for _ in 0..n {
-        let sel = alt.select();
-        let i = sel.index();
-        let _ = sel.recv::<usize>().unwrap();
+        let mut sel = alt.select();
+        let i = sel.recv(guards[sel.index()]).unwrap().unwrap();
         sum += i;
         let _ = if i == 1 {
             t1.try_send(1)
