@@ -28,7 +28,9 @@
 //! - `OCCAMY_BENCH_RING_PROCS`: processes in the ring (default 256, quick too);
 //! - `OCCAMY_BENCH_RING_HOPS`: ring hops (default 150000, quick 5000);
 //! - `OCCAMY_BENCH_SPAWN_N`: processes started and joined (default 100000, quick 2000);
-//! - `OCCAMY_BENCH_ALT_N`: messages into the 32-writer alt (default 320000, quick 6400).
+//! - `OCCAMY_BENCH_ALT_N`: messages into the 32-writer alt (default 320000, quick 6400);
+//! - `OCCAMY_BENCH_SELECT_N`: selects of the never-blocking `alt3` benchmarks (default
+//!   1000000, quick 20000).
 //!
 //! Run without `--bench` (as `cargo test --benches` does), it does the quick run.
 
@@ -41,6 +43,8 @@ use occamy::{Process, Result, Runtime};
 
 #[path = "support/green.rs"]
 mod green;
+#[path = "support/select.rs"]
+mod select;
 #[path = "support/stats.rs"]
 mod stats;
 
@@ -305,6 +309,7 @@ struct Config {
     ring_hops: u64,
     spawn_n: usize,
     alt_n: u64,
+    select_n: u64,
     /// Benchmarks named on the command line (none: all).
     only: Vec<String>,
     /// Which systems to run (both, unless `--occamy-only` / `--crossbeam-only`, for profiling).
@@ -346,11 +351,17 @@ impl Config {
             ring_hops: env_num("OCCAMY_BENCH_RING_HOPS", q(150_000, 5_000))?,
             spawn_n: env_num("OCCAMY_BENCH_SPAWN_N", q(100_000, 2_000) as usize)?,
             alt_n: env_num("OCCAMY_BENCH_ALT_N", q(320_000, 6_400))?,
+            select_n: env_num("OCCAMY_BENCH_SELECT_N", q(1_000_000, 20_000))?,
             only,
             occamy,
             crossbeam,
         };
-        if cfg.rounds == 0 || cfg.commstime_n == 0 || cfg.pingpong_n == 0 || cfg.ring_hops == 0 {
+        if cfg.rounds == 0
+            || cfg.commstime_n == 0
+            || cfg.pingpong_n == 0
+            || cfg.ring_hops == 0
+            || cfg.select_n == 0
+        {
             return Err("rounds and sizes must be at least 1".into());
         }
         if cfg.ring_procs < 2 {
@@ -450,7 +461,7 @@ fn main() -> ExitCode {
         cfg.ring_procs,
         cfg.ring_hops,
     );
-    let (sn, an) = (cfg.spawn_n, cfg.alt_n);
+    let (sn, an, seln) = (cfg.spawn_n, cfg.alt_n, cfg.select_n);
     let all = vec![
         Bench {
             name: "commstime",
@@ -515,6 +526,21 @@ fn main() -> ExitCode {
             occamy: Box::new(move || green::alt(2, 32, an)),
             baseline: "crossbeam",
             crossbeam: Box::new(move || green::alt_crossbeam(32, an)),
+        },
+        // One thread, never blocking: the cost of choosing among ready guards.
+        Bench {
+            name: "alt3-fresh",
+            unit: "ns/select",
+            occamy: Box::new(move || select::fresh(seln)),
+            baseline: "crossbeam",
+            crossbeam: Box::new(move || select::crossbeam(seln)),
+        },
+        Bench {
+            name: "alt3-reused",
+            unit: "ns/select",
+            occamy: Box::new(move || select::reused(seln)),
+            baseline: "crossbeam",
+            crossbeam: Box::new(move || select::crossbeam(seln)),
         },
     ];
     let t0 = Instant::now();

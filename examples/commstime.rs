@@ -85,15 +85,18 @@ pub fn registry() -> Registry {
 /// `delta` with a PAR output: one alt with an output guard per reader, re-armed per value.
 fn delta_par(rx: &Receiver<u64>, outs: &[Sender<u64>; 2]) -> occamy::Result {
     let mut alt = Alt::new();
+    let mut guards = Vec::new();
     loop {
         let v = rx.recv()?;
-        if alt.is_empty() {
-            outs.iter().for_each(|tx| _ = alt.send(tx, v));
+        if guards.is_empty() {
+            guards = outs.iter().map(|tx| alt.send(tx, v)).collect();
         } else {
-            (0..2).for_each(|i| assert!(alt.offer(i, v).is_ok(), "guard {i} still armed"));
+            for &g in &guards {
+                assert!(alt.offer(g, v).is_ok(), "guard {g:?} still armed");
+            }
         }
         loop {
-            match alt.select().into_event() {
+            match alt.select().event() {
                 Event::Sent => {}
                 Event::Exhausted => break, // both copies taken
                 Event::Poisoned => return Err(Error::Poisoned),

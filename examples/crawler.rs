@@ -541,11 +541,6 @@ impl Frontier {
         }
     }
 
-    /// The next URL to fetch, left in the queue.
-    pub fn peek(&self) -> Option<&String> {
-        self.queue.front()
-    }
-
     /// The next URL to fetch, taken from the queue.
     pub fn pop(&mut self) -> Option<String> {
         self.queue.pop_front()
@@ -644,16 +639,15 @@ pub fn coordinator(
 ) -> occamy::Result {
     let mut frontier = Frontier::new(start, max_pages)?;
     let mut outstanding = 0usize;
+    // The URL on offer: it leaves `next` only when a fetcher takes it.
+    let mut next: Option<String> = None;
     loop {
-        let next = frontier.peek().cloned();
-        let has_next = next.is_some();
-        if !has_next && outstanding == 0 {
-            break;
+        if next.is_none() {
+            next = frontier.pop();
         }
         alt! {
-            send(urls, next.unwrap_or_default()) -> sent if has_next => {
+            send_from(urls, &mut next) -> sent => {
                 sent?;
-                frontier.pop();
                 outstanding += 1;
             }
             recv(fetched) -> page if outstanding > 0 => {
@@ -664,6 +658,8 @@ pub fn coordinator(
                 }
                 visited.send(page)?;
             }
+            // Nothing to hand out and nothing outstanding: the crawl is done.
+            exhausted => break,
         }
     }
     urls.retire();

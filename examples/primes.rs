@@ -339,8 +339,13 @@ fn merge(ins: &[Receiver<u64>], out: &Sender<u64>) -> occamy::Result {
         alt.recv(rx);
     }
     loop {
-        match alt.select().into_event() {
-            Event::Received(v) => out.send(*v.downcast::<u64>().expect("a u64"))?,
+        let mut sel = alt.select();
+        match sel.event() {
+            Event::Received => {
+                if let Some(Ok(v)) = sel.recv_on(&ins[sel.index()]) {
+                    out.send(v)?;
+                }
+            }
             Event::Retired => {} // that input is done; its guard is disabled from now on
             Event::Exhausted => return Ok(()),
             Event::Poisoned => return Err(Error::Poisoned),

@@ -58,7 +58,11 @@
 //!
 //! ## Alt
 //! [`Alt`] (and the [`alt!`] / [`pri_alt!`] macros) waits for the first of several input,
-//! output, timeout and skip guards, with fair or priority choice.
+//! output, timeout and skip guards, with fair or priority choice ([`Alt`] says precisely
+//! what fair guarantees: a uniformly random ready guard for a fresh alt, whatever the
+//! guards' positions; round-robin for a reused one). Input and output guards are typed
+//! handles ([`RecvGuard`], [`SendGuard`]) that take the received value out of the
+//! [`Selected`] with its type.
 //! ```
 //! use std::time::Duration;
 //! let (tx, rx) = occamy::channel::<u32>();
@@ -153,7 +157,7 @@ mod testing;
 mod time;
 mod wait;
 
-pub use alt::{Alt, Event, SelectFuture, Selected};
+pub use alt::{Alt, Event, RecvGuard, SelectFuture, Selected, SendGuard};
 pub use barrier::{Barrier, BarrierPoisoned, SyncFuture};
 pub use channel::{
     buffered, buffered_channels, channel, channels, IntoIter, Iter, Receiver, RecvFuture,
@@ -172,7 +176,7 @@ pub use time::{now, sleep, sleep_async, sleep_until, sleep_until_async, Sleep};
 pub use wait::{Direction, WaitOn};
 
 #[doc(hidden)]
-pub use alt::{__recv_of, __send_of};
+pub use alt::{__recv_of, __sent_of};
 /// The green scheduler's executor, public for its benchmark (`benches/scheduler.rs`) and
 /// doctests; programs choose it with [`Scheduler::Green`].
 #[doc(hidden)]

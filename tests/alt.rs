@@ -19,21 +19,16 @@ fn unchosen_output_guard_keeps_its_value() {
     let mut alt = Alt::priority();
     let i = alt.recv(&in_rx);
     let o = alt.send(&out_tx, "keep me".to_string());
-    let sel = alt.select();
+    let mut sel = alt.select();
     assert_eq!(sel.index(), i);
-    assert_eq!(sel.recv::<u32>(), Ok(1));
+    assert_eq!(sel.recv(i), Some(Ok(1)));
     assert_eq!(
         out_rx.try_recv(),
         Err(TryRecvError::Empty),
         "the value leaked"
     );
-    assert_eq!(alt.take_back::<String>(o).as_deref(), Some("keep me"));
-    assert_eq!(alt.take_back::<String>(o), None);
-    assert_eq!(
-        alt.take_back::<String>(i),
-        None,
-        "an input guard has no value"
-    );
+    assert_eq!(alt.take_back(o).as_deref(), Some("keep me"));
+    assert_eq!(alt.take_back(o), None);
 }
 
 #[test]
@@ -46,16 +41,16 @@ fn output_guard_offered_while_waiting_comes_back_when_input_wins() {
         let o = alt.send(&out_tx, vec![9, 9]);
         // The alt blocks with its offer queued on `out`; the input then wins.
         let writer = thread::spawn(move || in_tx.send(3));
-        let sel = alt.select();
+        let mut sel = alt.select();
         assert_eq!(sel.index(), i);
-        assert_eq!(sel.recv::<u32>(), Ok(3));
+        assert_eq!(sel.recv(i), Some(Ok(3)));
         join("writer", writer).unwrap();
         assert_eq!(
             out_rx.try_recv(),
             Err(TryRecvError::Empty),
             "the offer was left queued"
         );
-        assert_eq!(alt.take_back::<Vec<u8>>(o), Some(vec![9, 9]));
+        assert_eq!(alt.take_back(o), Some(vec![9, 9]));
     });
 }
 
@@ -66,18 +61,14 @@ fn sent_output_guard_is_idle_until_offered_again() {
     let o = alt.send(&tx, 1);
     let sel = alt.select();
     assert_eq!(sel.index(), o);
-    assert!(matches!(sel.into_event(), Event::Sent));
-    assert_eq!(alt.take_back::<u8>(o), None);
+    assert_eq!(sel.event(), Event::Sent);
+    assert_eq!(alt.take_back(o), None);
     // Nothing armed: nothing can be chosen.
-    assert!(matches!(alt.select().event(), Event::Exhausted));
+    assert_eq!(alt.select().event(), Event::Exhausted);
     assert_eq!(alt.offer(o, 2u8), Ok(()));
     assert_eq!(alt.offer(o, 3u8), Err(3), "guard already armed");
-    assert!(matches!(alt.select().event(), Event::Sent));
+    assert_eq!(alt.select().event(), Event::Sent);
     assert_eq!(rx.iter().take(2).collect::<Vec<_>>(), [1, 2]);
-
-    let mut alt = Alt::new();
-    let i = alt.recv(&rx);
-    assert_eq!(alt.offer(i, 7u8), Err(7), "an input guard takes no value");
 }
 
 #[test]
@@ -149,9 +140,9 @@ fn preconditions_disable_guards() {
     let i = alt.recv_if(false, &rx);
     let s = alt.skip();
     assert_eq!(alt.select().index(), s, "a disabled ready input was chosen");
-    alt.set_enabled(i, true);
-    assert_eq!(alt.select().recv::<u8>(), Ok(1));
-    alt.set_enabled(i, false);
+    alt.set_enabled(i.index(), true);
+    assert_eq!(alt.select().recv(i), Some(Ok(1)));
+    alt.set_enabled(i.index(), false);
     alt.set_enabled(s, false);
     let sel = alt.select();
     assert!(matches!(sel.event(), Event::Exhausted));
@@ -162,6 +153,7 @@ fn preconditions_disable_guards() {
     alt.timeout_if(false, Duration::ZERO);
     let (otx, _orx) = buffered::<u8>(1);
     alt.send_if(false, &otx, 3);
+    alt.deadline_if(false, Instant::now());
     assert!(matches!(alt.select().event(), Event::Exhausted));
     assert_eq!(otx.try_send(0), Ok(()), "a disabled output guard sent");
 
@@ -175,19 +167,9 @@ fn preconditions_disable_guards() {
     let got = alt! {
         recv(rx) -> v if !allow => v.unwrap(),
         skip if allow => 0,
+        exhausted => panic!("the input is enabled"),
     };
     assert_eq!(got, 2);
-}
-
-#[test]
-#[should_panic(expected = "no guard enabled")]
-fn alt_macro_with_no_enabled_guard_panics_instead_of_hanging() {
-    let (_tx, rx) = channel::<u8>();
-    let never = false;
-    alt! {
-        recv(rx) -> _ if never => (),
-        skip if never => (),
-    }
 }
 
 #[test]
@@ -201,8 +183,8 @@ fn retired_input_is_reported_once_then_disabled() {
     let s = alt.skip();
     alt.recv(&idle);
     assert_eq!(
-        alt.select().recv::<u8>(),
-        Ok(1),
+        alt.select().recv(r),
+        Some(Ok(1)),
         "buffered values come before retirement"
     );
     let sel = alt.select();
@@ -226,15 +208,13 @@ fn merge_ends_with_exhausted_when_every_input_retired() {
             }));
         }
         let mut alt = Alt::new();
-        for rx in &rxs {
-            alt.recv(rx);
-        }
+        let inputs: Vec<_> = rxs.iter().map(|rx| alt.recv(rx)).collect();
         let mut got = Vec::new();
         let mut retired = Vec::new();
         loop {
-            let sel = alt.select();
+            let mut sel = alt.select();
             match sel.event() {
-                Event::Received(_) => got.push(sel.recv::<u32>().unwrap()),
+                Event::Received => got.push(sel.recv(inputs[sel.index()]).unwrap().unwrap()),
                 Event::Retired => retired.push(sel.index()),
                 Event::Exhausted => break,
                 other => panic!("{other:?}"),
@@ -275,6 +255,7 @@ fn alt_with_input_and_output_guards_runs_a_buffer_process() {
                     r.unwrap();
                     q.pop_front();
                 }
+                exhausted => unreachable!("the loop's condition keeps a guard enabled"),
             }
         }
         drop(out_tx);
@@ -364,9 +345,12 @@ fn many_alts_racing_on_shared_inputs_lose_nothing() {
                     alt.recv(&rx2);
                     let mut got = Vec::new();
                     loop {
-                        let sel = alt.select();
+                        let mut sel = alt.select();
                         match sel.event() {
-                            Event::Received(_) => got.push(sel.recv::<u32>().unwrap()),
+                            Event::Received => {
+                                let rx = [&rx1, &rx2][sel.index()];
+                                got.push(sel.recv_on(rx).unwrap().unwrap())
+                            }
                             Event::Retired => {}
                             Event::Exhausted => return got,
                             other => panic!("{other:?}"),
@@ -454,13 +438,83 @@ fn selected_accessors() {
     tx.send(8).unwrap();
     let mut alt = Alt::new();
     assert!(alt.is_empty());
-    alt.recv(&rx);
+    let input = alt.recv(&rx);
     assert_eq!(alt.len(), 1);
-    let sel = alt.select();
+    let mut sel = alt.select();
     assert_eq!(sel.index(), 0);
+    assert_eq!(sel.index(), input);
+    assert_eq!(input, 0);
     assert!(!sel.is_timeout() && !sel.is_poisoned());
-    assert_eq!(format!("{:?}", sel.event()), "Received(..)");
-    assert_eq!(sel.recv::<u8>(), Ok(8));
+    assert_eq!(format!("{:?}", sel.event()), "Received");
+    assert_eq!(format!("{sel:?}"), "Selected { index: 0, event: Received }");
+    assert_eq!(format!("{input:?}"), "RecvGuard(0)");
+    assert_eq!(sel.recv(input), Some(Ok(8)));
     assert!(format!("{alt:?}").contains("fair: true"));
     assert!(format!("{:?}", Alt::priority()).contains("fair: false"));
+}
+
+#[test]
+fn typed_completion_gives_the_value_only_to_the_chosen_guard() {
+    let (tx_a, rx_a) = buffered::<u8>(2);
+    let (_tx_b, rx_b) = channel::<String>();
+    tx_a.send(1).unwrap();
+    tx_a.send(2).unwrap();
+    let mut alt = Alt::priority();
+    let a = alt.recv(&rx_a);
+    let b = alt.recv(&rx_b);
+    let s = alt.skip();
+    let mut sel = alt.select();
+    assert_eq!(sel.index(), a);
+    assert_eq!(sel.recv(b), None, "another guard was chosen");
+    assert_eq!(
+        sel.recv_on(&rx_b),
+        None,
+        "another channel's guard was chosen"
+    );
+    assert_eq!(sel.recv_on(&rx_a), Some(Ok(1)));
+    assert_eq!(sel.recv(a), None, "the value is handed out once");
+
+    // A value nobody took is dropped at the next select, not handed out again.
+    let _ = alt.select();
+    alt.set_enabled(a.index(), false);
+    let mut sel = alt.select();
+    assert_eq!(sel.index(), s);
+    assert_eq!(sel.recv(a), None);
+    assert_eq!(
+        rx_a.try_recv(),
+        Err(TryRecvError::Empty),
+        "value 2 was taken"
+    );
+
+    // A handle of another alt finds no guard of its type and channel here.
+    let (_tx_c, rx_c) = buffered::<String>(1);
+    let mut other = Alt::new();
+    let foreign = other.recv(&rx_c);
+    assert_eq!(foreign.index(), a.index());
+    tx_a.send(3).unwrap();
+    alt.set_enabled(a.index(), true);
+    let mut sel = alt.select();
+    assert_eq!(sel.index(), foreign.index());
+    assert_eq!(sel.recv(foreign), None, "a foreign handle took a value");
+    assert_eq!(sel.recv(a), Some(Ok(3)));
+}
+
+#[test]
+fn output_handles_of_another_alt_or_kind_find_nothing() {
+    let (tx, rx) = buffered::<u8>(1);
+    let (other_tx, _other_rx) = buffered::<u8>(1);
+    let mut alt = Alt::new();
+    let o = alt.send(&tx, 5);
+    let mut other = Alt::new();
+    let foreign = other.send(&other_tx, 6);
+    assert_eq!(foreign.index(), o.index());
+    assert_eq!(alt.take_back(foreign), None);
+    assert_eq!(alt.offer(foreign, 7), Err(7));
+    let mut sel = alt.select();
+    assert_eq!(sel.sent(foreign), None);
+    assert_eq!(sel.sent(o), Some(Ok(())));
+    assert_eq!(rx.try_recv(), Ok(5));
+    assert_eq!(other.take_back(foreign), Some(6));
+    // An index this alt has no guard at is ignored.
+    alt.set_enabled(99, false);
 }

@@ -260,12 +260,12 @@ fn select_async_on_both_executors() {
         let mut alt = Alt::new();
         let r = alt.recv(&rx);
         alt.recv(&idle);
-        let sel = fblock_on(alt.select_async());
+        let mut sel = fblock_on(alt.select_async());
         assert_eq!(sel.index(), r);
-        assert_eq!(sel.recv::<u32>(), Ok(1));
-        let sel = block_on(alt.select_async());
+        assert_eq!(sel.recv(r), Some(Ok(1)));
+        let mut sel = block_on(alt.select_async());
         assert_eq!(sel.index(), r);
-        assert_eq!(sel.recv::<u32>(), Ok(2));
+        assert_eq!(sel.recv_on(&rx), Some(Ok(2)));
         join("writer", writer);
         let sel = block_on(alt.select_async());
         assert!(matches!(sel.event(), Event::Retired));
@@ -325,7 +325,7 @@ fn a_dropped_select_future_deregisters() {
         Err(TryRecvError::Empty),
         "a dropped select still offers"
     );
-    assert_eq!(alt.take_back::<String>(o).as_deref(), Some("unsent"));
+    assert_eq!(alt.take_back(o).as_deref(), Some("unsent"));
 }
 
 #[test]

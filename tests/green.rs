@@ -201,9 +201,12 @@ fn a_fair_alt_in_a_green_process_serves_every_writer() {
             }
             let mut counts = [0usize; W];
             loop {
-                let sel = alt.select_async().await;
+                let mut sel = alt.select_async().await;
                 match sel.event() {
-                    Event::Received(_) => counts[sel.recv::<usize>()?] += 1,
+                    Event::Received => {
+                        let rx = &rxs[sel.index()];
+                        counts[sel.recv_on(rx).expect("the chosen input")?] += 1
+                    }
                     Event::Retired => continue,
                     Event::Exhausted => break,
                     other => panic!("{other:?}"),

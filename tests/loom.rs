@@ -3,11 +3,12 @@
 //! Run with `RUSTFLAGS="--cfg loom" cargo test --release --test loom --target-dir target/loom`.
 //! Under `--cfg loom` the core's `Mutex`, `Condvar` and atomics are loom's (see
 //! `src/loom/mod.rs`), so every interleaving of the channel, wait and alt code up to the
-//! preemption bound is explored. Models use no deadlines (loom has no clock) and only
-//! priority alts (a fair alt's first guard comes from a std thread-local, which loom does
-//! not control). Values are [`Token`]s that record, in a [`Ledger`], whether they ended up
-//! accepted by someone or dropped undelivered, so that each model can check that a value is
-//! neither lost nor duplicated.
+//! preemption bound is explored. Models use no deadlines (loom has no clock). Under loom a
+//! fair alt's random order is its written order (loom replays each execution and needs the
+//! same choices every time), so a fair alt is deterministic there: written order for its
+//! first select, round-robin after. Values are [`Token`]s that record, in a [`Ledger`],
+//! whether they ended up accepted by someone or dropped undelivered, so that each model can
+//! check that a value is neither lost nor duplicated.
 //!
 #![cfg(loom)]
 
@@ -219,22 +220,17 @@ fn alt_versus_alt(a_send_first: bool, b_recv_first: bool) {
                 let s = alt.send(&tx2, l.token(2));
                 (alt.recv(&rx1), s)
             };
-            let sel = alt.select();
+            let mut sel = alt.select();
             let i = sel.index();
             if i == recv1 {
-                assert_eq!(sel.recv::<Token>().unwrap().accept(), 1);
-                let back = alt
-                    .take_back::<Token>(send2)
-                    .expect("unsent value stays in the alt");
+                assert_eq!(sel.recv(recv1).unwrap().unwrap().accept(), 1);
+                let back = alt.take_back(send2).expect("unsent value stays in the alt");
                 assert_eq!(back.id, 2);
                 Chose::C1
             } else {
                 assert_eq!(i, send2);
                 assert!(matches!(sel.event(), Event::Sent), "{:?}", sel.event());
-                assert!(
-                    alt.take_back::<Token>(send2).is_none(),
-                    "a sent value came back"
-                );
+                assert!(alt.take_back(send2).is_none(), "a sent value came back");
                 Chose::C2
             }
         });
@@ -246,22 +242,17 @@ fn alt_versus_alt(a_send_first: bool, b_recv_first: bool) {
             let r = alt.recv(&rx2);
             (alt.send(&tx1, ledger.token(1)), r)
         };
-        let sel = alt.select();
+        let mut sel = alt.select();
         let i = sel.index();
         let a = if i == recv2 {
-            assert_eq!(sel.recv::<Token>().unwrap().accept(), 2);
-            let back = alt
-                .take_back::<Token>(send1)
-                .expect("unsent value stays in the alt");
+            assert_eq!(sel.recv(recv2).unwrap().unwrap().accept(), 2);
+            let back = alt.take_back(send1).expect("unsent value stays in the alt");
             assert_eq!(back.id, 1);
             Chose::C2
         } else {
             assert_eq!(i, send1);
             assert!(matches!(sel.event(), Event::Sent), "{:?}", sel.event());
-            assert!(
-                alt.take_back::<Token>(send1).is_none(),
-                "a sent value came back"
-            );
+            assert!(alt.take_back(send1).is_none(), "a sent value came back");
             Chose::C1
         };
         let b = b.join().unwrap();
@@ -306,23 +297,60 @@ fn alt_versus_plain_send_and_recv() {
         let mut alt = Alt::priority();
         let send1 = alt.send(&tx1, ledger.token(1));
         let recv2 = alt.recv(&rx2);
-        let sel = alt.select();
+        let mut sel = alt.select();
         if sel.index() == send1 {
             assert!(matches!(sel.event(), Event::Sent), "{:?}", sel.event());
-            assert!(alt.take_back::<Token>(send1).is_none());
+            assert!(alt.take_back(send1).is_none());
             assert_eq!(rx2.recv().unwrap().accept(), 2);
         } else {
             assert_eq!(sel.index(), recv2);
-            assert_eq!(sel.recv::<Token>().unwrap().accept(), 2);
-            let v = alt
-                .take_back::<Token>(send1)
-                .expect("unsent value stays in the alt");
+            assert_eq!(sel.recv(recv2).unwrap().unwrap().accept(), 2);
+            let v = alt.take_back(send1).expect("unsent value stays in the alt");
             tx1.send(v).expect("the reader takes it");
         }
         assert_eq!(reader.join().unwrap(), 1);
         writer.join().unwrap();
         ledger.check(2, 0);
     });
+}
+
+/// A reused alt with two input guards on one channel selects twice while a writer sends two
+/// values. Both arrive once, in order. A fair alt chooses guard 0 and then guard 1 (its
+/// turn, whether the value was already offered or the alt enrolled first and the writer
+/// came to it); a priority alt chooses guard 0 both times. The second select may find the
+/// first's other waiter still queued (fired, so stale) until the alt removes it.
+fn two_guards_on_one_channel(fair: bool) {
+    model(EXHAUSTIVE, move || {
+        let ledger = Ledger::new();
+        let (tx, rx) = channel::<Token>();
+        let l = ledger.clone();
+        let writer = thread::spawn(move || {
+            tx.send(l.token(1)).expect("taken");
+            tx.send(l.token(2)).expect("taken");
+        });
+        let mut alt = if fair { Alt::new() } else { Alt::priority() };
+        let guards = [alt.recv(&rx), alt.recv(&rx)];
+        let mut chose = [0; 2];
+        for (k, want) in [1, 2].into_iter().enumerate() {
+            let mut sel = alt.select();
+            chose[k] = sel.index();
+            let input = guards[sel.index()];
+            assert_eq!(sel.recv(input).unwrap().unwrap().accept(), want);
+        }
+        assert_eq!(chose, if fair { [0, 1] } else { [0, 0] });
+        writer.join().unwrap();
+        ledger.check(2, 0);
+    });
+}
+
+#[test]
+fn fair_alt_takes_turns_between_two_guards_on_one_channel() {
+    two_guards_on_one_channel(true);
+}
+
+#[test]
+fn priority_alt_keeps_to_the_first_of_two_guards_on_one_channel() {
+    two_guards_on_one_channel(false);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -406,10 +434,15 @@ fn poison_versus_alt(poison_c1: bool) {
             let send2 = alt.send(&tx2, l.token(3));
             let sel = alt.select();
             assert!(sel.is_poisoned(), "{:?}", sel.event());
-            assert_eq!(sel.index(), if poison_c1 { recv1 } else { send2 });
-            let back = alt
-                .take_back::<Token>(send2)
-                .expect("unsent value stays in the alt");
+            assert_eq!(
+                sel.index(),
+                if poison_c1 {
+                    recv1.index()
+                } else {
+                    send2.index()
+                }
+            );
+            let back = alt.take_back(send2).expect("unsent value stays in the alt");
             assert_eq!(back.accept(), 3);
         });
         if poison_c1 {
@@ -457,9 +490,9 @@ fn poison_versus_alt_with_peer() {
             let mut alt = Alt::priority();
             let recv1 = alt.recv(&rx1);
             let send2 = alt.send(&tx2, l.token(3));
-            let sel = alt.select();
+            let mut sel = alt.select();
             let got = if sel.index() == recv1 {
-                assert_eq!(sel.recv::<Token>().unwrap().accept(), 1);
+                assert_eq!(sel.recv(recv1).unwrap().unwrap().accept(), 1);
                 true
             } else {
                 assert_eq!(sel.index(), send2);
@@ -467,7 +500,7 @@ fn poison_versus_alt_with_peer() {
                 rx1.poison();
                 false
             };
-            assert_eq!(alt.take_back::<Token>(send2).expect("unsent").accept(), 3);
+            assert_eq!(alt.take_back(send2).expect("unsent").accept(), 3);
             got
         });
         rx2.poison();
@@ -655,9 +688,9 @@ fn cancel_select_versus_send() {
         let mut got = None;
         {
             let mut fut = alt.select_async();
-            if let Poll::Ready(sel) = poll_once(&mut fut, &waker) {
+            if let Poll::Ready(mut sel) = poll_once(&mut fut, &waker) {
                 assert_eq!(sel.index(), input);
-                got = Some(sel.recv::<Token>().expect("the value"));
+                got = Some(sel.recv(input).expect("the input").expect("the value"));
             }
         }
         let v = match got {
@@ -708,9 +741,15 @@ fn async_select_versus_blocking_send() {
         let l = ledger.clone();
         let writer = thread::spawn(move || tx.send(l.token(3)).expect("taken"));
         let mut alt = Alt::priority();
-        alt.recv(&rx);
-        let sel = loom::future::block_on(alt.select_async());
-        assert_eq!(sel.recv::<Token>().expect("the value").accept(), 3);
+        let input = alt.recv(&rx);
+        let mut sel = loom::future::block_on(alt.select_async());
+        assert_eq!(
+            sel.recv(input)
+                .expect("the input")
+                .expect("the value")
+                .accept(),
+            3
+        );
         writer.join().unwrap();
         ledger.check(1, 0);
     });

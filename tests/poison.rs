@@ -85,10 +85,10 @@ fn poison_wakes_a_blocked_alt_with_the_right_index() {
             alt.recv(&a_rx);
             alt.send(&b_tx, 1);
             let c = alt.recv(&c_rx);
-            let sel = alt.select();
+            let mut sel = alt.select();
             assert_eq!(sel.index(), c, "poison reported on the wrong guard");
             assert!(sel.is_poisoned());
-            sel.recv::<String>()
+            sel.recv(c).expect("the chosen input")
         });
         pause();
         c_tx.poison();
@@ -120,7 +120,7 @@ fn alt_reports_a_channel_poisoned_before_it_started() {
     let (b_tx, b_rx) = channel::<u8>();
     b_tx.poison();
     let mut alt = Alt::priority();
-    alt.recv(&a_rx);
+    let a = alt.recv(&a_rx);
     let b = alt.recv(&b_rx);
     alt.skip();
     // Poison wins over a ready guard and a skip.
@@ -128,8 +128,8 @@ fn alt_reports_a_channel_poisoned_before_it_started() {
     assert_eq!(sel.index(), b);
     assert!(matches!(sel.event(), Event::Poisoned));
     // A disabled guard's poison is not reported.
-    alt.set_enabled(b, false);
-    assert_eq!(alt.select().recv::<u8>(), Ok(1));
+    alt.set_enabled(b.index(), false);
+    assert_eq!(alt.select().recv(a), Some(Ok(1)));
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn poison_on_an_output_guard_gives_the_value_back() {
     let sel = alt.select();
     assert_eq!(sel.index(), o);
     assert!(sel.is_poisoned());
-    assert_eq!(alt.take_back::<Vec<u8>>(o), Some(vec![1, 2]));
+    assert_eq!(alt.take_back(o), Some(vec![1, 2]));
 
     // Poisoned while the alt waits with its offer queued.
     let got = watchdog(LIMIT, "output guard poisoned while waiting", || {
@@ -155,7 +155,7 @@ fn poison_on_an_output_guard_gives_the_value_back() {
             let sel = alt.select();
             assert_eq!(sel.index(), o);
             assert!(sel.is_poisoned());
-            alt.take_back::<Vec<u8>>(o)
+            alt.take_back(o)
         });
         pause();
         rx.poison();
@@ -291,7 +291,7 @@ fn retired_output_guard_keeps_its_value() {
     let sel = alt.select();
     assert_eq!(sel.index(), o);
     assert!(matches!(sel.event(), Event::Retired));
-    assert_eq!(alt.take_back::<u8>(o), Some(42));
+    assert_eq!(alt.take_back(o), Some(42));
 }
 
 /// A pipeline stage that forwards values until its input retires.

@@ -187,17 +187,15 @@ pub fn alt(workers: usize, writers: usize, msgs: u64) -> f64 {
         .collect();
     net.push(Process::new_async("alt", async move {
         let mut alt = occamy::Alt::new();
-        for rx in &rxs {
-            alt.recv(rx);
-        }
+        let guards: Vec<_> = rxs.iter().map(|rx| alt.recv(rx)).collect();
         let total = each * writers as u64;
         let mut shares = vec![0u64; writers];
         let t0 = Instant::now();
         let mut got = 0u64;
         while got < total {
-            let sel = alt.select_async().await;
-            if let occamy::Event::Received(_) = sel.event() {
-                let i = sel.recv::<usize>()?;
+            let mut sel = alt.select_async().await;
+            if let occamy::Event::Received = sel.event() {
+                let i = sel.recv(guards[sel.index()]).expect("the chosen input")?;
                 if got < total / 2 {
                     shares[i] += 1;
                 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use super::{Alt, Begun, Selected};
+use super::{Alt, Begun, Event, Selected};
 use crate::runtime::context::{self, Waiting};
 use crate::time::TimerEntry;
 use crate::wait::{Outcome, Signal};
@@ -14,9 +14,9 @@ use crate::wait::{Outcome, Signal};
 /// Future of [`Alt::select_async`].
 #[must_use = "futures do nothing unless polled"]
 pub struct SelectFuture<'a> {
-    alt: &'a mut Alt,
+    /// Handed on to the [`Selected`] when the select completes.
+    alt: Option<&'a mut Alt>,
     waiting: Option<Arc<Signal>>,
-    done: bool,
     /// The wake-up of the earliest timeout guard: one entry however often the future is
     /// polled, removed when the future completes or is dropped.
     timer: TimerEntry,
@@ -27,30 +27,29 @@ pub struct SelectFuture<'a> {
 impl<'a> SelectFuture<'a> {
     pub(super) fn new(alt: &'a mut Alt) -> Self {
         SelectFuture {
-            alt,
+            alt: Some(alt),
             waiting: None,
-            done: false,
             timer: TimerEntry::new(),
             mark: None,
         }
     }
 }
 
-impl Future for SelectFuture<'_> {
-    type Output = Selected;
+impl<'a> Future for SelectFuture<'a> {
+    type Output = Selected<'a>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Selected> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Selected<'a>> {
         let this = &mut *self;
-        assert!(!this.done, "SelectFuture polled after completion");
+        let alt = this
+            .alt
+            .as_deref_mut()
+            .expect("SelectFuture polled after completion");
         let sig = match &this.waiting {
-            None => match this.alt.begin(Some(cx.waker())) {
-                Begun::Done(sel) => {
-                    this.done = true;
-                    return Poll::Ready(sel);
-                }
+            None => match alt.begin(Some(cx.waker())) {
+                Begun::Done(index, event) => return Poll::Ready(this.complete(index, event)),
                 Begun::Waiting(sig) => {
                     this.waiting = Some(sig.clone());
-                    this.mark = Some(context::pending_on(&this.alt.waiting_on(), Some(&sig)));
+                    this.mark = Some(context::pending_on(&alt.waiting_on(), Some(&sig)));
                     sig
                 }
             },
@@ -61,7 +60,7 @@ impl Future for SelectFuture<'_> {
         };
         let outcome = match sig.outcome() {
             Some(o) => Some(o),
-            None => match this.alt.earliest {
+            None => match alt.earliest {
                 Some((_, d)) if Instant::now() >= d => Some(match sig.withdraw() {
                     Ok(()) => Outcome::Withdrawn,
                     Err(o) => o,
@@ -79,17 +78,27 @@ impl Future for SelectFuture<'_> {
                 this.waiting = None;
                 this.mark = None;
                 this.timer.disarm();
-                this.done = true;
-                Poll::Ready(this.alt.finish(&sig, o))
+                let (index, event) = alt.finish(&sig, o);
+                Poll::Ready(this.complete(index, event))
             }
+        }
+    }
+}
+
+impl<'a> SelectFuture<'a> {
+    fn complete(&mut self, index: usize, event: Event) -> Selected<'a> {
+        Selected {
+            alt: self.alt.take().expect("a select completes once"),
+            index,
+            event,
         }
     }
 }
 
 impl Drop for SelectFuture<'_> {
     fn drop(&mut self) {
-        if let Some(sig) = self.waiting.take() {
-            self.alt.abandon(&sig);
+        if let (Some(sig), Some(alt)) = (self.waiting.take(), self.alt.as_deref_mut()) {
+            alt.abandon(&sig);
         }
     }
 }

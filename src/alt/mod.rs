@@ -4,132 +4,55 @@
 //! # How a select runs (the shape of Go's `selectgo`)
 //! 1. Lock every channel the alt uses, in channel-id order (so two alts never deadlock on
 //!    each other's locks).
-//! 2. If any enabled guard's channel is poisoned, report that at once: poison wins.
-//! 3. Try the enabled guards in choice order; the first that can complete does so (value
-//!    handed over, waiter woken) and is reported.
-//! 4. Otherwise leave one waiter per channel guard in its channel's queue, all sharing one
-//!    signal, unlock, and wait (until the earliest timeout guard's deadline, if any).
-//!    The first peer to fire the shared signal completes its guard; any other peer finds
-//!    the signal fired and skips that waiter.
+//! 2. If any enabled guard's channel is poisoned, report that at once: poison wins (the
+//!    first such guard in written order).
+//! 3. Try the enabled guards in choice order (below); the first that can complete does so
+//!    (value handed over, waiter woken) and is reported.
+//! 4. Otherwise leave one waiter per channel guard in its channel's queue, enrolled in
+//!    the same choice order, all sharing one signal, unlock, and wait (until the earliest
+//!    timeout guard's deadline, if any). The first peer to fire the shared signal completes
+//!    its guard; any other peer finds the signal fired and skips that waiter.
 //! 5. Lock the channels again, remove the waiters that did not fire, and report the guard
 //!    that did. Output guards that were not chosen get their value back.
 //!
-//! # Choice order (fairness)
-//! [`Alt::priority`] tries guards in declared order (`PRI ALT`). [`Alt::new`] (fair) tries
-//! them starting one past the guard chosen last time, wrapping round, as JCSP's
-//! `fairSelect` does: among guards that stay ready, each is chosen at least once in every
-//! `n` selects, so none starves. A fresh fair alt starts at a random guard, so even an alt
-//! built anew for every select (as [`alt!`](crate::alt!) does) chooses uniformly among
-//! ready guards on average. Skip and timeout guards take part in the order like any other.
+//! # Choice order
+//! The choice order (see [`Alt`]'s docs, "Fair and priority choice", for what it
+//! guarantees) is used twice: at step 3 it decides which ready guard wins, and at step 4
+//! the order of enrolment decides which of the alt's guards a peer completes when it could
+//! complete several (guards on one channel: a peer takes the first live waiter in its
+//! channel's queue). Priority: written order. Fair, first select: a random permutation,
+//! drawn lazily (`choice.rs`). Fair, later selects: round-robin from one past the last
+//! choice.
+//!
+//! # Completion
+//! [`Alt::recv`] and [`Alt::send`] return typed handles ([`RecvGuard`], [`SendGuard`]).
+//! A received value waits in its guard's `RecvOp<T>` until [`Selected::recv`] takes it
+//! with the handle (or [`Selected::recv_on`] with the channel's end): it is not boxed, and
+//! its type comes from the handle, so it cannot be named wrong. A handle finds its guard by
+//! index, checks the channel id and downcasts the op (one type-id compare); a handle of
+//! another alt finds nothing rather than a value of another type.
 
+mod choice;
 mod future;
 mod macros;
 mod ops;
+mod selected;
 
 pub use future::SelectFuture;
+#[doc(hidden)]
+pub use selected::{__recv_of, __sent_of};
+pub use selected::{Event, RecvGuard, Selected, SendGuard};
 
-use std::any::Any;
-use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::channel::{Core, Inner, Receiver, Sender};
-use crate::error::{RecvError, SendError};
 use crate::loom::{lock, MutexGuard};
 use crate::runtime::context;
-use crate::wait::{Direction, Outcome, Signal, WaitOn};
+use crate::wait::{Outcome, Signal, WaitOn};
+use choice::Order;
 use ops::{ChanOp, Now, RecvOp, SendOp};
-
-/// What happened to the guard an alt chose.
-pub enum Event {
-    /// An input guard received this value (see [`Selected::recv`]).
-    Received(Box<dyn Any + Send>),
-    /// An output guard's value was taken by a reader.
-    Sent,
-    /// A timeout guard's deadline passed first.
-    Timeout,
-    /// A skip guard was chosen (nothing else was ready before it in choice order).
-    Skip,
-    /// The guard's channel is poisoned.
-    Poisoned,
-    /// The guard's channel retired (no writers left for an input, no readers for an
-    /// output). The guard is disabled from then on, so a merge can drop it.
-    Retired,
-    /// No guard is enabled: nothing could ever be chosen. The index is `usize::MAX`.
-    Exhausted,
-}
-
-impl fmt::Debug for Event {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Event::Received(_) => "Received(..)",
-            Event::Sent => "Sent",
-            Event::Timeout => "Timeout",
-            Event::Skip => "Skip",
-            Event::Poisoned => "Poisoned",
-            Event::Retired => "Retired",
-            Event::Exhausted => "Exhausted",
-        })
-    }
-}
-
-/// The result of a select: which guard was chosen, and what happened.
-#[derive(Debug)]
-pub struct Selected {
-    index: usize,
-    event: Event,
-}
-
-impl Selected {
-    /// The index of the chosen guard, as returned when it was added.
-    pub fn index(&self) -> usize {
-        self.index
-    }
-
-    /// What happened.
-    pub fn event(&self) -> &Event {
-        &self.event
-    }
-
-    /// What happened, by value.
-    pub fn into_event(self) -> Event {
-        self.event
-    }
-
-    /// The outcome of the chosen input guard: the value, or why the channel ended.
-    ///
-    /// # Panics
-    /// If the chosen guard is not an input guard or its channel carries another type
-    /// (a programming error: compare [`index`](Self::index) first).
-    pub fn recv<T: 'static>(self) -> Result<T, RecvError> {
-        match self.event {
-            Event::Received(v) => Ok(*v.downcast::<T>().unwrap_or_else(|_| {
-                panic!(
-                    "occamy: guard {} carries another type than {}",
-                    self.index,
-                    std::any::type_name::<T>()
-                )
-            })),
-            Event::Poisoned => Err(RecvError::Poisoned),
-            Event::Retired => Err(RecvError::Retired),
-            other => panic!(
-                "occamy: guard {} is not an input guard ({other:?})",
-                self.index
-            ),
-        }
-    }
-
-    /// Whether a timeout guard was chosen.
-    pub fn is_timeout(&self) -> bool {
-        matches!(self.event, Event::Timeout)
-    }
-
-    /// Whether the chosen guard's channel is poisoned.
-    pub fn is_poisoned(&self) -> bool {
-        matches!(self.event, Event::Poisoned)
-    }
-}
 
 enum Kind {
     Chan { lix: usize, op: Box<dyn ChanOp> },
@@ -141,15 +64,60 @@ enum Kind {
 struct Guard {
     enabled: bool,
     kind: Kind,
+    /// An entry of the current select's random order (see `choice.rs`).
+    order: usize,
+}
+
+impl Guard {
+    /// Enabled, and (an output guard) has a value to offer.
+    fn live(&self) -> bool {
+        self.enabled
+            && match &self.kind {
+                Kind::Chan { op, .. } => op.armed(),
+                _ => true,
+            }
+    }
 }
 
 /// A set of guards to choose among, reusable across selects.
 ///
 /// Add guards with [`recv`](Alt::recv), [`send`](Alt::send), [`timeout`](Alt::timeout),
 /// [`deadline`](Alt::deadline) and [`skip`](Alt::skip) (each has an `_if` form taking a
-/// precondition, and [`set_enabled`](Alt::set_enabled) changes it later); each returns the
-/// guard's index. [`select`](Alt::select) waits for one guard and returns its index and
-/// what happened. For a fixed set of guards, the [`alt!`](crate::alt!) macro is shorter.
+/// precondition, and [`set_enabled`](Alt::set_enabled) changes it later). Input and output
+/// guards return typed handles, the others an index. [`select`](Alt::select) waits for
+/// one guard and returns which and what happened; the handle then takes the received
+/// value out ([`Selected::recv`]). [`Alt::new`] chooses fairly, [`Alt::priority`] in
+/// written order (below). For a fixed set of guards, the [`alt!`](crate::alt!) macro is
+/// shorter.
+///
+/// # Fair and priority choice
+/// Which guard a select chooses when several could complete, precisely:
+///
+/// - **Priority** ([`Alt::priority`], [`pri_alt!`](crate::pri_alt!)): the first ready
+///   guard in written order wins. When no guard is ready the alt enrols with its channels
+///   in written order too, so a peer that can complete several of its guards (guards on
+///   one channel) completes the first written.
+/// - **Fair, fresh** (the first select of an [`Alt::new`], and every
+///   [`alt!`](crate::alt!), which builds a fresh alt): the guards are tried in a uniformly
+///   random order, drawn anew for the select (as Go's `select` does). Each guard that is
+///   ready is chosen with probability 1/*r* (*r* guards ready), whatever their positions and
+///   however many guards that are not ready lie between them. When none is ready the alt
+///   enrols in that random order, so a peer that can complete several of its guards
+///   completes each with equal probability.
+/// - **Fair, reused** (every later select of the same [`Alt::new`]): round-robin. The
+///   guards are tried starting one past the guard chosen last, wrapping round in written
+///   order (JCSP's `fairSelect`), and enrolled in that order. Guards that are not ready do
+///   not take anyone's turn: while a set of guards stays ready, each is chosen exactly once
+///   in every run of that many selects, and a ready guard waits at most *n* − 1 selects
+///   (*n* guards) for its turn. Guards on one channel take their turns when the alt blocks,
+///   too.
+///
+/// Skip and timeout guards take part like any other. A poisoned channel wins over every
+/// ready guard (the first poisoned guard in written order is reported). Among timeouts
+/// with the same, earliest deadline, a blocked alt reports the first in its order.
+/// Fairness is among the guards ready when the select looks: which of two peers that arrive
+/// on different channels while the alt waits gets it is decided by their race. The random
+/// order comes from a cheap per-thread generator (xorshift), not a cryptographic one.
 ///
 /// # Examples
 /// A merge of any number of inputs that ends when all of them have retired:
@@ -161,14 +129,15 @@ struct Guard {
 /// std::thread::spawn(move || for i in 10..13 { tx2.send(i).unwrap() });
 ///
 /// let mut alt = Alt::new(); // fair
-/// for rx in [&rx1, &rx2] {
-///     alt.recv(rx);
-/// }
+/// let inputs = [alt.recv(&rx1), alt.recv(&rx2)];
 /// let mut got = Vec::new();
 /// loop {
-///     let sel = alt.select();
+///     let mut sel = alt.select();
 ///     match sel.event() {
-///         Event::Received(_) => got.push(sel.recv::<i32>().unwrap()),
+///         Event::Received => {
+///             let input = inputs[sel.index()];
+///             got.push(sel.recv(input).unwrap().unwrap());
+///         }
 ///         Event::Retired => continue, // that input is disabled from now on
 ///         Event::Exhausted => break,  // every input has retired
 ///         other => panic!("{other:?}"),
@@ -182,7 +151,11 @@ pub struct Alt {
     /// The distinct channels of the guards, sorted by id: the lock order.
     cores: Vec<Arc<Core>>,
     fair: bool,
-    next: usize,
+    /// A fair alt's next starting guard (one past its last choice); `None` until it has
+    /// chosen, when its order is random.
+    next: Option<usize>,
+    /// The input guard holding a received value from the last select.
+    holding: Option<usize>,
     /// Guards that left a waiter in the current select.
     enqueued: Vec<usize>,
     /// The timeout guard with the earliest deadline in the current select.
@@ -205,48 +178,54 @@ impl fmt::Debug for Alt {
 }
 
 pub(crate) enum Begun {
-    Done(Selected),
+    Done(usize, Event),
     Waiting(Arc<Signal>),
 }
 
-thread_local! {
-    static SEED: Cell<u64> = const { Cell::new(0) };
-}
-
-/// A cheap per-thread random number (xorshift), for the starting guard of a fresh fair alt.
-fn random() -> usize {
-    SEED.with(|s| {
-        let mut x = s.get();
-        if x == 0 {
-            x = (s as *const _ as u64) ^ 0x9E37_79B9_7F4A_7C15;
-        }
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        s.set(x);
-        x as usize
-    })
-}
-
 impl Alt {
-    /// An empty alt with fair choice (see the module docs).
+    /// An empty alt with fair choice: a random order for its first select, round-robin
+    /// from one past its last choice after that (see the module docs).
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = occamy::buffered::<u8>(4);
+    /// (0..4).for_each(|i| tx.send(i).unwrap());
+    /// let mut alt = occamy::Alt::new();
+    /// let input = alt.recv(&rx);
+    /// let skip = alt.skip();
+    /// // Both guards stay ready: a reused fair alt takes them in turn.
+    /// let first = alt.select().index();
+    /// let second = alt.select().index();
+    /// assert_ne!(first, second);
+    /// assert!([first, second].contains(&skip) && input == first.min(second));
+    /// ```
     pub fn new() -> Alt {
         Alt {
             guards: Vec::new(),
             cores: Vec::new(),
             fair: true,
-            next: random(),
+            next: None,
+            holding: None,
             enqueued: Vec::new(),
             earliest: None,
         }
     }
 
-    /// An empty alt with priority choice: the first ready guard in declared order wins
-    /// (occam's `PRI ALT`).
+    /// An empty alt with priority choice: the first ready guard in written order wins
+    /// (occam's `PRI ALT`), and a blocked alt enrols its guards in written order too.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = occamy::buffered::<u8>(1);
+    /// tx.send(1).unwrap();
+    /// let mut alt = occamy::Alt::priority();
+    /// let input = alt.recv(&rx);
+    /// alt.skip();
+    /// assert_eq!(alt.select().index(), input); // ready, and written first
+    /// ```
     pub fn priority() -> Alt {
         Alt {
             fair: false,
-            next: 0,
             ..Alt::new()
         }
     }
@@ -262,7 +241,11 @@ impl Alt {
     }
 
     fn push(&mut self, enabled: bool, kind: Kind) -> usize {
-        self.guards.push(Guard { enabled, kind });
+        self.guards.push(Guard {
+            enabled,
+            kind,
+            order: 0,
+        });
         self.guards.len() - 1
     }
 
@@ -284,95 +267,255 @@ impl Alt {
         self.push(enabled, Kind::Chan { lix, op })
     }
 
-    /// Adds an input guard on `rx`; returns its index.
-    pub fn recv<T: Send + 'static>(&mut self, rx: &Receiver<T>) -> usize {
+    /// The typed op of channel guard `index` on channel `chan`, if it is one of type `O`.
+    fn op_mut<O: 'static>(&mut self, index: usize, chan: u64) -> Option<&mut O> {
+        match &mut self.guards.get_mut(index)?.kind {
+            Kind::Chan { op, .. } if op.core().id == chan => op.as_any_mut().downcast_mut(),
+            _ => None,
+        }
+    }
+
+    /// Adds an input guard on `rx`; returns its handle, with which [`Selected::recv`]
+    /// takes the value received.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = occamy::buffered::<char>(1);
+    /// tx.send('x').unwrap();
+    /// let mut alt = occamy::Alt::new();
+    /// let input = alt.recv(&rx);
+    /// assert_eq!(alt.select().recv(input), Some(Ok('x')));
+    /// ```
+    pub fn recv<T: Send + 'static>(&mut self, rx: &Receiver<T>) -> RecvGuard<T> {
         self.recv_if(true, rx)
     }
 
     /// Adds an input guard on `rx` with a precondition: while `enabled` is false the guard
     /// is ignored.
-    pub fn recv_if<T: Send + 'static>(&mut self, enabled: bool, rx: &Receiver<T>) -> usize {
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = occamy::buffered::<u8>(1);
+    /// tx.send(1).unwrap();
+    /// let mut alt = occamy::Alt::new();
+    /// alt.recv_if(false, &rx);
+    /// let skip = alt.skip();
+    /// assert_eq!(alt.select().index(), skip); // the input is ready, but disabled
+    /// ```
+    pub fn recv_if<T: Send + 'static>(&mut self, enabled: bool, rx: &Receiver<T>) -> RecvGuard<T> {
         rx.touch();
         let op = RecvOp::<T> {
             core: rx.core.clone(),
             waiting: None,
+            got: None,
         };
-        self.push_chan(enabled, &rx.core, Box::new(op))
+        RecvGuard::new(self.push_chan(enabled, &rx.core, Box::new(op)), rx.core.id)
     }
 
-    /// Adds an output guard offering `value` on `tx`; returns its index. The value is taken
-    /// only if this guard is chosen; until then it stays in the alt, and
+    /// Adds an output guard offering `value` on `tx`; returns its handle. The value is
+    /// taken only if this guard is chosen; until then it stays in the alt, and
     /// [`take_back`](Alt::take_back) returns it. Once sent, the guard is idle until
     /// [`offer`](Alt::offer) gives it a new value.
-    pub fn send<T: Send + 'static>(&mut self, tx: &Sender<T>, value: T) -> usize {
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = occamy::buffered::<u8>(1);
+    /// let mut alt = occamy::Alt::new();
+    /// let out = alt.send(&tx, 7);
+    /// assert_eq!(alt.select().sent(out), Some(Ok(())));
+    /// assert_eq!(rx.recv(), Ok(7));
+    /// ```
+    pub fn send<T: Send + 'static>(&mut self, tx: &Sender<T>, value: T) -> SendGuard<T> {
         self.send_if(true, tx, value)
     }
 
     /// [`send`](Alt::send) with a precondition.
-    pub fn send_if<T: Send + 'static>(&mut self, enabled: bool, tx: &Sender<T>, value: T) -> usize {
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = occamy::buffered::<u8>(1);
+    /// let mut alt = occamy::Alt::new();
+    /// let out = alt.send_if(false, &tx, 7);
+    /// assert_eq!(alt.select().event(), occamy::Event::Exhausted);
+    /// assert_eq!(alt.take_back(out), Some(7)); // never offered
+    /// ```
+    pub fn send_if<T: Send + 'static>(
+        &mut self,
+        enabled: bool,
+        tx: &Sender<T>,
+        value: T,
+    ) -> SendGuard<T> {
+        self.send_opt(enabled, tx, Some(value))
+    }
+
+    /// An output guard, idle if `value` is `None` (for `alt!`'s `send_from` arms).
+    #[doc(hidden)]
+    pub fn __send_opt<T: Send + 'static>(
+        &mut self,
+        enabled: bool,
+        tx: &Sender<T>,
+        value: Option<T>,
+    ) -> SendGuard<T> {
+        self.send_opt(enabled, tx, value)
+    }
+
+    fn send_opt<T: Send + 'static>(
+        &mut self,
+        enabled: bool,
+        tx: &Sender<T>,
+        value: Option<T>,
+    ) -> SendGuard<T> {
         tx.touch();
         let op = SendOp::<T> {
             core: tx.core.clone(),
-            value: Some(value),
+            value,
             waiting: None,
         };
-        self.push_chan(enabled, &tx.core, Box::new(op))
+        SendGuard::new(self.push_chan(enabled, &tx.core, Box::new(op)), tx.core.id)
     }
 
-    /// Adds a timeout guard, ready once `after` has passed since the select began.
+    /// Adds a timeout guard, ready once `after` has passed since the select began; returns
+    /// its index.
+    ///
+    /// # Examples
+    /// ```
+    /// let (_tx, rx) = occamy::channel::<u8>();
+    /// let mut alt = occamy::Alt::new();
+    /// alt.recv(&rx);
+    /// let t = alt.timeout(std::time::Duration::from_millis(1));
+    /// assert!(alt.select().index() == t);
+    /// ```
     pub fn timeout(&mut self, after: Duration) -> usize {
         self.push(true, Kind::Timeout(after))
     }
 
     /// [`timeout`](Alt::timeout) with a precondition.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut alt = occamy::Alt::new();
+    /// alt.timeout_if(false, std::time::Duration::ZERO);
+    /// assert_eq!(alt.select().event(), occamy::Event::Exhausted);
+    /// ```
     pub fn timeout_if(&mut self, enabled: bool, after: Duration) -> usize {
         self.push(enabled, Kind::Timeout(after))
     }
 
-    /// Adds a timeout guard ready at an absolute time (occam `tim ? AFTER t`).
+    /// Adds a timeout guard ready at an absolute time (occam `tim ? AFTER t`); returns its
+    /// index.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut alt = occamy::Alt::new();
+    /// let d = alt.deadline(std::time::Instant::now()); // already passed: ready at once
+    /// assert!(alt.select().is_timeout());
+    /// ```
     pub fn deadline(&mut self, at: Instant) -> usize {
         self.push(true, Kind::Deadline(at))
     }
 
-    /// Adds a skip guard: always ready (occam `SKIP` guard, JCSP `Skip`).
+    /// [`deadline`](Alt::deadline) with a precondition.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut alt = occamy::Alt::new();
+    /// alt.deadline_if(false, std::time::Instant::now());
+    /// assert_eq!(alt.select().event(), occamy::Event::Exhausted);
+    /// ```
+    pub fn deadline_if(&mut self, enabled: bool, at: Instant) -> usize {
+        self.push(enabled, Kind::Deadline(at))
+    }
+
+    /// Adds a skip guard: always ready (occam `SKIP` guard, JCSP `Skip`); returns its
+    /// index.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut alt = occamy::Alt::new();
+    /// let s = alt.skip();
+    /// assert_eq!(alt.select().event(), occamy::Event::Skip);
+    /// ```
     pub fn skip(&mut self) -> usize {
         self.push(true, Kind::Skip)
     }
 
     /// [`skip`](Alt::skip) with a precondition.
+    ///
+    /// # Examples
+    /// ```
+    /// let mut alt = occamy::Alt::new();
+    /// alt.skip_if(false);
+    /// assert_eq!(alt.select().event(), occamy::Event::Exhausted);
+    /// ```
     pub fn skip_if(&mut self, enabled: bool) -> usize {
         self.push(enabled, Kind::Skip)
     }
 
-    /// Enables or disables guard `index` (its precondition) for later selects.
+    /// Enables or disables guard `index` (its precondition) for later selects; an index
+    /// this alt has no guard at is ignored.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = occamy::buffered::<u8>(1);
+    /// tx.send(1).unwrap();
+    /// let mut alt = occamy::Alt::priority();
+    /// let input = alt.recv(&rx);
+    /// let skip = alt.skip();
+    /// alt.set_enabled(input.index(), false);
+    /// assert_eq!(alt.select().index(), skip);
+    /// ```
     pub fn set_enabled(&mut self, index: usize, enabled: bool) {
-        self.guards[index].enabled = enabled;
+        if let Some(g) = self.guards.get_mut(index) {
+            g.enabled = enabled;
+        }
     }
 
-    /// Gives output guard `index` a value to offer again; returns the value back if the
-    /// guard is not an output guard of that type.
-    pub fn offer<T: Send + 'static>(&mut self, index: usize, value: T) -> Result<(), T> {
-        match &mut self.guards.get_mut(index).map(|g| &mut g.kind) {
-            Some(Kind::Chan { op, .. }) if op.dir() == Direction::Send && !op.armed() => op
-                .put_value(Box::new(value))
-                .map_err(|b| *b.downcast::<T>().unwrap()),
+    /// Gives output guard `guard` a value to offer again; returns the value back if the
+    /// guard still holds one (or is not a guard of this alt).
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = occamy::buffered::<u8>(2);
+    /// let mut alt = occamy::Alt::new();
+    /// let out = alt.send(&tx, 1);
+    /// assert_eq!(alt.offer(out, 2), Err(2)); // 1 is not sent yet
+    /// alt.select();
+    /// assert_eq!(alt.offer(out, 2), Ok(()));
+    /// alt.select();
+    /// assert_eq!(rx.iter().take(2).collect::<Vec<_>>(), [1, 2]);
+    /// ```
+    pub fn offer<T: Send + 'static>(&mut self, guard: SendGuard<T>, value: T) -> Result<(), T> {
+        match self.op_mut::<SendOp<T>>(guard.index, guard.chan) {
+            Some(op) if op.value.is_none() => {
+                op.value = Some(value);
+                Ok(())
+            }
             _ => Err(value),
         }
     }
 
-    /// Takes back the value of output guard `index` if it has not been sent (after a
-    /// select that chose another guard, or found the channel poisoned or retired).
-    pub fn take_back<T: 'static>(&mut self, index: usize) -> Option<T> {
-        match &mut self.guards.get_mut(index)?.kind {
-            Kind::Chan { op, .. } => op
-                .take_value()
-                .and_then(|b| b.downcast::<T>().ok())
-                .map(|b| *b),
-            _ => None,
-        }
+    /// Takes back the value of output guard `guard` if it has not been sent (after a
+    /// select that chose another guard, or found the channel poisoned or retired). The
+    /// guard is idle until [`offer`](Alt::offer)ed a value again.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, _rx) = occamy::channel::<String>();
+    /// let mut alt = occamy::Alt::new();
+    /// let out = alt.send(&tx, "kept".to_string());
+    /// alt.skip();
+    /// alt.select(); // no reader: the skip is chosen
+    /// assert_eq!(alt.take_back(out).as_deref(), Some("kept"));
+    /// ```
+    pub fn take_back<T: Send + 'static>(&mut self, guard: SendGuard<T>) -> Option<T> {
+        self.op_mut::<SendOp<T>>(guard.index, guard.chan)?
+            .value
+            .take()
     }
 
-    /// Waits until one guard is ready, completes it, and says which and what happened.
+    /// Waits until one guard is ready, completes it, and says which and what happened. The
+    /// guards are tried, and enrolled if none is ready, in the alt's choice order (see the
+    /// module docs).
     ///
     /// # Blocking
     /// Blocks until an enabled guard can complete: a writer offers on an input guard's
@@ -380,7 +523,9 @@ impl Alt {
     /// passes; a ready skip guard or timeout never blocks. If any enabled guard's channel is
     /// or becomes poisoned, returns at once with [`Event::Poisoned`] for that guard; a
     /// channel that retires gives [`Event::Retired`] and disables its guard. With no guard
-    /// enabled, returns [`Event::Exhausted`] at once instead of waiting for ever.
+    /// enabled (none added, every precondition false, every output guard's value sent),
+    /// returns [`Event::Exhausted`] at once instead of waiting for ever (occam's `ALT`
+    /// would deadlock); [`alt!`](crate::alt!) runs its `exhausted` arm then.
     ///
     /// # Examples
     /// ```
@@ -393,9 +538,9 @@ impl Alt {
     /// assert_eq!(sel.index(), timeout);
     /// assert_ne!(sel.index(), input);
     /// ```
-    pub fn select(&mut self) -> Selected {
-        match self.begin(None) {
-            Begun::Done(sel) => sel,
+    pub fn select(&mut self) -> Selected<'_> {
+        let (index, event) = match self.begin(None) {
+            Begun::Done(index, event) => (index, event),
             Begun::Waiting(sig) => {
                 let on = self.waiting_on();
                 let outcome = sig.block(self.earliest.map(|(_, d)| d), |sleep| {
@@ -403,6 +548,11 @@ impl Alt {
                 });
                 self.finish(&sig, outcome)
             }
+        };
+        Selected {
+            alt: self,
+            index,
+            event,
         }
     }
 
@@ -412,6 +562,16 @@ impl Alt {
     /// Dropping the future deregisters the alt from every channel; a value that had
     /// already landed in one of its input guards goes back to the front of that channel,
     /// and unsent output values stay in the alt.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = occamy::buffered::<u8>(1);
+    /// tx.send(4).unwrap();
+    /// let mut alt = occamy::Alt::new();
+    /// let input = alt.recv(&rx);
+    /// let mut sel = futures::executor::block_on(alt.select_async());
+    /// assert_eq!(sel.recv(input), Some(Ok(4)));
+    /// ```
     pub fn select_async(&mut self) -> SelectFuture<'_> {
         SelectFuture::new(self)
     }
@@ -434,15 +594,17 @@ impl Alt {
         on
     }
 
-    fn chosen(&mut self, index: usize, event: Event) -> Selected {
+    fn chosen(&mut self, index: usize, event: Event) -> (usize, Event) {
         if self.fair {
-            self.next = index + 1;
+            self.next = Some(index + 1);
         }
-        if matches!(event, Event::Retired) {
-            self.guards[index].enabled = false;
+        match event {
+            Event::Retired => self.guards[index].enabled = false,
+            Event::Received => self.holding = Some(index),
+            _ => {}
         }
         tracing::trace!(guard = index, event = ?event, "alt");
-        Selected { index, event }
+        (index, event)
     }
 
     fn lock_all(&self) -> Vec<MutexGuard<'_, Inner>> {
@@ -452,42 +614,56 @@ impl Alt {
     /// Steps 1 to 4 of a select (see the module docs). With `task`, the alt waits as an
     /// async task.
     pub(crate) fn begin(&mut self, task: Option<&std::task::Waker>) -> Begun {
+        match self.try_all(task) {
+            Begun::Done(i, e) if e != Event::Exhausted => {
+                let (i, e) = self.chosen(i, e);
+                Begun::Done(i, e)
+            }
+            begun => begun,
+        }
+    }
+
+    /// Steps 1 to 4, up to the choice.
+    fn try_all(&mut self, task: Option<&std::task::Waker>) -> Begun {
         let n = self.guards.len();
         self.enqueued.clear();
         self.earliest = None;
-        let live = |g: &Guard| {
-            g.enabled
-                && match &g.kind {
-                    Kind::Chan { op, .. } => op.armed(),
-                    _ => true,
-                }
-        };
-        if !self.guards.iter().any(live) {
-            return Begun::Done(Selected {
-                index: usize::MAX,
-                event: Event::Exhausted,
-            });
+        if let Some(i) = self.holding.take() {
+            if let Kind::Chan { op, .. } = &mut self.guards[i].kind {
+                op.clear();
+            }
+        }
+        if !self.guards.iter().any(Guard::live) {
+            return Begun::Done(usize::MAX, Event::Exhausted);
         }
         let now = Instant::now();
-        let mut locks = self
-            .cores
-            .iter()
-            .map(|c| lock(&c.inner))
-            .collect::<Vec<_>>();
-        for (i, g) in self.guards.iter().enumerate() {
-            if let Kind::Chan { lix, .. } = g.kind {
-                if live(g) && locks[lix].poisoned {
-                    drop(locks);
-                    return Begun::Done(self.chosen(i, Event::Poisoned));
+        let mut locks = Vec::with_capacity(self.cores.len());
+        let mut poisoned = false;
+        for c in &self.cores {
+            let inner = lock(&c.inner);
+            poisoned |= inner.poisoned;
+            locks.push(inner);
+        }
+        if poisoned {
+            for (i, g) in self.guards.iter().enumerate() {
+                if let Kind::Chan { lix, .. } = g.kind {
+                    if g.live() && locks[lix].poisoned {
+                        drop(locks);
+                        return Begun::Done(i, Event::Poisoned);
+                    }
                 }
             }
         }
-        let start = if self.fair { self.next % n } else { 0 };
+        let order = match (self.fair, self.next) {
+            (false, _) => Order::Written,
+            (true, Some(next)) => Order::From { start: next % n, n },
+            (true, None) => Order::random(&mut self.guards),
+        };
         let mut earliest: Option<(usize, Instant)> = None;
         for k in 0..n {
-            let i = (start + k) % n;
+            let i = order.draw(&mut self.guards, k);
             let g = &mut self.guards[i];
-            if !live(g) {
+            if !g.live() {
                 continue;
             }
             let deadline = match &mut g.kind {
@@ -497,20 +673,20 @@ impl Alt {
                         if let Some(w) = w {
                             w.signal().wake();
                         }
-                        return Begun::Done(self.chosen(i, e));
+                        return Begun::Done(i, e);
                     }
                     Now::Block => continue,
                 },
                 Kind::Skip => {
                     drop(locks);
-                    return Begun::Done(self.chosen(i, Event::Skip));
+                    return Begun::Done(i, Event::Skip);
                 }
                 Kind::Timeout(d) => now + *d,
                 Kind::Deadline(d) => *d,
             };
             if deadline <= now {
                 drop(locks);
-                return Begun::Done(self.chosen(i, Event::Timeout));
+                return Begun::Done(i, Event::Timeout);
             }
             if earliest.is_none_or(|(_, e)| deadline < e) {
                 earliest = Some((i, deadline));
@@ -520,8 +696,12 @@ impl Alt {
             None => Signal::thread(),
             Some(w) => Signal::task(w),
         });
-        for (i, g) in self.guards.iter_mut().enumerate() {
-            if !live(g) {
+        // Enrolled in the order just tried (every position of a random order is drawn by
+        // now): of several waiters a peer could complete, it completes the first.
+        for k in 0..n {
+            let i = order.at(&self.guards, k);
+            let g = &mut self.guards[i];
+            if !g.live() {
                 continue;
             }
             if let Kind::Chan { lix, op } = &mut g.kind {
@@ -542,7 +722,7 @@ impl Alt {
     }
 
     /// Step 5 of a select, once the signal fired or the deadline withdrew it.
-    pub(crate) fn finish(&mut self, sig: &Arc<Signal>, outcome: Outcome) -> Selected {
+    pub(crate) fn finish(&mut self, sig: &Arc<Signal>, outcome: Outcome) -> (usize, Event) {
         self.dequeue_all(sig);
         let fired = match outcome {
             Outcome::Ready(i) | Outcome::Retired(i) | Outcome::Poisoned(i) => i,
@@ -578,33 +758,5 @@ impl Alt {
             }
         }
         self.enqueued.clear();
-    }
-}
-
-/// What [`Selected::recv`] returns, typed by `rx` (the chosen guard's channel); used
-/// by [`alt!`](crate::alt!) to name the type of an input guard.
-#[doc(hidden)]
-pub fn __recv_of<T: 'static>(_rx: &Receiver<T>, sel: Selected) -> Result<T, RecvError> {
-    sel.recv::<T>()
-}
-
-/// The outcome of output guard `index` in the shape of [`Sender::send`]'s result; used by
-/// [`alt!`](crate::alt!).
-#[doc(hidden)]
-pub fn __send_of<T: Send + 'static>(
-    _tx: &Sender<T>,
-    alt: &mut Alt,
-    sel: Selected,
-) -> Result<(), SendError<T>> {
-    let index = sel.index;
-    match sel.event {
-        Event::Sent => Ok(()),
-        Event::Poisoned => Err(SendError::Poisoned(
-            alt.take_back(index).expect("unsent value"),
-        )),
-        Event::Retired => Err(SendError::Retired(
-            alt.take_back(index).expect("unsent value"),
-        )),
-        other => panic!("occamy: guard {index} is not an output guard ({other:?})"),
     }
 }

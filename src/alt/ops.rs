@@ -1,5 +1,6 @@
 //! The typed half of an alt guard on a channel, behind the object-safe `ChanOp` so that one
-//! alt can hold guards of any element types.
+//! alt can hold guards of any element types. A received value stays in its guard's
+//! `RecvOp` until it is taken with the guard's typed handle: no boxing, no type to name.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -29,13 +30,17 @@ pub(crate) trait ChanOp: Send {
     /// As `finish` for a select that is abandoned (a dropped future): a value that landed
     /// goes back to the channel.
     fn abandon(&mut self, fired: Option<Outcome>);
-    fn take_value(&mut self) -> Option<Box<dyn Any>>;
-    fn put_value(&mut self, v: Box<dyn Any>) -> Result<(), Box<dyn Any>>;
+    /// Drops a received value that nobody took.
+    fn clear(&mut self);
+    /// For the typed handles: `RecvOp<T>` or `SendOp<T>`.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
 pub(crate) struct RecvOp<T> {
     pub(crate) core: Arc<Core>,
     pub(crate) waiting: Option<Arc<Slot<T>>>,
+    /// The value this guard received in the last select, until taken.
+    pub(crate) got: Option<T>,
 }
 
 pub(crate) struct SendOp<T> {
@@ -56,7 +61,10 @@ impl<T: Send + 'static> ChanOp for RecvOp<T> {
     }
     fn try_now(&mut self, inner: &mut Inner) -> Now {
         match recv_now::<T>(inner) {
-            RecvNow::Value(v, w) => Now::Event(Event::Received(Box::new(v)), w),
+            RecvNow::Value(v, w) => {
+                self.got = Some(v);
+                Now::Event(Event::Received, w)
+            }
             RecvNow::Block => Now::Block,
             RecvNow::Poisoned => Now::Event(Event::Poisoned, None),
             RecvNow::Retired => Now::Event(Event::Retired, None),
@@ -71,7 +79,8 @@ impl<T: Send + 'static> ChanOp for RecvOp<T> {
         let slot = self.waiting.take()?;
         Some(match fired? {
             Outcome::Ready(_) => {
-                Event::Received(Box::new(slot.take().expect("a fired receiver's value")))
+                self.got = Some(slot.take().expect("a fired receiver's value"));
+                Event::Received
             }
             Outcome::Poisoned(_) => Event::Poisoned,
             Outcome::Retired(_) => Event::Retired,
@@ -91,11 +100,11 @@ impl<T: Send + 'static> ChanOp for RecvOp<T> {
             }
         }
     }
-    fn take_value(&mut self) -> Option<Box<dyn Any>> {
-        None
+    fn clear(&mut self) {
+        self.got = None;
     }
-    fn put_value(&mut self, v: Box<dyn Any>) -> Result<(), Box<dyn Any>> {
-        Err(v)
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
     }
 }
 
@@ -151,11 +160,8 @@ impl<T: Send + 'static> ChanOp for SendOp<T> {
     fn abandon(&mut self, fired: Option<Outcome>) {
         self.finish(fired);
     }
-    fn take_value(&mut self) -> Option<Box<dyn Any>> {
-        self.value.take().map(|v| Box::new(v) as Box<dyn Any>)
-    }
-    fn put_value(&mut self, v: Box<dyn Any>) -> Result<(), Box<dyn Any>> {
-        self.value = Some(*v.downcast::<T>()?);
-        Ok(())
+    fn clear(&mut self) {}
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
     }
 }

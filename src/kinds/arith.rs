@@ -134,19 +134,19 @@ fn plus<T: Num>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     }
     Ok(ctx.process_async(async move {
         let mut alt = Alt::priority();
-        for rx in &ins {
-            alt.recv(rx);
-        }
+        let guards = [alt.recv(&ins[0]), alt.recv(&ins[1])];
         loop {
             let mut got: [Option<T>; 2] = [None, None];
-            for i in 0..2 {
-                alt.set_enabled(i, true);
+            for g in guards {
+                alt.set_enabled(g.index(), true);
             }
             for _ in 0..2 {
-                let sel = alt.select_async().await;
+                let mut sel = alt.select_async().await;
                 let i = sel.index();
-                let v = sel.recv::<T>()?;
-                got[i] = Some(v);
+                let Some(v) = guards.get(i).and_then(|&g| sel.recv(g)) else {
+                    return Err(Error::failed(format!("plus: unexpected {:?}", sel.event())));
+                };
+                got[i] = Some(v?);
                 alt.set_enabled(i, false);
             }
             let [Some(a), Some(b)] = got else {

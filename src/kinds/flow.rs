@@ -53,16 +53,19 @@ fn delta<T: Msg>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
             return super::copy(&rx, tx).await;
         }
         let mut alt = Alt::new();
+        let mut guards = Vec::new();
         loop {
             let v = rx.recv_async().await?;
             let copies = copies(v, outs.len());
-            if alt.is_empty() {
-                for (tx, c) in outs.iter().zip(copies) {
-                    alt.send(tx, c);
-                }
+            if guards.is_empty() {
+                guards = outs
+                    .iter()
+                    .zip(copies)
+                    .map(|(tx, c)| alt.send(tx, c))
+                    .collect();
             } else {
-                for (i, c) in copies.into_iter().enumerate() {
-                    assert!(alt.offer(i, c).is_ok(), "delta: output {i} still armed");
+                for (&g, c) in guards.iter().zip(copies) {
+                    assert!(alt.offer(g, c).is_ok(), "delta: output {g:?} still armed");
                 }
             }
             send_all(&mut alt).await?;
@@ -83,7 +86,7 @@ fn copies<T: Clone>(v: T, n: usize) -> Vec<T> {
 /// Selects on `alt` (output guards only) until every guard has sent.
 async fn send_all(alt: &mut Alt) -> crate::Result {
     loop {
-        match alt.select_async().await.into_event() {
+        match alt.select_async().await.event() {
             Event::Sent => {}
             Event::Exhausted => return Ok(()),
             Event::Poisoned => return Err(Error::Poisoned),
@@ -101,18 +104,14 @@ fn merge<T: Msg>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let (ins, tx) = (ctx.inputs::<T>("in")?, ctx.output::<T>("out")?);
     Ok(ctx.process_async(async move {
         let mut alt = Alt::new();
-        for rx in &ins {
-            alt.recv(rx);
-        }
+        let guards: Vec<_> = ins.iter().map(|rx| alt.recv(rx)).collect();
         loop {
-            let sel = alt.select_async().await;
-            let i = sel.index();
-            match sel.into_event() {
-                Event::Received(v) => {
-                    let v = v
-                        .downcast::<T>()
-                        .unwrap_or_else(|_| unreachable!("merge: input {i} of another type"));
-                    tx.send_async(*v).await?;
+            let mut sel = alt.select_async().await;
+            match sel.event() {
+                Event::Received => {
+                    if let Some(Ok(v)) = sel.recv(guards[sel.index()]) {
+                        tx.send_async(v).await?;
+                    }
                 }
                 Event::Retired => {} // that input's guard is disabled from now on
                 Event::Exhausted => return Ok(()),
