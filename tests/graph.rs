@@ -827,3 +827,16 @@ fn occamy_run_dot_shows_a_deadlock() {
     assert!(dot.contains("penwidth=3.5"), "{dot}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_process_with_a_thread_of_its_own_is_drawn_so() {
+    let reg = Registry::with_builtins();
+    let plan = network::load(Path::new("tests/networks/scheduler_threads.ron"), &[], &reg)
+        .expect("the network checks");
+    let graph = Graph::from_plan(&plan);
+    let dot = graph.to_dot(&DotOptions::default());
+    assert!(dot.contains("succ\\n(succ, own thread)"), "{dot}");
+    assert_eq!(dot.matches("peripheries=2").count(), 1, "{dot}");
+    let json = graph.to_json();
+    assert_eq!(json.matches("\"own_thread\": true").count(), 1, "{json}");
+}

@@ -354,18 +354,43 @@ fn stats_print_channel_counts_to_stderr() {
 fn stats_name_sub_network_processes() {
     let r = occamy(&["run", "networks/farm_main.ron", "--stats"]);
     r.code(0);
+    // Replicas in a row that ended alike are one line.
     for p in [
         "farm.deal",
-        "farm.worker[0]",
-        "farm.worker[1]",
-        "farm.worker[2]",
-        "farm.worker[3]",
+        "farm.worker[0..3]",
         "farm.gather",
-        "farm.to[3]",
-        "farm.from[0]",
+        "farm.to[0..3]",
+        "farm.from[0..3]",
     ] {
         r.stderr_has(&format!("  {p} "));
     }
+}
+
+#[test]
+fn stats_collapse_a_ring_into_a_few_lines() {
+    let r = occamy(&[
+        "run",
+        "networks/ring.ron",
+        "--set",
+        "n=50",
+        "--set",
+        "laps=2",
+        "--stats",
+    ]);
+    r.code(0);
+    let node = r
+        .stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with("node[0..47] "))
+        .unwrap_or_else(|| panic!("no line for the nodes:\n{}", r.stderr));
+    assert!(node.contains(" succ ") && node.ends_with(" ×48"), "{node}");
+    let ring = r
+        .stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with("ring[0..49] "))
+        .unwrap_or_else(|| panic!("no line for the ring's channels:\n{}", r.stderr));
+    assert!(ring.ends_with("each, ×50)"), "{ring}");
+    assert!(r.stderr.lines().count() < 20, "{}", r.stderr);
 }
 
 #[test]

@@ -281,8 +281,19 @@ fn node_stmt(graph: &Graph, s: &Shown) -> String {
             match n.role {
                 NodeRole::Process => {
                     let mut label = n.name.clone();
-                    if let Some(k) = &n.kind {
-                        let _ = write!(label, "\n({k})");
+                    match (&n.kind, n.own_thread) {
+                        (Some(k), false) => {
+                            let _ = write!(label, "\n({k})");
+                        }
+                        (Some(k), true) => {
+                            let _ = write!(label, "\n({k}, own thread)");
+                        }
+                        (None, true) => label.push_str("\n(own thread)"),
+                        (None, false) => {}
+                    }
+                    if n.own_thread {
+                        // A double border: the process is an OS thread, not a green task.
+                        attrs.push("peripheries=2".into());
                     }
                     if let Some(end) = n.end {
                         let _ = write!(label, "\n{end}");

@@ -31,6 +31,9 @@ struct JsonNode<'a> {
     decl: Option<&'a str>,
     cluster: &'a [String],
     end: Option<String>,
+    /// Only when set: `thread: true` in the file.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    own_thread: bool,
     deadlocked: bool,
     in_cycle: bool,
 }
@@ -76,6 +79,7 @@ pub(super) fn to_json(graph: &Graph) -> String {
             decl: n.decl.as_deref(),
             cluster: &n.cluster,
             end: n.end.map(|e| e.to_string()),
+            own_thread: n.own_thread,
             deadlocked: n.deadlocked,
             in_cycle: n.in_cycle,
         })

@@ -56,6 +56,8 @@
 //!       "cluster": [],                  // sub-network path
 //!       "end": "retired",               // "ok" | "poisoned" | "retired" | "failed" |
 //!                                       // "panicked" | null (not ended or not known)
+//!                                       // "own_thread": true, only for a process
+//!                                       // declared `thread: true` (an OS thread)
 //!       "deadlocked": false,
 //!       "in_cycle": false }
 //!   ],
@@ -139,6 +141,9 @@ pub struct Node {
     pub cluster: Vec<String>,
     /// How the process ended, once known.
     pub end: Option<ProcessEnd>,
+    /// Whether the process runs on an OS thread of its own under any scheduler (declared
+    /// `thread: true` in a network file).
+    pub own_thread: bool,
     /// Whether the process is deadlocked.
     pub deadlocked: bool,
     /// Whether the process is on the waits-for cycle of a deadlock.
@@ -224,6 +229,7 @@ impl Graph {
             decl: None,
             cluster,
             end: None,
+            own_thread: false,
             deadlocked: false,
             in_cycle: false,
         })
@@ -290,6 +296,7 @@ impl Graph {
                 let node = &mut graph.g[n];
                 node.kind = Some(p.kind.to_string());
                 node.decl = Some(p.decl.to_string());
+                node.own_thread = p.own_thread;
                 n
             })
             .collect();

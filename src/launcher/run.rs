@@ -227,39 +227,138 @@ fn width<'a>(items: impl Iterator<Item = &'a str>, min: usize) -> usize {
     items.map(|s| s.chars().count()).max().unwrap_or(0).max(min)
 }
 
+/// `name` as a replica's base name and index: `node[12]` is (`node`, 12).
+fn replica(name: &str) -> Option<(&str, u64)> {
+    let open = name.strip_suffix(']')?.rfind('[')?;
+    let i = name[open + 1..name.len() - 1].parse().ok()?;
+    Some((&name[..open], i))
+}
+
+/// Runs of `items` that are replicas with consecutive indices of one declaration and that
+/// `same` says are alike, each as its label (`node[0..497]`, or the one name) and its
+/// range in `items`: a network of a million processes reports in a few lines.
+fn runs<T>(
+    items: &[T],
+    name: impl Fn(&T) -> &str,
+    same: impl Fn(&T, &T) -> bool,
+) -> Vec<(String, std::ops::Range<usize>)> {
+    let mut out: Vec<(String, std::ops::Range<usize>)> = Vec::new();
+    let mut i = 0;
+    while i < items.len() {
+        let mut j = i + 1;
+        if let Some((base, first)) = replica(name(&items[i])) {
+            while j < items.len()
+                && replica(name(&items[j])) == Some((base, first + (j - i) as u64))
+                && same(&items[i], &items[j])
+            {
+                j += 1;
+            }
+            if j - i > 1 {
+                let last = first + (j - i - 1) as u64;
+                out.push((format!("{base}[{first}..{last}]"), i..j));
+                i = j;
+                continue;
+            }
+        }
+        out.push((name(&items[i]).to_string(), i..j));
+        i = j;
+    }
+    out
+}
+
+fn count(n: usize) -> String {
+    if n > 1 {
+        format!(" ×{n}")
+    } else {
+        String::new()
+    }
+}
+
 fn print_ran(processes: &[ProcessStats], total: usize) {
     eprintln!("{} of {total} processes ended:", processes.len());
-    let nw = width(processes.iter().map(|p| p.name.as_str()), 24);
+    let groups = runs(
+        processes,
+        |p| &p.name,
+        |a, b| a.kind == b.kind && a.end == b.end,
+    );
+    let nw = width(groups.iter().map(|(l, _)| l.as_str()), 24);
     let kw = width(processes.iter().map(|p| &*p.kind), 10);
-    for p in processes {
-        eprintln!("  {:<nw$} {:<kw$} {}", p.name, p.kind, p.end);
+    for (label, r) in groups {
+        let p = &processes[r.start];
+        eprintln!("  {label:<nw$} {:<kw$} {}{}", p.kind, p.end, count(r.len()));
     }
 }
 
 fn print_stats(channels: &[ChannelStats], processes: &[ProcessStats]) {
     eprintln!("channels:");
-    let nw = width(channels.iter().map(|c| c.name.as_str()), 24);
+    let groups = runs(channels, |c| &c.name, |a, b| a.ty == b.ty);
+    let nw = width(groups.iter().map(|(l, _)| l.as_str()), 24);
     let tw = width(channels.iter().map(|c| c.ty.as_str()), 8);
-    for c in channels {
-        eprintln!("  {:<nw$} {:<tw$} {:>12} messages", c.name, c.ty, c.carried);
+    for (label, r) in groups {
+        let cs = &channels[r.clone()];
+        let total: u64 = cs.iter().map(|c| c.carried).sum();
+        let each = if cs.len() > 1 {
+            let lo = cs.iter().map(|c| c.carried).min().unwrap_or(0);
+            let hi = cs.iter().map(|c| c.carried).max().unwrap_or(0);
+            format!(" ({lo}..{hi} each, ×{})", cs.len())
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "  {label:<nw$} {:<tw$} {total:>12} messages{each}",
+            cs[0].ty
+        );
     }
     eprintln!("processes:");
-    let nw = width(processes.iter().map(|p| p.name.as_str()), 24);
+    let groups = runs(
+        processes,
+        |p| &p.name,
+        |a, b| a.kind == b.kind && a.end == b.end,
+    );
+    let nw = width(groups.iter().map(|(l, _)| l.as_str()), 24);
     let kw = width(processes.iter().map(|p| &*p.kind), 10);
-    for p in processes {
+    for (label, r) in groups {
+        let ps = &processes[r.clone()];
+        // A group's time is its longest member's.
+        let ran = ps.iter().map(|p| p.ran).max().unwrap_or_default();
         eprintln!(
-            "  {:<nw$} {:<kw$} {:>10.3}s  {}",
-            p.name,
-            p.kind,
-            p.ran.as_secs_f64(),
-            p.end
+            "  {label:<nw$} {:<kw$} {:>10.3}s  {}{}",
+            ps[0].kind,
+            ran.as_secs_f64(),
+            ps[0].end,
+            count(ps.len())
         );
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{scheduler_for, Scheduler};
+    use super::{runs, scheduler_for, Scheduler};
+
+    #[test]
+    fn replicas_in_a_row_collapse_into_one_line() {
+        let names = [
+            "start", "node[0]", "node[1]", "node[2]", "node[4]", "w[0].inc", "w[1].inc", "tap",
+        ];
+        let got: Vec<(String, usize)> = runs(&names, |n| n, |_, _| true)
+            .into_iter()
+            .map(|(l, r)| (l, r.len()))
+            .collect();
+        let want = [
+            ("start", 1),
+            ("node[0..2]", 3),
+            ("node[4]", 1),
+            ("w[0].inc", 1),
+            ("w[1].inc", 1),
+            ("tap", 1),
+        ];
+        assert_eq!(got, want.map(|(l, n)| (l.to_string(), n)));
+        // Unlike members break a run.
+        let ends = ["a[0]", "a[1]", "a[2]"];
+        let split = runs(&ends, |n| n, |a, b| (*a == "a[2]") == (*b == "a[2]"));
+        let labels: Vec<&str> = split.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(labels, ["a[0..1]", "a[2]"]);
+    }
 
     #[test]
     fn the_command_line_beats_the_file_which_beats_the_default() {
