@@ -127,6 +127,8 @@ mod runtime;
 #[cfg(test)]
 mod testing;
 mod time;
+#[cfg(feature = "viz")]
+pub mod viz;
 mod wait;
 
 pub use alt::{Alt, Event, SelectFuture, Selected};
@@ -154,6 +156,7 @@ pub use wait::{Direction, WaitOn};
 
 #[doc(hidden)]
 pub use alt::{__recv_of, __send_of};
+pub use runtime::observe;
 /// The green scheduler's executor, public for its benchmark (`benches/scheduler.rs`) and
 /// doctests; programs choose it with [`Scheduler::Green`].
 #[doc(hidden)]

@@ -45,6 +45,9 @@ pub(super) struct RunArgs {
     /// default is the file's `workers`, else one per core). No effect under threads.
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    #[cfg(feature = "viz")]
+    #[command(flatten)]
+    viz: super::viz::VizArgs,
 }
 
 /// How long processes get to stop after the network is poisoned before the launcher
@@ -80,7 +83,12 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         .scheduler(scheduler)
         .on_deadlock(on_deadlock)
         .deadlock_check_interval(Duration::from_millis(a.deadlock_check_ms));
-    let mut running = match network::start(&plan, reg, &runtime) {
+    #[cfg(feature = "viz")]
+    let (runtime, viewer) = match super::viz::start(&a.viz, &plan, runtime) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let running = match network::start(&plan, reg, &runtime) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");
@@ -93,6 +101,21 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
     let _ = ctrlc::set_handler(move || {
         let _ = int_tx.send(());
     });
+    let code = supervise(&a, &plan, running, &interrupted, on_deadlock);
+    #[cfg(feature = "viz")]
+    super::viz::linger(&a.viz, viewer, &interrupted, code);
+    code
+}
+
+/// Waits for the running network to end, or stops it (Ctrl-C, `--timeout`), reports the
+/// run, and returns the exit status.
+fn supervise(
+    a: &RunArgs,
+    plan: &network::Plan,
+    mut running: network::Running,
+    interrupted: &mpsc::Receiver<()>,
+    on_deadlock: OnDeadlock,
+) -> u8 {
     let deadline = a
         .timeout
         .map(|t| Instant::now() + Duration::from_secs_f64(t));
