@@ -315,7 +315,10 @@ fn edge_lines(ws: &[&Edge]) -> Vec<String> {
 }
 
 /// The view of `graph` that `opts` asks for.
-fn view(graph: &Graph, opts: &ViewOptions) -> (Vec<VNode>, Vec<VEdge>, Vec<(String, usize, bool)>) {
+/// The nodes and edges drawn, and the groups (declaration, size, collapsed).
+type View = (Vec<VNode>, Vec<VEdge>, Vec<(String, usize, bool)>);
+
+fn view(graph: &Graph, opts: &ViewOptions) -> View {
     let g = &graph.g;
     let mut sizes: HashMap<&str, usize> = HashMap::new();
     for n in g.node_weights() {

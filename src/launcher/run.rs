@@ -168,7 +168,7 @@ fn supervise(
         if let Some(path) = &a.dot {
             let d = running.deadlock();
             let stats = (channels.as_slice(), processes.as_slice());
-            if let Err(e) = super::dot::write_stopped_dot(&plan, stats, d.as_ref(), what, path) {
+            if let Err(e) = super::dot::write_stopped_dot(plan, stats, d.as_ref(), what, path) {
                 eprintln!("{e}");
             }
         }
@@ -180,7 +180,7 @@ fn supervise(
     }
     let report = running.wait();
     if let Some(path) = &a.dot {
-        if let Err(e) = super::dot::write_run_dot(&plan, &report, path) {
+        if let Err(e) = super::dot::write_run_dot(plan, &report, path) {
             eprintln!("{e}");
         }
     }

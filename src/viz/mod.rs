@@ -52,6 +52,7 @@ use crate::graph::{Graph, ViewOptions};
 use crate::observe::{Snapshot, Watch};
 use crate::runtime::record::lock_std;
 use state::Model;
+pub use state::MAX_DETAIL;
 
 const PAGE: &str = include_str!("page.html");
 const CSS: &str = include_str!("page.css");
@@ -347,7 +348,9 @@ fn header(name: &str, value: &str) -> tiny_http::Header {
 }
 
 fn respond(req: tiny_http::Request, status: u16, ty: &str, body: String) {
+    // A length, never chunks: simple clients (curl, a test's socket) read it whole.
     let resp = tiny_http::Response::from_string(body)
+        .with_chunked_threshold(usize::MAX)
         .with_status_code(status)
         .with_header(header("Content-Type", ty))
         .with_header(header("Cache-Control", "no-store"))

@@ -15,8 +15,8 @@ use crate::wait::WaitOn;
 
 /// Above this many processes the live state carries a sample of them (every process not
 /// replicated, the first members of each replicated group, the ones in trouble), and
-/// says so.
-pub(crate) const MAX_DETAIL: usize = 20_000;
+/// says so (`"sampled": true`); counts per group still cover every process.
+pub const MAX_DETAIL: usize = 20_000;
 /// Members of a group kept in a sample (the first ones: those an expanded group shows).
 const SAMPLE: usize = 32;
 
