@@ -669,10 +669,17 @@ fn flat_layout(sizes: &[(f64, f64)], edges: &[(usize, usize)], label_w: &[f64]) 
         lw[lay[v]] = lw[lay[v]].max(sz[v].0);
     }
     let mut gap = vec![70f64; layers];
+    let (mut outs, mut ins) = (vec![0usize; n], vec![0usize; n]);
+    for &(a, b) in dag.iter().filter(|(a, b)| a != b) {
+        outs[a] += 1;
+        ins[b] += 1;
+    }
     for (k, &(a, b)) in dag.iter().enumerate() {
         if a != b {
             let l = layer[a].min(layer[b]);
-            gap[l] = gap[l].max(label_w[k] + 36.0);
+            // Labels of edges that fan out or in sit off centre (see `layout`): wider.
+            let fan = if outs[a] > 1 || ins[b] > 1 { 1.5 } else { 1.0 };
+            gap[l] = gap[l].max(label_w[k] * fan + 36.0);
         }
     }
     let mut xs = vec![0f64; layers];
@@ -992,6 +999,11 @@ pub(super) fn layout(graph: &Graph, opts: &ViewOptions) -> Layout {
             in_cycle: v.members.iter().any(|&m| g[m].in_cycle),
         })
         .collect();
+    let (mut out_deg, mut in_deg) = (vec![0usize; nodes.len()], vec![0usize; nodes.len()]);
+    for e in edges.iter().filter(|e| e.from != e.to) {
+        out_deg[e.from] += 1;
+        in_deg[e.to] += 1;
+    }
     let placed_edges = edges
         .iter()
         .enumerate()
@@ -1017,7 +1029,14 @@ pub(super) fn layout(graph: &Graph, opts: &ViewOptions) -> Layout {
                 let last = pts.len() - 1;
                 pts[last] = out_side(b, prev);
             }
-            let label_at = label_point(&pts);
+            // Where edges fan out (or in), labels at the middle would pile up near the
+            // shared end: move them towards the other end, where the edges are apart.
+            let t = match (out_deg[a] > 1 && in_deg[b] == 1, in_deg[b] > 1 && out_deg[a] == 1) {
+                (true, false) => 0.62,
+                (false, true) => 0.38,
+                _ => 0.5,
+            };
+            let label_at = label_point(&pts, t);
             PlacedEdge {
                 id: format!("e{k}"),
                 from: nodes[a].id.clone(),
@@ -1057,8 +1076,9 @@ pub(super) fn layout(graph: &Graph, opts: &ViewOptions) -> Layout {
     }
 }
 
-/// The middle of a route, by length, for its label (just above the line).
-fn label_point(pts: &[(f64, f64)]) -> (f64, f64) {
+/// The point a fraction `t` along a route, by length, for its label (just above the
+/// line).
+fn label_point(pts: &[(f64, f64)], t: f64) -> (f64, f64) {
     if pts.is_empty() {
         return (0.0, 0.0);
     }
@@ -1068,7 +1088,7 @@ fn label_point(pts: &[(f64, f64)]) -> (f64, f64) {
     }
     let seg = |a: (f64, f64), b: (f64, f64)| ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
     let total: f64 = pts.windows(2).map(|w| seg(w[0], w[1])).sum();
-    let mut left = total / 2.0;
+    let mut left = total * t;
     for w in pts.windows(2) {
         let l = seg(w[0], w[1]);
         if l >= left && l > 0.0 {

@@ -3,7 +3,7 @@
 //! (running, blocked on what and waiting for whom, how it ended) and a deadlock's cycle
 //! in red, updated several times a second.
 //!
-//! It only reads, through a [`Watch`](crate::observe::Watch): the page, the graph and the
+//! It only reads, through a [`Watch`]: the page, the graph and the
 //! state are all served by occamy itself (no request leaves the machine), and the graph
 //! is laid out by occamy ([`Graph::layout`]), so neither Graphviz nor a CDN is needed.
 //! The endpoints, documented in `docs/viewer.md` for other tools:

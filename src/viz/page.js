@@ -81,6 +81,19 @@
     }
   }
 
+  // The state in a node: the peer only (the channel is on the edge).
+  function short(p) {
+    if (!p) return describe(p);
+    const to = (p.for || []).map(name);
+    const peers = to.length > 2 ? to.length + " processes" : to.join(", ");
+    switch (p.s) {
+      case "recv": return "recv" + (peers ? " ← " + peers : " on " + p.on.join(", "));
+      case "send": return "send" + (peers ? " → " + peers : " on " + p.on.join(", "));
+      case "alt": return "alt on " + (p.on.length > 2 ? p.on.length + " channels" : p.on.join(", "));
+      default: return describe(p);
+    }
+  }
+
   async function loadGraph() {
     const r = await fetch(url("/graph.json"));
     graphDoc = await r.json();
@@ -273,7 +286,7 @@
       if (n.shape === "process") {
         const p = st.processes[n.id];
         c = cls(p && p.s);
-        line = describe(p);
+        line = short(p);
       } else {
         const counts = groupCounts(n);
         c = counts.length ? cls(counts[0][0]) : "unstarted";

@@ -142,6 +142,23 @@ test("a ring of 10,000 processes: the group collapsed, expandable, counters movi
   assert.equal(await interrupt(child), 130);
 });
 
+test("a farm in a sub-network: the box, its workers, shared channels", { timeout: 120_000 }, async () => {
+  const { child, url } = await occamy(["networks/farm_main.ron", "--set", "n=1000000000", "--set", "workers=6"]);
+  const { p, outside, errors } = await page(url);
+  await until(p, "the farm's box", () => document.querySelector("g.cluster text")?.textContent === "farm");
+  await until(p, "ten processes", () => document.querySelectorAll("g.node.process").length === 10);
+  const shown = await labels(p);
+  for (const n of ["numbers", "farm.deal", "farm.worker[0]", "farm.worker[5]", "farm.gather", "count"]) {
+    assert.ok(shown.includes(n), `${n} in ${shown}`);
+  }
+  await until(p, "messages moving on every edge", () =>
+    [...document.querySelectorAll("g.edge text.rate")].every((t) => t.textContent.includes("/s")));
+  await p.screenshot({ path: path.join(shots, "farm.png") });
+  assert.deepEqual(outside, [], "requests left the machine");
+  assert.deepEqual(errors, [], "script errors");
+  assert.equal(await interrupt(child), 130);
+});
+
 test("a deadlock turns its cycle red, and the view stays after the network ended", { timeout: 120_000 }, async () => {
   const { child, url, stderr } = await occamy(["tests/networks/deadlock_ring3.ron"]);
   const { p, errors } = await page(url);
