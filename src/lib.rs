@@ -108,6 +108,9 @@
 //! ## Instrumentation
 //! Every process runs inside a `tracing` span named `process` with its name; channel
 //! operations emit `TRACE` events. With no subscriber they cost a relaxed load each.
+//! [`observe`] reads a run while it runs and after it ended (what each process waits on
+//! and for whom, messages per channel, deadlocks) for viewers: `viz` (the `viz` feature)
+//! serves it as a live web page, as `occamy run FILE --viz` does.
 
 #![deny(missing_docs)]
 
