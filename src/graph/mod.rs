@@ -77,8 +77,10 @@
 
 mod dot;
 mod json;
+mod layered;
 mod layout;
 mod svg;
+mod view;
 
 use std::collections::HashMap;
 
@@ -93,7 +95,8 @@ use crate::runtime::{Failure, ParOutcome, ProcessEnd};
 use crate::wait::{Direction, WaitOn};
 
 pub use dot::DotOptions;
-pub use layout::{Layout, PlacedCluster, PlacedEdge, PlacedNode, Shape, ViewOptions};
+pub use layout::{Layout, PlacedCluster, PlacedEdge, PlacedNode, Shape};
+pub use view::ViewOptions;
 
 /// What a node of the graph stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
