@@ -275,3 +275,24 @@ fn several_runs_and_rates() {
         assert_eq!(watch.processes().len(), 4);
     });
 }
+
+#[test]
+fn runs_started_inside_a_watched_run_are_watched_too() {
+    watchdog(LIMIT, "nested runs", || {
+        let watch = Watch::new();
+        let out = Runtime::new().watch(&watch).run([Process::new("outer", || {
+            let (tx, rx) = occamy::channel::<u8>();
+            occamy::par([
+                Process::with("inner-writer", tx, |tx| tx.send(1)),
+                Process::with("inner-reader", rx, |rx| rx.recv().map(drop)),
+            ])
+            .map_err(|e| occamy::Error::failed(e.to_string()))
+        })]);
+        assert!(out.result.is_ok());
+        let s = watch.snapshot();
+        assert!(s.finished);
+        let names: Vec<&str> = s.processes.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["outer", "inner-writer", "inner-reader"]);
+        assert_eq!(s.channels[0].carried, 1);
+    });
+}

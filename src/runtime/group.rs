@@ -28,7 +28,13 @@ impl Group {
     pub(crate) fn new(config: &Runtime) -> Arc<Group> {
         super::monitor::ensure(config);
         let mut config = config.clone();
-        let watch = config.watch.take().map(|w| w.downgrade());
+        // A run started inside a watched one (a process's own `par` or `spawn`) is
+        // watched too, so that the processes it adds are seen with the rest.
+        let watch = config
+            .watch
+            .take()
+            .map(|w| w.downgrade())
+            .or_else(|| super::context::with_current(|r| r.group.watch.clone()).flatten());
         let group = Arc::new(Group {
             records: Mutex::new(Vec::new()),
             deadlock: Mutex::new(None),

@@ -10,7 +10,8 @@
 //! locks the deadlock monitor takes every check; it reads records, not threads or
 //! tasks, so it is the same under both schedulers.
 //!
-//! A run joins a watch through [`Runtime::watch`](crate::Runtime::watch). When the run
+//! A run joins a watch through [`Runtime::watch`](crate::Runtime::watch), and so does
+//! every run started inside one of its processes (a nested `par` or `spawn`). When a run
 //! ends, its records stay with the watch (the runtime would otherwise let them go), so
 //! that the final state can still be shown; dropping the last clone of the watch lets
 //! them go.
