@@ -296,7 +296,7 @@
       g.setAttribute("class", base + (isDead ? " dead" : "") + (inCycle ? " cycle" : ""));
       box.setAttribute("class", "box " + c);
       for (const sh of g.querySelectorAll("rect.shadow")) sh.setAttribute("class", "shadow " + c);
-      if (isDead) line = "deadlocked" + (n.shape === "process" && /^ended/.test(line) ? ", then " + st.processes[n.id].s : ": " + line);
+      if (isDead) line = "deadlocked" + (n.shape === "process" && /^ended/.test(line) ? " · " + st.processes[n.id].s : ": " + line);
       stateText.textContent = clip(line, Math.max(18, Math.floor(n.w / 6.2)));
       stateText.setAttribute("class", "state " + c);
       stateText.style.stroke = "none";
