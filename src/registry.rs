@@ -594,8 +594,9 @@ pub(crate) enum Bound {
 pub struct Ctx {
     pub(crate) name: String,
     pub(crate) ports: HashMap<String, Bound>,
-    pub(crate) params: IndexMap<String, Value>,
-    pub(crate) elem: Option<String>,
+    /// Shared with the plan (and, where equal, with the process's replicas).
+    pub(crate) params: Arc<IndexMap<String, Value>>,
+    pub(crate) elem: Option<Arc<str>>,
     pub(crate) format: Option<Arc<dyn Any + Send + Sync>>,
     pub(crate) barriers: HashMap<String, crate::barrier::Barrier>,
 }

@@ -91,7 +91,10 @@ impl Future for Sleep {
         } else {
             this.timer.arm(this.deadline, cx.waker());
             if this.mark.is_none() {
-                this.mark = Some(context::pending_on(&[WaitOn::Timer], None));
+                this.mark = Some(context::pending_on::<crate::wait::Signal>(
+                    &[WaitOn::Timer],
+                    None,
+                ));
             }
             Poll::Pending
         }

@@ -84,6 +84,18 @@ enum Target {
     Task(Mutex<Option<Waker>>),
 }
 
+/// What a record of a wait keeps to tell whether the wait has ended: a signal, or a waiter
+/// that holds its signal inline (one allocation per blocked operation, not two).
+pub(crate) trait Signalled: Send + Sync {
+    fn as_signal(&self) -> &Signal;
+}
+
+impl Signalled for Signal {
+    fn as_signal(&self) -> &Signal {
+        self
+    }
+}
+
 /// A one-shot completion cell shared by every waiter a blocked party left behind.
 pub(crate) struct Signal {
     state: AtomicUsize,

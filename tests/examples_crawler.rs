@@ -157,7 +157,7 @@ fn the_network_file_runs_with_load_and_start_and_set_url() {
         assert_eq!(
             plan.processes
                 .iter()
-                .filter(|p| p.kind == "fetcher")
+                .filter(|p| &*p.kind == "fetcher")
                 .count(),
             3
         );

@@ -139,7 +139,11 @@ fn every_network_lays_out_cleanly() {
         });
         for p in plan.processes.iter().filter(|p| !p.cluster.is_empty()) {
             let n = l.nodes.iter().find(|n| n.lines[0] == p.name).unwrap();
-            let c = l.clusters.iter().find(|c| c.path == p.cluster).unwrap();
+            let c = l
+                .clusters
+                .iter()
+                .find(|c| c.path[..] == p.cluster[..])
+                .unwrap();
             assert!(
                 n.x - n.w / 2.0 >= c.x && n.x + n.w / 2.0 <= c.x + c.w,
                 "{} outside {:?}",

@@ -670,13 +670,13 @@ fn expressions_evaluate_as_documented() {
     let starts: Vec<i64> = plan
         .processes
         .iter()
-        .filter(|p| p.decl == "wb")
+        .filter(|p| &*p.decl == "wb")
         .map(|p| p.params["start"].clone().into_rust::<i64>().unwrap())
         .collect();
     // `/` truncates towards zero: -7/2 is -3.
     assert_eq!(starts, [30, 31, 32]);
     let m = plan.processes.iter().find(|p| p.name == "m").unwrap();
-    match &m.ports["in"].1 {
+    match &m.port("in").unwrap().bind {
         PortBind::Many(ids) => assert_eq!(ids, &[0, 1, 2, 3]),
         other => panic!("merge's `in` is {other:?}"),
     }
@@ -810,7 +810,7 @@ fn sub_network_processes_and_channels_are_named_by_the_including_process() {
         names,
         ["src[0]", "src[1]", "w[0].inc", "w[1].inc", "sink[0]", "sink[1]"]
     );
-    assert_eq!(plan.processes[2].cluster, ["w[0]"]);
+    assert_eq!(&plan.processes[2].cluster[..], ["w[0]"]);
     assert!(plan.processes[2].file.ends_with("worker.ron"));
     // The sub-network's exported channels are the including network's.
     let chans: Vec<&str> = plan.channels.iter().map(|c| c.name.as_str()).collect();

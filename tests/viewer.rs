@@ -80,7 +80,7 @@ fn pipeline_plan(count: u64) -> occamy::network::Plan {
     )
     .expect("pipeline.ron loads");
     plan.processes[3].kind = "discard".into();
-    plan.processes[3].params.clear();
+    plan.processes[3].params = Default::default();
     plan
 }
 
@@ -365,7 +365,7 @@ fn large_networks_are_sampled_and_say_so() {
         // The stopwatch prints its figure: the test keeps quiet.
         let watch_proc = plan.processes.len() - 1;
         plan.processes[watch_proc].kind = "discard".into();
-        plan.processes[watch_proc].params.clear();
+        plan.processes[watch_proc].params = Default::default();
         let rt = Runtime::new()
             .scheduler(occamy::Scheduler::green())
             .watch(&watch);

@@ -35,7 +35,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use crate::loom::{lock, Mutex};
-use crate::wait::{Direction, Outcome, Signal};
+use crate::wait::{Direction, Outcome, Signal, Signalled};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -58,6 +58,16 @@ impl<T: Send + 'static> Buf for VecDeque<T> {
     }
 }
 
+/// Queues a waiter. A queue's first push reserves room for one waiter only, not the four
+/// `VecDeque` would: a network of a million channels has most queues holding at most one
+/// party at a time, and each keeps its capacity for its channel's life.
+pub(crate) fn enqueue(q: &mut VecDeque<Arc<dyn Waiter>>, w: Arc<dyn Waiter>) {
+    if q.capacity() == 0 {
+        q.reserve_exact(1);
+    }
+    q.push_back(w);
+}
+
 /// A party waiting in a channel queue.
 pub(crate) trait Waiter: Send + Sync {
     fn signal(&self) -> &Signal;
@@ -65,9 +75,27 @@ pub(crate) trait Waiter: Send + Sync {
     fn as_any(&self) -> &dyn Any;
 }
 
+/// A waiter's signal: its own (a single send or receive), or one shared by the guards of
+/// an alt or by a thread's successive waits.
+pub(crate) enum SigRef {
+    Own(Signal),
+    Shared(Arc<Signal>),
+}
+
+impl std::ops::Deref for SigRef {
+    type Target = Signal;
+    #[inline]
+    fn deref(&self) -> &Signal {
+        match self {
+            SigRef::Own(s) => s,
+            SigRef::Shared(s) => s,
+        }
+    }
+}
+
 /// The typed waiter: its signal, its guard index, and the value slot.
 pub(crate) struct Slot<T> {
-    pub(crate) sig: Arc<Signal>,
+    pub(crate) sig: SigRef,
     pub(crate) guard: usize,
     pub(crate) value: Mutex<Option<T>>,
 }
@@ -75,14 +103,29 @@ pub(crate) struct Slot<T> {
 impl<T: Send + 'static> Slot<T> {
     pub(crate) fn new(sig: Arc<Signal>, guard: usize, value: Option<T>) -> Arc<Slot<T>> {
         Arc::new(Slot {
-            sig,
+            sig: SigRef::Shared(sig),
             guard,
+            value: Mutex::new(value),
+        })
+    }
+
+    /// A waiter with a signal of its own, in the same allocation (an async send or receive).
+    pub(crate) fn owning(sig: Signal, value: Option<T>) -> Arc<Slot<T>> {
+        Arc::new(Slot {
+            sig: SigRef::Own(sig),
+            guard: 0,
             value: Mutex::new(value),
         })
     }
 
     pub(crate) fn take(&self) -> Option<T> {
         lock(&self.value).take()
+    }
+}
+
+impl<T: Send + 'static> Signalled for Slot<T> {
+    fn as_signal(&self) -> &Signal {
+        &self.sig
     }
 }
 
@@ -115,7 +158,7 @@ pub(crate) struct Core {
 /// A channel's state; see the module docs.
 pub(crate) struct Inner {
     pub(crate) cap: usize,
-    pub(crate) buf: Box<dyn Buf>,
+    pub(crate) buf: Option<Box<dyn Buf>>,
     pub(crate) sendq: VecDeque<Arc<dyn Waiter>>,
     pub(crate) recvq: VecDeque<Arc<dyn Waiter>>,
     pub(crate) senders: usize,
@@ -128,15 +171,22 @@ pub(crate) struct Inner {
 impl Inner {
     fn buf<T: Send + 'static>(&mut self) -> &mut VecDeque<T> {
         self.buf
+            .get_or_insert_with(|| Box::new(VecDeque::<T>::new()))
             .as_any_mut()
             .downcast_mut()
             .expect("occamy: buffer of another type")
     }
 
+    fn buf_len(&self) -> usize {
+        self.buf.as_ref().map_or(0, |b| b.len())
+    }
+
     /// Sets the poison flag and fires every queued waiter; returns them to be woken.
     pub(crate) fn poison(&mut self) -> Vec<Arc<dyn Waiter>> {
         self.poisoned = true;
-        self.buf.clear();
+        if let Some(b) = &mut self.buf {
+            b.clear();
+        }
         let mut woken: Vec<Arc<dyn Waiter>> = Vec::new();
         for w in self.sendq.drain(..).chain(self.recvq.drain(..)) {
             if w.signal().fire(Outcome::Poisoned(w.guard())) {
@@ -153,8 +203,8 @@ impl Inner {
     }
 
     /// Removes the waiters whose signal is `sig` (an alt or a timed-out party cleaning up).
-    pub(crate) fn dequeue(&mut self, sig: &Arc<Signal>) {
-        let mine = |w: &Arc<dyn Waiter>| std::ptr::eq(w.signal(), Arc::as_ptr(sig));
+    pub(crate) fn dequeue(&mut self, sig: &Signal) {
+        let mine = |w: &Arc<dyn Waiter>| std::ptr::eq(w.signal(), sig);
         self.sendq.retain(|w| !mine(w));
         self.recvq.retain(|w| !mine(w));
     }
@@ -203,7 +253,7 @@ pub(crate) fn send_now<T: Send + 'static>(inner: &mut Inner, v: T) -> SendNow<T>
             return SendNow::Done(Some(w));
         }
     }
-    if inner.buf.len() < inner.cap {
+    if inner.buf_len() < inner.cap {
         inner.buf::<T>().push_back(v);
         inner.carried += 1;
         return SendNow::Done(None);
@@ -216,13 +266,13 @@ pub(crate) fn recv_now<T: Send + 'static>(inner: &mut Inner) -> RecvNow<T> {
     if inner.poisoned {
         return RecvNow::Poisoned;
     }
-    if inner.buf.len() > 0 {
+    if inner.buf_len() > 0 {
         let v = inner.buf::<T>().pop_front().expect("non-empty buffer");
         // Making room lets one waiting sender in, keeping FIFO order (Go's recv does this).
         // Only if there is room: a value given back by a dropped receive future can fill a
         // buffer beyond its capacity (even a rendezvous channel's), and a sender let in
         // then would be told its value was taken while it still sits in the channel.
-        while inner.buf.len() < inner.cap {
+        while inner.buf_len() < inner.cap {
             let Some(w) = inner.sendq.pop_front() else {
                 break;
             };
@@ -276,8 +326,12 @@ impl Core {
             type_name: std::any::type_name::<T>(),
             inner: Mutex::new(Inner {
                 cap,
-                // A large buffer grows as it fills rather than being allocated up front.
-                buf: Box::new(VecDeque::<T>::with_capacity(cap.min(64))),
+                // A large buffer grows as it fills rather than being allocated up front;
+                // a rendezvous channel's, used only to give a value back, is made when
+                // first needed (a network of a million channels saves one allocation
+                // each).
+                buf: (cap > 0)
+                    .then(|| Box::new(VecDeque::<T>::with_capacity(cap.min(64))) as Box<dyn Buf>),
                 sendq: VecDeque::new(),
                 recvq: VecDeque::new(),
                 senders: 1,

@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::{give_back, recv_now, send_now, Receiver, RecvNow, SendNow, Sender, Slot};
+use super::{enqueue, give_back, recv_now, send_now, Receiver, RecvNow, SendNow, Sender, Slot};
 use crate::error::{RecvError, SendError};
 use crate::loom::lock;
 use crate::runtime::context::{self, Waiting};
@@ -78,14 +78,14 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
             SendNow::Poisoned(v) => Poll::Ready(Err(SendError::Poisoned(v))),
             SendNow::Retired(v) => Poll::Ready(Err(SendError::Retired(v))),
             SendNow::Block(v) => {
-                let slot = Slot::new(Arc::new(Signal::task(cx.waker())), 0, Some(v));
-                inner.sendq.push_back(slot.clone());
+                let slot = Slot::owning(Signal::task(cx.waker()), Some(v));
+                enqueue(&mut inner.sendq, slot.clone());
                 drop(inner);
                 let on = [WaitOn::Channel {
                     id: this.tx.core.id,
                     dir: Direction::Send,
                 }];
-                this.mark = Some(context::pending_on(&on, Some(&slot.sig)));
+                this.mark = Some(context::pending_on(&on, Some(&slot)));
                 this.waiting = Some(slot);
                 Poll::Pending
             }
@@ -162,14 +162,14 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
             RecvNow::Poisoned => Err(RecvError::Poisoned),
             RecvNow::Retired => Err(RecvError::Retired),
             RecvNow::Block => {
-                let slot = Slot::<T>::new(Arc::new(Signal::task(cx.waker())), 0, None);
-                inner.recvq.push_back(slot.clone());
+                let slot = Slot::<T>::owning(Signal::task(cx.waker()), None);
+                enqueue(&mut inner.recvq, slot.clone());
                 drop(inner);
                 let on = [WaitOn::Channel {
                     id: this.rx.core.id,
                     dir: Direction::Recv,
                 }];
-                this.mark = Some(context::pending_on(&on, Some(&slot.sig)));
+                this.mark = Some(context::pending_on(&on, Some(&slot)));
                 this.waiting = Some(slot);
                 return Poll::Pending;
             }

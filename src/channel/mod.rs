@@ -5,7 +5,7 @@ mod core;
 mod futures;
 
 pub(crate) use self::core::{
-    give_back, recv_now, send_now, Core, Inner, RecvNow, SendNow, Slot, Waiter,
+    enqueue, give_back, recv_now, send_now, Core, Inner, RecvNow, SendNow, Slot, Waiter,
 };
 pub use futures::{RecvFuture, SendFuture};
 
@@ -260,7 +260,7 @@ impl<T: Send + 'static> Sender<T> {
         };
         let sig = Arc::new(Signal::thread());
         let slot = Slot::new(sig.clone(), 0, Some(value));
-        inner.sendq.push_back(slot.clone());
+        enqueue(&mut inner.sendq, slot.clone());
         drop(inner);
         let on = [WaitOn::Channel {
             id: self.core.id,
@@ -404,7 +404,7 @@ impl<T: Send + 'static> Receiver<T> {
         }
         let sig = Arc::new(Signal::thread());
         let slot = Slot::<T>::new(sig.clone(), 0, None);
-        inner.recvq.push_back(slot.clone());
+        enqueue(&mut inner.recvq, slot.clone());
         drop(inner);
         let on = [WaitOn::Channel {
             id: self.core.id,

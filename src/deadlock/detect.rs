@@ -33,6 +33,7 @@ pub(crate) struct ProcSnap {
 /// The live processes, and per channel its live ends and per barrier its parties.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Snapshot {
+    /// In id order (lookups by id are binary searches).
     pub(crate) procs: Vec<ProcSnap>,
     /// Per channel id: (live writers, live readers).
     pub(crate) ends: HashMap<u64, (usize, usize)>,
@@ -57,21 +58,57 @@ fn target(w: &WaitOn) -> Option<Res> {
 }
 
 /// Who holds what: per resource, the distinct processes holding it.
-fn holders(s: &Snapshot) -> HashMap<Res, Vec<u64>> {
-    let mut h: HashMap<Res, Vec<u64>> = HashMap::new();
-    for p in &s.procs {
-        for r in &p.held {
-            h.entry(*r).or_default().push(p.id);
-        }
+/// A resource as one sortable number (channel and barrier ids are counters, far below
+/// 2^62).
+fn key(r: Res) -> u64 {
+    match r {
+        Res::Chan(id, Direction::Send) => id << 2,
+        Res::Chan(id, Direction::Recv) => (id << 2) | 1,
+        Res::Barrier(id) => (id << 2) | 2,
     }
-    for v in h.values_mut() {
-        v.sort_unstable();
-        v.dedup();
+}
+
+/// Processes per resource, as one sorted list of (resource, process) pairs rather than a
+/// map of small vectors: a snapshot of a million blocked processes then costs two flat
+/// arrays, not two million allocations.
+struct ByRes {
+    keys: Vec<u64>,
+    ids: Vec<u64>,
+}
+
+impl ByRes {
+    fn new(mut pairs: Vec<(u64, u64)>) -> ByRes {
+        pairs.sort_unstable();
+        pairs.dedup();
+        let (keys, ids) = pairs.into_iter().unzip();
+        ByRes { keys, ids }
     }
-    h
+
+    /// The processes for `r`, sorted.
+    fn get(&self, r: &Res) -> &[u64] {
+        let k = key(*r);
+        let lo = self.keys.partition_point(|x| *x < k);
+        let hi = lo + self.keys[lo..].partition_point(|x| *x == k);
+        &self.ids[lo..hi]
+    }
+}
+
+fn holders(s: &Snapshot) -> ByRes {
+    ByRes::new(
+        s.procs
+            .iter()
+            .flat_map(|p| p.held.iter().map(|r| (key(*r), p.id)))
+            .collect(),
+    )
 }
 
 impl Snapshot {
+    /// Process `id` (the processes are in id order).
+    fn proc(&self, id: u64) -> Option<&ProcSnap> {
+        let i = self.procs.partition_point(|p| p.id < id);
+        self.procs.get(i).filter(|p| p.id == id)
+    }
+
     /// The candidates' waits.
     pub(crate) fn blocked(&self) -> HashMap<u64, Blocked> {
         self.procs
@@ -114,42 +151,41 @@ pub(crate) fn eliminate(s: &Snapshot, waits: &HashMap<u64, Blocked>) -> HashSet<
         return stuck;
     }
     let holders = holders(s);
-    let empty: Vec<u64> = Vec::new();
-    let held_by = |t: &Res| holders.get(t).unwrap_or(&empty);
+    let held_by = |t: &Res| holders.get(t);
     // Per target: holders outside the stuck set; and who waits on it.
-    let mut outside: HashMap<Res, usize> = HashMap::new();
-    let mut waiters: HashMap<Res, Vec<u64>> = HashMap::new();
+    let mut outside: HashMap<u64, usize> = HashMap::new();
+    let mut waiting = Vec::new();
     for (id, b) in waits.iter().filter(|(id, _)| stuck.contains(id)) {
         for t in b.on.iter().filter_map(target) {
-            waiters.entry(t).or_default().push(*id);
+            waiting.push((key(t), *id));
             outside
-                .entry(t)
+                .entry(key(t))
                 .or_insert_with(|| held_by(&t).iter().filter(|p| !stuck.contains(p)).count());
         }
     }
-    let wakeable = |id: u64, outside: &HashMap<Res, usize>| {
+    let waiters = ByRes::new(waiting);
+    let wakeable = |id: u64, outside: &HashMap<u64, usize>| {
         waits[&id]
             .on
             .iter()
             .filter_map(target)
-            .any(|t| outside.get(&t).copied().unwrap_or(0) > 0 || s.open(t, held_by(&t)))
+            .any(|t| outside.get(&key(t)).copied().unwrap_or(0) > 0 || s.open(t, held_by(&t)))
     };
     let mut work: VecDeque<u64> = stuck
         .iter()
         .copied()
         .filter(|id| wakeable(*id, &outside))
         .collect();
-    let by_id: HashMap<u64, &ProcSnap> = s.procs.iter().map(|p| (p.id, p)).collect();
     while let Some(id) = work.pop_front() {
         if !stuck.remove(&id) {
             continue;
         }
         // `id` may act: whoever waits on something it holds may be woken by it.
-        for r in by_id.get(&id).map(|p| p.held.as_slice()).unwrap_or(&[]) {
-            if let Some(n) = outside.get_mut(r) {
+        for r in s.proc(id).map(|p| p.held.as_slice()).unwrap_or(&[]) {
+            if let Some(n) = outside.get_mut(&key(*r)) {
                 *n += 1;
                 if *n == 1 {
-                    for w in &waiters[r] {
+                    for w in waiters.get(r) {
                         if stuck.contains(w) {
                             work.push_back(*w);
                         }
@@ -236,7 +272,7 @@ fn components(s: &Snapshot, set: &HashSet<u64>, waits: &HashMap<u64, Blocked>) -
     }
     for id in set {
         for t in waits[id].on.iter().filter_map(target) {
-            for p in holders.get(&t).map(Vec::as_slice).unwrap_or(&[]) {
+            for p in holders.get(&t) {
                 if set.contains(p) {
                     let (a, b) = (root(&mut parent, *id), root(&mut parent, *p));
                     parent.insert(a.max(b), a.min(b));
@@ -286,11 +322,13 @@ pub(crate) fn report(
                     };
                     holders
                         .get(&Res::Barrier(b))
-                        .map(|v| v.iter().copied().filter(|p| !waiting_here(p)).collect())
-                        .unwrap_or_default()
+                        .iter()
+                        .copied()
+                        .filter(|p| !waiting_here(p))
+                        .collect()
                 }
                 _ => target(w)
-                    .and_then(|t| holders.get(&t).cloned())
+                    .map(|t| holders.get(&t).to_vec())
                     .unwrap_or_default(),
             };
             let peer_ids: Vec<u64> = peer_ids.into_iter().filter(|p| *p != id).collect();

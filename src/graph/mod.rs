@@ -289,10 +289,10 @@ impl Graph {
             .processes
             .iter()
             .map(|p| {
-                let n = graph.add_node(NodeRole::Process, p.name.clone(), p.cluster.clone());
+                let n = graph.add_node(NodeRole::Process, p.name.clone(), p.cluster.to_vec());
                 let node = &mut graph.g[n];
-                node.kind = Some(p.kind.clone());
-                node.decl = Some(p.decl.clone());
+                node.kind = Some(p.kind.to_string());
+                node.decl = Some(p.decl.to_string());
                 n
             })
             .collect();
@@ -301,22 +301,22 @@ impl Graph {
                 edge: Edge {
                     role: EdgeRole::Channel,
                     channel: c.name.clone(),
-                    decl: Some(c.decl.clone()),
-                    ty: c.ty.clone(),
+                    decl: Some(c.decl.to_string()),
+                    ty: c.ty.to_string(),
                     buffer: Some(c.buffer),
                     channel_id: None,
                     carried: None,
                     waited: false,
                     in_cycle: false,
                 },
-                cluster: c.cluster.clone(),
+                cluster: c.cluster.to_vec(),
                 writers: c.writers.iter().map(|(p, _)| nodes[*p]).collect(),
                 readers: c.readers.iter().map(|(p, _)| nodes[*p]).collect(),
             });
         }
         for b in &plan.barriers {
             let parties: Vec<NodeIndex> = b.parties.iter().map(|(p, _)| nodes[*p]).collect();
-            graph.add_barrier(b.name.clone(), None, b.cluster.clone(), parties);
+            graph.add_barrier(b.name.clone(), None, b.cluster.to_vec(), parties);
         }
         graph
     }

@@ -171,7 +171,6 @@ pub(crate) mod testing {
 
     use std::sync::{Arc, Mutex};
 
-    use indexmap::IndexMap;
     use ron::Value;
 
     use crate::registry::{
@@ -203,8 +202,8 @@ pub(crate) mod testing {
             ctx: Ctx {
                 name: format!("test {kind}"),
                 ports: Default::default(),
-                params: IndexMap::new(),
-                elem: Some(elem_name::<T>()),
+                params: Default::default(),
+                elem: Some(elem_name::<T>().into()),
                 format: None,
                 barriers: Default::default(),
             },
@@ -213,7 +212,7 @@ pub(crate) mod testing {
 
     impl Spec {
         pub fn param(mut self, name: &str, v: impl Into<Value>) -> Spec {
-            self.ctx.params.insert(name.into(), v.into());
+            Arc::make_mut(&mut self.ctx.params).insert(name.into(), v.into());
             self
         }
 
@@ -250,7 +249,7 @@ pub(crate) mod testing {
             let kind = reg.kind(&self.kind).expect("a built-in kind").clone();
             for p in kind.params() {
                 if let (false, Some(d)) = (self.ctx.params.contains_key(&p.name), &p.default) {
-                    self.ctx.params.insert(p.name.clone(), d.clone());
+                    Arc::make_mut(&mut self.ctx.params).insert(p.name.clone(), d.clone());
                 }
             }
             reg.build(&kind, &mut self.ctx)

@@ -88,7 +88,16 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         Ok(v) => v,
         Err(code) => return code,
     };
-    let running = match network::start(&plan, reg, &runtime) {
+    // The plan is needed after the start only to draw the run: without --dot it is
+    // consumed by the start, so that a network of a million processes does not hold its
+    // plan and its processes at once.
+    let declared = plan.processes.len();
+    let (started, plan) = if a.dot.is_some() {
+        (network::start(&plan, reg, &runtime), Some(plan))
+    } else {
+        (plan.into_running(reg, &runtime), None)
+    };
+    let running = match started {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");
@@ -101,17 +110,26 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
     let _ = ctrlc::set_handler(move || {
         let _ = int_tx.send(());
     });
-    let code = supervise(&a, &plan, running, &interrupted, on_deadlock);
+    let code = supervise(
+        &a,
+        plan.as_ref(),
+        declared,
+        running,
+        &interrupted,
+        on_deadlock,
+    );
     #[cfg(feature = "viz")]
     super::viz::linger(&a.viz, viewer, &interrupted, code);
     code
 }
 
 /// Waits for the running network to end, or stops it (Ctrl-C, `--timeout`), reports the
-/// run, and returns the exit status.
+/// run, and returns the exit status. `plan` is there with `--dot`; `declared` is how many
+/// processes it has.
 fn supervise(
     a: &RunArgs,
-    plan: &network::Plan,
+    plan: Option<&network::Plan>,
+    declared: usize,
     mut running: network::Running,
     interrupted: &mpsc::Receiver<()>,
     on_deadlock: OnDeadlock,
@@ -152,34 +170,28 @@ fn supervise(
         let ended = running.wait_timeout(GRACE);
         let (channels, processes) = running.snapshot();
         if !ended {
-            let done: Vec<&str> = processes.iter().map(|p| p.name.as_str()).collect();
-            let stuck: Vec<&str> = plan
-                .processes
-                .iter()
-                .map(|p| p.name.as_str())
-                .filter(|n| !done.contains(n))
-                .collect();
+            let stuck = running.unfinished();
             eprintln!(
                 "{what}: {} processes did not stop: {}",
                 stuck.len(),
                 stuck.join(", ")
             );
         }
-        if let Some(path) = &a.dot {
+        if let (Some(path), Some(plan)) = (&a.dot, plan) {
             let d = running.deadlock();
             let stats = (channels.as_slice(), processes.as_slice());
             if let Err(e) = super::dot::write_stopped_dot(plan, stats, d.as_ref(), what, path) {
                 eprintln!("{e}");
             }
         }
-        print_ran(&processes, plan.processes.len());
+        print_ran(&processes, declared);
         if a.stats {
             print_stats(&channels, &processes);
         }
         return if deadlocked { EXIT_DEADLOCK } else { code };
     }
     let report = running.wait();
-    if let Some(path) = &a.dot {
+    if let (Some(path), Some(plan)) = (&a.dot, plan) {
         if let Err(e) = super::dot::write_run_dot(plan, &report, path) {
             eprintln!("{e}");
         }
@@ -250,7 +262,7 @@ fn width<'a>(items: impl Iterator<Item = &'a str>, min: usize) -> usize {
 fn print_ran(processes: &[ProcessStats], total: usize) {
     eprintln!("{} of {total} processes ended:", processes.len());
     let nw = width(processes.iter().map(|p| p.name.as_str()), 24);
-    let kw = width(processes.iter().map(|p| p.kind.as_str()), 10);
+    let kw = width(processes.iter().map(|p| &*p.kind), 10);
     for p in processes {
         eprintln!("  {:<nw$} {:<kw$} {}", p.name, p.kind, p.end);
     }
@@ -265,7 +277,7 @@ fn print_stats(channels: &[ChannelStats], processes: &[ProcessStats]) {
     }
     eprintln!("processes:");
     let nw = width(processes.iter().map(|p| p.name.as_str()), 24);
-    let kw = width(processes.iter().map(|p| p.kind.as_str()), 10);
+    let kw = width(processes.iter().map(|p| &*p.kind), 10);
     for p in processes {
         eprintln!(
             "  {:<nw$} {:<kw$} {:>10.3}s  {}",

@@ -3,6 +3,7 @@
 //! channels to the including network's.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use ron::Value;
@@ -58,7 +59,8 @@ impl Loader<'_> {
                 }
             }
         }
-        for (name, spec) in &decl.channels {
+        for (k, (name, spec)) in decl.channels.iter().enumerate() {
+            let siblings = decl.channels.len() - k - 1;
             let site = here
                 .at(loc.find("channels", name))
                 .with(format!("channel `{prefix}{name}`"));
@@ -110,7 +112,7 @@ impl Loader<'_> {
                     continue;
                 }
                 for &id in &ids {
-                    if self.channels[id].ty != ty {
+                    if *self.channels[id].ty != *ty {
                         let outer = &self.channels[id];
                         self.err(
                             &site,
@@ -132,8 +134,12 @@ impl Loader<'_> {
                 }
                 self.decl_sites.push(site.clone());
                 let decl_site = (self.decl_sites.len() - 1) as u32;
-                self.channels.reserve(n);
-                self.chan_sites.reserve(n);
+                // Room for the declarations after this one too (see `Loader::siblings`).
+                self.channels.reserve(n + siblings);
+                self.chan_sites.reserve(n + siblings);
+                let decl: Arc<str> = format!("{prefix}{name}").into();
+                let ty: Arc<str> = ty.as_str().into();
+                let cluster = self.cluster_of(cluster);
                 (0..n)
                     .map(|k| {
                         let inst = match count {
@@ -142,11 +148,11 @@ impl Loader<'_> {
                         };
                         self.channels.push(PlanChannel {
                             name: inst,
-                            decl: format!("{prefix}{name}"),
+                            decl: decl.clone(),
                             ty: ty.clone(),
                             buffer,
                             shared,
-                            cluster: cluster.to_vec(),
+                            cluster: cluster.clone(),
                             writers: vec![],
                             readers: vec![],
                         });

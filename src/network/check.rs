@@ -3,6 +3,7 @@
 //! every exported port of a sub-network the right direction.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 
@@ -11,7 +12,7 @@ use ron::Value;
 use super::expr::as_int;
 use super::loader::{ChanEntry, Loader, Site};
 use super::model::{Locator, NetworkDecl};
-use super::{Diagnostic, PortBind};
+use super::Diagnostic;
 use crate::registry::{show_value, ParamType, PortDir};
 
 /// Where a channel declaration is, the help for one mistake, and the instances with it.
@@ -88,11 +89,11 @@ impl Loader<'_> {
         let mut grouped: IndexMap<(String, String), Faults> = IndexMap::new();
         let mut sizes: HashMap<&str, usize> = HashMap::new();
         for c in &self.channels {
-            *sizes.entry(c.decl.as_str()).or_default() += 1;
+            *sizes.entry(&*c.decl).or_default() += 1;
         }
         for (i, c) in self.channels.iter().enumerate() {
             let site = &self.decl_sites[self.chan_sites[i] as usize];
-            let names = |v: &Vec<(usize, String)>| {
+            let names = |v: &Vec<(usize, Arc<str>)>| {
                 v.iter()
                     .map(|(p, port)| format!("`{}` (port `{port}`)", self.processes[*p].name))
                     .collect::<Vec<_>>()
@@ -134,7 +135,7 @@ impl Loader<'_> {
             }
             for (m, h) in errs {
                 grouped
-                    .entry((c.decl.clone(), m))
+                    .entry((c.decl.to_string(), m))
                     .or_insert_with(|| (site.clone(), h, vec![]))
                     .2
                     .push(c.name.clone());
@@ -165,31 +166,23 @@ impl Loader<'_> {
         for pi in 0..self.processes.len() {
             let p = &self.processes[pi];
             let kind = self.reg.kind(&p.kind).expect("checked kind");
-            let site = Site {
-                file: p.file.clone(),
-                pos: p.pos,
-                context: vec![format!("process `{}`", p.name)],
-            };
-            let mut elem: Option<(String, String, String)> = None; // (type, port, channel)
+            let mut elem: Option<(Arc<str>, &str, &str)> = None; // (type, port, channel)
             let mut errs = Vec::new();
-            for (port, (_, bind)) in &p.ports {
+            for b in p.ports.iter() {
+                let port = &*b.name;
                 let spec = kind.port_spec(port).expect("checked port");
-                let ids = match bind {
-                    PortBind::One(i) => vec![*i],
-                    PortBind::Many(v) => v.clone(),
-                };
-                for id in ids {
+                for &id in b.bind.ids() {
                     let ch = &self.channels[id];
                     if spec.ty == "T" {
                         match &elem {
-                            None => elem = Some((ch.ty.clone(), port.clone(), ch.name.clone())),
-                            Some((t, p0, c0)) if *t != ch.ty => errs.push(format!(
+                            None => elem = Some((ch.ty.clone(), port, &ch.name)),
+                            Some((t, p0, c0)) if **t != *ch.ty => errs.push(format!(
                                 "port `{p0}` is bound to `{c0}` ({t}) but port `{port}` to `{}` ({}); a process of kind `{}` carries one type",
                                 ch.name, ch.ty, kind.name()
                             )),
                             _ => {}
                         }
-                    } else if spec.ty != ch.ty {
+                    } else if *spec.ty != *ch.ty {
                         errs.push(format!(
                             "port `{port}` carries `{}` but channel `{}` carries `{}`",
                             spec.ty, ch.name, ch.ty
@@ -218,8 +211,15 @@ impl Loader<'_> {
                     }
                 }
             }
-            for e in errs {
-                self.err(&site, e, None);
+            if !errs.is_empty() {
+                let site = Site {
+                    file: p.file.to_path_buf(),
+                    pos: p.pos,
+                    context: vec![format!("process `{}`", p.name)],
+                };
+                for e in errs {
+                    self.err(&site, e, None);
+                }
             }
             self.processes[pi].elem = elem;
         }

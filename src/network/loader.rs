@@ -1,7 +1,8 @@
 //! Loading: from files to a flat, checked [`Plan`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use ron::Value;
@@ -10,7 +11,8 @@ use super::check::check_param;
 use super::expr::{chan_ref, eval_int_value, eval_value, Scope};
 use super::model::{parse, Locator, NetworkDecl, SchedulerDecl};
 use super::{
-    suggest, Diagnostic, NetworkError, Plan, PlanBarrier, PlanChannel, PlanProcess, PortBind,
+    suggest, Diagnostic, NetworkError, Plan, PlanBarrier, PlanChannel, PlanPort, PlanProcess,
+    PortBind,
 };
 use crate::registry::{show_value, Kind, PortDir, Registry};
 use crate::runtime::Scheduler;
@@ -91,6 +93,63 @@ pub(super) struct Loader<'r> {
     pub(super) excused: std::collections::HashSet<usize>,
     /// The top-level file's `scheduler`, if it chose one.
     pub(super) scheduler: Option<Scheduler>,
+    /// What many instances share, held once (see [`PlanProcess`]).
+    pub(super) shared: Shared,
+    /// The process declarations of the file being loaded still to come after the current
+    /// one.
+    pub(super) siblings: usize,
+}
+
+/// The strings, clusters, files and params that the instances of a replicated declaration
+/// have in common: a plan holds each once, so that a million-process network costs a few
+/// hundred bytes per process, not kilobytes.
+#[derive(Default)]
+pub(super) struct Shared {
+    strs: HashSet<Arc<str>>,
+    clusters: HashMap<Vec<String>, Arc<[String]>>,
+    files: HashMap<PathBuf, Arc<Path>>,
+    /// The params of the process last added: the next, if equal, shares them.
+    params: Option<Arc<IndexMap<String, Value>>>,
+}
+
+impl Loader<'_> {
+    pub(super) fn intern(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.shared.strs.get(s) {
+            return a.clone();
+        }
+        let a: Arc<str> = s.into();
+        self.shared.strs.insert(a.clone());
+        a
+    }
+
+    pub(super) fn cluster_of(&mut self, c: &[String]) -> Arc<[String]> {
+        if let Some(a) = self.shared.clusters.get(c) {
+            return a.clone();
+        }
+        let a: Arc<[String]> = c.into();
+        self.shared.clusters.insert(c.to_vec(), a.clone());
+        a
+    }
+
+    fn file_of(&mut self, p: &Path) -> Arc<Path> {
+        if let Some(a) = self.shared.files.get(p) {
+            return a.clone();
+        }
+        let a: Arc<Path> = p.into();
+        self.shared.files.insert(p.to_path_buf(), a.clone());
+        a
+    }
+
+    fn share_params(&mut self, v: IndexMap<String, Value>) -> Arc<IndexMap<String, Value>> {
+        match &self.shared.params {
+            Some(last) if **last == v => last.clone(),
+            _ => {
+                let a = Arc::new(v);
+                self.shared.params = Some(a.clone());
+                a
+            }
+        }
+    }
 }
 
 /// A sub-network's ports as bound by the including process: port -> channel ids.
@@ -120,6 +179,8 @@ pub(crate) fn load(
         excused: Default::default(),
         too_big: false,
         scheduler: None,
+        shared: Shared::default(),
+        siblings: 0,
     };
     let overrides: IndexMap<String, Value> = sets
         .iter()
@@ -157,6 +218,10 @@ pub(crate) fn load(
             }
         }
     }
+    // Vectors grow by doubling as replicas are added: give the spare room back, as a plan
+    // is held for the whole run.
+    l.processes.shrink_to_fit();
+    l.channels.shrink_to_fit();
     match decl {
         Some(decl) if l.diags.is_empty() => Ok(Plan {
             name: decl.name,
@@ -309,15 +374,17 @@ impl Loader<'_> {
                 continue;
             }
             scope.insert(b.clone(), self.barriers.len());
+            let cluster = self.cluster_of(cluster);
             self.barriers.push(PlanBarrier {
                 name: format!("{prefix}{b}"),
-                cluster: cluster.to_vec(),
+                cluster,
                 parties: vec![],
             });
             self.barrier_sites.push(site);
         }
         self.barrier_scope.push(scope);
-        for (pname, p) in &decl.processes {
+        for (k, (pname, p)) in decl.processes.iter().enumerate() {
+            self.siblings = decl.processes.len() - k - 1;
             let psite = here
                 .at(loc.find("processes", pname))
                 .with(format!("process `{prefix}{pname}`"));
@@ -534,8 +601,10 @@ impl Loader<'_> {
             .collect();
         if kind.is_some() {
             let room = MAX_PROCESSES.saturating_sub(self.processes.len());
+            // Room for the declarations after this one too: one more push past the
+            // reserved room would double a million-process vector.
             self.processes
-                .reserve((count.unwrap_or(1) as usize).min(room));
+                .reserve((count.unwrap_or(1) as usize).min(room) + self.siblings);
         }
         for r in 0..count.unwrap_or(1) {
             if self.too_big {
@@ -665,14 +734,15 @@ impl Loader<'_> {
             }
         }
         let idx = self.processes.len();
-        let mut ports = IndexMap::with_capacity(p.ports.len());
-        let mut barriers = IndexMap::new();
+        let mut ports: Vec<PlanPort> = Vec::with_capacity(p.ports.len());
+        let mut barriers = Vec::new();
         for (port, v) in &p.ports {
             let s = bind_site(port).with(format!("port `{port}`"));
             if kind.barrier_ports().iter().any(|b| b == port) {
                 if let Some(b) = self.resolve_barrier(v, &s) {
-                    self.barriers[b].parties.push((idx, port.clone()));
-                    barriers.insert(port.clone(), b);
+                    let name = self.intern(port);
+                    self.barriers[b].parties.push((idx, name.clone()));
+                    barriers.push((name, b));
                 }
                 continue;
             }
@@ -698,12 +768,17 @@ impl Loader<'_> {
             let Some(ids) = self.resolve(v, spec.array, scope, chans, &s) else {
                 continue;
             };
+            let name = self.intern(port);
             for &id in &ids {
                 let list = match spec.dir {
                     PortDir::Out => &mut self.channels[id].writers,
                     PortDir::In => &mut self.channels[id].readers,
                 };
-                list.push((idx, port.clone()));
+                // Most channels have one writer and one reader: room for one, not four.
+                if list.capacity() == 0 {
+                    list.reserve_exact(1);
+                }
+                list.push((idx, name.clone()));
             }
             if !spec.array && ids.len() != 1 {
                 continue;
@@ -713,7 +788,11 @@ impl Loader<'_> {
             } else {
                 PortBind::One(ids[0])
             };
-            ports.insert(port.clone(), (spec.dir, bind));
+            ports.push(PlanPort {
+                name,
+                dir: spec.dir,
+                bind,
+            });
         }
         for b in kind.barrier_ports() {
             if !p.ports.contains_key(b) {
@@ -725,7 +804,7 @@ impl Loader<'_> {
             }
         }
         for spec in kind.ports() {
-            if !ports.contains_key(&spec.name) && !p.ports.contains_key(&spec.name) {
+            if !ports.iter().any(|b| *b.name == *spec.name) && !p.ports.contains_key(&spec.name) {
                 let example = if spec.array {
                     "[\"CHANNEL\", ...]"
                 } else {
@@ -742,21 +821,26 @@ impl Loader<'_> {
             }
         }
         // Keep the kind's port order, which is what the graph and the builder show.
-        ports.sort_by_cached_key(|k, _| kind.ports().iter().position(|p| &p.name == k));
+        ports.sort_by_cached_key(|b| kind.ports().iter().position(|p| *p.name == *b.name));
         if self.processes.len() >= MAX_PROCESSES {
             self.too_big(site, "processes", MAX_PROCESSES);
             return;
         }
+        let decl = self.intern(&format!("{prefix}{pname}"));
+        let kind_name = self.intern(kind.name());
+        let params = self.share_params(values);
+        let cluster = self.cluster_of(cluster);
+        let file = self.file_of(path);
         self.processes.push(PlanProcess {
             name: format!("{prefix}{local}"),
-            decl: format!("{prefix}{pname}"),
-            kind: kind.name().to_string(),
-            params: values,
-            ports,
+            decl,
+            kind: kind_name,
+            params,
+            ports: ports.into_boxed_slice(),
             elem: None,
             barriers,
-            cluster: cluster.to_vec(),
-            file: path.to_path_buf(),
+            cluster,
+            file,
             pos: site.pos,
             own_thread,
         });

@@ -24,6 +24,7 @@ pub use loader::MAX_THREADS;
 pub use run::{ChannelStats, ProcessStats, RunReport, Running};
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use ron::Value;
@@ -32,24 +33,28 @@ use crate::registry::{PortDir, Registry};
 use crate::runtime::{Runtime, Scheduler};
 
 /// A channel instance of a loaded network.
+///
+/// What the instances of one declaration share (its declaration's name, type, cluster)
+/// is one allocation shared by all of them (`Arc`): a plan of a million-element array
+/// holds each once.
 #[derive(Debug, Clone)]
 pub struct PlanChannel {
     /// Its qualified name: `ring[3]`, `farm.jobs`.
     pub name: String,
     /// The declared channel (or array) it belongs to, qualified: `ring`, `farm.jobs`.
-    pub decl: String,
+    pub decl: Arc<str>,
     /// Its element type's name.
-    pub ty: String,
+    pub ty: Arc<str>,
     /// Its buffer capacity (0: synchronous).
     pub buffer: usize,
     /// Whether several writers and/or readers are allowed.
     pub shared: bool,
     /// The sub-network path it lives in (empty at top level).
-    pub cluster: Vec<String>,
+    pub cluster: Arc<[String]>,
     /// The processes and ports writing to it.
-    pub writers: Vec<(usize, String)>,
+    pub writers: Vec<(usize, Arc<str>)>,
     /// The processes and ports reading from it.
-    pub readers: Vec<(usize, String)>,
+    pub readers: Vec<(usize, Arc<str>)>,
 }
 
 /// What a port of a process instance is bound to: indices into [`Plan::channels`].
@@ -61,32 +66,63 @@ pub enum PortBind {
     Many(Vec<usize>),
 }
 
+impl PortBind {
+    /// The channels bound, in order (one for a single port).
+    pub fn ids(&self) -> &[usize] {
+        match self {
+            PortBind::One(id) => std::slice::from_ref(id),
+            PortBind::Many(ids) => ids,
+        }
+    }
+}
+
+/// A bound port of a process instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanPort {
+    /// The port's name, as its kind declares it.
+    pub name: Arc<str>,
+    /// Whether the process writes or reads.
+    pub dir: PortDir,
+    /// The channels it is bound to.
+    pub bind: PortBind,
+}
+
 /// A process instance of a loaded network.
+///
+/// As for channels, what the instances of one declaration share (declaration, kind,
+/// file, cluster, port names, and params when they are equal) is held once.
 #[derive(Debug, Clone)]
 pub struct PlanProcess {
     /// Its qualified name: `node[3]`, `farm.worker[2]`.
     pub name: String,
     /// The declaration it comes from, qualified (`node` for `node[3]`).
-    pub decl: String,
+    pub decl: Arc<str>,
     /// Its kind.
-    pub kind: String,
+    pub kind: Arc<str>,
     /// Its params, evaluated, defaults included.
-    pub params: IndexMap<String, Value>,
+    pub params: Arc<IndexMap<String, Value>>,
     /// Its ports, in the kind's order.
-    pub ports: IndexMap<String, (PortDir, PortBind)>,
+    pub ports: Box<[PlanPort]>,
     /// Its element type, for generic kinds.
-    pub elem: Option<String>,
-    /// Its barrier ports: indices into [`Plan::barriers`].
-    pub barriers: IndexMap<String, usize>,
+    pub elem: Option<Arc<str>>,
+    /// Its barrier ports, each with its index into [`Plan::barriers`].
+    pub barriers: Vec<(Arc<str>, usize)>,
     /// The sub-network path it lives in (empty at top level).
-    pub cluster: Vec<String>,
+    pub cluster: Arc<[String]>,
     /// Where it is declared.
-    pub file: PathBuf,
+    pub file: Arc<Path>,
     /// Line and column of its declaration.
     pub pos: Option<(usize, usize)>,
     /// Declared `thread: true` (itself, or the sub-network instance it is in): it runs on
     /// an OS thread of its own under any scheduler ([`Process::on_own_thread`](crate::Process::on_own_thread)).
     pub own_thread: bool,
+}
+
+impl PlanProcess {
+    /// Its port `name`, if the process has one bound.
+    pub fn port(&self, name: &str) -> Option<&PlanPort> {
+        self.ports.iter().find(|p| &*p.name == name)
+    }
 }
 
 /// A loaded and checked network, flat.
@@ -113,9 +149,9 @@ pub struct PlanBarrier {
     /// Its qualified name.
     pub name: String,
     /// The sub-network path it lives in (empty at top level).
-    pub cluster: Vec<String>,
+    pub cluster: Arc<[String]>,
     /// The processes enrolled on it, and their barrier ports.
-    pub parties: Vec<(usize, String)>,
+    pub parties: Vec<(usize, Arc<str>)>,
 }
 
 impl Plan {
@@ -153,9 +189,44 @@ impl Plan {
         }
     }
 
+    /// Starts the plan as [`start`] does, consuming it: each process's part of the plan is
+    /// freed once the process is built, so that a network of millions of processes does
+    /// not hold its plan and its processes at once. `occamy run` starts a network this
+    /// way unless it is to draw the run afterwards (`--dot`).
+    ///
+    /// # Errors
+    /// A kind whose build failed (a message naming the process).
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("occamy-doc-owned-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let file = dir.join("two.ron");
+    /// std::fs::write(&file, r#"Network(
+    ///     name: "two",
+    ///     channels: { "c": "u64" },
+    ///     processes: {
+    ///         "nums": (kind: "numbers", params: { "count": 3 }, ports: { "out": "c" }),
+    ///         "sink": (kind: "discard", ports: { "in": "c" }),
+    ///     },
+    /// )"#).unwrap();
+    /// let reg = occamy::Registry::with_builtins();
+    /// let plan = occamy::network::load(&file, &[], &reg).unwrap();
+    /// let runtime = occamy::network::runtime_of(&plan);
+    /// let report = plan.into_running(&reg, &runtime).unwrap().wait();
+    /// assert_eq!(report.channels[0].carried, 3);
+    /// ```
+    pub fn into_running(
+        self,
+        registry: &Registry,
+        runtime: &Runtime,
+    ) -> Result<Running, NetworkError> {
+        run::start(std::borrow::Cow::Owned(self), registry, runtime)
+    }
+
     /// A one-line summary: processes, channels and kinds.
     pub fn summary(&self) -> String {
-        let mut kinds: Vec<&str> = self.processes.iter().map(|p| p.kind.as_str()).collect();
+        let mut kinds: Vec<&str> = self.processes.iter().map(|p| &*p.kind).collect();
         kinds.sort();
         kinds.dedup();
         format!(
@@ -246,7 +317,7 @@ pub fn runtime_of(plan: &Plan) -> Runtime {
 /// # Errors
 /// A kind whose build failed (a message naming the process).
 pub fn start(plan: &Plan, registry: &Registry, runtime: &Runtime) -> Result<Running, NetworkError> {
-    run::start(plan, registry, runtime)
+    run::start(std::borrow::Cow::Borrowed(plan), registry, runtime)
 }
 
 /// The names among `candidates` closest to `name`, as a suggestion (`, did you mean ...?`).

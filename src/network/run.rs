@@ -1,20 +1,23 @@
 //! Running a checked plan: make its channels, build its processes, run them.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{Diagnostic, NetworkError, Plan, PortBind};
+use super::{Diagnostic, NetworkError, Plan, PlanBarrier, PlanChannel, PlanProcess, PortBind};
 use crate::barrier::Barrier;
 use crate::channel::Core;
 use crate::deadlock::DeadlockReport;
 use crate::registry::{Bound, Ctx, PortDir, Registry};
 use crate::runtime::held::Held;
 use crate::runtime::record::lock_std;
-use crate::runtime::{run_group, Group, ParError, ProcessEnd, Runtime};
+use crate::runtime::{run_group, Group, Keep, ParError, ProcessEnd, Runtime};
 use crate::wait::Direction;
 
 /// How much one channel carried.
@@ -34,7 +37,7 @@ pub struct ProcessStats {
     /// The process's name.
     pub name: String,
     /// Its kind.
-    pub kind: String,
+    pub kind: Arc<str>,
     /// How long it ran.
     pub ran: Duration,
     /// How it ended.
@@ -58,13 +61,18 @@ pub struct RunReport {
 
 /// A network that is running.
 pub struct Running {
-    cores: Vec<(String, String, Arc<Core>)>,
-    stats: Arc<Mutex<Vec<Option<ProcessStats>>>>,
+    /// Per channel, its declared type and its core (which knows its name).
+    cores: Vec<(Arc<str>, Arc<Core>)>,
+    /// The kinds of its processes, by process id: each entry names the kind of the
+    /// processes from its id up to the next entry's (ids follow plan order).
+    kinds: Vec<(u64, Arc<str>)>,
     done: mpsc::Receiver<Result<(), ParError>>,
     finished: Option<Result<(), ParError>>,
     thread: Option<JoinHandle<()>>,
     started: Instant,
     group: Arc<Group>,
+    /// Set when this is dropped (see `Drop`).
+    dropped: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Running {
@@ -73,35 +81,82 @@ impl std::fmt::Debug for Running {
     }
 }
 
+/// The channel ends of one channel not yet handed to a process: most channels have one
+/// writer and one reader, so the first end needs no allocation of its own.
+struct Ends {
+    first: Option<Box<dyn Any + Send>>,
+    rest: Vec<Box<dyn Any + Send>>,
+}
+
+impl Ends {
+    fn take(&mut self) -> Box<dyn Any + Send> {
+        self.rest
+            .pop()
+            .or_else(|| self.first.take())
+            .expect("one end per binding")
+    }
+}
+
+/// Starts `plan`. An owned plan is freed as it is used: each process's part once the
+/// process is built, the channels' once the channels are made.
 pub(crate) fn start(
-    plan: &Plan,
+    plan: Cow<'_, Plan>,
     reg: &Registry,
     runtime: &Runtime,
 ) -> Result<Running, NetworkError> {
-    let mut txs: Vec<Vec<Box<dyn Any + Send>>> = Vec::with_capacity(plan.channels.len());
-    let mut rxs: Vec<Vec<Box<dyn Any + Send>>> = Vec::with_capacity(plan.channels.len());
-    let mut cores = Vec::with_capacity(plan.channels.len());
-    for c in &plan.channels {
+    type Procs<'p> = Box<dyn Iterator<Item = Cow<'p, PlanProcess>> + 'p>;
+    let (name, file, channels, barriers, processes): (
+        String,
+        PathBuf,
+        Cow<'_, [PlanChannel]>,
+        Cow<'_, [PlanBarrier]>,
+        Procs<'_>,
+    ) = match plan {
+        Cow::Borrowed(p) => (
+            p.name.clone(),
+            p.file.clone(),
+            Cow::Borrowed(&p.channels[..]),
+            Cow::Borrowed(&p.barriers[..]),
+            Box::new(p.processes.iter().map(Cow::Borrowed)),
+        ),
+        Cow::Owned(p) => (
+            p.name,
+            p.file,
+            Cow::Owned(p.channels),
+            Cow::Owned(p.barriers),
+            Box::new(p.processes.into_iter().map(Cow::Owned)),
+        ),
+    };
+    let n_procs = processes.size_hint().0;
+    let mut txs: Vec<Ends> = Vec::with_capacity(channels.len());
+    let mut rxs: Vec<Ends> = Vec::with_capacity(channels.len());
+    let mut cores = Vec::with_capacity(channels.len());
+    for c in channels.iter() {
         let info = reg
             .type_info(&c.ty)
             .expect("a checked plan names registered types");
         let ch = info.make(c.buffer);
         ch.core.set_name(c.name.clone());
-        let mut t: Vec<Box<dyn Any + Send>> = (1..c.writers.len())
+        let t = (1..c.writers.len())
             .map(|_| (ch.clone_tx)(&*ch.tx))
             .collect();
-        let mut r: Vec<Box<dyn Any + Send>> = (1..c.readers.len())
+        let r = (1..c.readers.len())
             .map(|_| (ch.clone_rx)(&*ch.rx))
             .collect();
-        t.push(ch.tx);
-        r.push(ch.rx);
-        txs.push(t);
-        rxs.push(r);
-        cores.push((c.name.clone(), c.ty.clone(), ch.core));
+        txs.push(Ends {
+            first: Some(ch.tx),
+            rest: t,
+        });
+        rxs.push(Ends {
+            first: Some(ch.rx),
+            rest: r,
+        });
+        cores.push((c.ty.clone(), ch.core));
     }
+    drop(channels);
     // One enrolment per party: the barrier's first handle, then one more per party.
-    let mut barrier_ends: HashMap<(usize, String), Barrier> = HashMap::new();
-    for b in &plan.barriers {
+    let mut barrier_ends: HashMap<(usize, Arc<str>), Barrier> = HashMap::new();
+    for b in barriers.iter() {
         let first = Barrier::new();
         first.set_name(b.name.clone());
         let mut handles: Vec<Barrier> = (1..b.parties.len()).map(|_| first.enroll()).collect();
@@ -110,41 +165,37 @@ pub(crate) fn start(
             barrier_ends.insert(party.clone(), h);
         }
     }
-    let stats: Arc<Mutex<Vec<Option<ProcessStats>>>> =
-        Arc::new(Mutex::new(vec![None; plan.processes.len()]));
-    let mut procs = Vec::with_capacity(plan.processes.len());
+    let mut kinds: Vec<(u64, Arc<str>)> = Vec::new();
+    let mut procs = Vec::with_capacity(n_procs);
     let mut diags = Vec::new();
-    for (i, p) in plan.processes.iter().enumerate() {
-        let mut ports = HashMap::new();
-        let mut held = Vec::new();
-        for (name, (dir, bind)) in &p.ports {
-            let d = match dir {
+    for (i, p) in processes.enumerate() {
+        let mut ports = HashMap::with_capacity(p.ports.len());
+        let mut held = Vec::with_capacity(p.ports.len() + p.barriers.len());
+        for port in p.ports.iter() {
+            let d = match port.dir {
                 PortDir::Out => Direction::Send,
                 PortDir::In => Direction::Recv,
             };
-            let ids = match bind {
-                PortBind::One(id) => std::slice::from_ref(id),
-                PortBind::Many(ids) => ids.as_slice(),
-            };
-            held.extend(ids.iter().map(|&id| Held::Chan(cores[id].2.clone(), d)));
-            let ends = match dir {
+            let ids = port.bind.ids();
+            held.extend(ids.iter().map(|&id| Held::Chan(cores[id].1.clone(), d)));
+            let ends = match port.dir {
                 PortDir::Out => &mut txs,
                 PortDir::In => &mut rxs,
             };
-            let mut take = |id: usize| ends[id].pop().expect("one end per binding");
-            let b = match bind {
+            let mut take = |id: usize| ends[id].take();
+            let b = match &port.bind {
                 PortBind::One(id) => Bound::One(take(*id)),
                 PortBind::Many(ids) => Bound::Many(ids.iter().map(|&id| take(id)).collect()),
             };
-            ports.insert(name.clone(), b);
+            ports.insert(port.name.to_string(), b);
         }
         let mut barriers = HashMap::new();
-        for port in p.barriers.keys() {
+        for (port, _) in &p.barriers {
             let h = barrier_ends
                 .remove(&(i, port.clone()))
                 .expect("one enrolment per party");
             held.push(Held::Barrier(h.shared.clone()));
-            barriers.insert(port.clone(), h);
+            barriers.insert(port.to_string(), h);
         }
         let mut ctx = Ctx {
             name: p.name.clone(),
@@ -164,20 +215,13 @@ pub(crate) fn start(
                 } else {
                     proc_
                 };
-                let stats = stats.clone();
-                let (name, kind) = (p.name.clone(), p.kind.clone());
-                procs.push(proc_.holding(held).observe(Box::new(move |end, ran| {
-                    let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
-                    s[i] = Some(ProcessStats {
-                        name,
-                        kind,
-                        ran,
-                        end,
-                    });
-                })));
+                if kinds.last().is_none_or(|(_, k)| *k != p.kind) {
+                    kinds.push((proc_.id, p.kind.clone()));
+                }
+                procs.push(proc_.holding(held));
             }
             Err(e) => diags.push(Diagnostic {
-                file: p.file.clone(),
+                file: p.file.to_path_buf(),
                 pos: p.pos,
                 context: vec![format!("process `{}`", p.name)],
                 message: format!("cannot build: {e}"),
@@ -192,14 +236,21 @@ pub(crate) fn start(
     let started = Instant::now();
     let group = Group::new(runtime);
     let g = group.clone();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let d = dropped.clone();
     let thread = std::thread::Builder::new()
-        .name(format!("network {}", plan.name))
+        .name(format!("network {name}"))
         .spawn(move || {
-            let _ = tx.send(run_group(&g, procs).result);
+            let _ = tx.send(run_group(&g, procs, Keep::Records).result);
+            // A `Running` dropped before the end released only the records it saw (it
+            // sets the flag first, so one of the two releases comes after the last one).
+            if d.load(Ordering::SeqCst) {
+                g.release();
+            }
         })
         .map_err(|e| NetworkError {
             diagnostics: vec![Diagnostic {
-                file: plan.file.clone(),
+                file,
                 pos: None,
                 context: vec![],
                 message: format!("cannot start the network: {e}"),
@@ -208,22 +259,44 @@ pub(crate) fn start(
         })?;
     Ok(Running {
         cores,
-        stats,
+        kinds,
         done,
         finished: None,
         thread: Some(thread),
         started,
         group,
+        dropped,
     })
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // The run keeps its records for the statistics (`Keep::Records`); they refer to
+        // the group, so it must let go of them. If the network still runs, its thread
+        // releases them again when it ends.
+        self.dropped.store(true, Ordering::SeqCst);
+        self.group.release();
+    }
 }
 
 impl Running {
     /// Poisons every channel of the network, so that every process stops at its next
     /// channel operation (or at once, if blocked on one).
     pub fn poison(&self) {
-        for (_, _, c) in &self.cores {
+        for (_, c) in &self.cores {
             c.poison();
         }
+    }
+
+    /// The names of the processes that have started and not yet ended, in declaration
+    /// order.
+    pub fn unfinished(&self) -> Vec<String> {
+        self.group
+            .records()
+            .iter()
+            .filter(|r| lock_std(&r.end).is_none())
+            .map(|r| r.name.clone())
+            .collect()
     }
 
     /// The deadlock found so far, if any.
@@ -256,19 +329,26 @@ impl Running {
         let channels = self
             .cores
             .iter()
-            .map(|(name, ty, c)| ChannelStats {
-                name: name.clone(),
-                ty: ty.clone(),
+            .map(|(ty, c)| ChannelStats {
+                name: c.name().unwrap_or_default().to_string(),
+                ty: ty.to_string(),
                 carried: c.carried(),
             })
             .collect();
         let processes = self
-            .stats
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .group
+            .records()
             .iter()
-            .flatten()
-            .cloned()
+            .filter_map(|r| {
+                let (end, ran) = (*lock_std(&r.end))?;
+                let k = self.kinds.partition_point(|(id, _)| *id <= r.id);
+                Some(ProcessStats {
+                    name: r.name.clone(),
+                    kind: self.kinds[k.checked_sub(1)?].1.clone(),
+                    ran,
+                    end,
+                })
+            })
             .collect();
         (channels, processes)
     }
@@ -288,6 +368,7 @@ impl Running {
         let elapsed = self.started.elapsed();
         let (channels, processes) = self.snapshot();
         let deadlock = self.deadlock();
+        self.group.release();
         RunReport {
             result,
             elapsed,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::held::{Endpoint, Enrolment, Held};
 use super::record::{live_record, Record};
 use super::scheduler;
-use crate::wait::{Direction, Signal, WaitOn};
+use crate::wait::{Direction, Signal, Signalled, WaitOn};
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<Record>>> = const { RefCell::new(None) };
@@ -117,7 +117,7 @@ pub(crate) struct Waiting {
 /// first hands the worker's queue to another thread, so that the other tasks move on; the
 /// process is warned about once (a blocking call in an async process).
 pub(crate) fn park<R>(on: &[WaitOn], sig: Option<&Arc<Signal>>, sleep: &mut dyn FnMut() -> R) -> R {
-    let _waiting = wait(on, sig, true);
+    let _waiting = wait(on, sig.map(|s| s.clone() as Arc<dyn Signalled>), true);
     if scheduler::on_worker() {
         if let Some(r) = &_waiting.rec {
             r.warn_blocking();
@@ -131,11 +131,11 @@ pub(crate) fn park<R>(on: &[WaitOn], sig: Option<&Arc<Signal>>, sleep: &mut dyn 
 /// An async operation that returned pending, waiting on `on`: the entries count once the
 /// process's driver has parked it, and go when the guard drops (the operation completed
 /// or its future was dropped).
-pub(crate) fn pending_on(on: &[WaitOn], sig: Option<&Arc<Signal>>) -> Waiting {
-    wait(on, sig, false)
+pub(crate) fn pending_on<S: Signalled + 'static>(on: &[WaitOn], sig: Option<&Arc<S>>) -> Waiting {
+    wait(on, sig.map(|s| s.clone() as Arc<dyn Signalled>), false)
 }
 
-fn wait(on: &[WaitOn], sig: Option<&Arc<Signal>>, parks: bool) -> Waiting {
+fn wait(on: &[WaitOn], sig: Option<Arc<dyn Signalled>>, parks: bool) -> Waiting {
     let rec = current();
     let token = rec.as_ref().map_or(0, |r| r.add_waits(on, sig, parks));
     Waiting { rec, token, parks }

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use super::context;
@@ -11,20 +11,21 @@ use super::error::Error;
 use super::group::Group;
 use super::par::{begin, guarded, span, Begun, Finished};
 use super::process::{AsyncBody, Body, Process};
+use super::record::Record;
 use super::record::{lock_std, ProcWaker};
 use super::scheduler::{JoinHandle, Pool};
 
-/// A green process, to be joined: the pool's handle, and where the task leaves how the
-/// process ended.
+/// A green process, to be joined: the pool's handle, and its record, where the task
+/// leaves how the process ended (`Record::failure`). Kept small: a run holds one per
+/// process.
 pub(crate) struct Task {
     join: JoinHandle,
-    finished: Arc<Mutex<Option<Finished>>>,
-    name: String,
+    rec: Arc<Record>,
 }
 
 impl std::fmt::Debug for Task {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Task({})", self.name)
+        write!(f, "Task({})", self.rec.name)
     }
 }
 
@@ -33,11 +34,15 @@ impl Task {
         // The task catches its body's panics itself; an error here means the pool shut
         // down before the task ended, which `conclude` reports below.
         let joined = self.join.join();
-        match lock_std(&self.finished).take() {
-            Some(f) => f,
+        if let Some(f) = lock_std(&self.rec.failure).take() {
+            let (seq, failure) = *f;
+            return Some((seq, self.rec.name.clone(), failure));
+        }
+        match *lock_std(&self.rec.end) {
+            Some(_) => None,
             None => Some((
                 0,
-                self.name,
+                self.rec.name.clone(),
                 super::error::Failure::Panic(match joined {
                     Err(_) => "its scheduler stopped before it ended".into(),
                     Ok(()) => "it ended without a result".into(),
@@ -53,25 +58,21 @@ impl Task {
 
 /// Starts the async process `p` as a task on `pool`.
 pub(crate) fn start(p: Process, group: &Arc<Group>, pool: &Pool) -> Task {
-    let name = p.name.clone();
     let (begun, body) = begin(p, group);
     let Body::Async(fut) = body else {
         unreachable!("only async processes run as tasks")
     };
-    let finished = Arc::new(Mutex::new(None));
-    let span = span(&begun.rec.name);
+    let rec = begun.rec.clone();
+    let span = Some(span(&rec.name))
+        .filter(|s| !s.is_disabled())
+        .map(Box::new);
     let join = pool.spawn(ProcessTask {
         begun: Some(begun),
         fut,
         waker: None,
         span,
-        finished: finished.clone(),
     });
-    Task {
-        join,
-        finished,
-        name,
-    }
+    Task { join, rec }
 }
 
 struct ProcessTask {
@@ -79,8 +80,9 @@ struct ProcessTask {
     fut: AsyncBody,
     /// The process's own waker, wrapping the pool's (see `ProcWaker`).
     waker: Option<Waker>,
-    span: tracing::Span,
-    finished: Arc<Mutex<Option<Finished>>>,
+    /// Boxed, and only when a subscriber wants it: a span is 40 bytes, and a run holds a
+    /// task per process.
+    span: Option<Box<tracing::Span>>,
 }
 
 impl Future for ProcessTask {
@@ -101,7 +103,7 @@ impl Future for ProcessTask {
         rec.set_parked(false);
         let result: std::thread::Result<Poll<Result<(), Error>>> = {
             let _entered = context::enter(rec);
-            let _span = this.span.enter();
+            let _span = this.span.as_ref().map(|s| s.enter());
             guarded(|| this.fut.as_mut().poll(&mut inner))
         };
         let result = match result {
@@ -115,7 +117,10 @@ impl Future for ProcessTask {
             Err(panic) => Err(panic),
         };
         let begun = this.begun.take().expect("polled once more after its end");
-        *lock_std(&this.finished) = Some(begun.end(result));
+        let rec = begun.rec.clone();
+        if let Some((seq, _, failure)) = begun.end(result) {
+            *lock_std(&rec.failure) = Some(Box::new((seq, failure)));
+        }
         Poll::Ready(())
     }
 }

@@ -40,4 +40,4 @@ pub use process::{HeldSet, Holds, Process};
 pub use record::{processes, EndInfo, ProcessInfo};
 
 pub(crate) use group::Group;
-pub(crate) use par::run_group;
+pub(crate) use par::{run_group, Keep};

@@ -113,6 +113,7 @@ fn candidate(r: &Record) -> Option<Blocked> {
             return None;
         }
         if let Some(s) = &e.sig {
+            let s = s.as_signal();
             if s.outcome().is_some() {
                 return None;
             }

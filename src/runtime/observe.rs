@@ -67,14 +67,17 @@ pub(crate) struct Inner {
 /// One run attached to a watch.
 struct Run {
     group: Arc<Group>,
-    /// Its records once it ended (the group lets go of them then).
-    ended: Option<Vec<Arc<Record>>>,
+    /// The records the group let go of (it does once the run is concluded, and a
+    /// declared network's may do so more than once).
+    kept: Vec<Arc<Record>>,
+    /// Whether the group has let go of its records at least once.
+    released: bool,
 }
 
 impl std::fmt::Debug for Watch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let runs = lock_std(&self.inner.runs);
-        let ended = runs.iter().filter(|r| r.ended.is_some()).count();
+        let ended = runs.iter().filter(|r| r.released).count();
         write!(f, "Watch({} runs, {ended} ended)", runs.len())
     }
 }
@@ -117,8 +120,7 @@ impl Watch {
 
     /// Whether a run has been attached and every attached run has ended.
     pub fn finished(&self) -> bool {
-        let runs = lock_std(&self.inner.runs);
-        !runs.is_empty() && runs.iter().all(|r| r.ended.is_some())
+        self.records().2
     }
 
     /// Waits until a run starts or ends, or `timeout` passes; returns whether one did.
@@ -147,17 +149,19 @@ impl Watch {
         let runs = lock_std(&self.inner.runs);
         let mut all = Vec::new();
         let mut deadlocks = Vec::new();
+        let mut released = !runs.is_empty();
         for r in runs.iter() {
-            match &r.ended {
-                Some(recs) => all.extend(recs.iter().cloned()),
-                None => all.extend(r.group.records()),
-            }
+            all.extend(r.kept.iter().cloned());
+            all.extend(r.group.records());
+            released &= r.released;
             if let Some(d) = lock_std(&r.group.deadlock).clone() {
                 deadlocks.push(d);
             }
         }
-        let finished = !runs.is_empty() && runs.iter().all(|r| r.ended.is_some());
         drop(runs);
+        // Concluded, and no process still running (a group may let go of its records
+        // early, when the handle on a declared network is dropped while it runs).
+        let finished = released && all.iter().all(|r| lock_std(&r.end).is_some());
         all.sort_by_key(|r| r.id);
         (all, deadlocks, finished)
     }
@@ -183,20 +187,22 @@ pub(crate) fn attach(watch: &Weak<Inner>, group: &Arc<Group>) {
     if let Some(inner) = watch.upgrade() {
         lock_std(&inner.runs).push(Run {
             group: group.clone(),
-            ended: None,
+            kept: Vec::new(),
+            released: false,
         });
         Watch { inner }.bump();
     }
 }
 
-/// Called by a group as its run ends, with every record it had.
+/// Called by a group as it lets go of its records (as its run ends), with them.
 pub(crate) fn detach(watch: &Weak<Inner>, group: &Group, records: Vec<Arc<Record>>) {
     if let Some(inner) = watch.upgrade() {
         if let Some(r) = lock_std(&inner.runs)
             .iter_mut()
             .find(|r| std::ptr::eq(Arc::as_ptr(&r.group), group))
         {
-            r.ended = Some(records);
+            r.kept.extend(records);
+            r.released = true;
         }
         Watch { inner }.bump();
     }
@@ -283,6 +289,8 @@ pub struct ProcessState {
     pub name: String,
     /// How it is doing.
     pub state: State,
+    /// How long it ran, once it has ended.
+    pub ran: Option<Duration>,
 }
 
 /// One channel in a [`Snapshot`]: every channel some process of the runs holds an end of.
@@ -355,10 +363,11 @@ fn snapshot_of(
     let mut channels: Vec<ChannelState> = Vec::new();
     let mut chan_at: HashMap<u64, usize> = HashMap::new();
     let mut labels: HashMap<u64, String> = HashMap::new();
-    let mut ended: Vec<Option<ProcessEnd>> = Vec::with_capacity(records.len());
+    let mut ended: Vec<Option<(ProcessEnd, Duration)>> = Vec::with_capacity(records.len());
     for r in records {
-        let end = *lock_std(&r.end);
-        ended.push(end);
+        let finish = *lock_std(&r.end);
+        ended.push(finish);
+        let end = finish.map(|e| e.0);
         for h in r.held() {
             match h {
                 Held::Chan(c, d) => {
@@ -406,9 +415,10 @@ fn snapshot_of(
             id: r.id,
             name: r.name.clone(),
             state: match end {
-                Some(e) => State::Ended(e),
+                Some((e, _)) => State::Ended(e),
                 None => state_of(r, &holders, &labels),
             },
+            ran: end.map(|(_, ran)| ran),
         })
         .collect();
     Snapshot {

@@ -18,7 +18,7 @@ use super::builder::{Runtime, Scheduler};
 use super::error::{Error, Failure, ParError, ProcessEnd};
 use super::green;
 use super::group::Group;
-use super::process::{Body, Observer, Process};
+use super::process::{Body, Process};
 use super::record::{lock_std, ProcessInfo, Record};
 use super::scheduler::Pool;
 use super::thread;
@@ -38,7 +38,6 @@ pub(crate) type Finished = Option<(u64, String, Failure)>;
 /// A process that has begun: its record is live. [`Begun::end`] ends it.
 pub(crate) struct Begun {
     pub(crate) rec: Arc<Record>,
-    observer: Option<Observer>,
     started: Instant,
 }
 
@@ -47,7 +46,6 @@ pub(crate) fn begin(p: Process, group: &Arc<Group>) -> (Begun, Body) {
     let Process {
         name,
         body,
-        observer,
         holds,
         id,
         own_thread: _,
@@ -57,7 +55,6 @@ pub(crate) fn begin(p: Process, group: &Arc<Group>) -> (Begun, Body) {
     RUNNING.fetch_add(1, Ordering::Relaxed);
     let begun = Begun {
         rec,
-        observer,
         started: Instant::now(),
     };
     (begun, body)
@@ -77,11 +74,7 @@ impl Begun {
     /// Ends the process with `result` (a panic payload if its body panicked): poisons or
     /// retires what it held, records how it ended, and returns its failure, if any.
     pub(crate) fn end(self, result: std::thread::Result<Result<(), Error>>) -> Finished {
-        let Begun {
-            rec,
-            observer,
-            started,
-        } = self;
+        let Begun { rec, started } = self;
         RUNNING.fetch_sub(1, Ordering::Relaxed);
         let (end, failure) = match result {
             Ok(Ok(())) => (ProcessEnd::Ok, None),
@@ -100,11 +93,8 @@ impl Begun {
             rec.poison_held();
         }
         rec.flush(poison);
-        *lock_std(&rec.end) = Some(end);
+        *lock_std(&rec.end) = Some((end, started.elapsed()));
         rec.go_dead();
-        if let Some(f) = observer {
-            f(end, started.elapsed());
-        }
         let seq = FINISHED.fetch_add(1, Ordering::Relaxed);
         let failure = failure?;
         tracing::info!(process = %rec.name, "{failure}");
@@ -218,7 +208,7 @@ impl Runtime {
     /// # Blocking
     /// Blocks until every process has ended.
     pub fn run<I: IntoIterator<Item = Process>>(&self, processes: I) -> ParOutcome {
-        run_group(&Group::new(self), processes)
+        run_group(&Group::new(self), processes, Keep::Infos)
     }
 
     /// Runs the processes in parallel: [`par`] with these options.
@@ -260,23 +250,44 @@ impl Runtime {
     }
 }
 
+/// What a concluded run keeps of its processes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// A snapshot of each in [`ParOutcome::processes`]; the group lets go of its records.
+    Infos,
+    /// Nothing (a process joined alone).
+    Nothing,
+    /// The group keeps its records, for a caller that reads them itself and then calls
+    /// `Group::release` (a declared network: a million snapshots at the end would be its
+    /// largest allocation).
+    Records,
+}
+
 /// Runs processes in parallel as members of `group`.
 pub(crate) fn run_group<I: IntoIterator<Item = Process>>(
     group: &Arc<Group>,
     processes: I,
+    keep: Keep,
 ) -> ParOutcome {
     let mut pool = None;
-    let handles: Vec<Handle> = processes
-        .into_iter()
-        .map(|p| start(p, group, &mut pool))
-        .collect();
+    let processes = processes.into_iter();
+    // A loop, not `collect`: collecting a `Vec<Process>`'s iterator would reuse its (larger)
+    // allocation for the handles, and keep it for the whole run.
+    let mut handles: Vec<Handle> = Vec::with_capacity(processes.size_hint().0);
+    for p in processes {
+        handles.push(start(p, group, &mut pool));
+    }
     let failures = handles.into_iter().filter_map(Handle::join).collect();
     drop(pool);
-    conclude(group, failures)
+    conclude(group, failures, keep)
 }
 
 /// The outcome of a group whose processes have all ended.
-pub(crate) fn conclude(group: &Group, mut failures: Vec<(u64, String, Failure)>) -> ParOutcome {
+pub(crate) fn conclude(
+    group: &Group,
+    mut failures: Vec<(u64, String, Failure)>,
+    keep: Keep,
+) -> ParOutcome {
     let deadlock = lock_std(&group.deadlock).clone();
     if let (Some(d), OnDeadlock::Poison) = (&deadlock, group.config.on_deadlock) {
         let first = d
@@ -289,8 +300,14 @@ pub(crate) fn conclude(group: &Group, mut failures: Vec<(u64, String, Failure)>)
     }
     // In declaration order (ids are handed out as processes are made), not thread-start
     // order.
-    let processes: Vec<ProcessInfo> = group.records().iter().map(|r| r.info()).collect();
-    group.release();
+    let processes: Vec<ProcessInfo> = if keep == Keep::Infos {
+        group.records().iter().map(|r| r.info()).collect()
+    } else {
+        Vec::new()
+    };
+    if keep != Keep::Records {
+        group.release();
+    }
     let result = match failures.first() {
         Some((_, _, Failure::Deadlock(_))) => {
             let (_, process, failure) = failures.remove(0);
@@ -375,7 +392,7 @@ impl ProcessHandle {
     pub fn join(self) -> Result<(), ParError> {
         let failure = self.handle.join();
         drop(self.pool);
-        conclude(&self.group, failure.into_iter().collect()).result
+        conclude(&self.group, failure.into_iter().collect(), Keep::Nothing).result
     }
 }
 

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::context;
-use super::error::{Error, ProcessEnd, ProcessResult};
+use super::error::{Error, ProcessResult};
 use super::held::Held;
 use super::record::next_id;
 use crate::barrier::Barrier;
@@ -15,13 +15,32 @@ use crate::wait::Direction;
 
 pub(crate) type AsyncBody = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
 
+/// A body's future with its output made a `Result<(), Error>`. A struct, not an async
+/// block: an async block that awaits a captured future stores it twice (as the capture and
+/// as the awaited future), doubling every async process's allocation.
+struct IntoResult<F>(F);
+
+impl<F: Future> Future for IntoResult<F>
+where
+    F::Output: ProcessResult,
+{
+    type Output = Result<(), Error>;
+
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        // SAFETY: a structural pin projection: `IntoResult` never moves its field, has no
+        // Drop and no Unpin impl of its own.
+        let f = unsafe { self.map_unchecked_mut(|s| &mut s.0) };
+        f.poll(cx).map(ProcessResult::into_result)
+    }
+}
+
 pub(crate) enum Body {
     Sync(Box<dyn FnOnce() -> Result<(), Error> + Send>),
     Async(AsyncBody),
 }
-
-/// Called when a process ends, with how it ended and how long it ran.
-pub(crate) type Observer = Box<dyn FnOnce(ProcessEnd, std::time::Duration) + Send>;
 
 /// A named process, ready to run with [`par`](crate::par), [`seq`](crate::seq),
 /// [`spawn`](crate::spawn) or a [`Runtime`](crate::Runtime).
@@ -42,7 +61,6 @@ pub(crate) type Observer = Box<dyn FnOnce(ProcessEnd, std::time::Duration) + Sen
 pub struct Process {
     pub(crate) name: String,
     pub(crate) body: Body,
-    pub(crate) observer: Option<Observer>,
     /// What it is declared to hold, and how many of its end objects stand for each.
     pub(crate) holds: Vec<(Held, usize)>,
     pub(crate) id: u64,
@@ -66,7 +84,6 @@ impl Process {
         Process {
             name: name.into(),
             body: Body::Sync(Box::new(move || body().into_result())),
-            observer: None,
             holds: Vec::new(),
             id: next_id(),
             own_thread: false,
@@ -94,8 +111,7 @@ impl Process {
     {
         Process {
             name: name.into(),
-            body: Body::Async(Box::pin(async move { body.await.into_result() })),
-            observer: None,
+            body: Body::Async(Box::pin(IntoResult(body))),
             holds: Vec::new(),
             id: next_id(),
             own_thread: false,
@@ -205,12 +221,6 @@ impl Process {
     /// use of each registers it).
     pub(crate) fn holding(mut self, h: Vec<Held>) -> Process {
         self.holds.extend(h.into_iter().map(|h| (h, 0)));
-        self
-    }
-
-    /// Calls `f` when the process ends (for run-time statistics).
-    pub(crate) fn observe(mut self, f: Observer) -> Process {
-        self.observer = Some(f);
         self
     }
 }

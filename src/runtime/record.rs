@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
 use std::task::{Wake, Waker};
 
-use super::error::ProcessEnd;
+use super::error::{Failure, ProcessEnd};
 use super::group::Group;
 use super::held::{Endpoint, Held};
-use crate::wait::{Direction, Signal, WaitOn};
+use crate::wait::{Direction, Signalled, WaitOn};
 
 pub(crate) fn lock_std<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -31,7 +31,7 @@ pub(crate) struct WaitEntry {
     token: u64,
     pub(crate) on: WaitOn,
     /// The signal that ends the wait: fired means the process is about to wake.
-    pub(crate) sig: Option<Arc<Signal>>,
+    pub(crate) sig: Option<Arc<dyn Signalled>>,
 }
 
 /// What a process waits on.
@@ -73,7 +73,11 @@ pub(crate) struct Record {
     pending: Mutex<Vec<(Arc<dyn Endpoint>, Direction)>>,
     /// Whether `pending` may be non-empty: checked without its lock on every park.
     has_pending: AtomicBool,
-    pub(crate) end: Mutex<Option<ProcessEnd>>,
+    /// How it ended, and how long it ran.
+    pub(crate) end: Mutex<Option<(ProcessEnd, std::time::Duration)>>,
+    /// A green process's failure, left here by its task for whoever joins it (a box: most
+    /// processes never fail, and the record of each is kept until its run ends).
+    pub(crate) failure: Mutex<Option<Box<(u64, Failure)>>>,
     /// For async processes: the waker their driver polls them with.
     pub(crate) driver: OnceLock<Arc<ProcWaker>>,
     /// Whether it was warned of a blocking call inside a green task.
@@ -143,6 +147,7 @@ impl Record {
             pending: Mutex::new(Vec::new()),
             has_pending: AtomicBool::new(false),
             end: Mutex::new(None),
+            failure: Mutex::new(None),
             driver: OnceLock::new(),
             warned: AtomicBool::new(false),
         });
@@ -227,16 +232,26 @@ impl Record {
     }
 
     /// Adds wait entries; returns their token.
-    pub(crate) fn add_waits(&self, on: &[WaitOn], sig: Option<&Arc<Signal>>, park: bool) -> u64 {
+    pub(crate) fn add_waits(
+        &self,
+        on: &[WaitOn],
+        sig: Option<Arc<dyn Signalled>>,
+        park: bool,
+    ) -> u64 {
         self.flush_if_any();
         let mut w = lock_std(&self.wait);
         w.next_token += 1;
         let token = w.next_token;
+        // Exactly what the first wait needs (one entry, mostly), not Vec's minimum of
+        // four: the entries' room is kept for the process's life.
+        if w.on.capacity() == 0 {
+            w.on.reserve_exact(on.len());
+        }
         for &on in on {
             w.on.push(WaitEntry {
                 token,
                 on,
-                sig: sig.cloned(),
+                sig: sig.clone(),
             });
         }
         drop(w);
@@ -300,7 +315,7 @@ impl Record {
             } else {
                 Vec::new()
             },
-            end: *lock_std(&self.end),
+            end: lock_std(&self.end).map(|e| e.0),
         }
     }
 }

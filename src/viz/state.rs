@@ -3,7 +3,6 @@
 //! event of `/events`), schema `occamy-state/1` (docs/viewer.md).
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
 use serde::Serialize;
 
@@ -75,8 +74,8 @@ impl Model {
                     .filter_map(|p| match p.state {
                         State::Ended(end) => Some(ProcessStats {
                             name: p.name.clone(),
-                            kind: String::new(),
-                            ran: Duration::ZERO,
+                            kind: "".into(),
+                            ran: p.ran.unwrap_or_default(),
                             end,
                         }),
                         _ => None,
