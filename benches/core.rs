@@ -14,9 +14,12 @@
 //!   hops; ns per hop. Start-up and tear-down are not timed.
 //!
 //! After them, `detection` runs occamy's commstime with the deadlock monitor on and off
-//! (alternating) and prints the ratio: the monitor's overhead.
+//! (alternating) and prints the ratio: the monitor's overhead. `watch` does the same with
+//! and without an `occamy::observe::Watch` attached (what `occamy run --viz` attaches),
+//! nobody reading it, and once more with a reader taking a snapshot every 250 ms (as the
+//! viewer does while a page is open).
 //!
-//! Usage: `cargo bench --bench core [-- [--quick] [commstime|pingpong|ring|spawn|alt|detection]...]`
+//! Usage: `cargo bench --bench core [-- [--quick] [commstime|pingpong|ring|spawn|alt|detection|watch]...]`
 //! (a name also runs its green variants);
 //! `--occamy-only` or `--crossbeam-only` runs one side alone (for profiling).
 //!
@@ -330,11 +333,13 @@ impl Config {
                 "--quick" => quick = true,
                 "--occamy-only" => crossbeam = false,
                 "--crossbeam-only" => occamy = false,
-                "commstime" | "pingpong" | "ring" | "spawn" | "alt" | "detection" => only.push(arg),
+                "commstime" | "pingpong" | "ring" | "spawn" | "alt" | "detection" | "watch" => {
+                    only.push(arg)
+                }
                 a if a.starts_with('-') => eprintln!("core bench: ignoring option {a}"),
                 a => {
                     return Err(format!(
-                        "unknown benchmark {a:?} (commstime, pingpong, ring, spawn, alt, detection)"
+                        "unknown benchmark {a:?} (commstime, pingpong, ring, spawn, alt, detection, watch)"
                     ))
                 }
             }
@@ -574,6 +579,9 @@ fn main() -> ExitCode {
     if cfg.occamy && cfg.wants("detection") {
         detection_overhead(&cfg);
     }
+    if cfg.occamy && cfg.wants("watch") {
+        watch_overhead(&cfg);
+    }
     println!("total {:.1} s", t0.elapsed().as_secs_f64());
     ExitCode::SUCCESS
 }
@@ -607,5 +615,65 @@ fn detection_overhead(cfg: &Config) {
         spread(&on),
         show(m_off),
         spread(&off)
+    );
+}
+
+/// The observation layer's cost on commstime, in the same run, rotating the order: with
+/// a watch attached that nobody reads (what must cost nothing), without one, and with a
+/// reader taking a snapshot every 250 ms, as the viewer's page makes it do.
+fn watch_overhead(cfg: &Config) {
+    use occamy::observe::Watch;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let mut runs: [Vec<f64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for round in 0..cfg.rounds {
+        for k in 0..3 {
+            let which = (round + k) % 3;
+            let watch = Watch::new();
+            let rt = if which == 1 {
+                Runtime::new()
+            } else {
+                Runtime::new().watch(&watch)
+            };
+            let stop = Arc::new(AtomicBool::new(false));
+            let reader = (which == 2).then(|| {
+                let (watch, stop) = (watch.clone(), stop.clone());
+                thread::spawn(move || {
+                    let mut prev = watch.snapshot();
+                    while !stop.load(Ordering::Relaxed) {
+                        thread::sleep(std::time::Duration::from_millis(250));
+                        let now = watch.snapshot();
+                        std::hint::black_box(now.rates_since(&prev));
+                        prev = now;
+                    }
+                })
+            });
+            runs[which].push(commstime_occamy(&rt, cfg.commstime_n));
+            stop.store(true, Ordering::Relaxed);
+            if let Some(r) = reader {
+                r.join().expect("the reader thread");
+            }
+        }
+    }
+    let m: Vec<Option<f64>> = runs.iter().map(|r| median(r)).collect();
+    let ratio = |a: Option<f64>, b: Option<f64>| {
+        a.zip(b)
+            .map_or_else(|| "-".into(), |(a, b)| format!("{:.3}", a / b))
+    };
+    println!(
+        "watch commstime with a watch nobody reads {:>7} ns/comm {:<15} without {:>7} ns/comm {:<15} ratio {}",
+        show(m[0]),
+        spread(&runs[0]),
+        show(m[1]),
+        spread(&runs[1]),
+        ratio(m[0], m[1])
+    );
+    println!(
+        "watch commstime read every 250 ms         {:>7} ns/comm {:<15} without {:>7} ns/comm {:<15} ratio {}",
+        show(m[2]),
+        spread(&runs[2]),
+        show(m[1]),
+        spread(&runs[1]),
+        ratio(m[2], m[1])
     );
 }

@@ -125,11 +125,16 @@
 //! | `occamy::network` | `network` | declared networks: the RON format, loading and checking it, running a checked network; the registry of kinds and types (`network::Registry`, `network::Kind`, `network::BuildCtx`) and the built-in kinds |
 //! | `occamy::graph` | `graph` | the process graph, as Graphviz DOT or JSON |
 //! | `occamy::launcher` | `launcher` | the `occamy` command (`check`, `run`, `kinds`, `dot`); needs `network` and `graph` |
+//! | `occamy::viz` | `viz` | the live web view of a running network (`occamy run FILE --viz`, [`viz::Viewer`]); needs `network` and `graph` |
 //! | `occamy::bridge` | `bridge` | bridges from and to crossbeam-channel and flume channels, for threaded and async code around a network |
 //!
-//! `network`, `graph` and `launcher` are on by default, `bridge` is not. With `default-features = false`
+//! `network`, `graph`, `viz` and `launcher` are on by default, `bridge` is not. With `default-features = false`
 //! only the core is built, and it depends on `crossbeam-utils`, `crossbeam-deque` (the
 //! green scheduler's work-stealing queues) and `tracing` alone.
+//!
+//! [`observe`] reads a run while it runs and after it ended (what each process waits on
+//! and for whom, messages per channel, deadlocks) for viewers: `viz` (the `viz` feature)
+//! serves it as a live web page, as `occamy run FILE --viz` does.
 
 #![deny(missing_docs)]
 
@@ -155,6 +160,8 @@ mod runtime;
 #[cfg(test)]
 mod testing;
 mod time;
+#[cfg(feature = "viz")]
+pub mod viz;
 mod wait;
 
 pub use alt::{Alt, Event, RecvGuard, SelectFuture, Selected, SendGuard};
@@ -174,6 +181,8 @@ pub use runtime::{
 };
 pub use time::{now, sleep, sleep_async, sleep_until, sleep_until_async, Sleep};
 pub use wait::{Direction, WaitOn};
+
+pub use runtime::observe;
 
 #[doc(hidden)]
 pub use alt::{__recv_of, __sent_of};

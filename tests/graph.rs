@@ -760,21 +760,39 @@ fn occamy_dot_writes_files() {
 }
 
 #[test]
-fn occamy_dot_without_graphviz_says_how_to_install_it() {
+fn occamy_dot_without_graphviz_lays_the_graph_out_itself() {
     let dir = scratch("nodot");
     let svg = dir.join("x.svg");
     let r = occamy(
-        &["dot", "networks/pipeline.ron", "--svg", s(&svg)],
+        &["dot", "networks/farm_main.ron", "--svg", s(&svg)],
         &[("OCCAMY_DOT", "occamy-no-such-graphviz-program")],
     );
-    assert_eq!(r.code, Some(1), "{}", r.stderr);
-    assert!(r.stderr.contains("needs Graphviz"), "{}", r.stderr);
-    assert!(
-        r.stderr.contains("apt-get install graphviz"),
-        "{}",
-        r.stderr
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg"), "{text}");
+    // Every process is drawn, and the sub-network is a box.
+    let plan = occamy::network::load(
+        std::path::Path::new("networks/farm_main.ron"),
+        &[],
+        &occamy::network::Registry::with_builtins(),
+    )
+    .unwrap();
+    for p in &plan.processes {
+        assert!(
+            text.contains(&format!(">{}</text>", p.name)),
+            "{} missing",
+            p.name
+        );
+    }
+    assert!(text.contains("class=\"cluster\""), "{text}");
+    // The same with OCCAMY_LAYOUT=builtin, whether or not Graphviz is installed.
+    let again = dir.join("y.svg");
+    let r = occamy(
+        &["dot", "networks/farm_main.ron", "--svg", s(&again)],
+        &[("OCCAMY_LAYOUT", "builtin")],
     );
-    assert!(r.stderr.contains("brew install graphviz"), "{}", r.stderr);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&again).unwrap(), text);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -401,7 +401,7 @@ fn process_style(
 }
 
 /// `[0..3]` for indices 0 to 3 in a row, else `[..]`.
-fn index_range<'a>(names: impl Iterator<Item = &'a str>, decl: &str) -> String {
+pub(super) fn index_range<'a>(names: impl Iterator<Item = &'a str>, decl: &str) -> String {
     let mut ix: Vec<u64> = Vec::new();
     for n in names {
         match n

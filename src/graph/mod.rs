@@ -80,6 +80,10 @@
 
 mod dot;
 mod json;
+mod layered;
+mod layout;
+mod svg;
+mod view;
 
 use std::collections::HashMap;
 
@@ -95,6 +99,8 @@ use crate::runtime::{Failure, ParOutcome, ProcessEnd};
 use crate::wait::{Direction, WaitOn};
 
 pub use dot::DotOptions;
+pub use layout::{Layout, PlacedCluster, PlacedEdge, PlacedNode, Shape};
+pub use view::ViewOptions;
 
 /// What a node of the graph stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -679,10 +685,57 @@ impl Graph {
     pub fn to_json(&self) -> String {
         json::to_json(self)
     }
+
+    /// Lays the graph out without Graphviz: the view `opts` asks for (replicated groups
+    /// collapsed or a sample of them expanded), from left to right, sub-networks as
+    /// boxes. The live viewer draws this; [`Graph::to_svg`] renders it.
+    ///
+    /// # Examples
+    /// ```
+    /// use occamy::graph::{Graph, ViewOptions};
+    /// let (tx, rx) = occamy::channel::<u8>();
+    /// let outcome = occamy::Runtime::new().run([
+    ///     occamy::Process::with("a", tx, |tx| tx.send(1)),
+    ///     occamy::Process::with("b", rx, |rx| rx.recv().map(drop)),
+    /// ]);
+    /// let layout = Graph::from_outcome("ab", &outcome).layout(&ViewOptions::default());
+    /// let (a, b) = (&layout.nodes[0], &layout.nodes[1]);
+    /// assert!(a.x + a.w / 2.0 < b.x - b.w / 2.0, "a is left of b");
+    /// ```
+    pub fn layout(&self, opts: &ViewOptions) -> Layout {
+        layout::layout(self, opts)
+    }
+
+    /// The graph as SVG, laid out by occamy itself ([`Graph::layout`]; no Graphviz needed),
+    /// with the same annotations as [`Graph::to_dot`]: how processes ended, messages per
+    /// channel, a deadlock in red. With `collapse_replicated`, each group of replicated
+    /// processes is one node.
+    ///
+    /// # Examples
+    /// ```
+    /// let (tx, rx) = occamy::channel::<u8>();
+    /// tx.set_name("numbers");
+    /// let outcome = occamy::Runtime::new().run([
+    ///     occamy::Process::with("a", tx, |tx| tx.send(1)),
+    ///     occamy::Process::with("b", rx, |rx| rx.recv().map(drop)),
+    /// ]);
+    /// let svg = occamy::graph::Graph::from_outcome("ab", &outcome).to_svg(&occamy::graph::DotOptions::default());
+    /// assert!(svg.starts_with("<svg"));
+    /// assert!(svg.contains(">numbers: u8</text>"));
+    /// ```
+    pub fn to_svg(&self, opts: &DotOptions) -> String {
+        let view = ViewOptions {
+            collapse: opts.collapse_replicated,
+            collapse_over: 1,
+            sample: usize::MAX,
+            ..ViewOptions::default()
+        };
+        svg::to_svg(self, &self.layout(&view))
+    }
 }
 
 /// The declaration a replicated name comes from: `worker` for `worker[2]`.
-fn replicated_decl(name: &str) -> Option<&str> {
+pub(crate) fn replicated_decl(name: &str) -> Option<&str> {
     let open = name.rfind('[')?;
     let inner = name[open + 1..].strip_suffix(']')?;
     (open > 0 && !inner.is_empty() && inner.chars().all(|c| c.is_ascii_digit()))

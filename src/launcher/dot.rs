@@ -2,8 +2,8 @@
 //! Graphviz), and the graphs `occamy run --dot` writes.
 //!
 //! Exit status: 0 when the graph was written; 2 on an invalid network file or usage;
-//! 1 when an output file cannot be written or Graphviz (`dot`, for `--svg`) is missing
-//! or fails.
+//! 1 when an output file cannot be written or Graphviz (`dot`, for `--svg`) fails. Where
+//! Graphviz is missing, `--svg` writes occamy's own layout ([`Graph::to_svg`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,8 +27,9 @@ pub(super) struct DotArgs {
     /// the channels between such groups as one edge with their count.
     #[arg(long)]
     collapse: bool,
-    /// Also render the graph as SVG to OUT.svg with Graphviz's `dot` (which must be
-    /// installed; $OCCAMY_DOT names another program). Without -o, no DOT is printed.
+    /// Also render the graph as SVG to OUT.svg: with Graphviz's `dot` where it is
+    /// installed ($OCCAMY_DOT names another program), else laid out by occamy itself
+    /// (also with OCCAMY_LAYOUT=builtin). Without -o, no DOT is printed.
     #[arg(long, value_name = "OUT.svg")]
     svg: Option<PathBuf>,
     /// Write the graph as JSON (schema occamy-graph/1) instead of DOT.
@@ -69,7 +70,12 @@ pub(super) fn dot(reg: &Registry, a: DotArgs) -> u8 {
         (None, Some(_)) => {}
     }
     if let Some(svg) = &a.svg {
-        if let Err(e) = render_svg(&dot, svg) {
+        let own = || {
+            graph.to_svg(&DotOptions {
+                collapse_replicated: a.collapse,
+            })
+        };
+        if let Err(e) = render_svg(&dot, own, svg) {
             eprintln!("{e}");
             return EXIT_FAILURE;
         }
@@ -84,34 +90,37 @@ fn dot_program() -> std::ffi::OsString {
         .unwrap_or_else(|| "dot".into())
 }
 
-/// Renders `dot` to the SVG file `out` with Graphviz.
+/// Renders `dot` to the SVG file `out` with Graphviz, or where Graphviz is missing (or
+/// `OCCAMY_LAYOUT=builtin` asks for it) writes occamy's own rendering, `own()`.
 ///
 /// # Errors
-/// A message saying what went wrong: Graphviz missing (with how to install it), failing
-/// (with what it said), or the file not written.
-fn render_svg(dot: &str, out: &Path) -> Result<(), String> {
+/// A message saying what went wrong: Graphviz failing (with what it said), or the file
+/// not written.
+fn render_svg(dot: &str, own: impl FnOnce() -> String, out: &Path) -> Result<(), String> {
+    let write_own = |svg: String| {
+        std::fs::write(out, svg).map_err(|e| format!("error: cannot write {}: {e}", out.display()))
+    };
+    if std::env::var("OCCAMY_LAYOUT").as_deref() == Ok("builtin") {
+        return write_own(own());
+    }
     let program = dot_program();
     let shown = program.to_string_lossy().into_owned();
-    let mut child = Command::new(&program)
+    let spawned = Command::new(&program)
         .arg("-Tsvg")
         .arg("-o")
         .arg(out)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                format!(
-                    "error: --svg needs Graphviz, but `{shown}` was not found\n  \
-                     help: install Graphviz: `apt-get install graphviz` (Debian, Ubuntu), \
-                     `brew install graphviz` (macOS), or see https://graphviz.org/download/; \
-                     or write DOT with -o and render it elsewhere"
-                )
-            } else {
-                format!("error: cannot run `{shown}`: {e}")
-            }
-        })?;
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            tracing::info!("`{shown}` not found: occamy lays the graph out itself");
+            return write_own(own());
+        }
+        Err(e) => return Err(format!("error: cannot run `{shown}`: {e}")),
+    };
     // Write on another thread: Graphviz may fill its stderr pipe before reading all of
     // its input.
     let mut stdin = child.stdin.take().expect("stdin is piped");

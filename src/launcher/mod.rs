@@ -12,13 +12,15 @@
 //! Exit codes: 0 when every process ended normally (including by poison or retirement),
 //! 1 on a process failure or a `--timeout`, 2 on an invalid network file or usage,
 //! 3 on deadlock, 130 when interrupted by Ctrl-C.
-//! `occamy dot` exits 1 when it cannot write its output or Graphviz (for `--svg`) is
-//! missing or fails.
+//! `occamy dot` exits 1 when it cannot write its output or Graphviz (for `--svg`) fails
+//! (where it is missing, `--svg` lays the graph out itself).
 
 mod check;
 mod dot;
 mod kinds;
 mod run;
+#[cfg(feature = "viz")]
+mod viz;
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -45,6 +45,9 @@ pub(super) struct RunArgs {
     /// default is the file's `workers`, else one per core). No effect under threads.
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    #[cfg(feature = "viz")]
+    #[command(flatten)]
+    viz: super::viz::VizArgs,
 }
 
 /// How long processes get to stop after the network is poisoned before the launcher
@@ -80,6 +83,11 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         .scheduler(scheduler)
         .on_deadlock(on_deadlock)
         .deadlock_check_interval(Duration::from_millis(a.deadlock_check_ms));
+    #[cfg(feature = "viz")]
+    let (runtime, viewer) = match super::viz::start(&a.viz, &plan, runtime) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
     // The plan is needed after the start only to draw the run: without --dot it is
     // consumed by the start, so that a network of a million processes does not hold its
     // plan and its processes at once.
@@ -89,7 +97,7 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
     } else {
         (plan.into_running(reg, &runtime), None)
     };
-    let mut running = match started {
+    let running = match started {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");
@@ -102,6 +110,30 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
     let _ = ctrlc::set_handler(move || {
         let _ = int_tx.send(());
     });
+    let code = supervise(
+        &a,
+        plan.as_ref(),
+        declared,
+        running,
+        &interrupted,
+        on_deadlock,
+    );
+    #[cfg(feature = "viz")]
+    super::viz::linger(&a.viz, viewer, &interrupted, code);
+    code
+}
+
+/// Waits for the running network to end, or stops it (Ctrl-C, `--timeout`), reports the
+/// run, and returns the exit status. `plan` is there with `--dot`; `declared` is how many
+/// processes it has.
+fn supervise(
+    a: &RunArgs,
+    plan: Option<&network::Plan>,
+    declared: usize,
+    mut running: network::Running,
+    interrupted: &mpsc::Receiver<()>,
+    on_deadlock: OnDeadlock,
+) -> u8 {
     let deadline = a
         .timeout
         .map(|t| Instant::now() + Duration::from_secs_f64(t));
@@ -145,7 +177,7 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
                 stuck.join(", ")
             );
         }
-        if let (Some(path), Some(plan)) = (&a.dot, &plan) {
+        if let (Some(path), Some(plan)) = (&a.dot, plan) {
             let d = running.deadlock();
             let stats = (channels.as_slice(), processes.as_slice());
             if let Err(e) = super::dot::write_stopped_dot(plan, stats, d.as_ref(), what, path) {
@@ -159,7 +191,7 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         return if deadlocked { EXIT_DEADLOCK } else { code };
     }
     let report = running.wait();
-    if let (Some(path), Some(plan)) = (&a.dot, &plan) {
+    if let (Some(path), Some(plan)) = (&a.dot, plan) {
         if let Err(e) = super::dot::write_run_dot(plan, &report, path) {
             eprintln!("{e}");
         }

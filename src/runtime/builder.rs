@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::observe::Watch;
 use crate::deadlock::OnDeadlock;
 
 /// How processes are run. The default is green (see [`Scheduler::from_env`]): it runs
@@ -88,6 +89,8 @@ pub struct Runtime {
     pub(crate) on_deadlock: OnDeadlock,
     pub(crate) detect: bool,
     pub(crate) check_every: Duration,
+    /// The watch its runs join, if any (see [`Runtime::watch`]).
+    pub(crate) watch: Option<Watch>,
 }
 
 impl Default for Runtime {
@@ -98,6 +101,7 @@ impl Default for Runtime {
             on_deadlock: OnDeadlock::Poison,
             detect: true,
             check_every: Duration::from_millis(200),
+            watch: None,
         }
     }
 }
@@ -142,6 +146,22 @@ impl Runtime {
     /// it never takes more than about 2% of one core).
     pub fn deadlock_check_interval(mut self, every: Duration) -> Runtime {
         self.check_every = every.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Lets `watch` observe the processes of this runtime's runs, while they run and
+    /// after they end (see [`observe`](crate::observe)). Only reading happens: a watch
+    /// nobody takes snapshots from costs nothing.
+    ///
+    /// # Examples
+    /// ```
+    /// let watch = occamy::observe::Watch::new();
+    /// let rt = occamy::Runtime::new().watch(&watch);
+    /// rt.par([occamy::Process::new("quiet", || {})]).unwrap();
+    /// assert_eq!(watch.snapshot().processes[0].name, "quiet");
+    /// ```
+    pub fn watch(mut self, watch: &Watch) -> Runtime {
+        self.watch = Some(watch.clone());
         self
     }
 }

@@ -2,7 +2,7 @@
 //! them as a whole.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use super::builder::Runtime;
 use super::record::{lock_std, Record};
@@ -11,8 +11,11 @@ use crate::deadlock::DeadlockReport;
 pub(crate) struct Group {
     records: Mutex<Vec<Arc<Record>>>,
     pub(crate) deadlock: Mutex<Option<DeadlockReport>>,
-    /// The options it runs with.
+    /// The options it runs with (without the watch: see `watch`).
     pub(crate) config: Runtime,
+    /// The watch observing it, weakly: the watch keeps the group (and, once it ended, its
+    /// records) for as long as someone looks.
+    watch: Option<Weak<super::observe::Inner>>,
 }
 
 impl fmt::Debug for Group {
@@ -24,11 +27,24 @@ impl fmt::Debug for Group {
 impl Group {
     pub(crate) fn new(config: &Runtime) -> Arc<Group> {
         super::monitor::ensure(config);
-        Arc::new(Group {
+        let mut config = config.clone();
+        // A run started inside a watched one (a process's own `par` or `spawn`) is
+        // watched too, so that the processes it adds are seen with the rest.
+        let watch = config
+            .watch
+            .take()
+            .map(|w| w.downgrade())
+            .or_else(|| super::context::with_current(|r| r.group.watch.clone()).flatten());
+        let group = Arc::new(Group {
             records: Mutex::new(Vec::new()),
             deadlock: Mutex::new(None),
-            config: config.clone(),
-        })
+            config,
+            watch,
+        });
+        if let Some(w) = &group.watch {
+            super::observe::attach(w, &group);
+        }
+        group
     }
 
     pub(crate) fn add(&self, r: Arc<Record>) {
@@ -45,7 +61,10 @@ impl Group {
     /// Lets go of the records once the run has been concluded: they refer to the group,
     /// so keeping them would keep both alive for ever.
     pub(crate) fn release(&self) {
-        lock_std(&self.records).clear();
+        let records = std::mem::take(&mut *lock_std(&self.records));
+        if let Some(w) = &self.watch {
+            super::observe::detach(w, self, records);
+        }
     }
 
     /// Records the deadlock (the first found) and, if the group poisons on deadlock,

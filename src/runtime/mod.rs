@@ -10,6 +10,8 @@
 //! - `builder`: [`Runtime`], the options of a run; `par`: `par`, `seq`, `spawn`;
 //!   `thread`: thread-per-process and `block_on`.
 //! - `monitor`: the deadlock monitor's thread, judging snapshots with `deadlock::detect`.
+//! - `observe`: the read-only observation layer ([`Watch`](observe::Watch)) that viewers
+//!   read runs through.
 //!
 //! Dependencies flow one way: sync shim -> wait -> (deadlock's judgement) -> channel,
 //! barrier, time -> alt -> runtime -> network, graph, launcher; inside, `context` and
@@ -22,6 +24,7 @@ mod green;
 mod group;
 pub(crate) mod held;
 mod monitor;
+pub mod observe;
 mod offload;
 mod par;
 mod process;
