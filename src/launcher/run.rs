@@ -306,8 +306,11 @@ fn count(n: usize) -> String {
     }
 }
 
-fn print_ran(processes: &[ProcessStats], total: usize) {
-    eprintln!("{} of {total} processes ended:", processes.len());
+/// The processes' runs of alike replicas (see [`runs`]), and the widths of the name and
+/// kind columns.
+type ProcessRuns = (Vec<(String, std::ops::Range<usize>)>, usize, usize);
+
+fn process_runs(processes: &[ProcessStats]) -> ProcessRuns {
     let groups = runs(
         processes,
         |p| &p.name,
@@ -315,6 +318,12 @@ fn print_ran(processes: &[ProcessStats], total: usize) {
     );
     let nw = width(groups.iter().map(|(l, _)| l.as_str()), 24);
     let kw = width(processes.iter().map(|p| &*p.kind), 10);
+    (groups, nw, kw)
+}
+
+fn print_ran(processes: &[ProcessStats], total: usize) {
+    eprintln!("{} of {total} processes ended:", processes.len());
+    let (groups, nw, kw) = process_runs(processes);
     for (label, r) in groups {
         let p = &processes[r.start];
         eprintln!("  {label:<nw$} {:<kw$} {}{}", p.kind, p.end, count(r.len()));
@@ -342,13 +351,7 @@ fn print_stats(channels: &[ChannelStats], processes: &[ProcessStats]) {
         );
     }
     eprintln!("processes:");
-    let groups = runs(
-        processes,
-        |p| &p.name,
-        |a, b| a.kind == b.kind && a.end == b.end,
-    );
-    let nw = width(groups.iter().map(|(l, _)| l.as_str()), 24);
-    let kw = width(processes.iter().map(|p| &*p.kind), 10);
+    let (groups, nw, kw) = process_runs(processes);
     for (label, r) in groups {
         let ps = &processes[r.clone()];
         // A group's time is its longest member's.

@@ -168,7 +168,7 @@ impl Watch {
 
     /// What every process of the attached runs holds, waits on and how it ended, as
     /// [`processes()`](crate::processes) gives it (and as
-    /// [`Graph::from_processes`](crate::Graph::from_processes) takes it), including the
+    /// `occamy::graph::Graph::from_processes` takes it), including the
     /// processes that have ended.
     pub fn processes(&self) -> Vec<ProcessInfo> {
         self.records().0.iter().map(|r| r.info()).collect()
