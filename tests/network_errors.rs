@@ -1354,3 +1354,29 @@ fn thread_must_be_a_bool_and_only_the_top_file_chooses_the_scheduler() {
         Some("choose it in the top-level file, or with `occamy run --scheduler`"),
     );
 }
+
+/// A key given twice inside a channel spec or a param value is an error at its place; ron's
+/// own value type once kept the second silently (`c` became a `String` channel).
+#[test]
+fn duplicate_keys_inside_values_are_errors() {
+    let d = errors("duplicate_keys.ron", &[]);
+    count(&d, 1);
+    expect(
+        &d,
+        "duplicate_keys.ron",
+        Some((5, 36)), // the second `type`
+        &[],
+        "`type` is given twice",
+        SEE_DOCS,
+    );
+    let d = errors("duplicate_param_keys.ron", &[]);
+    count(&d, 1);
+    expect(
+        &d,
+        "duplicate_param_keys.ron",
+        Some((8, 67)), // the second `a` (ron places a string at its first letter)
+        &[],
+        "`a` is given twice",
+        SEE_DOCS,
+    );
+}
