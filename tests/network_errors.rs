@@ -401,6 +401,20 @@ fn channel_with_no_reader() {
 }
 
 #[test]
+fn channel_no_process_uses_is_one_mistake() {
+    let d = errors("unused_channel.ron", &[]);
+    count(&d, 1);
+    expect(
+        &d,
+        "unused_channel.ron",
+        Some((5, 29)),
+        &["channel `spare`"],
+        "has no writer and no reader",
+        Some("bind it to ports of some processes, or remove it"),
+    );
+}
+
+#[test]
 fn two_writers_on_a_channel() {
     let d = errors("two_writers.ron", &[]);
     count(&d, 1);
