@@ -189,6 +189,7 @@ pub(crate) mod testing {
                 elem: Some(elem_name::<T>().into()),
                 format: None,
                 barriers: Default::default(),
+                collected: Default::default(),
             },
         }
     }
