@@ -68,7 +68,10 @@ fn a_wrong_name_or_type_is_an_error() {
     // A failed take leaves the values where they were.
     assert!(report.take_values::<String>("out[0]").is_err());
     assert_eq!(report.take_values::<u64>("out[0]").unwrap(), [1, 2, 3]);
-    assert_eq!(report.take_values::<u64>("out[0]").unwrap(), Vec::<u64>::new());
+    assert_eq!(
+        report.take_values::<u64>("out[0]").unwrap(),
+        Vec::<u64>::new()
+    );
 }
 
 #[test]
@@ -130,7 +133,9 @@ fn run_file_reports_a_bad_file_as_load_does() {
     let reg = Registry::with_builtins();
     let e = network::run_file(path("unknown_kind.ron"), &[], &reg).unwrap_err();
     assert!(
-        e.diagnostics.iter().any(|d| d.message.starts_with("unknown kind")),
+        e.diagnostics
+            .iter()
+            .any(|d| d.message.starts_with("unknown kind")),
         "{e}"
     );
 }

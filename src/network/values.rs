@@ -126,7 +126,9 @@ pub(crate) struct Collected {
 
 impl fmt::Debug for Collected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(lock_std(&self.slots).0.iter()).finish()
+        f.debug_list()
+            .entries(lock_std(&self.slots).0.iter())
+            .finish()
     }
 }
 
@@ -135,10 +137,9 @@ impl Collected {
     /// same name and type shares the first's values.
     pub(crate) fn out<T: Send + 'static>(&self, name: &str) -> ValuesOut<T> {
         let mut g = lock_std(&self.slots);
-        if let Some(v) = g
-            .1
-            .get(name)
-            .and_then(|s| s.values.downcast_ref::<Arc<Mutex<Vec<T>>>>())
+        if let Some(v) =
+            g.1.get(name)
+                .and_then(|s| s.values.downcast_ref::<Arc<Mutex<Vec<T>>>>())
         {
             return ValuesOut { values: v.clone() };
         }
