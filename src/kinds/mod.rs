@@ -400,6 +400,7 @@ mod tests {
             "discard",
             "count",
             "stopwatch",
+            "collect",
             "lines_in",
             "lines_out",
             "phases",
