@@ -708,6 +708,8 @@ impl BuildCtx {
     /// ([`RunReport::values`](crate::network::RunReport::values)), in the order pushed.
     /// The built-in kind `collect` keeps every value of its input this way; a program's
     /// own sink kinds can keep what they compute (see [`ValuesOut`](crate::network::ValuesOut)).
+    /// A process keeps values of one type: a second call with the same `T` shares the
+    /// first's values; with another `T` it starts afresh, and the first's are dropped.
     pub fn values_out<T: Send + 'static>(&self) -> crate::network::ValuesOut<T> {
         self.collected.out(&self.name)
     }

@@ -57,13 +57,17 @@ fn a_wrong_name_or_type_is_an_error() {
         e,
         ValuesError::WrongType {
             name: "out[0]".into(),
-            kept: "u64",
-            asked: "i64"
+            kept: "u64".into(),
+            asked: "i64".into()
         }
     );
     assert_eq!(
         e.to_string(),
         "process `out[0]` hands back values of type `u64`, not `i64`"
+    );
+    assert_eq!(
+        report.values::<Vec<u8>>("words").unwrap_err().to_string(),
+        "process `words` hands back values of type `String`, not `Vec<u8>`"
     );
     // A failed take leaves the values where they were.
     assert!(report.take_values::<String>("out[0]").is_err());

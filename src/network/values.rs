@@ -84,10 +84,10 @@ pub enum ValuesError {
     WrongType {
         /// The process's name.
         name: String,
-        /// The type its values have.
-        kept: &'static str,
+        /// The type its values have (without module paths: `String`, `Vec<u8>`).
+        kept: String,
         /// The type asked for.
-        asked: &'static str,
+        asked: String,
     },
 }
 
@@ -112,6 +112,28 @@ impl fmt::Display for ValuesError {
 
 impl std::error::Error for ValuesError {}
 
+/// `name` without module paths: `alloc::vec::Vec<alloc::string::String>` is
+/// `Vec<String>`, as a network file names types.
+fn short_type_name(name: &str) -> String {
+    let mut out = String::new();
+    let mut seg = String::new();
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ':' && chars.peek() == Some(&':') {
+            chars.next();
+            seg.clear();
+        } else if c.is_alphanumeric() || c == '_' {
+            seg.push(c);
+        } else {
+            out.push_str(&seg);
+            seg.clear();
+            out.push(c);
+        }
+    }
+    out + &seg
+}
+
+/// One process's values: type-erased, with the name of their type for errors.
 struct Slot {
     type_name: &'static str,
     /// An `Arc<Mutex<Vec<T>>>`.
@@ -173,8 +195,8 @@ impl Collected {
             Some(v) => Ok(f(&mut lock_std(v))),
             None => Err(ValuesError::WrongType {
                 name: name.to_string(),
-                kept: slot.type_name,
-                asked: std::any::type_name::<T>(),
+                kept: short_type_name(slot.type_name),
+                asked: short_type_name(std::any::type_name::<T>()),
             }),
         }
     }
@@ -189,5 +211,22 @@ impl Collected {
 
     pub(crate) fn names(&self) -> Vec<String> {
         lock_std(&self.slots).0.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn type_names_lose_their_module_paths() {
+        let short = |n: &str| super::short_type_name(n);
+        assert_eq!(short(std::any::type_name::<String>()), "String");
+        assert_eq!(short(std::any::type_name::<Vec<u8>>()), "Vec<u8>");
+        assert_eq!(
+            short(std::any::type_name::<
+                std::collections::HashMap<String, Vec<u8>>,
+            >()),
+            "HashMap<String, Vec<u8>>"
+        );
+        assert_eq!(short("u64"), "u64");
     }
 }
