@@ -679,12 +679,9 @@ pub fn fetcher(urls: Receiver<String>, fetched: Sender<Page>) -> occamy::Result 
     }
 }
 
-/// Where a network run leaves its report.
-pub type Collector = Arc<Mutex<Option<Report>>>;
-
 /// The progress process: counts the pages, shows progress on long crawls and prints the
-/// summary at the end; leaves the report in `collect`, if given.
-pub fn progress(visited: Receiver<Page>, collect: Option<Collector>) -> occamy::Result {
+/// summary at the end; then hands the report to `keep`.
+pub fn progress(visited: Receiver<Page>, keep: impl FnOnce(Report)) -> occamy::Result {
     let mut report = Report::default();
     let mut ticker = Ticker::new();
     loop {
@@ -699,20 +696,15 @@ pub fn progress(visited: Receiver<Page>, collect: Option<Collector>) -> occamy::
     report.elapsed = ticker.started.elapsed();
     // Not `println!`: a closed stdout (`| head`) must not make the process panic.
     let _ = writeln!(io::stdout(), "crawler: {}", report.summary());
-    if let Some(c) = collect {
-        *lock(&c) = Some(report);
-    }
+    keep(report);
     Ok(())
 }
 
 /// The registry for `networks/crawler.ron`: the built-ins, the type `Page`, and the kinds
-/// `coordinator`, `fetcher` and `progress`.
+/// `coordinator`, `fetcher` and `progress`. `progress` hands its report back to a program
+/// running the file (`BuildCtx::values_out`): [`crawl_network`] takes it from the run's
+/// report.
 pub fn registry() -> Registry {
-    registry_with(None)
-}
-
-/// As [`registry`], with `progress` leaving its report in `collect`.
-pub fn registry_with(collect: Option<Collector>) -> Registry {
     let mut reg = Registry::with_builtins();
     reg.register_debug_type::<Page>("Page");
     reg.register(
@@ -764,10 +756,10 @@ pub fn registry_with(collect: Option<Collector>) -> Registry {
             "counts visited pages, shows progress on long crawls, prints a summary",
         )
         .input("in", "Page")
-        .build(move |ctx| {
+        .build(|ctx| {
             let visited = ctx.input::<Page>("in")?;
-            let collect = collect.clone();
-            Ok(ctx.process(move || progress(visited, collect)))
+            let out = ctx.values_out::<Report>();
+            Ok(ctx.process(move || progress(visited, |r| out.push(r))))
         }),
     );
     reg
@@ -779,19 +771,16 @@ pub fn registry_with(collect: Option<Collector>) -> Registry {
 
 /// Crawls from `url` with the network in `file` and `fetchers` fetchers.
 pub fn crawl_network(file: &Path, url: &str, fetchers: usize) -> Result<Report, String> {
-    let collect = Collector::default();
-    let reg = registry_with(Some(collect.clone()));
     let sets = [
         ("url".to_string(), url.to_string()),
         ("fetchers".to_string(), fetchers.to_string()),
     ];
-    let plan = network::load(file, &sets, &reg).map_err(|e| e.to_string())?;
-    let run = network::start(&plan, &reg, &occamy::Runtime::new())
+    let mut run = network::run_file(file, &sets, &registry()).map_err(|e| e.to_string())?;
+    run.result.as_ref().map_err(|e| e.to_string())?;
+    let mut report = run
+        .take_values::<Report>("progress")
         .map_err(|e| e.to_string())?
-        .wait();
-    run.result.map_err(|e| e.to_string())?;
-    let mut report = lock(&collect)
-        .take()
+        .pop()
         .ok_or("the progress process left no report")?;
     report.elapsed = run.elapsed;
     Ok(report)
@@ -805,7 +794,7 @@ pub fn crawl_parallel(url: &str, fetchers: usize) -> Result<Report, ParError> {
     todo_tx.set_name("todo");
     fetched_tx.set_name("fetched");
     visited_tx.set_name("visited");
-    let collect = Collector::default();
+    let collect: Arc<Mutex<Option<Report>>> = Arc::default();
     let start = url.to_string();
     let mut processes = vec![Process::with(
         "coordinator",
@@ -823,7 +812,7 @@ pub fn crawl_parallel(url: &str, fetchers: usize) -> Result<Report, ParError> {
     drop((todo_rx, fetched_tx));
     let c = collect.clone();
     processes.push(Process::with("progress", visited_rx, move |visited| {
-        progress(visited, Some(c))
+        progress(visited, |r| *lock(&c) = Some(r))
     }));
     let started = Instant::now();
     par(processes)?;

@@ -317,14 +317,10 @@ pub fn render_farm(frame: Frame, workers: usize, band: u32) -> Result<Image, Str
         .map_err(|_| "the collector sent no image".to_string())
 }
 
-/// The built-in kinds plus `mandel_farmer`, `mandel_worker` and `mandel_collector`.
+/// The built-in kinds plus `mandel_farmer`, `mandel_worker` and `mandel_collector`. The
+/// collector reports the image and hands it back to a program running the file
+/// (`BuildCtx::values_out`): [`render_file`] takes it from the run's report.
 pub fn registry() -> Registry {
-    registry_with_sink(None)
-}
-
-/// As [`registry`], but the collector sends each finished image to `sink` (if given)
-/// instead of reporting it.
-pub fn registry_with_sink(sink: Option<mpsc::Sender<Image>>) -> Registry {
     let mut reg = Registry::with_builtins();
     reg.register_debug_type::<Job>("Job");
     reg.register_debug_type::<Band>("Band");
@@ -382,13 +378,11 @@ pub fn registry_with_sink(sink: Option<mpsc::Sender<Image>>) -> Registry {
             .param("out", ParamType::Str, "", "PNG file to write (empty: none)")
             .build(move |ctx| {
                 let (results, frame) = (ctx.input("results")?, frame(ctx)?);
-                let (out, sink): (String, _) = (ctx.param("out")?, sink.clone());
+                let (out, image): (String, _) = (ctx.param("out")?, ctx.values_out::<Image>());
                 Ok(ctx.process(move || -> occamy::Result {
                     let img = collect(frame, results)?;
-                    match sink {
-                        Some(s) => drop(s.send(img)), // the caller reports
-                        None => report(&img, &out)?,
-                    }
+                    report(&img, &out)?;
+                    image.push(img);
                     Ok(())
                 }))
             }),
@@ -396,18 +390,18 @@ pub fn registry_with_sink(sink: Option<mpsc::Sender<Image>>) -> Registry {
     reg
 }
 
-/// Runs networks/mandelbrot.ron with param overrides `sets`; returns its image.
+/// Runs networks/mandelbrot.ron with param overrides `sets` (its collector reports the
+/// image, and writes it to the file param `out` names unless that is empty); returns the
+/// image, as the collector hands it back.
 pub fn render_file(sets: &[(String, String)]) -> Result<Image, String> {
-    let (tx, rx) = mpsc::channel();
-    let reg = registry_with_sink(Some(tx));
-    let err = |e: occamy::network::NetworkError| e.to_string();
-    let plan = occamy::network::load(NETWORK.as_ref(), sets, &reg).map_err(err)?;
-    let run = occamy::network::start(&plan, &reg, &occamy::Runtime::new())
-        .map_err(err)?
-        .wait();
-    run.result.map_err(|e| e.to_string())?;
-    rx.try_recv()
-        .map_err(|_| "the collector sent no image".into())
+    let mut run =
+        occamy::network::run_file(NETWORK, sets, &registry()).map_err(|e| e.to_string())?;
+    run.result.as_ref().map_err(|e| e.to_string())?;
+    let img = run
+        .take_values::<Image>("collector")
+        .map_err(|e| e.to_string())?
+        .pop();
+    img.ok_or_else(|| "the collector handed back no image".into())
 }
 
 fn main() -> ExitCode {
@@ -470,6 +464,7 @@ fn demo(args: &[String]) -> Result<bool, String> {
             s("iters", &frame.iters),
             s("workers", &workers),
             s("band", &band),
+            s("out", &format!("{out:?}")), // the collector reports the image
         ])?
     };
     let tp = t.elapsed().as_secs_f64();
@@ -493,6 +488,8 @@ fn demo(args: &[String]) -> Result<bool, String> {
         "speedup {:.2}x (serial / parallel) on {cores} cores",
         ts / tp
     );
-    report(&farm, &out)?;
+    if code {
+        report(&farm, &out)?;
+    }
     Ok(same && (frame != PEERS_FRAME || farm.checksum() == PEERS_CHECKSUM))
 }

@@ -252,9 +252,9 @@ const SEED: &str = "the seed A and B are generated from";
 const VERIFY: &str = "compare C with the serial product";
 
 /// The kinds of networks/matmul.ron (f64): `rows`, `mul_rows` and `assemble`, with the
-/// type `Rows`. `assemble` also stores C in `result`, so a program running the file can
-/// read it.
-pub fn registry_reporting(result: Arc<Mutex<Option<Matrix<f64>>>>) -> Registry {
+/// type `Rows`. `assemble` hands C back to a program running the file
+/// (`BuildCtx::values_out`): [`run_file`] takes it from the run's report.
+pub fn registry() -> Registry {
     let mut reg = Registry::with_builtins();
     reg.register_debug_type::<Rows<f64>>("Rows");
     reg.register(
@@ -290,11 +290,11 @@ pub fn registry_reporting(result: Arc<Mutex<Option<Matrix<f64>>>>) -> Registry {
             .required_param("n", ParamType::UInt, "the matrix size")
             .param("seed", ParamType::UInt, 1, SEED)
             .param("verify", ParamType::Bool, true, VERIFY)
-            .build(move |ctx| {
+            .build(|ctx| {
                 let rows = ctx.input::<Rows<f64>>("in")?;
                 let (n, seed) = (ctx.param::<usize>("n")?, ctx.param::<u64>("seed")?);
                 let verify: bool = ctx.param("verify")?;
-                let result = result.clone();
+                let result = ctx.values_out::<Matrix<f64>>();
                 Ok(ctx.process(move || -> occamy::Result {
                     let started = Instant::now();
                     let c = assemble(&rows, n)?;
@@ -309,7 +309,7 @@ pub fn registry_reporting(result: Arc<Mutex<Option<Matrix<f64>>>>) -> Registry {
                         }
                         println!("check: C equals the serial product (within 1e-9 relative)");
                     }
-                    *result.lock().unwrap() = Some(c);
+                    result.push(c);
                     Ok(())
                 }))
             }),
@@ -317,21 +317,16 @@ pub fn registry_reporting(result: Arc<Mutex<Option<Matrix<f64>>>>) -> Registry {
     reg
 }
 
-/// The registry for networks/matmul.ron.
-pub fn registry() -> Registry {
-    registry_reporting(Arc::default())
-}
-
-/// Runs networks/matmul.ron (or a file with the same kinds) with `sets`; C.
+/// Runs networks/matmul.ron (or a file with the same kinds) with `sets`; C, as the
+/// `assemble` process hands it back.
 pub fn run_file(path: &Path, sets: &[(String, String)]) -> Result<Matrix<f64>, String> {
-    let result = Arc::new(Mutex::new(None));
-    let reg = registry_reporting(result.clone());
-    let plan = occamy::network::load(path, sets, &reg).map_err(|e| e.to_string())?;
-    let report = occamy::network::start(&plan, &reg, &occamy::Runtime::new())
+    let mut report =
+        occamy::network::run_file(path, sets, &registry()).map_err(|e| e.to_string())?;
+    report.result.as_ref().map_err(|e| e.to_string())?;
+    let c = report
+        .take_values::<Matrix<f64>>("assemble")
         .map_err(|e| e.to_string())?
-        .wait();
-    report.result.map_err(|e| e.to_string())?;
-    let c = result.lock().unwrap().take();
+        .pop();
     c.ok_or_else(|| "the network ended without C".to_string())
 }
 

@@ -463,13 +463,9 @@ impl Progress {
 }
 
 /// The built-in kinds plus `maze_gen`, `maze_worker`, `maze_exchange` and `maze_draw`.
+/// `maze_draw` reports the solution and hands it back to a program running the file
+/// (`BuildCtx::values_out`): [`solve_file`] takes it from the run's report.
 pub fn registry() -> Registry {
-    registry_with_sink(None)
-}
-
-/// As [`registry`], but `maze_draw` sends each solution to `sink` (if given) instead of
-/// reporting it.
-pub fn registry_with_sink(sink: Option<mpsc::Sender<Solution>>) -> Registry {
     let mut reg = Registry::with_builtins();
     reg.register_debug_type::<Maze>("Maze");
     reg.register_debug_type::<Report>("Report");
@@ -541,14 +537,13 @@ pub fn registry_with_sink(sink: Option<mpsc::Sender<Solution>>) -> Registry {
             "-",
             "file (`-`: stdout, empty: none)",
         )
-        .build(move |ctx| {
-            let (rx, sink) = (ctx.input::<Solution>("in")?, sink.clone());
+        .build(|ctx| {
+            let (rx, solution) = (ctx.input::<Solution>("in")?, ctx.values_out::<Solution>());
             let out: String = ctx.param("out")?;
             Ok(ctx.process(move || -> occamy::Result {
-                match (rx.recv()?, sink) {
-                    (s, Some(tx)) => drop(tx.send(s)), // the caller reports
-                    (s, None) => report(&s, &out)?,
-                }
+                let s = rx.recv()?;
+                report(&s, &out)?;
+                solution.push(s);
                 Ok(())
             }))
         }),
@@ -556,18 +551,18 @@ pub fn registry_with_sink(sink: Option<mpsc::Sender<Solution>>) -> Registry {
     reg
 }
 
-/// Runs networks/maze.ron with param overrides `sets`; returns its solution.
+/// Runs networks/maze.ron with param overrides `sets` (its `draw` process reports the
+/// solution, to the file param `out` names: `-` stdout, empty nowhere); returns the
+/// solution, as `draw` hands it back.
 pub fn solve_file(sets: &[(String, String)]) -> Result<Solution, String> {
-    let (tx, rx) = mpsc::channel();
-    let reg = registry_with_sink(Some(tx));
-    let err = |e: occamy::network::NetworkError| e.to_string();
-    let plan = occamy::network::load(NETWORK.as_ref(), sets, &reg).map_err(err)?;
-    let run = occamy::network::start(&plan, &reg, &occamy::Runtime::new())
-        .map_err(err)?
-        .wait();
-    run.result.map_err(|e| e.to_string())?;
-    rx.try_recv()
-        .map_err(|_| "the network sent no solution".into())
+    let mut run =
+        occamy::network::run_file(NETWORK, sets, &registry()).map_err(|e| e.to_string())?;
+    run.result.as_ref().map_err(|e| e.to_string())?;
+    let s = run
+        .take_values::<Solution>("draw")
+        .map_err(|e| e.to_string())?
+        .pop();
+    s.ok_or_else(|| "the network handed back no solution".into())
 }
 
 fn main() -> ExitCode {
@@ -637,7 +632,9 @@ fn demo(args: &[String]) -> Result<bool, String> {
              stripe={stripe} window={window}"
         );
         let sets = sets.split(' ').filter_map(|kv| kv.split_once('='));
-        solve_file(&sets.map(|(k, v)| (k.into(), v.into())).collect::<Vec<_>>())?
+        let mut sets: Vec<(String, String)> = sets.map(|(k, v)| (k.into(), v.into())).collect();
+        sets.push(("out".into(), format!("{out:?}"))); // `draw` reports the solution
+        solve_file(&sets)?
     };
     let how = if code {
         "built in code"
@@ -660,6 +657,8 @@ fn demo(args: &[String]) -> Result<bool, String> {
         "speedup {:.2}x (serial / parallel search) on {cores} cores",
         serial.secs / secs
     );
-    report(&par, &out)?;
+    if code {
+        report(&par, &out)?;
+    }
     Ok(same && valid.is_ok())
 }

@@ -224,9 +224,10 @@ fn sum(rx: &Receiver<u64>, n: u64) -> occamy::Result<u64> {
     Ok(total)
 }
 
-/// The farm's kinds: `ranges`, `count_primes` and `sum`, with the `Span` type. `sum`
-/// also stores its total in `result`, so that a program running the file can read it.
-pub fn registry_reporting(result: Arc<Mutex<Option<u64>>>) -> Registry {
+/// The farm's kinds (networks/primes.ron): `ranges`, `count_primes` and `sum`, with the
+/// `Span` type. `sum` hands its total back to a program running the file
+/// (`BuildCtx::values_out`): [`run_file`] takes it from the run's report.
+pub fn registry() -> Registry {
     let mut reg = Registry::with_builtins();
     reg.register_debug_type::<Span>("Span");
     reg.register(
@@ -265,12 +266,12 @@ pub fn registry_reporting(result: Arc<Mutex<Option<u64>>>) -> Registry {
         )
         .input("in", "u64")
         .required_param("n", ParamType::UInt, "the n the counts are for")
-        .build(move |ctx| {
+        .build(|ctx| {
             let rx = ctx.input::<u64>("in")?;
             let n: u64 = ctx.param("n")?;
-            let result = result.clone();
+            let total = ctx.values_out::<u64>();
             Ok(ctx.process(move || -> occamy::Result {
-                *result.lock().unwrap() = Some(sum(&rx, n)?);
+                total.push(sum(&rx, n)?);
                 Ok(())
             }))
         }),
@@ -278,21 +279,15 @@ pub fn registry_reporting(result: Arc<Mutex<Option<u64>>>) -> Registry {
     reg
 }
 
-/// The registry for networks/primes.ron.
-pub fn registry() -> Registry {
-    registry_reporting(Arc::default())
-}
-
-/// Runs networks/primes.ron (or another file with the same kinds) with `sets`; the total.
+/// Runs networks/primes.ron (or another file with the same kinds) with `sets`; the total,
+/// as the `sum` process hands it back.
 pub fn run_file(path: &Path, sets: &[(String, String)]) -> Result<u64, String> {
-    let result = Arc::new(Mutex::new(None));
-    let reg = registry_reporting(result.clone());
-    let plan = occamy::network::load(path, sets, &reg).map_err(|e| e.to_string())?;
-    let report = occamy::network::start(&plan, &reg, &occamy::Runtime::new())
+    let report = occamy::network::run_file(path, sets, &registry()).map_err(|e| e.to_string())?;
+    report.result.as_ref().map_err(|e| e.to_string())?;
+    let total = report
+        .values::<u64>("sum")
         .map_err(|e| e.to_string())?
-        .wait();
-    report.result.map_err(|e| e.to_string())?;
-    let total = *result.lock().unwrap();
+        .pop();
     total.ok_or_else(|| "the network ended without a total".to_string())
 }
 

@@ -684,6 +684,8 @@ pub struct BuildCtx {
     pub(crate) elem: Option<Arc<str>>,
     pub(crate) format: Option<Arc<dyn Any + Send + Sync>>,
     pub(crate) barriers: HashMap<String, crate::barrier::Barrier>,
+    /// The run's values for the program, by process name.
+    pub(crate) collected: Arc<crate::network::values::Collected>,
 }
 
 impl fmt::Debug for BuildCtx {
@@ -699,6 +701,17 @@ impl BuildCtx {
     /// The process's (qualified) name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Where this process leaves values for the program that runs its network: the run's
+    /// report gives them back under the process's name
+    /// ([`RunReport::values`](crate::network::RunReport::values)), in the order pushed.
+    /// The built-in kind `collect` keeps every value of its input this way; a program's
+    /// own sink kinds can keep what they compute (see [`ValuesOut`](crate::network::ValuesOut)).
+    /// A process keeps values of one type: a second call with the same `T` shares the
+    /// first's values; with another `T` it starts afresh, and the first's are dropped.
+    pub fn values_out<T: Send + 'static>(&self) -> crate::network::ValuesOut<T> {
+        self.collected.out(&self.name)
     }
 
     /// The element type's name, for generic kinds.

@@ -401,6 +401,20 @@ fn channel_with_no_reader() {
 }
 
 #[test]
+fn channel_no_process_uses_is_one_mistake() {
+    let d = errors("unused_channel.ron", &[]);
+    count(&d, 1);
+    expect(
+        &d,
+        "unused_channel.ron",
+        Some((5, 29)),
+        &["channel `spare`"],
+        "has no writer and no reader",
+        Some("bind it to ports of some processes, or remove it"),
+    );
+}
+
+#[test]
 fn two_writers_on_a_channel() {
     let d = errors("two_writers.ron", &[]);
     count(&d, 1);
@@ -1352,5 +1366,31 @@ fn thread_must_be_a_bool_and_only_the_top_file_chooses_the_scheduler() {
         &["scheduler"],
         "a sub-network cannot choose the scheduler",
         Some("choose it in the top-level file, or with `occamy run --scheduler`"),
+    );
+}
+
+/// A key given twice inside a channel spec or a param value is an error at its place; ron's
+/// own value type once kept the second silently (`c` became a `String` channel).
+#[test]
+fn duplicate_keys_inside_values_are_errors() {
+    let d = errors("duplicate_keys.ron", &[]);
+    count(&d, 1);
+    expect(
+        &d,
+        "duplicate_keys.ron",
+        Some((5, 36)), // the second `type`
+        &[],
+        "`type` is given twice",
+        SEE_DOCS,
+    );
+    let d = errors("duplicate_param_keys.ron", &[]);
+    count(&d, 1);
+    expect(
+        &d,
+        "duplicate_param_keys.ron",
+        Some((8, 67)), // the second `a` (ron places a string at its first letter)
+        &[],
+        "`a` is given twice",
+        SEE_DOCS,
     );
 }

@@ -45,6 +45,12 @@ pub(super) fn kinds() -> Vec<Kind> {
             1,
             "communications per value (e.g. 4 in commstime); above 1 adds ns/communication",
         ),
+        Kind::generic(
+            "collect",
+            "keeps every value of `in` until it ends, for the program that ran the network (`RunReport::values`)",
+            false,
+        )
+        .input("in", "T"),
         Kind::new(
             "lines_in",
             "sends each line of file `path` (`-`: stdin) on `out`, without its newline, then retires",
@@ -67,7 +73,20 @@ pub(super) fn builds<T: Msg>() -> Vec<(&'static str, GenericBuildFn)> {
         ("print", print::<T> as GenericBuildFn),
         ("count", count::<T>),
         ("stopwatch", stopwatch::<T>),
+        ("collect", collect::<T>),
     ]
+}
+
+/// `collect`: port `in`. Keeps every value of `in` in the run's report, under the
+/// process's name, until `in` ends (retired or poisoned: the values so far stay).
+fn collect<T: Msg>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
+    let rx = ctx.input::<T>("in")?;
+    let out = ctx.values_out::<T>();
+    Ok(ctx.process_async(async move {
+        loop {
+            out.push(rx.recv_async().await?);
+        }
+    }))
 }
 
 /// Writes `line` (which ends in a newline) to stdout in one go and flushes; a failure

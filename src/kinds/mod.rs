@@ -1,36 +1,10 @@
 //! occamy's built-in process kinds: what a network file names in `kind: "..."`.
 //!
-//! Every kind reads from port `in` and writes to port `out` unless said otherwise; `[]`
-//! marks an array port (bound to a list of channels). `T` is the element type, taken from
-//! the channels bound to the process; *numeric* kinds work on `i64`, `u64` and `f64`
-//! only. Params without a default are required.
-//!
-//! | kind          | ports                  | params                                   | what it does |
-//! |---------------|------------------------|------------------------------------------|--------------|
-//! | `numbers`     | out                    | start=0, step=1, count (optional)        | sends start, start+step, ...; retires after count values (numeric) |
-//! | `generate`    | out                    | value (T, required), count (optional)    | sends value again and again; retires after count values |
-//! | `tick`        | out                    | period (ms, required), count (optional)  | sends 0, 1, 2, ... one every period ms, on fixed deadlines (numeric) |
-//! | `id`          | in, out                |                                          | copies |
-//! | `succ`        | in, out                |                                          | adds one (numeric) |
-//! | `prefix`      | in, out                | value (T, required)                      | sends value, then copies |
-//! | `tail`        | in, out                |                                          | drops the first value, then copies |
-//! | `delta`       | in, out[]              |                                          | sends each value to every output in parallel (occam `PAR` delta) |
-//! | `plus`        | in[] (exactly 2), out  |                                          | reads one value from each input in parallel, sends their sum (numeric) |
-//! | `pairs`       | in, out                |                                          | sends x0+x1, x1+x2, ... (JCSP `Pairs`) (numeric) |
-//! | `integrate`   | in, out                |                                          | sends the running sum (numeric) |
-//! | `merge`       | in[], out              |                                          | fair merge; ends when every input has retired |
-//! | `round_robin` | in, out[]              |                                          | sends each value to the next output in turn |
-//! | `take`        | in, out                | count (required)                         | passes the first count values, then retires both ends |
-//! | `skip_first`  | in, out                | count (required)                         | drops the first count values, passes the rest |
-//! | `delay`       | in, out                | ms (required)                            | passes each value on after ms milliseconds |
-//! | `print`       | in                     | prefix=""                                | writes each value (`Display` form) on its own line to stdout |
-//! | `discard`     | in                     |                                          | reads and drops |
-//! | `count`       | in                     | label="" (the process name)              | when `in` ends, prints `LABEL: N values` |
-//! | `stopwatch`   | in                     | count (required), label="", per_value=1  | times count values, prints the rate, poisons `in` |
-//! | `lines_in`    | out: String            | path (required, `-` = stdin)             | sends each line of a file, then retires |
-//! | `lines_out`   | in: String             | path (required, `-` = stdout)            | writes each value as a line of a file |
-//! | `phases`      | out, barrier           | count (optional)                         | syncs on the barrier, then sends the phase number: 0, 1, 2, ... (numeric) |
-//! | `gate`        | in, out, barrier       |                                          | passes each value on after every party of the barrier has synced |
+//! Each kind is described once, by the [`Kind`] its module builds (name, doc, ports,
+//! params): `occamy kinds` prints those descriptions, `occamy kinds --json` gives them to
+//! editors and GUIs, and the table in docs/network-format.md ("The built-in kinds") is
+//! rendered from them and tested to match. `T` is the element type, taken from the
+//! channels bound to the process; *numeric* kinds work on `i64`, `u64` and `f64` only.
 //!
 //! # Ending
 //! A kind's process runs until a channel ends it: `?` on a channel error returns
@@ -215,6 +189,7 @@ pub(crate) mod testing {
                 elem: Some(elem_name::<T>().into()),
                 format: None,
                 barriers: Default::default(),
+                collected: Default::default(),
             },
         }
     }
@@ -425,6 +400,7 @@ mod tests {
             "discard",
             "count",
             "stopwatch",
+            "collect",
             "lines_in",
             "lines_out",
             "phases",

@@ -1,13 +1,19 @@
-//! `occamy kinds [NAME]`.
+//! `occamy kinds [NAME] [--json]`.
+
+use serde_json::{json, Value as Json};
 
 use super::{EXIT_INVALID, EXIT_OK};
-use crate::registry::Registry;
+use crate::registry::{Kind, ParamType, PortDir, Registry};
 
 /// Arguments of `occamy kinds`.
 #[derive(clap::Args, Debug)]
 pub(super) struct KindsArgs {
     /// Show this kind in full.
     name: Option<String>,
+    /// Print the catalogue (or the one kind) as JSON, for editors and GUIs: every kind
+    /// with its ports, barrier ports and params, and the registered types.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Appends a formatted line to a `String` (writing to a `String` cannot fail).
@@ -35,6 +41,10 @@ pub(super) fn kinds(reg: &Registry, a: KindsArgs) -> u8 {
 fn list(reg: &Registry, a: KindsArgs, out: &mut String) -> u8 {
     match a.name {
         Some(name) => match reg.kind(&name) {
+            Some(k) if a.json => {
+                outln!(out, "{:#}", kind_json(k));
+                EXIT_OK
+            }
             Some(k) => {
                 outf!(out, "{k}");
                 EXIT_OK
@@ -47,6 +57,14 @@ fn list(reg: &Registry, a: KindsArgs, out: &mut String) -> u8 {
                 EXIT_INVALID
             }
         },
+        None if a.json => {
+            let doc = json!({
+                "kinds": reg.kinds().map(kind_json).collect::<Vec<_>>(),
+                "types": reg.type_names().collect::<Vec<_>>(),
+            });
+            outln!(out, "{doc:#}");
+            EXIT_OK
+        }
         None => {
             for k in reg.kinds() {
                 let mut ports: Vec<String> = k
@@ -81,5 +99,70 @@ fn list(reg: &Registry, a: KindsArgs, out: &mut String) -> u8 {
             );
             EXIT_OK
         }
+    }
+}
+
+/// One kind as `occamy kinds --json` describes it. The shape is documented in
+/// docs/network-format.md ("The kind catalogue as JSON"); tests/kinds_catalogue.rs reads
+/// it back.
+fn kind_json(k: &Kind) -> Json {
+    let type_param = if k.is_numeric() {
+        json!({ "name": "T", "types": "numeric" })
+    } else if k.is_generic() {
+        json!({ "name": "T", "types": "any" })
+    } else {
+        Json::Null
+    };
+    let ports: Vec<Json> = k
+        .ports()
+        .iter()
+        .map(|p| {
+            json!({
+                "name": p.name,
+                "dir": match p.dir { PortDir::In => "in", PortDir::Out => "out" },
+                "type": p.ty,
+                "array": p.array,
+            })
+        })
+        .collect();
+    let params: Vec<Json> = k
+        .params()
+        .iter()
+        .map(|p| {
+            // `()` as a default marks a param that may be left out and has no value then.
+            let default = match &p.default {
+                None | Some(ron::Value::Unit) => Json::Null,
+                Some(v) => serde_json::to_value(v)
+                    .unwrap_or_else(|_| Json::String(crate::registry::show_value(v))),
+            };
+            json!({
+                "name": p.name,
+                "type": param_type(p.ty),
+                "required": p.default.is_none(),
+                "default": default,
+                "doc": p.doc,
+            })
+        })
+        .collect();
+    json!({
+        "name": k.name(),
+        "doc": k.doc(),
+        "type_param": type_param,
+        "ports": ports,
+        "barriers": k.barrier_ports(),
+        "params": params,
+    })
+}
+
+/// A param type's name in the JSON catalogue: stable identifiers, not prose.
+fn param_type(t: ParamType) -> &'static str {
+    match t {
+        ParamType::Int => "int",
+        ParamType::UInt => "uint",
+        ParamType::Float => "float",
+        ParamType::Bool => "bool",
+        ParamType::Str => "string",
+        ParamType::Elem => "T",
+        ParamType::Any => "any",
     }
 }

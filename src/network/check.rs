@@ -103,13 +103,19 @@ impl Loader<'_> {
             if self.excused.contains(&i) && (c.writers.is_empty() || c.readers.is_empty()) {
                 continue;
             }
-            if c.writers.is_empty() {
+            // A channel no process uses is one mistake (declared but not wired, or left
+            // over), not two.
+            if c.writers.is_empty() && c.readers.is_empty() {
+                errs.push((
+                    "has no writer and no reader".to_string(),
+                    Some("bind it to ports of some processes, or remove it".to_string()),
+                ));
+            } else if c.writers.is_empty() {
                 errs.push((
                     "has no writer".to_string(),
                     Some("bind it to an output port of some process".to_string()),
                 ));
-            }
-            if c.readers.is_empty() {
+            } else if c.readers.is_empty() {
                 errs.push((
                     "has no reader".to_string(),
                     Some("bind it to an input port of some process".to_string()),

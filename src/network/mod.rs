@@ -22,6 +22,7 @@ mod expr;
 mod loader;
 mod model;
 mod run;
+pub(crate) mod values;
 
 pub use crate::kinds::Num;
 pub use crate::registry::{
@@ -31,6 +32,7 @@ pub use crate::registry::{
 pub use error::{Diagnostic, NetworkError};
 pub use loader::MAX_THREADS;
 pub use run::{ChannelStats, ProcessStats, RunReport, Running};
+pub use values::{ValuesError, ValuesOut};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -326,6 +328,53 @@ pub fn runtime_of(plan: &Plan) -> Runtime {
 /// A kind whose build failed (a message naming the process).
 pub fn start(plan: &Plan, registry: &Registry, runtime: &Runtime) -> Result<Running, NetworkError> {
     run::start(std::borrow::Cow::Borrowed(plan), registry, runtime)
+}
+
+/// Loads the network in `path` with param overrides `sets` (as [`load`] does), runs it
+/// under the scheduler the file chose (as [`runtime_of`] gives it) and waits for it to
+/// end. The report says how each process ended ([`RunReport::result`]) and gives back the
+/// values its sink processes kept, by process name ([`RunReport::values`]): those of
+/// every process of kind `collect`, and of a program's own kinds that keep values
+/// ([`BuildCtx::values_out`]).
+///
+/// # Errors
+/// The file's problems, as [`load`] reports them, or a kind whose build failed. A process
+/// that fails while running does not make this an error: see [`RunReport::result`].
+///
+/// # Blocking
+/// Blocks until every process of the network has ended.
+///
+/// # Examples
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("occamy-doc-run-file-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let file = dir.join("squares.ron");
+/// std::fs::write(&file, r#"Network(
+///     name: "squares",
+///     params: { "n": 3 },
+///     channels: { "c": "u64", "d": "u64" },
+///     processes: {
+///         "nums":  (kind: "numbers", params: { "start": 1, "count": "$n" }, ports: { "out": "c" }),
+///         "inc":   (kind: "succ", ports: { "in": "c", "out": "d" }),
+///         "count": (kind: "collect", ports: { "in": "d" }),
+///     },
+/// )"#).unwrap();
+/// let reg = occamy::network::Registry::with_builtins();
+/// let report = occamy::network::run_file(&file, &[("n".into(), "4".into())], &reg).unwrap();
+/// assert!(report.result.is_ok());
+/// assert_eq!(report.values::<u64>("count").unwrap(), [2, 3, 4, 5]);
+/// // A wrong type or name is an error, not a panic.
+/// assert!(report.values::<i64>("count").is_err());
+/// assert!(report.values::<u64>("cuont").is_err());
+/// ```
+pub fn run_file(
+    path: impl AsRef<Path>,
+    sets: &[(String, String)],
+    registry: &Registry,
+) -> Result<RunReport, NetworkError> {
+    let plan = load(path.as_ref(), sets, registry)?;
+    let runtime = runtime_of(&plan);
+    Ok(plan.into_running(registry, &runtime)?.wait())
 }
 
 /// The names among `candidates` closest to `name`, as a suggestion (`, did you mean ...?`).

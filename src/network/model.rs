@@ -15,9 +15,9 @@ pub(crate) struct NetworkDecl {
     pub(crate) name: String,
     #[serde(default)]
     pub(crate) doc: Option<String>,
-    #[serde(default, deserialize_with = "unique")]
+    #[serde(default, deserialize_with = "unique_values")]
     pub(crate) params: IndexMap<String, Value>,
-    #[serde(default, deserialize_with = "unique")]
+    #[serde(default, deserialize_with = "unique_values")]
     pub(crate) channels: IndexMap<String, Value>,
     #[serde(default, deserialize_with = "unique")]
     pub(crate) processes: IndexMap<String, ProcessDecl>,
@@ -54,9 +54,9 @@ pub(crate) struct ProcessDecl {
     pub(crate) kind: Option<String>,
     #[serde(default)]
     pub(crate) network: Option<String>,
-    #[serde(default, deserialize_with = "unique")]
+    #[serde(default, deserialize_with = "unique_values")]
     pub(crate) params: IndexMap<String, Value>,
-    #[serde(default, deserialize_with = "unique")]
+    #[serde(default, deserialize_with = "unique_values")]
     pub(crate) ports: IndexMap<String, Value>,
     #[serde(default)]
     pub(crate) replicate: Option<ReplicateDecl>,
@@ -114,6 +114,99 @@ where
         }
     }
     d.deserialize_map(Unique(std::marker::PhantomData))
+}
+
+/// A map of names to values in which no key is given twice, at any depth: ron's own
+/// `Value` keeps the last of two equal keys (`(type: "u64", type: "String")` would quietly
+/// be a `String` channel).
+fn unique_values<'de, D>(d: D) -> Result<IndexMap<String, Value>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let m: IndexMap<String, Checked> = unique(d)?;
+    Ok(m.into_iter().map(|(k, v)| (k, v.0)).collect())
+}
+
+/// A `ron::Value` read with every map and struct checked for duplicate keys.
+struct Checked(Value);
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CheckedVisitor).map(Checked)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CheckedVisitor {
+    type Value = Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a RON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f32<E>(self, v: f32) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_char<E>(self, v: char) -> Result<Value, E> {
+        Ok(Value::Char(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_bytes<E>(self, v: &[u8]) -> Result<Value, E> {
+        Ok(Value::Bytes(v.to_vec()))
+    }
+    fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Value, E> {
+        Ok(Value::Bytes(v))
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Option(None))
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Ok(Value::Option(Some(Box::new(Checked::deserialize(d)?.0))))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Unit)
+    }
+    fn visit_newtype_struct<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Checked::deserialize(d).map(|c| c.0)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Checked(v)) = s.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Seq(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Value, A::Error> {
+        let mut out = ron::Map::new();
+        while let Some(Checked(k)) = m.next_key()? {
+            if out.get(&k).is_some() {
+                let name = match &k {
+                    Value::String(s) => s.clone(),
+                    k => ron::to_string(k).unwrap_or_default(),
+                };
+                return Err(serde::de::Error::custom(format!("`{name}` is given twice")));
+            }
+            let Checked(v) = m.next_value()?;
+            out.insert(k, v);
+        }
+        Ok(Value::Map(out))
+    }
 }
 
 /// A parse error: its message, line and column, and help if there is some to give.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::values::{Collected, ValuesError};
 use super::{Diagnostic, NetworkError, Plan, PlanBarrier, PlanChannel, PlanProcess, PortBind};
 use crate::barrier::Barrier;
 use crate::channel::Core;
@@ -57,6 +58,58 @@ pub struct RunReport {
     pub processes: Vec<ProcessStats>,
     /// The deadlock found, if any.
     pub deadlock: Option<DeadlockReport>,
+    /// What its sink processes kept for the program, by process name.
+    collected: Arc<Collected>,
+}
+
+impl RunReport {
+    /// The values process `name` kept (a `collect` process: every value of its input, in
+    /// the order received; a program's own kind: what it pushed to its
+    /// [`ValuesOut`](super::ValuesOut)), copied out. A process that ended early (by
+    /// poison, or failing) leaves those it kept until then.
+    ///
+    /// # Errors
+    /// [`ValuesError::Unknown`] if no process of that name keeps values (with a
+    /// suggestion in its message), [`ValuesError::WrongType`] if its values are not `T`.
+    ///
+    /// # Examples
+    /// See [`run_file`](super::run_file).
+    pub fn values<T: Clone + 'static>(&self, name: &str) -> Result<Vec<T>, ValuesError> {
+        self.collected.values(name)
+    }
+
+    /// As [`values`](RunReport::values), but moves them out: a second call gives an
+    /// empty list. For values that are large, or not `Clone`.
+    ///
+    /// # Errors
+    /// As for [`values`](RunReport::values).
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("occamy-doc-take-values-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let file = dir.join("words.ron");
+    /// std::fs::write(&file, r#"Network(
+    ///     name: "words",
+    ///     channels: { "c": "String" },
+    ///     processes: {
+    ///         "say":  (kind: "generate", params: { "value": "hi", "count": 2 }, ports: { "out": "c" }),
+    ///         "keep": (kind: "collect", ports: { "in": "c" }),
+    ///     },
+    /// )"#).unwrap();
+    /// let reg = occamy::network::Registry::with_builtins();
+    /// let mut report = occamy::network::run_file(&file, &[], &reg).unwrap();
+    /// assert_eq!(report.take_values::<String>("keep").unwrap(), ["hi", "hi"]);
+    /// assert!(report.take_values::<String>("keep").unwrap().is_empty());
+    /// ```
+    pub fn take_values<T: 'static>(&mut self, name: &str) -> Result<Vec<T>, ValuesError> {
+        self.collected.take(name)
+    }
+
+    /// The names of the processes that keep values, in the order they were built.
+    pub fn value_names(&self) -> Vec<String> {
+        self.collected.names()
+    }
 }
 
 /// A network that is running.
@@ -73,6 +126,8 @@ pub struct Running {
     group: Arc<Group>,
     /// Set when this is dropped (see `Drop`).
     dropped: Arc<AtomicBool>,
+    /// What its sink processes keep for the program.
+    collected: Arc<Collected>,
 }
 
 impl std::fmt::Debug for Running {
@@ -166,6 +221,7 @@ pub(crate) fn start(
         }
     }
     let mut kinds: Vec<(u64, Arc<str>)> = Vec::new();
+    let collected = Arc::new(Collected::default());
     let mut procs = Vec::with_capacity(n_procs);
     let mut diags = Vec::new();
     for (i, p) in processes.enumerate() {
@@ -204,6 +260,7 @@ pub(crate) fn start(
             elem: p.elem.clone(),
             format: None,
             barriers,
+            collected: collected.clone(),
         };
         let kind = reg
             .kind(&p.kind)
@@ -266,6 +323,7 @@ pub(crate) fn start(
         started,
         group,
         dropped,
+        collected,
     })
 }
 
@@ -375,6 +433,7 @@ impl Running {
             channels,
             processes,
             deadlock,
+            collected: self.collected.clone(),
         }
     }
 }
