@@ -77,6 +77,9 @@ fn states_under(scheduler: Scheduler) {
     let State::Blocked { on, .. } = &named(&s, "picker").state else {
         unreachable!()
     };
+    // A fair alt enrols its guards in a random order: find each by its channel.
+    let mut on: Vec<_> = on.iter().collect();
+    on.sort_by(|x, y| x.label.cmp(&y.label));
     let labels: Vec<&str> = on.iter().map(|w| w.label.as_str()).collect();
     assert_eq!(labels, ["a", "b"]);
     let sender = named(&s, "sender").id;
