@@ -423,4 +423,34 @@ mod cli {
         assert_eq!(r.code, Some(2));
         assert!(r.stderr.contains("--ranks"), "{}", r.stderr);
     }
+
+    #[test]
+    fn dot_json_gives_each_process_its_rank_when_there_are_several() {
+        let file = "tests/networks/placement_round_robin.ron";
+        let r = occamy(&["dot", file, "--ranks", "2", "--json"]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["ranks"], 2);
+        let ranks: Vec<(&str, u64)> = v["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["role"] == "process")
+            .map(|n| (n["name"].as_str().unwrap(), n["rank"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(ranks.len(), 12);
+        assert!(ranks.contains(&("farm[1].worker[0]", 1)), "{ranks:?}");
+        assert!(ranks.contains(&("farm[1].gather", 0)), "{ranks:?}");
+        // On one rank, the schema's output is as before: no `rank`, no `ranks`.
+        let r = occamy(&["dot", file, "--json"]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        assert!(!r.stdout.contains("\"rank"), "{}", r.stdout);
+        // And the DOT is coloured by rank.
+        let r = occamy(&["dot", file, "--ranks", "2"]);
+        assert!(
+            r.stdout.contains("subgraph cluster_ranks {"),
+            "{}",
+            r.stdout
+        );
+    }
 }
