@@ -398,7 +398,7 @@ fn node_stmt(graph: &Graph, s: &Shown) -> String {
 
 /// The fill colours of ranks: ColorBrewer's Set3 (light enough for black text), repeating
 /// after twelve ranks.
-const RANK_FILLS: [&str; 12] = [
+pub(super) const RANK_FILLS: [&str; 12] = [
     "#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5",
     "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f",
 ];

@@ -10,7 +10,7 @@ use ron::Value;
 use super::check::check_param;
 use super::expr::{chan_ref, eval_int_value, eval_value, Scope};
 use super::model::{parse, Locator, NetworkDecl, PlacementDecl, SchedulerDecl};
-use super::placement::{add_builtin_params, policy_rank, Enclosing};
+use super::placement::{add_builtin_params, policy_rank, Enclosing, RANKS_PARAM};
 use super::{
     suggest, Diagnostic, NetworkError, Plan, PlanBarrier, PlanChannel, PlanPort, PlanProcess,
     PortBind,
@@ -356,12 +356,11 @@ impl Loader<'_> {
         self.stack.push(canon);
 
         let mut params = decl.params.clone();
-        if params.contains_key(super::placement::RANKS_PARAM) {
-            let site = here.at(loc.find("params", super::placement::RANKS_PARAM));
-            self.reserved_param(super::placement::RANKS_PARAM, &site, true, false);
+        if params.contains_key(RANKS_PARAM) {
+            self.reserved_declared(&here.at(loc.find("params", RANKS_PARAM)));
         }
         for (k, v) in overrides {
-            if self.reserved_param(&k, include, false, binding.is_some()) {
+            if self.reserved_override(&k, include, binding.is_some()) {
                 continue;
             }
             if params.contains_key(&k) {
@@ -630,8 +629,9 @@ impl Loader<'_> {
                 .reserve((count.unwrap_or(1) as usize).min(room) + self.siblings);
         }
         let rank_site = psite.at(loc.find_field_value("processes", pname, "rank"));
-        // The instances whose rank is out of range: one mistake, reported once.
-        let mut rank_faults = Vec::new();
+        // The first instance whose rank is out of range, and how many are: one mistake,
+        // reported once (a million replicas cost no million messages).
+        let mut rank_faults: (Option<(String, i64)>, usize) = (None, 0);
         for r in 0..count.unwrap_or(1) {
             if self.too_big {
                 return;
@@ -652,7 +652,10 @@ impl Loader<'_> {
             let own_rank = match self.eval_rank(p.rank.as_ref(), &scope, &rank_site) {
                 Ok(rank) => rank,
                 Err(n) => {
-                    rank_faults.push((format!("process `{prefix}{local}`"), n));
+                    if rank_faults.0.is_none() {
+                        rank_faults.0 = Some((format!("process `{prefix}{local}`"), n));
+                    }
+                    rank_faults.1 += 1;
                     None
                 }
             };

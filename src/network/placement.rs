@@ -83,27 +83,29 @@ impl Loader<'_> {
         self.placement = Some(p);
     }
 
-    /// Refuses a file's own `ranks` param or a `ranks` override: `$ranks` is the run's
-    /// number of ranks, which the launcher alone sets. Returns whether `name` is `ranks`.
-    pub(super) fn reserved_param(
-        &mut self,
-        name: &str,
-        site: &Site,
-        declared: bool,
-        sub: bool,
-    ) -> bool {
+    /// Refuses a file's own `ranks` param: `$ranks` is the run's number of ranks, which
+    /// the launcher alone sets.
+    pub(super) fn reserved_declared(&mut self, site: &Site) {
+        self.err(
+            site,
+            "`ranks` is reserved: it is the number of MPI ranks of the run",
+            Some(
+                "remove it: `$ranks` is always defined (1, or what `--ranks N` or MPI gives)"
+                    .into(),
+            ),
+        );
+    }
+
+    /// Refuses an override of `ranks` (`--set`, or an including process's `params`, as
+    /// `sub` says); returns whether `name` is `ranks`.
+    pub(super) fn reserved_override(&mut self, name: &str, site: &Site, sub: bool) -> bool {
         if name != RANKS_PARAM {
             return false;
         }
-        let (m, h) = if sub && !declared {
+        let (m, h) = if sub {
             (
                 "`ranks` cannot be passed to a sub-network: it is the number of MPI ranks of the run",
                 "remove it: the sub-network sees the same `$ranks`",
-            )
-        } else if declared {
-            (
-                "`ranks` is reserved: it is the number of MPI ranks of the run",
-                "remove it: `$ranks` is always defined (1, or what `--ranks N` or MPI gives)",
             )
         } else {
             (
@@ -143,17 +145,17 @@ impl Loader<'_> {
         }
     }
 
-    /// Reports the ranks out of range of one declaration's instances once: the first,
-    /// and how many more.
-    pub(super) fn report_ranks(&mut self, faults: &[(String, i64)], site: &Site) {
-        let Some((first, value)) = faults.first() else {
+    /// Reports the ranks out of range of one declaration's instances once: the first
+    /// (its context and value), and how many there are in all.
+    pub(super) fn report_ranks(&mut self, faults: &(Option<(String, i64)>, usize), site: &Site) {
+        let (Some((first, value)), count) = faults else {
             return;
         };
         let Err((mut m, help)) = check_rank(*value, self.ranks) else {
             return;
         };
-        if faults.len() > 1 {
-            let n = faults.len() - 1;
+        if *count > 1 {
+            let n = count - 1;
             m.push_str(&if n == 1 {
                 "; so is that of 1 more replica".to_string()
             } else {
@@ -228,5 +230,39 @@ impl Plan {
             .enumerate()
             .filter(move |(_, p)| p.rank == rank)
             .map(|(i, _)| i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::check::check_rank;
+    use super::policy_rank;
+    use crate::network::model::PlacementDecl::{BySubnetwork, RoundRobin};
+
+    #[test]
+    fn ranks_are_checked_at_both_ends() {
+        assert_eq!(check_rank(0, 1), Ok(0));
+        assert_eq!(check_rank(2, 3), Ok(2));
+        let (m, h) = check_rank(3, 3).unwrap_err();
+        assert_eq!(m, "rank 3 is out of range: this run has 3 ranks (0..=2)");
+        assert!(h.contains("--ranks N"), "{h}");
+        let (m, h) = check_rank(-1, 1).unwrap_err();
+        assert_eq!(m, "rank -1 is out of range: this run has 1 rank (0..=0)");
+        assert!(h.contains("count from 0"), "{h}");
+        // Past u32: an error, not a truncation.
+        assert!(check_rank(i64::from(u32::MAX) + 1, u32::MAX).is_err());
+        assert!(check_rank(i64::MAX, 2).is_err());
+    }
+
+    #[test]
+    fn policies_place_what_names_no_rank() {
+        assert_eq!(policy_rank(None, 4, Some(3), Some(2)), 0);
+        assert_eq!(policy_rank(Some(RoundRobin), 3, Some(7), Some(5)), 1);
+        assert_eq!(policy_rank(Some(RoundRobin), 3, None, Some(5)), 0);
+        assert_eq!(policy_rank(Some(BySubnetwork), 3, Some(7), Some(5)), 2);
+        assert_eq!(policy_rank(Some(BySubnetwork), 3, Some(7), None), 0);
+        // One rank (or none given): rank 0 whatever the policy.
+        assert_eq!(policy_rank(Some(RoundRobin), 1, Some(7), None), 0);
+        assert_eq!(policy_rank(Some(BySubnetwork), 0, None, Some(9)), 0);
     }
 }
