@@ -659,7 +659,7 @@ impl Graph {
     ///
     /// # Examples
     /// ```
-    /// let outcome = occamy::Runtime::new().run([occamy::Process::new("p", || Ok(()))]);
+    /// let outcome = occamy::Runtime::new().run([occamy::Process::new("p", || -> occamy::Result { Ok(()) })]);
     /// assert_eq!(occamy::graph::Graph::from_outcome("one", &outcome).ranks(), 1);
     /// ```
     pub fn ranks(&self) -> u32 {
