@@ -293,6 +293,17 @@ pub fn load(
 }
 
 /// What [`load_with`] takes besides the file: param overrides and the number of ranks.
+///
+/// # Examples
+/// ```
+/// let opts = occamy::network::LoadOptions {
+///     sets: vec![("n".into(), "10".into())],
+///     ranks: 4,
+/// };
+/// // Without MPI there is one rank.
+/// assert_eq!(occamy::network::LoadOptions::default().ranks, 1);
+/// # let _ = opts;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadOptions {
     /// Param overrides, as `--set` gives them (values in RON syntax, or bare strings).

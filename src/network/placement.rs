@@ -214,6 +214,27 @@ impl Plan {
     /// The channels (indices into [`Plan::channels`]) whose writers and readers are not
     /// all on one rank: those an MPI transport must carry between ranks. A shared channel
     /// is among them if any two of its ends are on different ranks.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("occamy-doc-cross-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let file = dir.join("pair.ron");
+    /// std::fs::write(&file, r#"Network(
+    ///     name: "pair",
+    ///     channels: { "c": "u64", "d": "u64" },
+    ///     processes: {
+    ///         "nums": (kind: "numbers", params: { "count": 3 }, ports: { "out": "c" }),
+    ///         "inc":  (kind: "succ", ports: { "in": "c", "out": "d" }),
+    ///         "sink": (kind: "discard", rank: 1, ports: { "in": "d" }),
+    ///     },
+    /// )"#).unwrap();
+    /// let reg = occamy::network::Registry::with_builtins();
+    /// let opts = occamy::network::LoadOptions { ranks: 2, ..Default::default() };
+    /// let plan = occamy::network::load_with(&file, &opts, &reg).unwrap();
+    /// let cross: Vec<&str> = plan.cross_rank_channels().map(|c| plan.channels[c].name.as_str()).collect();
+    /// assert_eq!(cross, ["d"]);
+    /// ```
     pub fn cross_rank_channels(&self) -> impl Iterator<Item = usize> + '_ {
         self.channels.iter().enumerate().filter_map(|(i, c)| {
             let mut ends = c.writers.iter().chain(&c.readers);
@@ -224,6 +245,27 @@ impl Plan {
     }
 
     /// The processes (indices into [`Plan::processes`]) placed on `rank`.
+    ///
+    /// # Examples
+    /// ```
+    /// # let dir = std::env::temp_dir().join(format!("occamy-doc-on-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// let file = dir.join("pair.ron");
+    /// std::fs::write(&file, r#"Network(
+    ///     name: "pair",
+    ///     channels: { "c": "u64", "d": "u64" },
+    ///     processes: {
+    ///         "nums": (kind: "numbers", params: { "count": 3 }, ports: { "out": "c" }),
+    ///         "inc":  (kind: "succ", ports: { "in": "c", "out": "d" }),
+    ///         "sink": (kind: "discard", rank: 1, ports: { "in": "d" }),
+    ///     },
+    /// )"#).unwrap();
+    /// let reg = occamy::network::Registry::with_builtins();
+    /// let opts = occamy::network::LoadOptions { ranks: 2, ..Default::default() };
+    /// let plan = occamy::network::load_with(&file, &opts, &reg).unwrap();
+    /// assert_eq!(plan.processes_on(0).collect::<Vec<_>>(), [0, 1]);
+    /// assert_eq!(plan.processes_on(1).collect::<Vec<_>>(), [2]);
+    /// ```
     pub fn processes_on(&self, rank: u32) -> impl Iterator<Item = usize> + '_ {
         self.processes
             .iter()
