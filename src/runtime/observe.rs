@@ -161,7 +161,7 @@ impl Watch {
         drop(runs);
         // Concluded, and no process still running (a group may let go of its records
         // early, when the handle on a declared network is dropped while it runs).
-        let finished = released && all.iter().all(|r| lock_std(&r.end).is_some());
+        let finished = released && all.iter().all(|r| r.end().is_some());
         all.sort_by_key(|r| r.id);
         (all, deadlocks, finished)
     }
@@ -365,7 +365,7 @@ fn snapshot_of(
     let mut labels: HashMap<u64, String> = HashMap::new();
     let mut ended: Vec<Option<(ProcessEnd, Duration)>> = Vec::with_capacity(records.len());
     for r in records {
-        let finish = *lock_std(&r.end);
+        let finish = r.end();
         ended.push(finish);
         let end = finish.map(|e| e.0);
         for h in r.held() {
@@ -413,7 +413,7 @@ fn snapshot_of(
         .zip(ended)
         .map(|(r, end)| ProcessState {
             id: r.id,
-            name: r.name.clone(),
+            name: r.name.to_string(),
             state: match end {
                 Some((e, _)) => State::Ended(e),
                 None => state_of(r, &holders, &labels),
@@ -441,7 +441,13 @@ fn state_of(
     }
     let on: Vec<WaitOn> = r.waits();
     if on.is_empty() {
-        return State::Elsewhere;
+        // Its wait ended (the signal fired and left the queue) and it is about to run; or
+        // it waits on something outside occamy.
+        return if r.driver.get().is_some_and(|d| d.woken()) {
+            State::Running
+        } else {
+            State::Elsewhere
+        };
     }
     let timeout = on.contains(&WaitOn::Timer);
     let ops: Vec<Waiting> = on
