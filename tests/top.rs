@@ -340,3 +340,19 @@ fn top_needs_a_terminal() {
     );
     assert!(r.stderr.contains("help:"), "{}", r.stderr);
 }
+
+#[test]
+fn with_viz_both_views_show_the_run_and_q_ends_both() {
+    if tmux_missing() {
+        return;
+    }
+    watchdog(LIMIT * 3, "--top --viz", || {
+        let args = ["run", "tests/networks/forever.ron", "--viz", "--top"];
+        let t = Tmux::start("viz", &args, true);
+        let s = t.until("the table", |s| row_names(s) == ["gen", "sink"]);
+        assert!(s.contains("web view http://127.0.0.1:"), "{s}");
+        t.keys(&["q"]);
+        assert_eq!(t.exit(), 130, "q does not leave the web view lingering");
+        assert!(t.stderr().contains("viewing at http://127.0.0.1:"));
+    });
+}

@@ -108,6 +108,10 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         name: plan.name.clone(),
         declared: plan.processes.len(),
         scheduler: super::top::scheduler_text(scheduler),
+        #[cfg(feature = "viz")]
+        viz: viewer.as_ref().map(|v| v.url().to_string()),
+        #[cfg(not(feature = "viz"))]
+        viz: None,
     };
     // The plan is needed after the start only to draw the run: without --dot it is
     // consumed by the start, so that a network of a million processes does not hold its

@@ -10,10 +10,13 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
-use crate::runtime::record::lock_std;
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// What is kept of each stream for writing out at the end: its last bytes.
 const KEEP: usize = 4 << 20;
@@ -45,11 +48,20 @@ impl Tail {
     }
 }
 
-/// One caught stream: the real descriptor, saved, and the thread draining its pipe.
+/// How long the end waits for a pipe to drain: a program the network started may hold
+/// a copy of its write end (it inherited descriptor 1), and then the end never comes.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// What one stream kept: its last bytes and how many before them were let go.
+type Kept = Arc<Mutex<(Vec<u8>, u64)>>;
+
+/// One caught stream: the real descriptor, saved, and what the thread draining its pipe
+/// kept (it says on `done` when the pipe has ended).
 struct Stream {
     fd: RawFd,
     saved: OwnedFd,
-    reader: JoinHandle<(Vec<u8>, u64)>,
+    kept: Kept,
+    done: Receiver<()>,
 }
 
 /// Descriptors 1 and 2 redirected while the view is up.
@@ -89,6 +101,50 @@ fn pipe() -> std::io::Result<(File, OwnedFd)> {
     Ok(unsafe { (File::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
+/// Sends descriptor `fd` (stream `k` of the tail) into a pipe drained by a thread of its
+/// own; `fd` is left as it was if this fails.
+fn catch(fd: RawFd, k: usize, tail: &Arc<Mutex<Tail>>) -> std::io::Result<Stream> {
+    let saved = dup(fd)?;
+    let (mut read, write) = pipe()?;
+    let tail = tail.clone();
+    let kept: Kept = Arc::default();
+    let (done_tx, done) = mpsc::channel();
+    let keep = kept.clone();
+    std::thread::Builder::new()
+        .name(format!("occamy top: fd {fd}"))
+        .spawn(move || {
+            let mut buf = [0u8; 16 << 10];
+            loop {
+                match read.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        lock(&tail).push(k, &buf[..n]);
+                        let (kept, dropped) = &mut *lock(&keep);
+                        kept.extend_from_slice(&buf[..n]);
+                        if kept.len() > 2 * KEEP {
+                            let cut = kept.len() - KEEP;
+                            *dropped += cut as u64;
+                            kept.drain(..cut);
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+            let _ = done_tx.send(());
+        })?;
+    dup2(&write, fd)?;
+    // The pipe's write end is now only `fd`: putting the saved descriptor back closes
+    // it, and the reader sees the end of the stream.
+    drop(write);
+    Ok(Stream {
+        fd,
+        saved,
+        kept,
+        done,
+    })
+}
+
 impl Capture {
     /// Redirects stdout (always: the view needs it to be a terminal) and stderr (if it
     /// is a terminal) into pipes.
@@ -96,50 +152,25 @@ impl Capture {
         let _ = std::io::stdout().flush();
         let screen = File::from(dup(1)?);
         let tail = Arc::new(Mutex::new(Tail::default()));
-        let mut streams = Vec::new();
+        let mut cap = Capture {
+            streams: Vec::new(),
+            screen,
+            tail,
+        };
         let mut fds = vec![1];
         if std::io::stderr().is_terminal() {
             fds.push(2);
         }
         for (k, fd) in fds.into_iter().enumerate() {
-            let saved = dup(fd)?;
-            let (mut read, write) = pipe()?;
-            dup2(&write, fd)?;
-            // The pipe's write end is now only `fd`: putting the saved descriptor back
-            // closes it, and the reader sees the end of the stream.
-            drop(write);
-            let tail = tail.clone();
-            let reader = std::thread::Builder::new()
-                .name(format!("occamy top: fd {fd}"))
-                .spawn(move || {
-                    let mut kept: Vec<u8> = Vec::new();
-                    let mut dropped = 0u64;
-                    let mut buf = [0u8; 16 << 10];
-                    loop {
-                        match read.read(&mut buf) {
-                            Ok(0) => break,
-                            Ok(n) => {
-                                lock_std(&tail).push(k, &buf[..n]);
-                                kept.extend_from_slice(&buf[..n]);
-                                if kept.len() > 2 * KEEP {
-                                    let cut = kept.len() - KEEP;
-                                    dropped += cut as u64;
-                                    kept.drain(..cut);
-                                }
-                            }
-                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                            Err(_) => break,
-                        }
-                    }
-                    (kept, dropped)
-                })?;
-            streams.push(Stream { fd, saved, reader });
+            match catch(fd, k, &cap.tail) {
+                Ok(s) => cap.streams.push(s),
+                Err(e) => {
+                    cap.finish();
+                    return Err(e);
+                }
+            }
         }
-        Ok(Capture {
-            streams,
-            screen,
-            tail,
-        })
+        Ok(cap)
     }
 
     /// Puts the real descriptors back, then writes what was caught to them.
@@ -150,9 +181,8 @@ impl Capture {
             let _ = dup2(&s.saved, s.fd);
         }
         for s in self.streams {
-            let Ok((kept, dropped)) = s.reader.join() else {
-                continue;
-            };
+            let _ = s.done.recv_timeout(DRAIN);
+            let (kept, dropped) = std::mem::take(&mut *lock(&s.kept));
             let mut out: Box<dyn Write> = if s.fd == 1 {
                 Box::new(std::io::stdout().lock())
             } else {

@@ -86,6 +86,10 @@ fn header<'a>(s: &Sample, rows: &Rows, info: &Info, tab: Tab) -> Paragraph<'a> {
         )),
         status,
     ]);
+    let mut first = first;
+    if let Some(url) = &info.viz {
+        first.push_span(Span::raw(format!(" · web view {url}")));
+    }
     // Counts by state, most common first.
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for p in &s.snap.processes {
@@ -152,11 +156,22 @@ fn deadlock<'a>(s: &Sample) -> Paragraph<'a> {
             Span::styled(" DEADLOCK found by the monitor ", red),
             Span::raw(format!(" cycle: {}", cycle.join(" → "))),
         ]),
-        Line::raw(s.marks.texts.join(" | ")),
+        Line::raw(shortened(&s.marks.texts.join(" | "), MAX_REPORT)),
     ];
     Paragraph::new(lines)
         .wrap(Wrap { trim: true })
         .block(Block::default().borders(Borders::BOTTOM))
+}
+
+/// The most of a deadlock's report the band shows (a deadlock of 10,000 processes has a
+/// report of megabytes; the whole of it is printed after the table is gone).
+const MAX_REPORT: usize = 1000;
+
+fn shortened(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
 }
 
 fn tab_line<'a>(s: &Sample, tab: Tab) -> Line<'a> {
@@ -506,5 +521,11 @@ mod tests {
         assert_eq!(super::rate(250.4), "250");
         assert_eq!(super::rate(12_345.0), "12.3k");
         assert_eq!(super::rate(2_500_000.0), "2.50M");
+    }
+
+    #[test]
+    fn long_reports_are_cut() {
+        assert_eq!(super::shortened("abcdef", 3), "abc…");
+        assert_eq!(super::shortened("→→", 3), "→→");
     }
 }

@@ -77,6 +77,8 @@ pub(super) struct Info {
     pub(super) name: String,
     pub(super) declared: usize,
     pub(super) scheduler: String,
+    /// The web view's address, with `--viz`.
+    pub(super) viz: Option<String>,
 }
 
 /// The scheduler as the header names it.
