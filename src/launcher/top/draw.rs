@@ -278,8 +278,21 @@ fn table(f: &mut Frame<'_>, view: &mut View, s: &Sample, rows: &Rows, cursor: us
         *off = cursor + 1 - height;
     }
     *off = (*off).min(rows.rows.len().saturating_sub(height));
-    let shown = rows.rows.iter().enumerate().skip(*off).take(height);
-    let selected = Style::default().add_modifier(Modifier::REVERSED);
+    let shown: Vec<(usize, Row)> = rows
+        .rows
+        .iter()
+        .copied()
+        .enumerate()
+        .skip(*off)
+        .take(height)
+        .collect();
+    // The name column fits the names on screen (within bounds).
+    let name_w = shown
+        .iter()
+        .map(|&(_, row)| row_name(s, rows, row, view.tab).chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(16, 48) as u16;
     let (titles, widths): (Vec<&str>, Vec<Constraint>) = match view.tab {
         Tab::Processes => (
             vec![
@@ -291,7 +304,7 @@ fn table(f: &mut Frame<'_>, view: &mut View, s: &Sample, rows: &Rows, cursor: us
                 "WAITING ON (← from, → to) / ENDED",
             ],
             vec![
-                Constraint::Length(28),
+                Constraint::Length(name_w),
                 Constraint::Length(10),
                 Constraint::Length(11),
                 Constraint::Length(11),
@@ -309,7 +322,7 @@ fn table(f: &mut Frame<'_>, view: &mut View, s: &Sample, rows: &Rows, cursor: us
                 "WRITERS → READERS",
             ],
             vec![
-                Constraint::Length(28),
+                Constraint::Length(name_w),
                 Constraint::Length(10),
                 Constraint::Length(12),
                 Constraint::Length(8),
@@ -319,16 +332,18 @@ fn table(f: &mut Frame<'_>, view: &mut View, s: &Sample, rows: &Rows, cursor: us
         ),
     };
     let made: Vec<TRow<'_>> = shown
-        .map(|(i, &row)| {
-            let r = match view.tab {
+        .into_iter()
+        .map(|(i, row)| {
+            let (cells, style) = match view.tab {
                 Tab::Processes => process_row(s, rows, row),
                 Tab::Channels => channel_row(s, rows, row),
             };
-            if i == cursor {
-                r.style(selected)
+            let style = if i == cursor {
+                style.add_modifier(Modifier::REVERSED)
             } else {
-                r
-            }
+                style
+            };
+            TRow::new(cells).style(style)
         })
         .collect();
     let head = TRow::new(titles)
@@ -337,6 +352,18 @@ fn table(f: &mut Frame<'_>, view: &mut View, s: &Sample, rows: &Rows, cursor: us
         Table::new(made, widths).header(head).column_spacing(1),
         area,
     );
+}
+
+/// The text of a row's name cell.
+fn row_name(s: &Sample, rows: &Rows, row: Row, tab: Tab) -> String {
+    let name = |i: usize| match tab {
+        Tab::Processes => s.snap.processes[i].name.as_str(),
+        Tab::Channels => s.snap.channels[i].label.as_str(),
+    };
+    match row {
+        Row::Item(i) | Row::Member(_, i) => name_cell(rows, row, name(i)),
+        Row::Group(_) => name_cell(rows, row, ""),
+    }
 }
 
 fn name_cell(rows: &Rows, row: Row, name: &str) -> String {
@@ -352,25 +379,29 @@ fn group_name(g: &Group) -> String {
     format!("{mark} {} ×{}", g.label, g.members.len())
 }
 
-fn process_row<'a>(s: &Sample, rows: &Rows, row: Row) -> TRow<'a> {
+/// A row's cells and style.
+type Made<'a> = (Vec<Cell<'a>>, Style);
+
+fn process_row<'a>(s: &Sample, rows: &Rows, row: Row) -> Made<'a> {
     match row {
         Row::Item(i) | Row::Member(_, i) => {
             let p = &s.snap.processes[i];
             let st = &s.procs[i];
             let dead = s.deadlocked.contains(&p.name);
-            let state = TRow::new(vec![
+            let cells = vec![
                 Cell::from(name_cell(rows, row, &p.name)),
                 Cell::from(p.state.name()).style(state_style(&p.state)),
                 Cell::from(st.msgs_in.to_string()),
                 Cell::from(st.msgs_out.to_string()),
                 Cell::from(rate(st.rate)),
                 Cell::from(s.waiting_text(i)),
-            ]);
-            if dead {
-                state.style(deadlocked_style())
+            ];
+            let style = if dead {
+                deadlocked_style()
             } else {
-                state
-            }
+                Style::default()
+            };
+            (cells, style)
         }
         Row::Group(g) => {
             let grp = &rows.groups[g];
@@ -392,20 +423,20 @@ fn process_row<'a>(s: &Sample, rows: &Rows, row: Row) -> TRow<'a> {
                 detail.insert(0, format!("DEADLOCKED {dead}"));
             }
             let most = counts.first().map(|c| c.0.clone()).unwrap_or_default();
-            let row = TRow::new(vec![
+            let cells = vec![
                 Cell::from(group_name(grp)),
                 Cell::from(most),
                 Cell::from(msgs_in.to_string()),
                 Cell::from(msgs_out.to_string()),
                 Cell::from(rate(r)),
                 Cell::from(detail.join(" · ")),
-            ])
-            .style(Style::default().add_modifier(Modifier::BOLD));
-            if dead > 0 {
-                row.style(deadlocked_style().add_modifier(Modifier::BOLD))
+            ];
+            let style = if dead > 0 {
+                deadlocked_style()
             } else {
-                row
-            }
+                Style::default()
+            };
+            (cells, style.add_modifier(Modifier::BOLD))
         }
     }
 }
@@ -435,12 +466,12 @@ fn waiting(senders: usize, receivers: usize) -> String {
     }
 }
 
-fn channel_row<'a>(s: &Sample, rows: &Rows, row: Row) -> TRow<'a> {
+fn channel_row<'a>(s: &Sample, rows: &Rows, row: Row) -> Made<'a> {
     match row {
         Row::Item(i) | Row::Member(_, i) => {
             let c = &s.snap.channels[i];
             let w = &s.chans[i];
-            let r = TRow::new(vec![
+            let cells = vec![
                 Cell::from(name_cell(rows, row, &c.label)),
                 Cell::from(short_type(c.ty)),
                 Cell::from(c.carried.to_string()),
@@ -451,12 +482,13 @@ fn channel_row<'a>(s: &Sample, rows: &Rows, row: Row) -> TRow<'a> {
                     names(s, &c.writers),
                     names(s, &c.readers)
                 )),
-            ]);
-            if s.cycle_channels.contains(&c.id) {
-                r.style(deadlocked_style())
+            ];
+            let style = if s.cycle_channels.contains(&c.id) {
+                deadlocked_style()
             } else {
-                r
-            }
+                Style::default()
+            };
+            (cells, style)
         }
         Row::Group(g) => {
             let grp = &rows.groups[g];
@@ -469,20 +501,20 @@ fn channel_row<'a>(s: &Sample, rows: &Rows, row: Row) -> TRow<'a> {
                 cyc |= s.cycle_channels.contains(&s.snap.channels[i].id);
             }
             let ty = short_type(s.snap.channels[grp.members[0]].ty);
-            let row = TRow::new(vec![
+            let cells = vec![
                 Cell::from(group_name(grp)),
                 Cell::from(ty),
                 Cell::from(msgs.to_string()),
                 Cell::from(rate(r)),
                 Cell::from(waiting(sw, rw)),
                 Cell::from(if cyc { "on the deadlock's cycle" } else { "" }),
-            ])
-            .style(Style::default().add_modifier(Modifier::BOLD));
-            if cyc {
-                row.style(deadlocked_style().add_modifier(Modifier::BOLD))
+            ];
+            let style = if cyc {
+                deadlocked_style()
             } else {
-                row
-            }
+                Style::default()
+            };
+            (cells, style.add_modifier(Modifier::BOLD))
         }
     }
 }

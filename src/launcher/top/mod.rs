@@ -137,6 +137,10 @@ pub(super) struct Top {
     sample: Sample,
     rows: Rows,
     last: Option<Instant>,
+    /// What the last refresh took: a huge network is refreshed less often (every three
+    /// times that), so that its snapshots take a third of the time at most and keys
+    /// stay quick.
+    cost: Duration,
     exit_at_end: bool,
     /// Whether the network has ended (the watch says so only once the launcher has
     /// collected the run, after the table is gone).
@@ -235,6 +239,7 @@ impl Top {
             sample: Sample::new(snap, rates),
             rows: Rows::default(),
             last: None,
+            cost: Duration::ZERO,
             exit_at_end: a.top_exit,
             ended: false,
             closed: false,
@@ -244,7 +249,8 @@ impl Top {
     /// Handles the keys pressed and redraws when due (every [`REFRESH`], and at once after
     /// a key). Returns within about 50 ms; returns whether the user asked to quit.
     pub(super) fn tick(&mut self) -> bool {
-        let due = self.last.is_none_or(|t| t.elapsed() >= REFRESH);
+        let every = REFRESH.max(self.cost * 3);
+        let due = self.last.is_none_or(|t| t.elapsed() >= every);
         let mut dirty = due;
         let mut wait = if due {
             Duration::ZERO
@@ -305,6 +311,7 @@ impl Top {
 
     /// A new snapshot, with rates against the latest one at least [`RATE_WINDOW`] old.
     fn refresh(&mut self) {
+        let start = Instant::now();
         let snap = self.watch.snapshot();
         while self.history.len() >= 2 && snap.at.saturating_sub(self.history[1].at) >= RATE_WINDOW {
             self.history.pop_front();
@@ -321,6 +328,7 @@ impl Top {
         self.sample = Sample::new(snap, rates);
         self.sample.snap.finished |= self.ended;
         self.last = Some(Instant::now());
+        self.cost = start.elapsed();
     }
 
     fn rebuild(&mut self) {
@@ -455,16 +463,28 @@ fn restore_terminal(
     term: Option<&mut Terminal<CrosstermBackend<BufWriter<std::fs::File>>>>,
     capture: Option<Capture>,
 ) {
-    // The panic hook must not use the descriptors once they are closed.
-    *RESTORE.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    let _ = terminal::disable_raw_mode();
-    if let Some(t) = term {
-        let w = t.backend_mut();
-        let _ = execute!(w, terminal::LeaveAlternateScreen, cursor::Show);
-        let _ = w.flush();
-    } else if let Some(c) = &capture {
-        let mut s = &c.screen;
-        let _ = execute!(s, terminal::LeaveAlternateScreen, cursor::Show);
+    // The panic hook must not use the descriptors once they are closed; if it has
+    // already given the terminal back, leaving the alternate screen a second time would
+    // move the cursor back to where it was when the table started, over the message.
+    let still_up = RESTORE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .is_some();
+    if still_up {
+        let _ = terminal::disable_raw_mode();
+        match (term, &capture) {
+            (Some(t), _) => {
+                let w = t.backend_mut();
+                let _ = execute!(w, terminal::LeaveAlternateScreen, cursor::Show);
+                let _ = w.flush();
+            }
+            (None, Some(c)) => {
+                let mut s = &c.screen;
+                let _ = execute!(s, terminal::LeaveAlternateScreen, cursor::Show);
+            }
+            (None, None) => {}
+        }
     }
     if let Some(c) = capture {
         c.finish();
