@@ -43,7 +43,7 @@ pub(super) fn draw(
     if deadlock_h > 0 {
         f.render_widget(deadlock(s), dl);
     }
-    f.render_widget(tab_line(s, view.tab), tabs);
+    f.render_widget(tab_line(s, view, rows), tabs);
     table(f, view, s, rows, cursor, body);
     if output_h > 0 {
         let lines: Vec<Line<'_>> = tail.iter().map(|l| Line::raw(printable(l))).collect();
@@ -174,7 +174,8 @@ fn shortened(text: &str, max: usize) -> String {
     }
 }
 
-fn tab_line<'a>(s: &Sample, tab: Tab) -> Line<'a> {
+fn tab_line<'a>(s: &Sample, view: &View, rows: &Rows) -> Line<'a> {
+    let tab = view.tab;
     let on = Style::default()
         .fg(Color::Black)
         .bg(Color::White)
@@ -188,17 +189,40 @@ fn tab_line<'a>(s: &Sample, tab: Tab) -> Line<'a> {
         Span::styled(format!(" Processes ({}) ", s.snap.processes.len()), p),
         Span::raw(" "),
         Span::styled(format!(" Channels ({}) ", s.snap.channels.len()), c),
-        Span::raw("  (Tab switches)"),
+        Span::raw(if view.filter.is_empty() {
+            "  (Tab switches)".to_string()
+        } else {
+            let n: usize = rows
+                .rows
+                .iter()
+                .map(|&r| match r {
+                    Row::Group(g) if !rows.groups[g].expanded => rows.groups[g].members.len(),
+                    Row::Group(_) => 0,
+                    Row::Item(_) | Row::Member(..) => 1,
+                })
+                .sum();
+            format!("  (Tab switches) · {n} matching “{}”", view.filter)
+        }),
     ])
 }
 
 fn footer<'a>(view: &View) -> Line<'a> {
     let key = Style::default().fg(Color::Black).bg(Color::Cyan);
+    if view.typing {
+        return Line::from(vec![
+            Span::styled("filter:", key),
+            Span::raw(format!(" {}▏  ", view.filter)),
+            Span::styled("Enter", key),
+            Span::raw(" keep "),
+            Span::styled("Esc", key),
+            Span::raw(" clear"),
+        ]);
+    }
     let mut spans = vec![
         Span::styled("q", key),
         Span::raw(" quit (poisons) "),
         Span::styled("Tab", key),
-        Span::raw(" table "),
+        Span::raw(" "),
         Span::styled("s", key),
         Span::raw(" sort:"),
     ];
@@ -221,7 +245,13 @@ fn footer<'a>(view: &View) -> Line<'a> {
         Span::styled("Enter +/-", key),
         Span::raw(" group "),
         Span::styled("↑↓ PgUp PgDn", key),
-        Span::raw(" scroll "),
+        Span::raw(" "),
+        Span::styled("/", key),
+        Span::raw(if view.filter.is_empty() {
+            " filter ".to_string()
+        } else {
+            format!(" filter “{}” ", view.filter)
+        }),
         Span::styled("o", key),
         Span::raw(" output"),
     ]);

@@ -41,9 +41,10 @@ pub(super) struct TopArgs {
     /// must be one): state, what each waits on, messages and rates, replicated groups
     /// collapsed. Keys: q or Ctrl-C poisons the network and quits (exit status 130),
     /// Tab switches between processes and channels, s/r change the sort, Enter/+/-
-    /// expand and collapse a group. When the network ends the final state stays until q.
-    /// What the network prints meanwhile is shown in a pane and written out after. With
-    /// --viz, both views show the run, and q ends both.
+    /// expand and collapse a group, / filters by name. When the network ends, its final
+    /// state stays until q. What the network prints meanwhile is shown in a pane and
+    /// written out after. With --viz, both views show the run, and q ends both. See
+    /// docs/top.md.
     #[arg(long)]
     top: bool,
     /// With --top: exit when the network ends instead of keeping the final table until q.
@@ -117,6 +118,10 @@ struct View {
     /// Rows of the table on screen at the last draw (for PgUp/PgDn).
     page: usize,
     show_output: bool,
+    /// Only rows whose names contain this (both tables).
+    filter: String,
+    /// Whether keys are typing the filter (after `/`).
+    typing: bool,
 }
 
 impl View {
@@ -234,6 +239,8 @@ impl Top {
                 offset: [0; 2],
                 page: 10,
                 show_output: true,
+                filter: String::new(),
+                typing: false,
             },
             history: VecDeque::new(),
             sample: Sample::new(snap, rates),
@@ -337,7 +344,7 @@ impl Top {
             Tab::Processes => self.sample.proc_keys(),
             Tab::Channels => self.sample.chan_keys(),
         };
-        self.rows = Rows::build(&keys, &v.expanded[v.at()], v.sort, v.reverse);
+        self.rows = Rows::build(&keys, &v.filter, &v.expanded[v.at()], v.sort, v.reverse);
     }
 
     fn draw(&mut self) {
@@ -390,13 +397,33 @@ impl Top {
             return false;
         }
         let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && k.code == KeyCode::Char('c') {
+            // Raw mode turns Ctrl-C into a key: it means what it means outside.
+            return true;
+        }
+        if self.view.typing {
+            match k.code {
+                KeyCode::Enter => self.view.typing = false,
+                KeyCode::Esc => {
+                    self.view.typing = false;
+                    self.view.filter.clear();
+                }
+                KeyCode::Backspace => {
+                    self.view.filter.pop();
+                }
+                KeyCode::Char(c) if !ctrl => self.view.filter.push(c),
+                _ => return false,
+            }
+            return false;
+        }
         let at = self.view.at();
         let cur = self.cursor();
         let page = self.view.page.max(1);
         match k.code {
-            KeyCode::Char('q') | KeyCode::Esc => return true,
-            // Raw mode turns Ctrl-C into a key: it means what it means outside.
-            KeyCode::Char('c') if ctrl => return true,
+            // Not Esc: a key pressed by habit must not poison the network.
+            KeyCode::Char('q') => return true,
+            KeyCode::Char('/') => self.view.typing = true,
+            KeyCode::Esc => self.view.filter.clear(),
             KeyCode::Tab | KeyCode::BackTab => {
                 self.view.tab = match self.view.tab {
                     Tab::Processes => Tab::Channels,

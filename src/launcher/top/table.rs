@@ -322,19 +322,25 @@ pub(super) struct Rows {
 }
 
 impl Rows {
-    /// The rows of `items`, replicas grouped (collapsed unless `expanded` names their
-    /// declaration), ordered by `sort` (reversed if `reverse`).
+    /// The rows of `items` whose names contain `filter` (in any case), replicas grouped
+    /// (collapsed unless `expanded` names their declaration), ordered by `sort`
+    /// (reversed if `reverse`).
     pub(super) fn build(
         items: &[Keys<'_>],
+        filter: &str,
         expanded: &HashSet<String>,
         sort: SortKey,
         reverse: bool,
     ) -> Rows {
+        let filter = filter.to_lowercase();
         let mut groups: Vec<Group> = Vec::new();
         let mut group_at: HashMap<&str, usize> = HashMap::new();
         // Top-level entries: Ok(item) or Err(group), in order of first appearance.
         let mut top: Vec<Result<usize, usize>> = Vec::new();
         for (i, k) in items.iter().enumerate() {
+            if !filter.is_empty() && !k.name.to_lowercase().contains(&filter) {
+                continue;
+            }
             let Some(decl) = replicated_decl(k.name) else {
                 top.push(Ok(i));
                 continue;
@@ -496,7 +502,7 @@ mod tests {
     fn replicas_collapse_into_one_row_that_expands() {
         let names = ["start", "node[0]", "node[1]", "node[2]", "tap", "solo[4]"];
         let items = keys(&names);
-        let rows = Rows::build(&items, &HashSet::new(), SortKey::Order, false);
+        let rows = Rows::build(&items, "", &HashSet::new(), SortKey::Order, false);
         assert_eq!(
             rows.rows,
             [Row::Item(0), Row::Group(0), Row::Item(4), Row::Item(5)]
@@ -504,7 +510,7 @@ mod tests {
         assert_eq!(rows.groups[0].label, "node[0..2]");
         assert_eq!(rows.collapsed(), (1, 3));
         let open = HashSet::from(["node".to_string()]);
-        let rows = Rows::build(&items, &open, SortKey::Order, false);
+        let rows = Rows::build(&items, "", &open, SortKey::Order, false);
         assert_eq!(rows.rows.len(), 7);
         assert_eq!(rows.rows[2], Row::Member(0, 1));
         assert_eq!(rows.collapsed(), (0, 0));
@@ -515,7 +521,7 @@ mod tests {
         let names = ["b", "a[10]", "a[2]", "c"];
         let items = keys(&names);
         let open = HashSet::from(["a".to_string()]);
-        let by_name = Rows::build(&items, &open, SortKey::Name, false);
+        let by_name = Rows::build(&items, "", &open, SortKey::Name, false);
         assert_eq!(
             by_name.rows,
             [
@@ -528,10 +534,26 @@ mod tests {
         );
         // Most messages first: the group sums its members (10 + 20 = 30 against c's 30:
         // the tie goes to declaration order).
-        let by_msgs = Rows::build(&items, &HashSet::new(), SortKey::Msgs, false);
+        let by_msgs = Rows::build(&items, "", &HashSet::new(), SortKey::Msgs, false);
         assert_eq!(by_msgs.rows, [Row::Group(0), Row::Item(3), Row::Item(0)]);
-        let reversed = Rows::build(&items, &HashSet::new(), SortKey::Msgs, true);
+        let reversed = Rows::build(&items, "", &HashSet::new(), SortKey::Msgs, true);
         assert_eq!(reversed.rows, [Row::Item(0), Row::Group(0), Row::Item(3)]);
+    }
+
+    #[test]
+    fn a_filter_keeps_the_rows_whose_names_match() {
+        let names = ["start", "node[0]", "node[1]", "Tap", "node[12]"];
+        let items = keys(&names);
+        let rows = Rows::build(&items, "TAP", &HashSet::new(), SortKey::Order, false);
+        assert_eq!(rows.rows, [Row::Item(3)]);
+        // A group keeps its matching members only.
+        let open = HashSet::from(["node".to_string()]);
+        let rows = Rows::build(&items, "1", &open, SortKey::Order, false);
+        assert_eq!(
+            rows.rows,
+            [Row::Group(0), Row::Member(0, 2), Row::Member(0, 4)]
+        );
+        assert_eq!(rows.groups[0].label, "node[1..12]");
     }
 
     #[test]
