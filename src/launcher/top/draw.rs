@@ -220,7 +220,7 @@ fn footer<'a>(view: &View) -> Line<'a> {
     }
     let mut spans = vec![
         Span::styled("q", key),
-        Span::raw(" quit (poisons) "),
+        Span::raw(" quit "),
         Span::styled("Tab", key),
         Span::raw(" "),
         Span::styled("s", key),
@@ -242,7 +242,7 @@ fn footer<'a>(view: &View) -> Line<'a> {
         Span::raw(" "),
         Span::styled("r", key),
         Span::raw(" reverse "),
-        Span::styled("Enter +/-", key),
+        Span::styled("Enter", key),
         Span::raw(" group "),
         Span::styled("↑↓ PgUp PgDn", key),
         Span::raw(" "),
@@ -436,16 +436,13 @@ fn process_row<'a>(s: &Sample, rows: &Rows, row: Row) -> Made<'a> {
         Row::Group(g) => {
             let grp = &rows.groups[g];
             let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-            let (mut msgs_in, mut msgs_out, mut r) = (0u64, 0u64, 0.0);
             let mut dead = 0;
             for &i in &grp.members {
                 let p = &s.snap.processes[i];
                 *counts.entry(p.state.name()).or_default() += 1;
-                msgs_in += s.procs[i].msgs_in;
-                msgs_out += s.procs[i].msgs_out;
-                r += s.procs[i].rate;
                 dead += usize::from(s.deadlocked.contains(&p.name));
             }
+            let (msgs_in, msgs_out, r) = s.group_traffic(&grp.members);
             let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
             counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             let mut detail: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();

@@ -8,6 +8,8 @@
 
 mod capture;
 mod draw;
+#[cfg(test)]
+mod golden;
 mod table;
 
 use std::collections::{HashSet, VecDeque};

@@ -248,6 +248,24 @@ impl Sample {
         format!("{}{more}", names.join(", "))
     }
 
+    /// The messages on the channels some of `members` (processes) read and on those some
+    /// write, and their rate: each channel once, though a farm's workers share theirs.
+    pub(super) fn group_traffic(&self, members: &[usize]) -> (u64, u64, f64) {
+        let ids: HashSet<u64> = members.iter().map(|&i| self.snap.processes[i].id).collect();
+        let (mut msgs_in, mut msgs_out, mut rate) = (0, 0, 0.0);
+        for (c, &r) in self.snap.channels.iter().zip(&self.rates) {
+            if c.readers.iter().any(|p| ids.contains(p)) {
+                msgs_in += c.carried;
+                rate += r;
+            }
+            if c.writers.iter().any(|p| ids.contains(p)) {
+                msgs_out += c.carried;
+                rate += r;
+            }
+        }
+        (msgs_in, msgs_out, rate)
+    }
+
     /// The values rows of the processes tab sort by.
     pub(super) fn proc_keys(&self) -> Vec<Keys<'_>> {
         (0..self.snap.processes.len())
