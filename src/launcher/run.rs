@@ -232,10 +232,16 @@ fn supervise(
             break;
         }
     }
-    // The terminal is given back before the report, which goes to it.
+    // The terminal is given back before the report, which goes to it; after the
+    // processes have stopped, so that nothing they still print lands in the report.
     if let Some(mut t) = top {
         if stop.is_none() {
             t.linger(interrupted);
+        } else {
+            let until = Instant::now() + GRACE;
+            while !running.wait_timeout(poll) && Instant::now() < until {
+                t.tick();
+            }
         }
         t.close();
     }
