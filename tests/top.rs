@@ -356,3 +356,27 @@ fn with_viz_both_views_show_the_run_and_q_ends_both() {
         assert!(t.stderr().contains("viewing at http://127.0.0.1:"));
     });
 }
+
+#[test]
+fn a_process_at_a_barrier_shows_the_barrier_and_whom_it_waits_for() {
+    if tmux_missing() {
+        return;
+    }
+    watchdog(LIMIT * 3, "--top on a barrier", || {
+        // Warned, not poisoned: the deadlocked processes stay blocked, on screen.
+        let args = [
+            "run",
+            "tests/networks/deadlock_barrier.ron",
+            "--on-deadlock",
+            "warn",
+            "--top",
+        ];
+        let t = Tmux::start("barrier", &args, true);
+        let s = t.until("the deadlock", |s| s.contains("cycle: "));
+        let clock = s.lines().find(|l| l.starts_with("clock ")).unwrap_or("");
+        assert!(clock.contains("barrier phase with gate"), "{s}");
+        assert!(s.contains("c ← clock"), "{s}");
+        t.keys(&["q"]);
+        assert_eq!(t.exit(), 3, "a deadlock was found");
+    });
+}
