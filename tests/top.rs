@@ -251,6 +251,15 @@ fn sorting_changes_the_order() {
             ["succ", "print", "numbers", "integrate"],
             "{s}"
         );
+        // Enter on a process shows its details over the table: here the first row, by
+        // name reversed, `succ`.
+        t.keys(&["Enter"]);
+        let s = t.until("the details", |s| s.contains("process succ (id"));
+        assert!(s.contains("nums (i64):"), "{s}");
+        assert!(s.contains("from numbers"), "{s}");
+        assert!(s.contains("to integrate"), "{s}");
+        t.keys(&["Escape"]);
+        t.until("the details closed", |s| !s.contains("process succ (id"));
         t.keys(&["C-c"]);
         assert_eq!(t.exit(), 130, "Ctrl-C inside the table is q");
         assert!(t.stderr().contains("interrupted: poisoning the network"));

@@ -53,6 +53,9 @@ pub(super) fn draw(
         f.render_widget(Paragraph::new(lines).block(block), out);
     }
     f.render_widget(footer(view), foot);
+    if view.detail {
+        super::detail::draw(f, view.tab, s, rows.rows.get(cursor).copied(), body);
+    }
 }
 
 /// `text` without control characters (a program's escapes would move the cursor).
@@ -258,7 +261,7 @@ fn footer<'a>(view: &View) -> Line<'a> {
     Line::from(spans)
 }
 
-fn rate(r: f64) -> String {
+pub(super) fn rate(r: f64) -> String {
     if r >= 1e6 {
         format!("{:.2}M", r / 1e6)
     } else if r >= 1e4 {
@@ -547,7 +550,7 @@ fn channel_row<'a>(s: &Sample, rows: &Rows, row: Row) -> Made<'a> {
 }
 
 /// `alloc::string::String` as `String`: the last path segment of each part.
-fn short_type(ty: &str) -> String {
+pub(super) fn short_type(ty: &str) -> String {
     let mut out = String::new();
     let mut word = String::new();
     for c in ty.chars() {

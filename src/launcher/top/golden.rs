@@ -102,6 +102,7 @@ fn view(tab: Tab, expanded: &[&str]) -> View {
         show_output: true,
         filter: String::new(),
         typing: false,
+        detail: false,
     }
 }
 

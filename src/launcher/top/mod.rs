@@ -7,6 +7,7 @@
 //! asks that loop to stop the run as the launcher's Ctrl-C does.
 
 mod capture;
+mod detail;
 mod draw;
 #[cfg(test)]
 mod golden;
@@ -124,6 +125,8 @@ struct View {
     filter: String,
     /// Whether keys are typing the filter (after `/`).
     typing: bool,
+    /// Whether the details of the row under the cursor are shown over the table.
+    detail: bool,
 }
 
 impl View {
@@ -243,6 +246,7 @@ impl Top {
                 show_output: true,
                 filter: String::new(),
                 typing: false,
+                detail: false,
             },
             history: VecDeque::new(),
             sample: Sample::new(snap, rates),
@@ -393,6 +397,11 @@ impl Top {
         self.view.selected[at] = self.row_id(to);
     }
 
+    /// Whether row `i` is a group's summary.
+    fn on_group(&self, i: usize) -> bool {
+        matches!(self.rows.rows.get(i), Some(Row::Group(_)))
+    }
+
     /// Handles a key; returns whether it asks to quit.
     fn key(&mut self, k: KeyEvent) -> bool {
         if k.kind != event::KeyEventKind::Press {
@@ -425,6 +434,7 @@ impl Top {
             // Not Esc: a key pressed by habit must not poison the network.
             KeyCode::Char('q') => return true,
             KeyCode::Char('/') => self.view.typing = true,
+            KeyCode::Esc if self.view.detail => self.view.detail = false,
             KeyCode::Esc => self.view.filter.clear(),
             KeyCode::Tab | KeyCode::BackTab => {
                 self.view.tab = match self.view.tab {
@@ -443,6 +453,9 @@ impl Top {
             KeyCode::PageDown => self.move_cursor(cur + page),
             KeyCode::Home | KeyCode::Char('g') => self.move_cursor(0),
             KeyCode::End | KeyCode::Char('G') => self.move_cursor(usize::MAX),
+            KeyCode::Enter | KeyCode::Char('i') if !self.on_group(cur) => {
+                self.view.detail = !self.view.detail;
+            }
             KeyCode::Enter | KeyCode::Char('+') | KeyCode::Char('-') | KeyCode::Char(' ') => {
                 let Some(&row) = self.rows.rows.get(cur) else {
                     return false;
