@@ -178,3 +178,10 @@ fn channels() {
         &render(&mut view(Tab::Channels, &[]), &[]),
     );
 }
+
+#[test]
+fn the_details_of_a_process() {
+    let mut v = view(Tab::Processes, &[]);
+    v.detail = true;
+    golden("top_detail.txt", &render(&mut v, &[]));
+}
