@@ -22,6 +22,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 const KEEP: usize = 4 << 20;
 /// Lines kept for the view's output pane.
 const TAIL: usize = 200;
+/// The longest line the pane keeps whole.
+const LINE: usize = 512;
 
 /// The last lines caught, for the output pane (stdout and stderr mixed, in the order read).
 #[derive(Debug, Default)]
@@ -34,17 +36,27 @@ pub(super) struct Tail {
 impl Tail {
     fn push(&mut self, stream: usize, bytes: &[u8]) {
         for chunk in bytes.split_inclusive(|&b| b == b'\n') {
-            let part = &mut self.partial[stream];
-            part.extend_from_slice(chunk);
+            self.partial[stream].extend_from_slice(chunk);
+            let part = &self.partial[stream];
             if part.ends_with(b"\n") {
                 let line = String::from_utf8_lossy(&part[..part.len() - 1]).into_owned();
-                part.clear();
-                if self.lines.len() == TAIL {
-                    self.lines.pop_front();
-                }
-                self.lines.push_back(line);
+                self.partial[stream].clear();
+                self.line(line);
+            }
+            // A stream that never ends its line still shows, a piece at a time.
+            while self.partial[stream].len() >= LINE {
+                let rest = self.partial[stream].split_off(LINE);
+                let piece = std::mem::replace(&mut self.partial[stream], rest);
+                self.line(String::from_utf8_lossy(&piece).into_owned());
             }
         }
+    }
+
+    fn line(&mut self, line: String) {
+        if self.lines.len() == TAIL {
+            self.lines.pop_front();
+        }
+        self.lines.push_back(line);
     }
 }
 
@@ -229,5 +241,9 @@ mod tests {
         t.push(0, b"3\n");
         let lines: Vec<&str> = t.lines.iter().map(String::as_str).collect();
         assert_eq!(lines, ["sum: 1", "warning: x", "sum: 3"]);
+        // Without a newline, a line is cut where it gets too long.
+        t.push(0, &[b'x'; 3 * super::LINE / 2]);
+        assert_eq!(t.lines.back().map(String::len), Some(super::LINE));
+        assert_eq!(t.partial[0].len(), super::LINE / 2);
     }
 }
