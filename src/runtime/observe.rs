@@ -362,7 +362,9 @@ fn snapshot_of(
     let mut holders: HashMap<(u64, Option<Direction>), Vec<u64>> = HashMap::new();
     let mut channels: Vec<ChannelState> = Vec::new();
     let mut chan_at: HashMap<u64, usize> = HashMap::new();
-    let mut labels: HashMap<u64, String> = HashMap::new();
+    // Keyed by (id, is a barrier): channels and barriers number their ids apart, so a
+    // channel and a barrier may share one.
+    let mut labels: HashMap<(u64, bool), String> = HashMap::new();
     let mut ended: Vec<Option<(ProcessEnd, Duration)>> = Vec::with_capacity(records.len());
     for r in records {
         let finish = r.end();
@@ -397,7 +399,7 @@ fn snapshot_of(
                     }
                 }
                 Held::Barrier(b) => {
-                    labels.entry(b.id()).or_insert_with(|| b.label());
+                    labels.entry((b.id(), true)).or_insert_with(|| b.label());
                     if end.is_none() {
                         holders.entry((b.id(), None)).or_default().push(r.id);
                     }
@@ -406,7 +408,7 @@ fn snapshot_of(
         }
     }
     for c in &channels {
-        labels.insert(c.id, c.label.clone());
+        labels.insert((c.id, false), c.label.clone());
     }
     let processes = records
         .iter()
@@ -434,7 +436,7 @@ fn snapshot_of(
 fn state_of(
     r: &Record,
     holders: &HashMap<(u64, Option<Direction>), Vec<u64>>,
-    labels: &HashMap<u64, String>,
+    labels: &HashMap<(u64, bool), String>,
 ) -> State {
     if !r.parked.load(Ordering::Acquire) {
         return State::Running;
@@ -471,7 +473,10 @@ fn state_of(
                 .unwrap_or_default();
             Waiting {
                 on: w,
-                label: labels.get(&id).cloned().unwrap_or_else(|| format!("#{id}")),
+                label: labels
+                    .get(&(id, key.is_none()))
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{id}")),
                 peers,
             }
         })
