@@ -604,7 +604,25 @@ impl Alt {
             _ => {}
         }
         tracing::trace!(guard = index, event = ?event, "alt");
+        if crate::runtime::recorder::on() {
+            self.record_choice(index, event);
+        }
         (index, event)
+    }
+
+    /// Records the choice (a recording is on).
+    #[cold]
+    fn record_choice(&self, index: usize, event: Event) {
+        let channel = match self.guards.get(index).map(|g| &g.kind) {
+            Some(Kind::Chan { lix, .. }) => self.cores[*lix].id,
+            _ => 0,
+        };
+        crate::runtime::recorder::emit(crate::runtime::recorder::Ev::Alt {
+            process: crate::runtime::context::current_id(),
+            guard: index as u32,
+            channel,
+            event: event as u8,
+        });
     }
 
     fn lock_all(&self) -> Vec<MutexGuard<'_, Inner>> {

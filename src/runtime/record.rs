@@ -12,6 +12,7 @@ use std::task::{Wake, Waker};
 use super::error::{Failure, ProcessEnd};
 use super::group::Group;
 use super::held::{Endpoint, Held};
+use super::recorder::{self, Ev};
 use crate::wait::{Direction, Signalled, WaitOn};
 
 pub(crate) fn lock_std<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -86,6 +87,17 @@ pub(crate) struct Record {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Records that process `id` holds `h` (a channel end; barriers are not recorded).
+fn record_hold(id: u64, h: &Held) {
+    if let Held::Chan(c, dir) = h {
+        recorder::emit(Ev::Holds {
+            process: id,
+            channel: c.id(),
+            dir: *dir,
+        });
+    }
+}
+
 /// A new process id: ids follow the order in which processes are declared, which is the
 /// order reports list them in. 0 is never an id (it means "no process").
 pub(crate) fn next_id() -> u64 {
@@ -130,6 +142,15 @@ impl Record {
         declared: Vec<(Held, usize)>,
     ) -> Arc<Record> {
         let mut held: Vec<HeldEntry> = Vec::with_capacity(declared.len());
+        if recorder::on() {
+            recorder::emit(Ev::Process {
+                id,
+                name: name.clone(),
+            });
+            for (h, _) in &declared {
+                record_hold(id, h);
+            }
+        }
         for (h, refs) in declared {
             match held.iter_mut().find(|e| e.held.same(&h)) {
                 Some(e) => e.refs += refs,
@@ -167,6 +188,9 @@ impl Record {
 
     /// Records one more end object (or a barrier enrolment) of this process on `h`.
     pub(crate) fn hold(&self, h: Held) {
+        if recorder::on() {
+            record_hold(self.id, &h);
+        }
         let mut held = lock_std(&self.held);
         match held.iter_mut().find(|e| e.held.same(&h)) {
             Some(e) => e.refs += 1,
@@ -255,6 +279,9 @@ impl Record {
             });
         }
         drop(w);
+        if recorder::on() {
+            recorder::block(self.id, on);
+        }
         if park {
             self.set_parked(true);
         }
@@ -265,6 +292,9 @@ impl Record {
     pub(crate) fn remove_waits(&self, token: u64, unpark: bool) {
         if unpark {
             self.set_parked(false);
+        }
+        if recorder::on() {
+            recorder::wake(self.id);
         }
         lock_std(&self.wait).on.retain(|e| e.token != token);
     }
