@@ -398,7 +398,14 @@ pub struct TypeInfo {
     check_value: fn(&Value) -> Result<(), String>,
     readable: bool,
     format: Arc<dyn Any + Send + Sync>,
+    /// Shows a value of the type with `format` (for recorded values).
+    show: fn(&(dyn Any + Send + Sync), &dyn Any) -> Option<String>,
     generic: HashMap<&'static str, GenericBuildFn>,
+}
+
+fn show_typed<T: 'static>(format: &(dyn Any + Send + Sync), v: &dyn Any) -> Option<String> {
+    let f = format.downcast_ref::<fn(&T) -> String>()?;
+    Some(f(v.downcast_ref::<T>()?))
 }
 
 impl fmt::Debug for TypeInfo {
@@ -454,6 +461,7 @@ impl TypeInfo {
             check_value: not_readable,
             readable: false,
             format: Arc::new(format),
+            show: show_typed::<T>,
             generic,
         }
     }
@@ -494,6 +502,12 @@ impl TypeInfo {
 
     pub(crate) fn make(&self, cap: usize) -> AnyChannel {
         (self.make)(cap)
+    }
+
+    /// Shows values of this type as `print` does (for a recording of values).
+    pub(crate) fn shower(&self) -> crate::runtime::recorder::Show {
+        let (format, show) = (self.format.clone(), self.show);
+        Box::new(move |v| show(&*format, v))
     }
 
     pub(crate) fn generic_build(&self, kind: &str) -> Option<GenericBuildFn> {

@@ -45,6 +45,15 @@ pub(super) struct RunArgs {
     /// default is the file's `workers`, else one per core). No effect under threads.
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    /// Record the run into the trace file T: every communication, alt choice, wait and
+    /// wake-up, process end and the deadlock if any (docs/trace-format.md); `occamy
+    /// replay T` shows it again.
+    #[arg(long, value_name = "T")]
+    record: Option<std::path::PathBuf>,
+    /// With --record: record each value too, as `print` shows it, cut to 40 characters
+    /// (it costs: every value is formatted).
+    #[arg(long, requires = "record")]
+    record_values: bool,
     #[cfg(feature = "viz")]
     #[command(flatten)]
     viz: super::viz::VizArgs,
@@ -113,6 +122,15 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         #[cfg(not(feature = "viz"))]
         viz: None,
     };
+    let recorder = match &a.record {
+        Some(path) => {
+            match super::replay::record(path, &a.net, &plan, scheduler, a.record_values) {
+                Ok(r) => Some(r),
+                Err(code) => return code,
+            }
+        }
+        None => None,
+    };
     // The plan is needed after the start only to draw the run: without --dot it is
     // consumed by the start, so that a network of a million processes does not hold its
     // plan and its processes at once.
@@ -159,6 +177,13 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         on_deadlock,
         top,
     );
+    if let (Some(r), Some(path)) = (recorder, &a.record) {
+        // Like --dot: a trace that cannot be written is reported, but the run's status
+        // stands.
+        if let Err(e) = r.finish() {
+            eprintln!("error: --record: cannot write {}: {e}", path.display());
+        }
+    }
     // With --top, q has ended both views.
     #[cfg(all(feature = "viz", unix))]
     let viewer = viewer.filter(|_| !a.top.on());
@@ -410,7 +435,19 @@ fn print_ran(processes: &[ProcessStats], total: usize) {
 }
 
 fn print_stats(channels: &[ChannelStats], processes: &[ProcessStats]) {
-    eprintln!("channels:");
+    eprint!("{}", stats(channels, processes));
+}
+
+/// What `--stats` prints: per channel the messages it carried, per process how long it
+/// ran and how it ended (`occamy replay --summary` prints the same from a trace).
+pub(super) fn stats(channels: &[ChannelStats], processes: &[ProcessStats]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let mut line = |s: std::fmt::Arguments<'_>| {
+        let _ = out.write_fmt(s);
+        out.push('\n');
+    };
+    line(format_args!("channels:"));
     let groups = runs(channels, |c| &c.name, |a, b| a.ty == b.ty);
     let nw = width(groups.iter().map(|(l, _)| l.as_str()), 24);
     let tw = width(channels.iter().map(|c| c.ty.as_str()), 8);
@@ -424,25 +461,26 @@ fn print_stats(channels: &[ChannelStats], processes: &[ProcessStats]) {
         } else {
             String::new()
         };
-        eprintln!(
+        line(format_args!(
             "  {label:<nw$} {:<tw$} {total:>12} messages{each}",
             cs[0].ty
-        );
+        ));
     }
-    eprintln!("processes:");
+    line(format_args!("processes:"));
     let (groups, nw, kw) = process_runs(processes);
     for (label, r) in groups {
         let ps = &processes[r.clone()];
         // A group's time is its longest member's.
         let ran = ps.iter().map(|p| p.ran).max().unwrap_or_default();
-        eprintln!(
+        line(format_args!(
             "  {label:<nw$} {:<kw$} {:>10.3}s  {}{}",
             ps[0].kind,
             ran.as_secs_f64(),
             ps[0].end,
             count(ps.len())
-        );
+        ));
     }
+    out
 }
 
 #[cfg(test)]

@@ -192,6 +192,9 @@ pub(crate) fn start(
             .expect("a checked plan names registered types");
         let ch = info.make(c.buffer);
         ch.core.set_name(c.name.clone());
+        if crate::runtime::recorder::on() && crate::runtime::recorder::values() {
+            crate::runtime::recorder::show_values(ch.core.id, info.shower());
+        }
         let t = (1..c.writers.len())
             .map(|_| (ch.clone_tx)(&*ch.tx))
             .collect();
