@@ -1,12 +1,20 @@
 //! Declared networks: the RON network format (docs/network-format.md), its loader and
 //! checker, and running a checked network.
 //!
-//! Loading turns a file (and the sub-network files it includes) into a flat [`Plan`]:
-//! every replicated process and every element of a channel array becomes one instance,
-//! sub-network processes get qualified names (`farm.worker[2]`), and every port is bound
-//! to channel instances. The checker then reports *every* problem it finds, each naming
-//! file:line:column and the process, port or channel at fault, with a suggestion where it
-//! can make one. Nothing starts unless the whole network checks.
+//! Loading runs in passes. The model (model.rs) reads a file's RON; elaboration
+//! (loader.rs, processes.rs, channels.rs, with expr.rs for `$` expressions) turns the file
+//! and the sub-network files it includes into a flat [`Plan`]: every replicated process
+//! and every element of a channel array becomes one instance, sub-network processes get
+//! qualified names (`farm.worker[2]`), and every port is bound to channel instances. The
+//! checker ([`check`], a pure function of the plan and the registry) then looks at the
+//! network as a whole; wiring (run.rs) makes the channels and processes through the
+//! runtime. Every problem found is reported, each a [`Diagnostic`] with a stable code
+//! ([`CODES`]), naming file:line:column and the process, port or channel at fault, with a
+//! suggestion where it can make one. Nothing starts unless the whole network checks.
+//!
+//! A top-level network may leave channels open as ports (`ports:`, as sub-networks
+//! export them): the program that runs it feeds its `In` ports and gets back what
+//! arrived on its `Out` ports ([`run_file_with`], [`RunOptions`]).
 //!
 //! A file may choose its scheduler ([`Plan::scheduler`], applied by [`runtime_of`]) and
 //! give processes a thread of their own (`thread: true`, [`PlanProcess::own_thread`]).
@@ -17,10 +25,12 @@
 
 mod channels;
 mod check;
+mod codes;
 mod error;
 mod expr;
 mod loader;
 mod model;
+mod processes;
 mod run;
 pub(crate) mod values;
 
@@ -29,6 +39,8 @@ pub use crate::registry::{
     BuildCtx, BuildError, BuildFn, Kind, Msg, ParamSpec, ParamType, PortDir, PortSpec, Registry,
     TypeInfo,
 };
+pub use check::check;
+pub use codes::{CodeInfo, CODES};
 pub use error::{Diagnostic, NetworkError};
 pub use loader::MAX_THREADS;
 pub use run::{ChannelStats, ProcessStats, RunReport, Running};
@@ -150,7 +162,25 @@ pub struct Plan {
     pub processes: Vec<PlanProcess>,
     /// Every barrier.
     pub barriers: Vec<PlanBarrier>,
+    /// The channels the top-level file leaves open as ports (`ports:`), which the program
+    /// that runs it feeds (`In`) or reads (`Out`).
+    pub ports: Vec<OpenPort>,
     pub(crate) scheduler: Option<Scheduler>,
+    /// Where its parts are declared, for the checker.
+    pub(crate) sites: Arc<check::Sites>,
+}
+
+/// A channel a top-level network leaves open as a port: written by the program that runs
+/// the network (`In`: the values it feeds, [`RunOptions::feed`]) or read by it (`Out`: the
+/// values that arrive, [`RunReport::values`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenPort {
+    /// The port's name; an array's elements are `name[0]`, `name[1]`, ...
+    pub name: String,
+    /// Which way values go, as the network sees them: `In` comes into the network.
+    pub dir: PortDir,
+    /// The channel: an index into [`Plan::channels`].
+    pub channel: usize,
 }
 
 /// A barrier of a loaded network.

@@ -280,6 +280,7 @@ pub(crate) fn start(
             Err(e) => diags.push(Diagnostic {
                 file: p.file.to_path_buf(),
                 pos: p.pos,
+                code: super::codes::BUILD_FAILED,
                 context: vec![format!("process `{}`", p.name)],
                 message: format!("cannot build: {e}"),
                 help: None,
@@ -309,6 +310,7 @@ pub(crate) fn start(
             diagnostics: vec![Diagnostic {
                 file,
                 pos: None,
+                code: super::codes::START_FAILED,
                 context: vec![],
                 message: format!("cannot start the network: {e}"),
                 help: None,
