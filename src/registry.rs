@@ -395,6 +395,8 @@ pub struct TypeInfo {
     name: String,
     numeric: bool,
     make: fn(usize) -> AnyChannel,
+    /// `TypeId` of its channels' writing end, `Sender<T>` (to check values fed to one).
+    sender: fn() -> std::any::TypeId,
     check_value: fn(&Value) -> Result<(), String>,
     readable: bool,
     format: Arc<dyn Any + Send + Sync>,
@@ -451,6 +453,7 @@ impl TypeInfo {
             name: name.into(),
             numeric,
             make: make_channel::<T>,
+            sender: std::any::TypeId::of::<Sender<T>>,
             check_value: not_readable,
             readable: false,
             format: Arc::new(format),
@@ -490,6 +493,10 @@ impl TypeInfo {
     /// Whether `v` (from a network file) is a value of this type; `Err` says why not.
     pub fn check_value(&self, v: &Value) -> Result<(), String> {
         (self.check_value)(v)
+    }
+
+    pub(crate) fn sender_type(&self) -> std::any::TypeId {
+        (self.sender)()
     }
 
     pub(crate) fn make(&self, cap: usize) -> AnyChannel {

@@ -575,7 +575,7 @@ fn the_plain_binary_rejects_the_custom_kind_network() {
     occamy(&["check", "examples/custom_kind.ron"])
         .code(2)
         .stderr_has("error[E0107]: channel `points`: unknown type `Point`")
-        .stderr_has("error: process `scale`: unknown kind `scale`");
+        .stderr_has("error[E0101]: process `scale`: unknown kind `scale`");
 }
 
 /// `cargo test` builds the examples (into target/debug/examples); a run filtered to this

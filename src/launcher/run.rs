@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::{NetworkArgs, EXIT_DEADLOCK, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK};
 use crate::deadlock::OnDeadlock;
 use crate::network::{self, ChannelStats, ProcessStats};
-use crate::registry::Registry;
+use crate::registry::{PortDir, Registry};
 use crate::runtime::{Runtime, Scheduler};
 
 /// Arguments of `occamy run`.
@@ -88,6 +88,18 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         Ok(v) => v,
         Err(code) => return code,
     };
+    // A top-level file's open ports: nothing feeds the inputs (they are retired at the
+    // start); what arrives on the outputs is printed after the run.
+    let mut outputs = Vec::new();
+    for port in &plan.ports {
+        match port.dir {
+            PortDir::In => eprintln!(
+                "note: input port `{}` is not fed (`occamy run` has no values for it): it is retired at the start",
+                port.name
+            ),
+            PortDir::Out => outputs.push(port.name.clone()),
+        }
+    }
     // The plan is needed after the start only to draw the run: without --dot it is
     // consumed by the start, so that a network of a million processes does not hold its
     // plan and its processes at once.
@@ -114,6 +126,7 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         &a,
         plan.as_ref(),
         declared,
+        &outputs,
         running,
         &interrupted,
         on_deadlock,
@@ -125,11 +138,13 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
 
 /// Waits for the running network to end, or stops it (Ctrl-C, `--timeout`), reports the
 /// run, and returns the exit status. `plan` is there with `--dot`; `declared` is how many
-/// processes it has.
+/// processes it has; `outputs` are its open output ports, whose values a run that ends
+/// prints (`PORT: VALUE`, a line each, on stdout).
 fn supervise(
     a: &RunArgs,
     plan: Option<&network::Plan>,
     declared: usize,
+    outputs: &[String],
     mut running: network::Running,
     interrupted: &mpsc::Receiver<()>,
     on_deadlock: OnDeadlock,
@@ -196,6 +211,13 @@ fn supervise(
             eprintln!("{e}");
         }
     }
+    let mut shown = String::new();
+    for name in outputs {
+        for v in report.shown_values(name).unwrap_or_default() {
+            shown += &format!("{name}: {v}\n");
+        }
+    }
+    super::write_stdout(&shown);
     let _ = std::io::stdout().flush();
     if a.stats {
         print_stats(&report.channels, &report.processes);

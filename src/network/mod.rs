@@ -30,6 +30,7 @@ mod error;
 mod expr;
 mod loader;
 mod model;
+mod ports;
 mod processes;
 mod run;
 pub(crate) mod values;
@@ -43,6 +44,7 @@ pub use check::check;
 pub use codes::{CodeInfo, CODES};
 pub use error::{Diagnostic, NetworkError};
 pub use loader::MAX_THREADS;
+pub use ports::RunOptions;
 pub use run::{ChannelStats, ProcessStats, RunReport, Running};
 pub use values::{ValuesError, ValuesOut};
 
@@ -173,6 +175,26 @@ pub struct Plan {
 /// A channel a top-level network leaves open as a port: written by the program that runs
 /// the network (`In`: the values it feeds, [`RunOptions::feed`]) or read by it (`Out`: the
 /// values that arrive, [`RunReport::values`]).
+///
+/// # Examples
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("occamy-doc-open-port-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let file = dir.join("inc.ron");
+/// std::fs::write(&file, r#"Network(
+///     name: "inc",
+///     channels: { "in": "u64", "out": "u64" },
+///     processes: { "inc": (kind: "succ", ports: { "in": "in", "out": "out" }) },
+///     ports: {
+///         "in":  (type: "u64", dir: In, channel: "in"),
+///         "out": (type: "u64", dir: Out, channel: "out"),
+///     },
+/// )"#).unwrap();
+/// let plan = occamy::network::load(&file, &[], &occamy::network::Registry::with_builtins()).unwrap();
+/// let names: Vec<&str> = plan.ports.iter().map(|p| p.name.as_str()).collect();
+/// assert_eq!(names, ["in", "out"]);
+/// assert_eq!(plan.channels[plan.ports[1].channel].name, "out");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenPort {
     /// The port's name; an array's elements are `name[0]`, `name[1]`, ...
@@ -261,7 +283,7 @@ impl Plan {
         registry: &Registry,
         runtime: &Runtime,
     ) -> Result<Running, NetworkError> {
-        run::start(std::borrow::Cow::Owned(self), registry, runtime)
+        run::start(std::borrow::Cow::Owned(self), registry, runtime, vec![])
     }
 
     /// A one-line summary: processes, channels and kinds.
@@ -352,12 +374,14 @@ pub fn runtime_of(plan: &Plan) -> Runtime {
 /// deadlock does, ...). The scheduler is `runtime`'s: a `scheduler` chosen by the file
 /// ([`Plan::scheduler`]) is not applied here; to run the plan under the file's choice,
 /// pass [`runtime_of(&plan)`](runtime_of). Processes declared `thread: true` get a
-/// thread of their own under either scheduler.
+/// thread of their own under either scheduler. The plan's open input ports
+/// ([`Plan::ports`]) are retired at once (to feed them, use [`run_file_with`]); what
+/// arrives on its output ports is kept under their names ([`RunReport::values`]).
 ///
 /// # Errors
 /// A kind whose build failed (a message naming the process).
 pub fn start(plan: &Plan, registry: &Registry, runtime: &Runtime) -> Result<Running, NetworkError> {
-    run::start(std::borrow::Cow::Borrowed(plan), registry, runtime)
+    run::start(std::borrow::Cow::Borrowed(plan), registry, runtime, vec![])
 }
 
 /// Loads the network in `path` with param overrides `sets` (as [`load`] does), runs it
@@ -405,6 +429,39 @@ pub fn run_file(
     let plan = load(path.as_ref(), sets, registry)?;
     let runtime = runtime_of(&plan);
     Ok(plan.into_running(registry, &runtime)?.wait())
+}
+
+/// Loads the network in `path` with `options`' param overrides and runs it as
+/// [`run_file`] does, feeding its open input ports the values `options` gives them
+/// ([`RunOptions::feed`]; a port not fed is retired at once). What arrives on its open
+/// output ports is kept under the ports' names, as [`RunReport::values`] gives it back.
+///
+/// # Errors
+/// As for [`run_file`]; also, before anything starts, a fed name that is no input port of
+/// the network (`E0703`, listing those it has) or values of another type than the port's
+/// (`E0704`, naming both).
+///
+/// # Blocking
+/// Blocks until every process of the network has ended (the feeders included: an input
+/// port no process reads to the end keeps the run going until the network ends by
+/// poison, failure or deadlock).
+///
+/// # Examples
+/// See [`RunOptions`].
+pub fn run_file_with(
+    path: impl AsRef<Path>,
+    options: RunOptions,
+    registry: &Registry,
+) -> Result<RunReport, NetworkError> {
+    let plan = load(path.as_ref(), &options.sets, registry)?;
+    let runtime = runtime_of(&plan);
+    let running = run::start(
+        std::borrow::Cow::Owned(plan),
+        registry,
+        &runtime,
+        options.feeds,
+    )?;
+    Ok(running.wait())
 }
 
 /// The names among `candidates` closest to `name`, as a suggestion (`, did you mean ...?`).
