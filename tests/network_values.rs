@@ -282,3 +282,35 @@ fn occamy_run_prints_what_arrived_on_the_output_ports() {
         r.stderr
     );
 }
+
+#[test]
+fn a_kind_whose_build_fails_is_a_coded_error_naming_the_process() {
+    let mut reg = Registry::with_builtins();
+    reg.register(
+        Kind::new("picky", "refuses to be built")
+            .input("in", "u64")
+            .build(|_| Err("no, thank you".into())),
+    );
+    let dir = std::env::temp_dir().join(format!("occamy-build-fails-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("picky.ron");
+    std::fs::write(
+        &file,
+        r#"Network(
+            name: "picky",
+            channels: { "c": "u64" },
+            processes: {
+                "nums": (kind: "numbers", params: { "count": 3 }, ports: { "out": "c" }),
+                "p":    (kind: "picky", ports: { "in": "c" }),
+            },
+        )"#,
+    )
+    .expect("write picky.ron");
+    let e = watchdog(LIMIT, "picky.ron", move || {
+        network::run_file(&file, &[], &reg).expect_err("the build fails")
+    });
+    let d = &e.diagnostics[0];
+    assert_eq!((d.code, d.pos), ("E0701", Some((6, 17))));
+    assert_eq!(d.context, ["process `p`"]);
+    assert_eq!(d.message, "cannot build: no, thank you");
+}

@@ -142,7 +142,16 @@ fn exports(plan: &Plan, diags: &mut Vec<Diagnostic>) -> HashSet<usize> {
             }
         }
     }
-    let names: HashSet<&str> = plan.processes.iter().map(|p| p.name.as_str()).collect();
+    if plan.ports.is_empty() {
+        return misdirected;
+    }
+    // A port's name has no `.`: only top-level processes can share it.
+    let names: HashSet<&str> = plan
+        .processes
+        .iter()
+        .filter(|p| p.cluster.is_empty())
+        .map(|p| p.name.as_str())
+        .collect();
     for port in &plan.ports {
         if names.contains(port.name.as_str()) {
             let site = plan

@@ -216,9 +216,7 @@ pub(crate) fn load(
     // A network cut short at a size limit is incomplete: checking it would only report
     // what is missing from the part not loaded.
     if !l.too_big {
-        for d in check(&plan, reg) {
-            push_once(&mut l.diags, d);
-        }
+        l.diags.extend(check(&plan, reg));
     }
     if l.diags.is_empty() {
         Ok(plan)
