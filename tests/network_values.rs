@@ -314,3 +314,18 @@ fn a_kind_whose_build_fails_is_a_coded_error_naming_the_process() {
     assert_eq!(d.context, ["process `p`"]);
     assert_eq!(d.message, "cannot build: no, thank you");
 }
+
+#[test]
+fn a_network_that_stops_reading_an_input_port_stops_its_feeder() {
+    // An endless feed: only the network's retiring `in` ends it.
+    let report = run_with("open_take.ron", RunOptions::new().feed("in", 1u64..))
+        .expect("open_take.ron runs");
+    report.result.as_ref().expect("the run ends well");
+    assert_eq!(report.values::<u64>("out").unwrap(), [1, 2]);
+    let feeder = report
+        .processes
+        .iter()
+        .find(|p| p.name == "in")
+        .expect("the feeder");
+    assert_eq!(feeder.kind.as_ref(), "feed");
+}
