@@ -329,3 +329,13 @@ fn a_network_that_stops_reading_an_input_port_stops_its_feeder() {
         .expect("the feeder");
     assert_eq!(feeder.kind.as_ref(), "feed");
 }
+
+#[test]
+fn output_ports_sharing_a_channel_each_get_some_of_its_values() {
+    let report = run_with("open_shared.ron", RunOptions::new()).expect("open_shared.ron runs");
+    report.result.as_ref().expect("the run ends well");
+    let mut all = report.values::<u64>("a").unwrap();
+    all.extend(report.values::<u64>("b").unwrap());
+    all.sort();
+    assert_eq!(all, [0, 1, 2, 3]);
+}

@@ -193,14 +193,18 @@ fn barriers(plan: &Plan, diags: &mut Vec<Diagnostic>) {
 
 fn channels(plan: &Plan, misdirected: &HashSet<usize>, diags: &mut Vec<Diagnostic>) {
     // The channels the program feeds (writes) or collects (reads) at top level.
-    let mut fed = HashSet::new();
-    let mut collected = HashSet::new();
+    let mut fed: HashMap<usize, Vec<&str>> = HashMap::new();
+    let mut collected: HashMap<usize, Vec<&str>> = HashMap::new();
     for p in &plan.ports {
         match p.dir {
-            PortDir::In => fed.insert(p.channel),
-            PortDir::Out => collected.insert(p.channel),
-        };
+            PortDir::In => &mut fed,
+            PortDir::Out => &mut collected,
+        }
+        .entry(p.channel)
+        .or_default()
+        .push(&p.name);
     }
+    let none = Vec::new();
     // Per declaration and message, the instances at fault: an array whose elements all
     // lack a writer is one mistake, reported once.
     let mut grouped: IndexMap<(&str, String), Faults> = IndexMap::new();
@@ -210,15 +214,21 @@ fn channels(plan: &Plan, misdirected: &HashSet<usize>, diags: &mut Vec<Diagnosti
     }
     let name_of = |p: usize| plan.processes.get(p).map_or("?", |p| p.name.as_str());
     for (i, c) in plan.channels.iter().enumerate() {
-        let names = |v: &Vec<(usize, Arc<str>)>| {
+        let (fed, collected) = (
+            fed.get(&i).unwrap_or(&none),
+            collected.get(&i).unwrap_or(&none),
+        );
+        // The processes at its ends, then the network's own ports (the program's side).
+        let names = |v: &Vec<(usize, Arc<str>)>, open: &Vec<&str>| {
             v.iter()
                 .map(|(p, port)| format!("`{}` (port `{port}`)", name_of(*p)))
+                .chain(open.iter().map(|n| format!("the program (port `{n}`)")))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
         let (no_writer, no_reader) = (
-            c.writers.is_empty() && !fed.contains(&i),
-            c.readers.is_empty() && !collected.contains(&i),
+            c.writers.is_empty() && fed.is_empty(),
+            c.readers.is_empty() && collected.is_empty(),
         );
         if plan.sites.excused.contains(&i) && (no_writer || no_reader) || misdirected.contains(&i) {
             continue;
@@ -245,19 +255,19 @@ fn channels(plan: &Plan, misdirected: &HashSet<usize>, diags: &mut Vec<Diagnosti
                 Some("bind it to an input port of some process".to_string()),
             ));
         }
-        let writers = c.writers.len() + usize::from(fed.contains(&i));
+        let writers = c.writers.len() + fed.len();
         if !c.shared && writers > 1 {
             errs.push((
                 codes::WRITERS,
-                format!("has {writers} writers: {}", names(&c.writers)),
+                format!("has {writers} writers: {}", names(&c.writers, fed)),
                 Some("declare it with `shared: true`, or give each writer its own channel".into()),
             ));
         }
-        let readers = c.readers.len() + usize::from(collected.contains(&i));
+        let readers = c.readers.len() + collected.len();
         if !c.shared && readers > 1 {
             errs.push((
                 codes::READERS,
-                format!("has {readers} readers: {}", names(&c.readers)),
+                format!("has {readers} readers: {}", names(&c.readers, collected)),
                 Some("declare it with `shared: true`, or give each reader its own channel".into()),
             ));
         }

@@ -211,16 +211,26 @@ pub(crate) fn start(
     let mut txs: Vec<Ends> = Vec::with_capacity(channels.len());
     let mut rxs: Vec<Ends> = Vec::with_capacity(channels.len());
     let mut cores = Vec::with_capacity(channels.len());
-    for c in channels.iter() {
+    // The ends the program holds: one per open port, beside the processes' ones.
+    let mut open_ends: HashMap<usize, (usize, usize)> = HashMap::new();
+    for port in &open {
+        let e = open_ends.entry(port.channel).or_default();
+        match port.dir {
+            PortDir::In => e.0 += 1,
+            PortDir::Out => e.1 += 1,
+        }
+    }
+    for (id, c) in channels.iter().enumerate() {
         let info = reg
             .type_info(&c.ty)
             .expect("a checked plan names registered types");
         let ch = info.make(c.buffer);
         ch.core.set_name(c.name.clone());
-        let t = (1..c.writers.len())
+        let (open_w, open_r) = open_ends.get(&id).copied().unwrap_or_default();
+        let t = (1..c.writers.len() + open_w)
             .map(|_| (ch.clone_tx)(&*ch.tx))
             .collect();
-        let r = (1..c.readers.len())
+        let r = (1..c.readers.len() + open_r)
             .map(|_| (ch.clone_rx)(&*ch.rx))
             .collect();
         txs.push(Ends {
