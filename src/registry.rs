@@ -401,6 +401,8 @@ pub struct TypeInfo {
     readable: bool,
     format: Arc<dyn Any + Send + Sync>,
     generic: HashMap<&'static str, GenericBuildFn>,
+    /// Values for an input port from a RON list (`occamy run --feed`): readable types only.
+    feed_ron: Option<crate::network::FeedRonFn>,
 }
 
 impl fmt::Debug for TypeInfo {
@@ -454,6 +456,7 @@ impl TypeInfo {
             numeric,
             make: make_channel::<T>,
             sender: std::any::TypeId::of::<Sender<T>>,
+            feed_ron: None,
             check_value: not_readable,
             readable: false,
             format: Arc::new(format),
@@ -471,6 +474,7 @@ impl TypeInfo {
         t.check_value = check_value::<T>;
         t.readable = true;
         t.generic.extend(crate::kinds::readable_builds::<T>());
+        t.feed_ron = Some(crate::network::feed_from_ron::<T>);
         t
     }
 
@@ -493,6 +497,10 @@ impl TypeInfo {
     /// Whether `v` (from a network file) is a value of this type; `Err` says why not.
     pub fn check_value(&self, v: &Value) -> Result<(), String> {
         (self.check_value)(v)
+    }
+
+    pub(crate) fn feed_ron(&self) -> Option<crate::network::FeedRonFn> {
+        self.feed_ron
     }
 
     pub(crate) fn sender_type(&self) -> std::any::TypeId {

@@ -276,10 +276,41 @@ fn occamy_run_prints_what_arrived_on_the_output_ports() {
     assert_eq!(r.stdout, "words: hi\nwords: hi\n");
     assert!(
         r.stderr.contains(
-            "note: input port `in` is not fed (`occamy run` has no values for it): it is retired at the start"
+            "note: input port `in` is not fed (no `--feed in=[...]`): it is retired at the start"
         ),
         "{}",
         r.stderr
+    );
+
+    // `--feed` gives an input port a RON list of its type.
+    let r = common::occamy(&[
+        "run",
+        "tests/networks/open_ports.ron",
+        "--feed",
+        "in=[1, 2, 3]",
+    ]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.stdout, "out: 2\nout: 3\nout: 4\nwords: hi\nwords: hi\n");
+    assert!(!r.stderr.contains("not fed"), "{}", r.stderr);
+
+    // A name that is no input port, or values not of the port's type: exit 2, nothing runs.
+    let r = common::occamy(&[
+        "run",
+        "tests/networks/open_ports.ron",
+        "--feed",
+        "out=[1]",
+        "--feed",
+        "in=[\"x\"]",
+    ]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    assert_eq!(
+        r.stderr,
+        "tests/networks/open_ports.ron: error[E0703]: network `open_ports` has no input port `out`\n  \
+         help: its input ports are `in`\n\
+         tests/networks/open_ports.ron: error[E0704]: `--feed in=...`: not a list of `u64`: expected u64 but found the string \"x\" instead\n  \
+         help: give a RON list of `u64` values, e.g. `--feed in=[...]`\n\
+         2 errors\n"
     );
 }
 

@@ -1,5 +1,6 @@
 //! `occamy run FILE`.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -45,6 +46,12 @@ pub(super) struct RunArgs {
     /// default is the file's `workers`, else one per core). No effect under threads.
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    /// Feed an input port of the file (a top-level `ports` entry with `dir: In`):
+    /// PORT=VALUES, VALUES a RON list of the port's type (`in=[1, 2, 3]`, `words=["a",
+    /// "b"]`), sent in order, then the port is retired. A port not fed is retired at the
+    /// start.
+    #[arg(long = "feed", value_name = "PORT=VALUES", value_parser = super::parse_set)]
+    feeds: Vec<(String, String)>,
     #[cfg(feature = "viz")]
     #[command(flatten)]
     viz: super::viz::VizArgs,
@@ -88,15 +95,23 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         Ok(v) => v,
         Err(code) => return code,
     };
-    // A top-level file's open ports: nothing feeds the inputs (they are retired at the
-    // start); what arrives on the outputs is printed after the run.
+    // A top-level file's open ports: the inputs get what `--feed` gives them (else they
+    // are retired at the start); what arrives on the outputs is printed after the run.
+    let options = match feeds(&plan, reg, &a.feeds) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_INVALID;
+        }
+    };
     let mut outputs = Vec::new();
     for port in &plan.ports {
         match port.dir {
-            PortDir::In => eprintln!(
-                "note: input port `{}` is not fed (`occamy run` has no values for it): it is retired at the start",
-                port.name
+            PortDir::In if !a.feeds.iter().any(|(p, _)| *p == port.name) => eprintln!(
+                "note: input port `{}` is not fed (no `--feed {}=[...]`): it is retired at the start",
+                port.name, port.name
             ),
+            PortDir::In => {}
             PortDir::Out => outputs.push(port.name.clone()),
         }
     }
@@ -105,9 +120,13 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
     // plan and its processes at once.
     let declared = plan.processes.len();
     let (started, plan) = if a.dot.is_some() {
-        (network::start(&plan, reg, &runtime), Some(plan))
+        let started = network::start_with(Cow::Borrowed(&plan), reg, &runtime, options);
+        (started, Some(plan))
     } else {
-        (plan.into_running(reg, &runtime), None)
+        (
+            network::start_with(Cow::Owned(plan), reg, &runtime, options),
+            None,
+        )
     };
     let running = match started {
         Ok(r) => r,
@@ -238,6 +257,52 @@ fn supervise(
             }
             EXIT_FAILURE
         }
+    }
+}
+
+/// The options feeding `plan`'s input ports what `--feed PORT=VALUES` gives them.
+fn feeds(
+    plan: &network::Plan,
+    reg: &Registry,
+    feeds: &[(String, String)],
+) -> Result<network::RunOptions, network::NetworkError> {
+    let mut options = network::RunOptions::new();
+    let mut diags = Vec::new();
+    for (name, values) in feeds {
+        let port = match network::input_port(plan, name) {
+            Ok(p) => p,
+            Err(d) => {
+                diags.push(*d);
+                continue;
+            }
+        };
+        let ty = &plan.channels[port.channel].ty;
+        let fed = ron::from_str::<ron::Value>(values)
+            .map_err(|e| format!("not RON: {e}"))
+            .and_then(|list| match reg.type_info(ty).and_then(|t| t.feed_ron()) {
+                Some(feed) => feed(std::mem::take(&mut options), name, &list),
+                None => Err(format!(
+                    "values of `{ty}` cannot be written on the command line (it is registered as opaque)"
+                )),
+            });
+        match fed {
+            Ok(o) => options = o,
+            Err(e) => diags.push(network::Diagnostic {
+                file: plan.file.clone(),
+                pos: None,
+                code: network::FEED_TYPE,
+                context: vec![format!("`--feed {name}=...`")],
+                message: e,
+                help: Some(format!(
+                    "give a RON list of `{ty}` values, e.g. `--feed {name}=[...]`"
+                )),
+            }),
+        }
+    }
+    if diags.is_empty() {
+        Ok(options)
+    } else {
+        Err(network::NetworkError { diagnostics: diags })
     }
 }
 

@@ -41,10 +41,12 @@ pub use crate::registry::{
     TypeInfo,
 };
 pub use check::check;
+pub(crate) use codes::FEED_TYPE;
 pub use codes::{CodeInfo, CODES};
 pub use error::{Diagnostic, NetworkError};
 pub use loader::MAX_THREADS;
 pub use ports::RunOptions;
+pub(crate) use ports::{feed_from_ron, input_port, FeedRonFn};
 pub use run::{ChannelStats, ProcessStats, RunReport, Running};
 pub use values::{ValuesError, ValuesOut};
 
@@ -455,13 +457,19 @@ pub fn run_file_with(
 ) -> Result<RunReport, NetworkError> {
     let plan = load(path.as_ref(), &options.sets, registry)?;
     let runtime = runtime_of(&plan);
-    let running = run::start(
-        std::borrow::Cow::Owned(plan),
-        registry,
-        &runtime,
-        options.feeds,
-    )?;
+    let running = start_with(std::borrow::Cow::Owned(plan), registry, &runtime, options)?;
     Ok(running.wait())
+}
+
+/// Starts `plan` as [`start`] does, feeding its input ports as `options` says (its
+/// `sets` are not used: the plan is loaded).
+pub(crate) fn start_with(
+    plan: std::borrow::Cow<'_, Plan>,
+    registry: &Registry,
+    runtime: &Runtime,
+    options: RunOptions,
+) -> Result<Running, NetworkError> {
+    run::start(plan, registry, runtime, options.feeds)
 }
 
 /// The names among `candidates` closest to `name`, as a suggestion (`, did you mean ...?`).

@@ -136,17 +136,41 @@ impl RunOptions {
     }
 }
 
+/// Makes the feed of input port `port` from a RON list of values of the port's type.
+pub(crate) type FeedRonFn = fn(RunOptions, &str, &ron::Value) -> Result<RunOptions, String>;
+
+/// `options` feeding `port` the values of the RON list `list`, read as `T`s (what
+/// `occamy run --feed PORT=[..]` gives).
+pub(crate) fn feed_from_ron<T: Send + serde::de::DeserializeOwned + 'static>(
+    options: RunOptions,
+    port: &str,
+    list: &ron::Value,
+) -> Result<RunOptions, String> {
+    let values: Vec<T> = list.clone().into_rust().map_err(|e| {
+        let e = e.to_string();
+        let mut c = e.chars();
+        let e: String = c
+            .next()
+            .map(|f| f.to_lowercase().chain(c).collect())
+            .unwrap_or_default();
+        format!(
+            "not a list of `{}`: {e}",
+            short_type_name(std::any::type_name::<T>())
+        )
+    })?;
+    Ok(options.feed(port, values))
+}
+
 /// The site of open port `port` of `plan`, for a diagnostic about it.
 fn port_diag(
-    plan_file: &std::path::Path,
-    sites: &super::check::Sites,
+    plan: &Plan,
     port: Option<&OpenPort>,
     code: &'static str,
     message: String,
     help: Option<String>,
 ) -> Diagnostic {
     let site = port.and_then(|p| {
-        sites
+        plan.sites
             .exports
             .iter()
             .find(|e| e.prefix.is_empty() && e.ids.contains(&p.channel))
@@ -154,7 +178,7 @@ fn port_diag(
     match site {
         Some(e) => e.site.diag(code, message, help),
         None => Diagnostic {
-            file: plan_file.to_path_buf(),
+            file: plan.file.clone(),
             pos: None,
             code,
             context: vec![],
@@ -164,34 +188,45 @@ fn port_diag(
     }
 }
 
+/// `plan`'s input port `name`, or the diagnostic for feeding a name that is none (listing
+/// those it has).
+pub(crate) fn input_port<'p>(plan: &'p Plan, name: &str) -> Result<&'p OpenPort, Box<Diagnostic>> {
+    let inputs: Vec<&OpenPort> = plan.ports.iter().filter(|p| p.dir == PortDir::In).collect();
+    if let Some(port) = inputs.iter().find(|p| p.name == name) {
+        return Ok(port);
+    }
+    let s = suggest(name, inputs.iter().map(|p| p.name.as_str()));
+    let help = if inputs.is_empty() {
+        "the network has no input ports (top-level `ports` with `dir: In`)".to_string()
+    } else {
+        let names: Vec<String> = inputs.iter().map(|p| format!("`{}`", p.name)).collect();
+        format!("its input ports are {}", names.join(", "))
+    };
+    let m = format!("network `{}` has no input port `{name}`{s}", plan.name);
+    Err(Box::new(port_diag(
+        plan,
+        None,
+        codes::FEED_UNKNOWN,
+        m,
+        Some(help),
+    )))
+}
+
 /// Checks `feeds` against `plan`'s input ports: every name fed is one, and (given the
-/// channels' writing ends, by channel) of the type fed.
+/// writing ends' types of its channels, by channel) of the type fed.
 pub(crate) fn check_feeds(
     plan: &Plan,
     feeds: &[Feed],
     end_type: impl Fn(usize) -> Option<TypeId>,
 ) -> Vec<Diagnostic> {
-    let inputs: Vec<&OpenPort> = plan.ports.iter().filter(|p| p.dir == PortDir::In).collect();
     let mut diags = Vec::new();
     for f in feeds {
-        let Some(port) = inputs.iter().find(|p| p.name == f.port) else {
-            let s = suggest(&f.port, inputs.iter().map(|p| p.name.as_str()));
-            let help = if inputs.is_empty() {
-                "the network has no input ports (top-level `ports` with `dir: In`)".to_string()
-            } else {
-                let names: Vec<String> = inputs.iter().map(|p| format!("`{}`", p.name)).collect();
-                format!("its input ports are {}", names.join(", "))
-            };
-            let m = format!("network `{}` has no input port `{}`{s}", plan.name, f.port);
-            diags.push(port_diag(
-                &plan.file,
-                &plan.sites,
-                None,
-                codes::FEED_UNKNOWN,
-                m,
-                Some(help),
-            ));
-            continue;
+        let port = match input_port(plan, &f.port) {
+            Ok(p) => p,
+            Err(d) => {
+                diags.push(*d);
+                continue;
+            }
         };
         if end_type(port.channel) != Some(f.sender) {
             let ty = &plan.channels[port.channel].ty;
@@ -200,14 +235,7 @@ pub(crate) fn check_feeds(
                 short_type_name(f.type_name)
             );
             let help = format!("feed values of the Rust type registered as `{ty}`");
-            diags.push(port_diag(
-                &plan.file,
-                &plan.sites,
-                Some(port),
-                codes::FEED_TYPE,
-                m,
-                Some(help),
-            ));
+            diags.push(port_diag(plan, Some(port), codes::FEED_TYPE, m, Some(help)));
         }
     }
     diags
