@@ -494,4 +494,17 @@ impl crate::runtime::held::Endpoint for Core {
     fn drop_end(&self, dir: Direction, poison: bool) {
         Core::drop_end(self, dir, poison)
     }
+    fn waits_of(&self, dir: Direction, owner: u64, f: &mut dyn FnMut(&Signal)) {
+        let inner = lock(&self.inner);
+        let q = match dir {
+            Direction::Send => &inner.sendq,
+            Direction::Recv => &inner.recvq,
+        };
+        for w in q {
+            let s = w.signal();
+            if s.owner() == owner {
+                f(s);
+            }
+        }
+    }
 }

@@ -1,6 +1,6 @@
-//! `occamy check FILE [--json]`.
+//! `occamy check FILE [--ranks N] [--json]`.
 
-use super::{NetworkArgs, EXIT_INVALID, EXIT_OK};
+use super::{NetworkArgs, RanksArg, EXIT_INVALID, EXIT_OK};
 use crate::network::Diagnostic;
 use crate::registry::Registry;
 
@@ -9,23 +9,35 @@ use crate::registry::Registry;
 pub(super) struct CheckArgs {
     #[command(flatten)]
     net: NetworkArgs,
-    /// Print the result as JSON on stdout, for editors: `{"ok", "summary", "diagnostics":
-    /// [{"file", "line", "column", "code", "context", "message", "help"}]}` (line, column
-    /// and help may be null). The exit status is the same as without.
+    #[command(flatten)]
+    ranks: RanksArg,
+    /// Print the result as JSON on stdout, for editors: `{"ok", "summary", "ranks",
+    /// "diagnostics": [{"file", "line", "column", "code", "context", "message", "help"}]}`
+    /// (summary, line, column and help may be null). The exit status is the same as without.
     #[arg(long)]
     json: bool,
 }
 
 pub(super) fn check(reg: &Registry, a: CheckArgs) -> u8 {
-    let result = crate::network::load(&a.net.file, &a.net.sets, reg);
+    let result = crate::network::load_with(&a.net.file, &a.net.options(a.ranks.ranks), reg);
+    // The text after `ok: `, the placement's spread included when there are several ranks.
+    let summary = result.as_ref().ok().map(|plan| {
+        let placed = if plan.ranks() > 1 {
+            placement_summary(plan)
+        } else {
+            String::new()
+        };
+        format!("{}{placed}", plan.summary())
+    });
     if a.json {
-        let (summary, diags) = match &result {
-            Ok(plan) => (Some(plan.summary()), &[][..]),
-            Err(e) => (None, &e.diagnostics[..]),
+        let diags = match &result {
+            Ok(_) => &[][..],
+            Err(e) => &e.diagnostics[..],
         };
         let doc = serde_json::json!({
             "ok": result.is_ok(),
             "summary": summary,
+            "ranks": a.ranks.ranks,
             "diagnostics": diags.iter().map(json_of).collect::<Vec<_>>(),
         });
         super::write_stdout(&format!("{doc:#}\n"));
@@ -36,8 +48,9 @@ pub(super) fn check(reg: &Registry, a: CheckArgs) -> u8 {
         };
     }
     match result {
-        Ok(plan) => {
-            super::write_stdout(&format!("ok: {}\n", plan.summary()));
+        Ok(_) => {
+            let summary = summary.unwrap_or_default();
+            super::write_stdout(&format!("ok: {summary}\n"));
             EXIT_OK
         }
         Err(e) => {
@@ -58,4 +71,23 @@ pub(super) fn json_of(d: &Diagnostic) -> serde_json::Value {
         "message": d.message,
         "help": d.help,
     })
+}
+
+/// `; placed on 3 ranks (4 + 2 + 2 processes), 2 channels between ranks`: how the
+/// processes spread, for a run on several ranks (the counts only for a few ranks).
+fn placement_summary(plan: &crate::network::Plan) -> String {
+    let ranks = plan.ranks();
+    let counts = if ranks <= 16 {
+        let mut n = vec![0usize; ranks as usize];
+        for p in &plan.processes {
+            n[p.rank as usize] += 1;
+        }
+        let n: Vec<String> = n.iter().map(usize::to_string).collect();
+        format!(" ({} processes)", n.join(" + "))
+    } else {
+        String::new()
+    };
+    let cross = plan.cross_rank_channels().count();
+    let s = if cross == 1 { "" } else { "s" };
+    format!("; placed on {ranks} ranks{counts}, {cross} channel{s} between ranks")
 }

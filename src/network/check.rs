@@ -52,7 +52,8 @@ pub(crate) struct Export {
 type Faults = (Option<Site>, &'static str, Option<String>, Vec<String>);
 
 /// Checks `plan` as a whole against `registry`: the wiring of every channel and barrier,
-/// the types of every process, and the directions of exported ports. Returns every
+/// the types of every process, the directions of exported ports, and every process's
+/// rank below the plan's [`ranks`](Plan::ranks). Returns every
 /// problem found (none for a plan [`load`](super::load) returned), each with its code,
 /// the file, line and column of the declaration at fault, and help where it can give some.
 ///
@@ -90,7 +91,34 @@ pub fn check(plan: &Plan, registry: &Registry) -> Vec<Diagnostic> {
     barriers(plan, &mut diags);
     channels(plan, &misdirected, &mut diags);
     types(plan, registry, &mut diags);
+    ranks(plan, &mut diags);
     diags
+}
+
+/// Every process is on one of the plan's ranks. Elaboration checks each `rank:` where it
+/// is written (a rank below 0 cannot even be held in a plan), so for a loaded plan this
+/// finds nothing: it is for a plan a tool has placed or changed since. A declaration's
+/// replicas out of range are reported once, at the first.
+fn ranks(plan: &Plan, diags: &mut Vec<Diagnostic>) {
+    // Declaration -> its first process out of range, and how many are.
+    let mut faults: IndexMap<&str, (usize, usize)> = IndexMap::new();
+    for (i, p) in plan.processes.iter().enumerate() {
+        if p.rank >= plan.ranks {
+            faults.entry(&*p.decl).or_insert((i, 0)).1 += 1;
+        }
+    }
+    for (first, count) in faults.into_values() {
+        let p = &plan.processes[first];
+        let Some((m, help)) = rank_fault(p.rank.into(), plan.ranks, count - 1) else {
+            continue;
+        };
+        let site = Site {
+            file: p.file.to_path_buf(),
+            pos: p.pos,
+            context: vec![format!("process `{}`", p.name)],
+        };
+        diags.push(site.diag(codes::RANK_RANGE, m, Some(help)));
+    }
 }
 
 /// The site of `plan`'s file as a whole (for a plan whose sites are unknown).
@@ -399,6 +427,40 @@ pub(super) fn check_param(ty: ParamType, v: &Value) -> Result<(), String> {
     } else {
         Err(format!("expected a {ty}, found {}", show_value(v)))
     }
+}
+
+/// Checks a computed rank against the run's number of ranks: the rank, or the message
+/// and help of the error.
+pub(super) fn check_rank(value: i64, ranks: u32) -> Result<u32, (String, String)> {
+    if (0..i64::from(ranks)).contains(&value) {
+        return Ok(value as u32);
+    }
+    let s = if ranks == 1 { "" } else { "s" };
+    Err((
+        format!(
+            "rank {value} is out of range: this run has {ranks} rank{s} (0..={})",
+            ranks.saturating_sub(1)
+        ),
+        if value < 0 {
+            "ranks count from 0: compute the rank modulo `$ranks` (`rank: \"$i % $ranks\"`)"
+        } else {
+            "run on more ranks (`--ranks N`), or compute the rank modulo `$ranks` \
+             (`rank: \"$i % $ranks\"`)"
+        }
+        .into(),
+    ))
+}
+
+/// The message and help for a rank out of range shared by `more` other replicas of its
+/// declaration (`None` when it is in range).
+pub(super) fn rank_fault(value: i64, ranks: u32, more: usize) -> Option<(String, String)> {
+    let (mut m, help) = check_rank(value, ranks).err()?;
+    match more {
+        0 => {}
+        1 => m.push_str("; so is that of 1 more replica"),
+        n => m.push_str(&format!("; so are those of {n} more replicas")),
+    }
+    Some((m, help))
 }
 
 /// `s` with its first letter in lower case (serde's messages start with a capital).

@@ -15,7 +15,8 @@ pub struct CodeInfo {
     /// The code: `E` and four digits; the first two say the pass.
     pub code: &'static str,
     /// The pass that reports it: `syntax`, `names`, `types`, `ports`, `expressions`,
-    /// `limits`, `processes` (loading and checking), or `run` (wiring and starting).
+    /// `limits`, `processes` (loading and checking), `run` (wiring and starting), or
+    /// `placement` (on MPI ranks).
     pub pass: &'static str,
     /// What it means (lower case).
     pub meaning: &'static str,
@@ -175,6 +176,16 @@ codes! {
         FEED_TYPE = "E0704", "values fed to an input port are not of its type",
             "feed values of the port's type";
     }
+    "placement" {
+        RANK_RANGE = "E0801", "a process's or sub-network instance's `rank` is not below the run's number of ranks",
+            "compute it modulo `$ranks` (`rank: \"$i % $ranks\"`), or run on more ranks (`--ranks N`)";
+        UNKNOWN_PLACEMENT = "E0802", "`placement` is neither `RoundRobin` nor `BySubnetwork`",
+            "write `placement: RoundRobin` or `placement: BySubnetwork`, or leave it out";
+        SUB_PLACEMENT = "E0803", "a sub-network chooses the placement policy",
+            "choose it in the top-level file, or give processes a `rank:`";
+        RESERVED_RANKS = "E0804", "a file declares, or is given, a param `ranks`: `$ranks` is the run's number of ranks",
+            "remove it: `$ranks` is always defined (`--ranks N`, or MPI's world size)";
+    }
 }
 
 #[cfg(test)]
@@ -193,6 +204,7 @@ mod tests {
             "limits",
             "processes",
             "run",
+            "placement",
         ];
         for c in CODES {
             assert!(c.code.len() == 5 && c.code.starts_with('E'), "{c:?}");

@@ -13,7 +13,8 @@ use super::check::{check, Export, Sites};
 use super::codes;
 use super::error::{push_once, Site};
 use super::expr::{eval_int_value, eval_value, Scope};
-use super::model::{parse, Locator, NetworkDecl, SchedulerDecl};
+use super::model::{parse, Locator, NetworkDecl, PlacementDecl, SchedulerDecl};
+use super::placement::{add_builtin_params, Enclosing, RANKS_PARAM};
 use super::{
     suggest, Diagnostic, NetworkError, OpenPort, Plan, PlanBarrier, PlanChannel, PlanProcess,
 };
@@ -73,6 +74,12 @@ pub(super) struct Loader<'r> {
     /// The process declarations of the file being loaded still to come after the current
     /// one.
     pub(super) siblings: usize,
+    /// The run's number of MPI ranks (`$ranks`).
+    pub(super) ranks: u32,
+    /// The top-level file's `placement`, if it chose one.
+    pub(super) placement: Option<PlacementDecl>,
+    /// The top-level file's sub-network instances so far (for `BySubnetwork`).
+    pub(super) top_instances: u64,
 }
 
 /// The strings, clusters, files and params that the instances of a replicated declaration
@@ -134,13 +141,14 @@ impl Loader<'_> {
 pub(super) struct Binding {
     pub(super) ports: IndexMap<String, Vec<usize>>,
     pub(super) site: Site,
-    /// The including process asked for `thread: true`: so does every process inside.
-    pub(super) thread: bool,
+    /// What every process inside inherits: `thread: true`, and its placement.
+    pub(super) outer: Enclosing,
 }
 
 pub(crate) fn load(
     path: &Path,
     sets: &[(String, String)],
+    ranks: u32,
     reg: &Registry,
 ) -> Result<Plan, NetworkError> {
     let mut l = Loader {
@@ -156,6 +164,9 @@ pub(crate) fn load(
         scheduler: None,
         shared: Shared::default(),
         siblings: 0,
+        ranks: ranks.max(1),
+        placement: None,
+        top_instances: 0,
     };
     let overrides: IndexMap<String, Value> = sets
         .iter()
@@ -211,6 +222,7 @@ pub(crate) fn load(
         barriers: l.barriers,
         ports,
         scheduler: l.scheduler,
+        ranks: l.ranks,
         sites: Arc::new(l.sites),
     };
     // A network cut short at a size limit is incomplete: checking it would only report
@@ -306,7 +318,13 @@ impl Loader<'_> {
         self.stack.push((canon, path.to_path_buf()));
 
         let mut params = decl.params.clone();
+        if params.contains_key(RANKS_PARAM) {
+            self.reserved_declared(&here.at(loc.find("params", RANKS_PARAM)));
+        }
         for (k, v) in overrides {
+            if self.reserved_override(&k, include, binding.is_some()) {
+                continue;
+            }
             if params.contains_key(&k) {
                 params.insert(k, v);
             } else {
@@ -321,7 +339,9 @@ impl Loader<'_> {
             }
         }
 
+        add_builtin_params(&mut params, self.ranks);
         self.scheduler_of(&decl, &params, &loc, &here, binding.is_some());
+        self.placement_of(&decl, &loc, &here, binding.is_some());
         let chans = self.channels_of(&decl, &params, &loc, &here, binding, prefix, cluster);
         let mut scope = HashMap::new();
         for b in &decl.barriers {
@@ -352,9 +372,10 @@ impl Loader<'_> {
             let psite = here
                 .at(loc.find("processes", pname))
                 .with(format!("process `{prefix}{pname}`"));
-            let inherited = binding.is_some_and(|b| b.thread);
+            let outer = binding.map(|b| b.outer).unwrap_or_default();
+            let top = binding.is_none();
             self.process(
-                pname, p, &params, &chans, &loc, &psite, path, prefix, cluster, inherited,
+                pname, p, &params, &chans, &loc, &psite, path, prefix, cluster, outer, top,
             );
         }
         for (port, e) in &decl.ports {

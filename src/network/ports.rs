@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::values::{short_type_name, Collected};
-use super::{codes, suggest, Diagnostic, OpenPort, Plan};
+use super::{codes, suggest, Diagnostic, LoadOptions, OpenPort, Plan};
 use crate::channel::Sender;
 use crate::registry::{Bound, BuildCtx, Kind, PortDir, Registry};
 use crate::runtime::Process;
@@ -25,8 +25,9 @@ pub(crate) struct Feed {
     build: FeedFn,
 }
 
-/// How [`run_file_with`](super::run_file_with) runs a network file: overrides of its
-/// params (as `occamy run --set` gives them), and the values to feed its open input ports.
+/// How [`run_file_with`](super::run_file_with) runs a network file: how to load it (a
+/// [`LoadOptions`]: overrides of its params, as `occamy run --set` gives them, and the
+/// number of MPI ranks to place it on), and the values to feed its open input ports.
 ///
 /// A top-level network's `ports:` (declared as a sub-network declares its exports) leave
 /// channels open: each `dir: In` port is written by the program (the values given to
@@ -64,7 +65,7 @@ pub(crate) struct Feed {
 /// ```
 #[derive(Default)]
 pub struct RunOptions {
-    pub(crate) sets: Vec<(String, String)>,
+    pub(crate) load: LoadOptions,
     pub(crate) feeds: Vec<Feed>,
 }
 
@@ -76,7 +77,7 @@ impl fmt::Debug for RunOptions {
             .map(|fd| format!("{} <- {}", fd.port, short_type_name(fd.type_name)))
             .collect();
         f.debug_struct("RunOptions")
-            .field("sets", &self.sets)
+            .field("load", &self.load)
             .field("feeds", &feeds)
             .finish()
     }
@@ -91,8 +92,41 @@ impl RunOptions {
     /// Overrides param `name` of the top-level network with `value`, in RON syntax (a
     /// bare word is a string), as `occamy run --set NAME=VALUE` does.
     pub fn set(mut self, name: impl Into<String>, value: impl Into<String>) -> RunOptions {
-        self.sets.push((name.into(), value.into()));
+        self.load.sets.push((name.into(), value.into()));
         self
+    }
+
+    /// Loads the network as `load` says ([`load_with`](super::load_with)): its overrides
+    /// and number of ranks replace those given so far. Without it, the network is loaded
+    /// on one rank, with the overrides of [`set`](RunOptions::set).
+    ///
+    /// Placement decides only [`PlanProcess::rank`](super::PlanProcess::rank) (and checks
+    /// every `rank:`): [`run_file_with`](super::run_file_with) runs every process in this
+    /// program whatever its rank.
+    ///
+    /// # Examples
+    /// ```
+    /// use occamy::network::{LoadOptions, RunOptions};
+    /// let load = LoadOptions { sets: vec![("n".into(), "4".into())], ranks: 2 };
+    /// let options = RunOptions::new().load(load).set("m", "1");
+    /// assert_eq!(options.load_options().ranks, 2);
+    /// assert_eq!(options.load_options().sets.len(), 2);
+    /// ```
+    pub fn load(mut self, load: LoadOptions) -> RunOptions {
+        self.load = load;
+        self
+    }
+
+    /// How the network will be loaded: the overrides and number of ranks given so far.
+    ///
+    /// # Examples
+    /// ```
+    /// let options = occamy::network::RunOptions::new().set("n", "4");
+    /// assert_eq!(options.load_options().sets, [("n".to_string(), "4".to_string())]);
+    /// assert_eq!(options.load_options().ranks, 1);
+    /// ```
+    pub fn load_options(&self) -> &LoadOptions {
+        &self.load
     }
 
     /// Feeds `values` to the network's input port `port`: a process sends them on the

@@ -14,6 +14,7 @@ use super::error::Site;
 use super::expr::{chan_ref, eval_int_value, eval_value, Scope};
 use super::loader::{Binding, ChanEntry, Loader, MAX_COUNT, MAX_PROCESSES};
 use super::model::Locator;
+use super::placement::{policy_rank, Enclosing};
 use super::{suggest, PlanPort, PlanProcess, PortBind};
 use crate::registry::{show_value, Kind, PortDir};
 
@@ -52,12 +53,13 @@ impl Loader<'_> {
         path: &Path,
         prefix: &str,
         cluster: &[String],
-        inherited: bool,
+        outer: Enclosing,
+        top: bool,
     ) {
         let mut broken = false;
         let tsite = psite.at(loc.find_field("processes", pname, "thread"));
         let own_thread = match self.thread_of(p.thread.as_ref(), params, &tsite) {
-            Some(t) => t || inherited,
+            Some(t) => t || outer.thread,
             None => {
                 broken = true;
                 false
@@ -165,6 +167,10 @@ impl Loader<'_> {
             self.processes
                 .reserve((count.unwrap_or(1) as usize).min(room) + self.siblings);
         }
+        let rank_site = psite.at(loc.find_field_value("processes", pname, "rank"));
+        // The first instance whose rank is out of range, and how many are: one mistake,
+        // reported once (a million replicas cost no million messages).
+        let mut rank_faults: (Option<(String, i64)>, usize) = (None, 0);
         for r in 0..count.unwrap_or(1) {
             if self.too_big {
                 return;
@@ -182,12 +188,38 @@ impl Loader<'_> {
                 *site.context.last_mut().expect("process context") =
                     format!("process `{prefix}{local}`");
             }
+            let own_rank = match self.eval_rank(p.rank.as_ref(), &scope, &rank_site) {
+                Ok(rank) => rank,
+                Err(n) => {
+                    if rank_faults.0.is_none() {
+                        rank_faults.0 = Some((format!("process `{prefix}{local}`"), n));
+                    }
+                    rank_faults.1 += 1;
+                    None
+                }
+            };
+            let replica = outer.replica.or(count.map(|_| r));
             let bind_site = |key: &str| site.at(key_pos.get(key).copied().flatten());
             match kind {
-                Some(kind) => self.kind_instance(
-                    kind, &local, pname, p, &scope, chans, &site, &bind_site, path, prefix,
-                    cluster, own_thread,
-                ),
+                Some(kind) => {
+                    let rank = own_rank.or(outer.rank).unwrap_or_else(|| {
+                        policy_rank(self.placement, self.ranks, replica, outer.instance)
+                    });
+                    self.kind_instance(
+                        kind,
+                        &local,
+                        pname,
+                        p,
+                        &scope,
+                        chans,
+                        &site,
+                        &bind_site,
+                        path,
+                        prefix,
+                        cluster,
+                        (own_thread, rank),
+                    )
+                }
                 None => {
                     let net = p.network.as_deref().expect("network");
                     let sub = path.parent().unwrap_or(Path::new(".")).join(net);
@@ -212,10 +244,21 @@ impl Loader<'_> {
                     }
                     let mut cl = cluster.to_vec();
                     cl.push(format!("{prefix}{local}"));
+                    let instance = outer.instance.or_else(|| {
+                        top.then(|| {
+                            self.top_instances += 1;
+                            self.top_instances - 1
+                        })
+                    });
                     let b = Binding {
                         ports,
                         site: site.clone(),
-                        thread: own_thread,
+                        outer: Enclosing {
+                            thread: own_thread,
+                            rank: own_rank.or(outer.rank),
+                            replica,
+                            instance,
+                        },
                     };
                     self.file(
                         &sub,
@@ -228,6 +271,7 @@ impl Loader<'_> {
                 }
             }
         }
+        self.report_ranks(&rank_faults, &rank_site);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -244,7 +288,7 @@ impl Loader<'_> {
         path: &Path,
         prefix: &str,
         cluster: &[String],
-        own_thread: bool,
+        (own_thread, rank): (bool, u32),
     ) {
         let mut values = IndexMap::new();
         for (k, v) in &p.params {
@@ -417,6 +461,7 @@ impl Loader<'_> {
             file,
             pos: site.pos,
             own_thread,
+            rank,
         });
     }
 

@@ -439,7 +439,7 @@ fn state_of(
     if !r.parked.load(Ordering::Acquire) {
         return State::Running;
     }
-    let on: Vec<WaitOn> = lock_std(&r.wait).on.iter().map(|e| e.on).collect();
+    let on: Vec<WaitOn> = r.waits();
     if on.is_empty() {
         return State::Elsewhere;
     }

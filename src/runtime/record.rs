@@ -12,7 +12,7 @@ use std::task::{Wake, Waker};
 use super::error::{Failure, ProcessEnd};
 use super::group::Group;
 use super::held::{Endpoint, Held};
-use crate::wait::{Direction, Signalled, WaitOn};
+use crate::wait::{Direction, Signal, Signalled, WaitOn};
 
 pub(crate) fn lock_std<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -239,6 +239,13 @@ impl Record {
         park: bool,
     ) -> u64 {
         self.flush_if_any();
+        if on.is_empty() {
+            // A thread's wait on channels: they are found in the channels' queues.
+            if park {
+                self.set_parked(true);
+            }
+            return 0;
+        }
         let mut w = lock_std(&self.wait);
         w.next_token += 1;
         let token = w.next_token;
@@ -266,7 +273,37 @@ impl Record {
         if unpark {
             self.set_parked(false);
         }
-        lock_std(&self.wait).on.retain(|e| e.token != token);
+        if token != 0 {
+            lock_std(&self.wait).on.retain(|e| e.token != token);
+        }
+    }
+
+    /// Calls `f` with each thing the process waits on, and the signal that ends that wait
+    /// (none for a bare timer): the waits recorded here (barriers, timers) and the waiters
+    /// it left in the queues of the channels it holds (found by their signals' owner).
+    /// Meaningful while the process is parked; read its `seq` before and after to know
+    /// that all were one wait.
+    pub(crate) fn each_wait(&self, mut f: impl FnMut(WaitOn, Option<&Signal>)) {
+        for e in lock_std(&self.wait).on.iter() {
+            f(e.on, e.sig.as_deref().map(Signalled::as_signal));
+        }
+        // Not under the record's locks: a channel's lock is taken after them elsewhere
+        // (a process flushing its dropped ends before it waits).
+        for h in self.held() {
+            if let Held::Chan(c, dir) = h {
+                let id = c.id();
+                c.waits_of(dir, self.id, &mut |s| {
+                    f(WaitOn::Channel { id, dir }, Some(s))
+                });
+            }
+        }
+    }
+
+    /// What the process waits on (see [`Record::each_wait`]).
+    pub(crate) fn waits(&self) -> Vec<WaitOn> {
+        let mut on = Vec::new();
+        self.each_wait(|w, _| on.push(w));
+        on
     }
 
     /// Warns, once per process, of a blocking call made inside a green task.
@@ -304,14 +341,13 @@ impl Record {
                 Held::Barrier(b) => barriers.push(b.id()),
             }
         }
-        let w = lock_std(&self.wait);
         ProcessInfo {
             id: self.id,
             name: self.name.clone(),
             ends,
             barriers,
             waiting: if self.parked.load(Ordering::Acquire) {
-                w.on.iter().map(|e| e.on).collect()
+                self.waits()
             } else {
                 Vec::new()
             },
