@@ -427,8 +427,8 @@ impl Running {
         self.group
             .records()
             .iter()
-            .filter(|r| lock_std(&r.end).is_none())
-            .map(|r| r.name.clone())
+            .filter(|r| r.end().is_none())
+            .map(|r| r.name.to_string())
             .collect()
     }
 
@@ -473,10 +473,10 @@ impl Running {
             .records()
             .iter()
             .filter_map(|r| {
-                let (end, ran) = (*lock_std(&r.end))?;
+                let (end, ran) = r.end()?;
                 let k = self.kinds.partition_point(|(id, _)| *id <= r.id);
                 Some(ProcessStats {
-                    name: r.name.clone(),
+                    name: r.name.to_string(),
                     kind: self.kinds[k.checked_sub(1)?].1.clone(),
                     ran,
                     end,

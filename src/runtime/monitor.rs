@@ -177,7 +177,7 @@ fn act(records: &[Arc<Record>], snap: &Snapshot, members: &[u64], waits: &HashMa
             }
         }
     }
-    let name_of = |id: u64| by_id.get(&id).map(|r| r.name.clone());
+    let name_of = |id: u64| by_id.get(&id).map(|r| r.name.to_string());
     let label_of = |w: &WaitOn| match *w {
         WaitOn::Channel { id, .. } => chans
             .get(&id)
