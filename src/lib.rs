@@ -125,7 +125,7 @@
 //!
 //! | module | feature | what |
 //! |---|---|---|
-//! | `occamy::network` | `network` | declared networks: the RON format, loading and checking it, running a checked network; the registry of kinds and types (`network::Registry`, `network::Kind`, `network::BuildCtx`) and the built-in kinds |
+//! | `occamy::network` | `network` | declared networks: the RON format, loading and checking it (`network::check`, diagnostics with codes, `network::CODES`), running a checked network and feeding and reading its open ports (`network::run_file_with`); the registry of kinds and types (`network::Registry`, `network::Kind`, `network::BuildCtx`) and the built-in kinds |
 //! | `occamy::graph` | `graph` | the process graph, as Graphviz DOT or JSON |
 //! | `occamy::launcher` | `launcher` | the `occamy` command (`check`, `run`, `kinds`, `dot`); needs `network` and `graph` |
 //! | `occamy::viz` | `viz` | the live web view of a running network (`occamy run FILE --viz`, [`viz::Viewer`]); needs `network` and `graph` |

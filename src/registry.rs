@@ -395,12 +395,16 @@ pub struct TypeInfo {
     name: String,
     numeric: bool,
     make: fn(usize) -> AnyChannel,
+    /// `TypeId` of its channels' writing end, `Sender<T>` (to check values fed to one).
+    sender: fn() -> std::any::TypeId,
     check_value: fn(&Value) -> Result<(), String>,
     readable: bool,
     format: Arc<dyn Any + Send + Sync>,
     /// Shows a value of the type with `format` (for recorded values).
     show: fn(&(dyn Any + Send + Sync), &dyn Any) -> Option<String>,
     generic: HashMap<&'static str, GenericBuildFn>,
+    /// Values for an input port from a RON list (`occamy run --feed`): readable types only.
+    feed_ron: Option<crate::network::FeedRonFn>,
 }
 
 fn show_typed<T: 'static>(format: &(dyn Any + Send + Sync), v: &dyn Any) -> Option<String> {
@@ -458,6 +462,8 @@ impl TypeInfo {
             name: name.into(),
             numeric,
             make: make_channel::<T>,
+            sender: std::any::TypeId::of::<Sender<T>>,
+            feed_ron: None,
             check_value: not_readable,
             readable: false,
             format: Arc::new(format),
@@ -476,6 +482,7 @@ impl TypeInfo {
         t.check_value = check_value::<T>;
         t.readable = true;
         t.generic.extend(crate::kinds::readable_builds::<T>());
+        t.feed_ron = Some(crate::network::feed_from_ron::<T>);
         t
     }
 
@@ -498,6 +505,14 @@ impl TypeInfo {
     /// Whether `v` (from a network file) is a value of this type; `Err` says why not.
     pub fn check_value(&self, v: &Value) -> Result<(), String> {
         (self.check_value)(v)
+    }
+
+    pub(crate) fn feed_ron(&self) -> Option<crate::network::FeedRonFn> {
+        self.feed_ron
+    }
+
+    pub(crate) fn sender_type(&self) -> std::any::TypeId {
+        (self.sender)()
     }
 
     pub(crate) fn make(&self, cap: usize) -> AnyChannel {

@@ -1,5 +1,6 @@
 //! `occamy run FILE`.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -7,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::{NetworkArgs, EXIT_DEADLOCK, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK};
 use crate::deadlock::OnDeadlock;
 use crate::network::{self, ChannelStats, ProcessStats};
-use crate::registry::Registry;
+use crate::registry::{PortDir, Registry};
 use crate::runtime::{Runtime, Scheduler};
 
 /// Arguments of `occamy run`.
@@ -54,6 +55,12 @@ pub(super) struct RunArgs {
     /// (it costs: every value is formatted).
     #[arg(long, requires = "record")]
     record_values: bool,
+    /// Feed an input port of the file (a top-level `ports` entry with `dir: In`):
+    /// PORT=VALUES, VALUES a RON list of the port's type (`in=[1, 2, 3]`, `words=["a",
+    /// "b"]`), sent in order, then the port is retired. A port not fed is retired at the
+    /// start.
+    #[arg(long = "feed", value_name = "PORT=VALUES", value_parser = super::parse_set)]
+    feeds: Vec<(String, String)>,
     #[cfg(feature = "viz")]
     #[command(flatten)]
     viz: super::viz::VizArgs,
@@ -106,6 +113,26 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         Ok(v) => v,
         Err(code) => return code,
     };
+    // A top-level file's open ports: the inputs get what `--feed` gives them (else they
+    // are retired at the start); what arrives on the outputs is printed after the run.
+    let options = match feeds(&plan, reg, &a.feeds) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_INVALID;
+        }
+    };
+    let mut outputs = Vec::new();
+    for port in &plan.ports {
+        match port.dir {
+            PortDir::In if !a.feeds.iter().any(|(p, _)| *p == port.name) => eprintln!(
+                "note: input port `{}` is not fed (no `--feed {}=[...]`): it is retired at the start",
+                port.name, port.name
+            ),
+            PortDir::In => {}
+            PortDir::Out => outputs.push(port.name.clone()),
+        }
+    }
     #[cfg(unix)]
     let runtime = if a.top.on() {
         runtime.watch(&watch)
@@ -136,9 +163,13 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
     // plan and its processes at once.
     let declared = plan.processes.len();
     let (started, plan) = if a.dot.is_some() {
-        (network::start(&plan, reg, &runtime), Some(plan))
+        let started = network::start_with(Cow::Borrowed(&plan), reg, &runtime, options);
+        (started, Some(plan))
     } else {
-        (plan.into_running(reg, &runtime), None)
+        (
+            network::start_with(Cow::Owned(plan), reg, &runtime, options),
+            None,
+        )
     };
     let mut running = match started {
         Ok(r) => r,
@@ -168,15 +199,12 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
     };
     #[cfg(not(unix))]
     let top: Option<Top> = None;
-    let code = supervise(
-        &a,
-        plan.as_ref(),
-        declared,
-        running,
-        &interrupted,
-        on_deadlock,
-        top,
-    );
+    let net = Declared {
+        plan: plan.as_ref(),
+        processes: declared,
+        outputs: &outputs,
+    };
+    let code = supervise(&a, net, running, &interrupted, on_deadlock, top);
     if let (Some(r), Some(path)) = (recorder, &a.record) {
         // Like --dot: a trace that cannot be written is reported, but the run's status
         // stands.
@@ -210,18 +238,32 @@ impl Top {
     }
 }
 
+/// What a run's report needs of the network as declared.
+struct Declared<'a> {
+    /// The plan, with `--dot`.
+    plan: Option<&'a network::Plan>,
+    /// How many processes it has.
+    processes: usize,
+    /// Its open output ports, whose values a run that ends prints (`PORT: VALUE`, a line
+    /// each, on stdout).
+    outputs: &'a [String],
+}
+
 /// Waits for the running network to end, or stops it (Ctrl-C, `--timeout`), reports the
-/// run, and returns the exit status. `plan` is there with `--dot`; `declared` is how many
-/// processes it has.
+/// run, and returns the exit status.
 fn supervise(
     a: &RunArgs,
-    plan: Option<&network::Plan>,
-    declared: usize,
+    net: Declared<'_>,
     mut running: network::Running,
     interrupted: &mpsc::Receiver<()>,
     on_deadlock: OnDeadlock,
     mut top: Option<Top>,
 ) -> u8 {
+    let Declared {
+        plan,
+        processes: declared,
+        outputs,
+    } = net;
     let deadline = a
         .timeout
         .map(|t| Instant::now() + Duration::from_secs_f64(t));
@@ -300,6 +342,13 @@ fn supervise(
             eprintln!("{e}");
         }
     }
+    let mut shown = String::new();
+    for name in outputs {
+        for v in report.shown_values(name).unwrap_or_default() {
+            shown += &format!("{name}: {v}\n");
+        }
+    }
+    super::write_stdout(&shown);
     let _ = std::io::stdout().flush();
     if a.stats {
         print_stats(&report.channels, &report.processes);
@@ -320,6 +369,52 @@ fn supervise(
             }
             EXIT_FAILURE
         }
+    }
+}
+
+/// The options feeding `plan`'s input ports what `--feed PORT=VALUES` gives them.
+fn feeds(
+    plan: &network::Plan,
+    reg: &Registry,
+    feeds: &[(String, String)],
+) -> Result<network::RunOptions, network::NetworkError> {
+    let mut options = network::RunOptions::new();
+    let mut diags = Vec::new();
+    for (name, values) in feeds {
+        let port = match network::input_port(plan, name) {
+            Ok(p) => p,
+            Err(d) => {
+                diags.push(*d);
+                continue;
+            }
+        };
+        let ty = &plan.channels[port.channel].ty;
+        let fed = ron::from_str::<ron::Value>(values)
+            .map_err(|e| format!("not RON: {e}"))
+            .and_then(|list| match reg.type_info(ty).and_then(|t| t.feed_ron()) {
+                Some(feed) => feed(std::mem::take(&mut options), name, &list),
+                None => Err(format!(
+                    "values of `{ty}` cannot be written on the command line (it is registered as opaque)"
+                )),
+            });
+        match fed {
+            Ok(o) => options = o,
+            Err(e) => diags.push(network::Diagnostic {
+                file: plan.file.clone(),
+                pos: None,
+                code: network::FEED_TYPE,
+                context: vec![format!("`--feed {name}=...`")],
+                message: e,
+                help: Some(format!(
+                    "give a RON list of `{ty}` values, e.g. `--feed {name}=[...]`"
+                )),
+            }),
+        }
+    }
+    if diags.is_empty() {
+        Ok(options)
+    } else {
+        Err(network::NetworkError { diagnostics: diags })
     }
 }
 
