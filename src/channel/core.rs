@@ -174,6 +174,10 @@ pub(crate) struct Inner {
     /// Who waits for the channel to close (a bridge: see `watch`), by token. Woken on
     /// poison and when the last end of either side goes; each checks its own condition.
     pub(crate) watchers: Vec<(u64, Waker)>,
+    /// A reader waiting to *claim* the next sender (an extended rendezvous, see
+    /// `claim_now`): woken, and forgotten, when a sender queues. Its waker must be cheap
+    /// and take no channel lock: it is woken with this channel locked.
+    pub(crate) claimer: Option<Waker>,
 }
 
 impl Inner {
@@ -183,6 +187,14 @@ impl Inner {
             .as_any_mut()
             .downcast_mut()
             .expect("occamy: buffer of another type")
+    }
+
+    /// Queues a waiting sender, and wakes a reader waiting to claim one.
+    pub(crate) fn push_sender(&mut self, w: Arc<dyn Waiter>) {
+        enqueue(&mut self.sendq, w);
+        if let Some(k) = self.claimer.take() {
+            k.wake();
+        }
     }
 
     fn buf_len(&self) -> usize {
@@ -306,6 +318,69 @@ pub(crate) fn recv_now<T: Send + 'static>(inner: &mut Inner) -> RecvNow<T> {
     RecvNow::Block
 }
 
+#[cfg(feature = "mpi")]
+/// What an attempt to claim a waiting sender found.
+pub(crate) enum ClaimNow {
+    /// A sender, claimed (its signal is `CLAIMED`): its value stays in its slot until the
+    /// claimer completes it.
+    Claimed(Arc<dyn Waiter>),
+    Block,
+    Poisoned,
+    Retired,
+}
+
+#[cfg(feature = "mpi")]
+/// Claims the first live waiting sender for an extended rendezvous (occam-pi's `??`, JCSP's
+/// `startRead`): unlike `recv_now`, the sender is not completed. It stays blocked, its value
+/// in its slot, until the claimer calls `Signal::complete` (`Ready` once the value was
+/// used, `Poisoned`/`Retired` to hand it back). Only for a rendezvous channel (its buffer,
+/// if it has one, is empty and stays so: values go straight from slot to claimer).
+pub(crate) fn claim_now(inner: &mut Inner) -> ClaimNow {
+    if inner.poisoned {
+        return ClaimNow::Poisoned;
+    }
+    debug_assert_eq!(
+        inner.buf_len(),
+        0,
+        "claim on a channel with buffered values"
+    );
+    while let Some(w) = inner.sendq.pop_front() {
+        if w.signal().claim(w.guard()) {
+            inner.carried += 1;
+            return ClaimNow::Claimed(w);
+        }
+    }
+    if inner.senders == 0 {
+        return ClaimNow::Retired;
+    }
+    ClaimNow::Block
+}
+
+#[cfg(feature = "mpi")]
+/// Reads the value a claimed sender offers, without taking it.
+pub(crate) fn with_claimed<T: Send + 'static, R>(
+    w: &Arc<dyn Waiter>,
+    f: impl FnOnce(&T) -> R,
+) -> R {
+    let slot = slot_of::<T>(w);
+    let v = lock(&slot.value);
+    f(v.as_ref()
+        .expect("a claimed sender's value stays in its slot"))
+}
+
+#[cfg(feature = "mpi")]
+/// Ends an extended rendezvous: `Ready` drops the sender's value (it was used), any other
+/// outcome leaves it in the slot for the sender to take back.
+pub(crate) fn complete_claimed<T: Send + 'static>(w: Arc<dyn Waiter>, outcome: Outcome) {
+    let used = match outcome {
+        Outcome::Ready(_) => slot_of::<T>(&w).take(),
+        _ => None,
+    };
+    w.signal().complete(outcome);
+    w.signal().wake();
+    drop(used);
+}
+
 /// Puts back a value that landed in a receiver which then went away (a dropped future):
 /// to a waiting receiver if there is one, else at the front of the buffer, beyond its
 /// capacity if need be. The value is never lost (unless the channel is poisoned).
@@ -347,6 +422,7 @@ impl Core {
                 poisoned: false,
                 carried: 0,
                 watchers: Vec::new(),
+                claimer: None,
             }),
         })
     }
@@ -355,7 +431,9 @@ impl Core {
         let mut inner = lock(&self.inner);
         let woken = inner.poison();
         let watchers = std::mem::take(&mut inner.watchers);
+        let claimer = inner.claimer.take();
         drop(inner);
+        claimer.into_iter().for_each(Waker::wake);
         tracing::trace!(channel = self.id, "poison");
         wake_all(woken);
         watchers.into_iter().for_each(|(_, w)| w.wake());
@@ -365,7 +443,7 @@ impl Core {
     /// what that token had) is woken when the channel is poisoned or the last end of a
     /// side goes, so that its owner can look again. Checked and registered under the
     /// lock, so no closing is missed between the two.
-    #[cfg(feature = "bridge")]
+    #[cfg(any(feature = "bridge", feature = "mpi"))]
     pub(crate) fn watch(&self, token: u64, waker: &Waker, closed: fn(&Inner) -> bool) -> bool {
         let mut inner = lock(&self.inner);
         if closed(&inner) {
@@ -453,12 +531,13 @@ impl Core {
                 }
             }
         };
-        let watchers = if closed {
-            std::mem::take(&mut inner.watchers)
+        let (watchers, claimer) = if closed {
+            (std::mem::take(&mut inner.watchers), inner.claimer.take())
         } else {
-            Vec::new()
+            (Vec::new(), None)
         };
         drop(inner);
+        claimer.into_iter().for_each(Waker::wake);
         wake_all(woken);
         watchers.into_iter().for_each(|(_, w)| w.wake());
     }

@@ -79,7 +79,7 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
             SendNow::Retired(v) => Poll::Ready(Err(SendError::Retired(v))),
             SendNow::Block(v) => {
                 let slot = Slot::owning(Signal::task(cx.waker()), Some(v));
-                enqueue(&mut inner.sendq, slot.clone());
+                inner.push_sender(slot.clone());
                 drop(inner);
                 let on = [WaitOn::Channel {
                     id: this.tx.core.id,
@@ -185,7 +185,7 @@ impl<T: Send + 'static> Drop for RecvFuture<'_, T> {
             let mut inner = lock(&self.rx.core.inner);
             match slot.sig.withdraw() {
                 Ok(()) => inner.dequeue(&slot.sig),
-                Err(Outcome::Ready(_)) => {
+                Err(Some(Outcome::Ready(_))) => {
                     if let Some(v) = slot.take() {
                         let w = give_back(&mut inner, v);
                         drop(inner);

@@ -2,6 +2,8 @@
 //! share and its invariants are in `core.rs`.
 
 mod core;
+#[cfg(feature = "mpi")]
+mod extended;
 mod futures;
 #[cfg(feature = "bridge")]
 mod watch;
@@ -9,6 +11,8 @@ mod watch;
 pub(crate) use self::core::{
     enqueue, give_back, recv_now, send_now, Core, Inner, RecvNow, SendNow, Slot, Waiter,
 };
+#[cfg(feature = "mpi")]
+pub(crate) use extended::{Claim, Offer, Offered};
 pub use futures::{RecvFuture, SendFuture};
 
 use std::fmt;
@@ -328,7 +332,7 @@ impl<T: Send + 'static> Sender<T> {
         };
         let sig = Arc::new(Signal::thread());
         let slot = Slot::new(sig.clone(), 0, Some(value));
-        enqueue(&mut inner.sendq, slot.clone());
+        inner.push_sender(slot.clone());
         drop(inner);
         let on = [WaitOn::Channel {
             id: self.core.id,
