@@ -123,3 +123,23 @@ fn launcher_checks_the_network_file() {
     });
     assert_eq!(code, std::process::ExitCode::SUCCESS);
 }
+
+#[test]
+fn network_file_places_its_workers_round_robin() {
+    let file = std::path::Path::new(mandelbrot::NETWORK);
+    let reg = mandelbrot::registry();
+    for ranks in [1, 2, 3] {
+        let opts = occamy::network::LoadOptions {
+            sets: vec![("workers".into(), "4".into())],
+            ranks,
+        };
+        let plan = occamy::network::load_with(file, &opts, &reg).expect("it checks");
+        for p in &plan.processes {
+            let want = match p.name.strip_prefix("worker[") {
+                Some(w) => w.trim_end_matches(']').parse::<u32>().unwrap() % ranks,
+                None => 0,
+            };
+            assert_eq!(p.rank, want, "{} on {ranks} ranks", p.name);
+        }
+    }
+}

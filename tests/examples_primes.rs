@@ -91,3 +91,29 @@ fn the_network_file_needs_the_examples_kinds() {
     let plan = occamy::network::load(Path::new(primes::NETWORK), &[], &primes::registry());
     assert_eq!(plan.expect("it checks").processes.len(), 5);
 }
+
+#[test]
+fn the_network_file_spreads_its_workers_over_the_ranks() {
+    let opts = occamy::network::LoadOptions {
+        sets: sets(&[("workers", 3)]),
+        ranks: 2,
+    };
+    let plan = occamy::network::load_with(Path::new(primes::NETWORK), &opts, &primes::registry())
+        .expect("it checks on 2 ranks");
+    let ranks: Vec<(&str, u32)> = plan
+        .processes
+        .iter()
+        .map(|p| (p.name.as_str(), p.rank))
+        .collect();
+    assert_eq!(
+        ranks,
+        [
+            ("ranges", 0),
+            ("worker[0]", 0),
+            ("worker[1]", 1),
+            ("worker[2]", 0),
+            ("merge", 0),
+            ("sum", 0)
+        ]
+    );
+}

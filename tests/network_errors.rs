@@ -147,7 +147,7 @@ fn unknown_field_of_a_process_is_a_syntax_error() {
         "unknown_field.ron",
         Some((6, 35)),
         &[],
-        "unexpected field named `param` in `process`, expected one of `kind`, `network`, `params`, `ports`, `replicate`, or `thread` instead",
+        "unexpected field named `param` in `process`, expected one of `kind`, `network`, `params`, `ports`, `replicate`, `thread`, or `rank` instead",
         SEE_DOCS,
     );
 }

@@ -153,6 +153,9 @@ pub(super) fn to_dot(graph: &Graph, opts: &DotOptions) -> String {
         }
     };
     emit_nodes(graph, &shown, &cluster_of, &clusters, &[], 1, &mut out);
+    if graph.ranks > 1 {
+        emit_rank_legend(graph.ranks, &mut out);
+    }
 
     // Edges.
     let junction = |s: &Shown| matches!(s, Shown::One(i) if g[*i].role == NodeRole::Junction);
@@ -301,7 +304,14 @@ fn node_stmt(graph: &Graph, s: &Shown) -> String {
                     if n.deadlocked {
                         label.push_str("\ndeadlocked");
                     }
+                    if let Some(r) = n.rank {
+                        let _ = write!(label, "\nrank {r}");
+                    }
                     attrs.push(format!("label={}", quote(&label)));
+                    // How it ended, once known, says more than where it ran.
+                    if let (Some(r), None) = (n.rank, n.end) {
+                        attrs.push(format!("fillcolor={}", rank_fill(r)));
+                    }
                     process_style(n.end.into_iter(), n.deadlocked, n.in_cycle, &mut attrs);
                 }
                 NodeRole::Junction => {
@@ -359,10 +369,22 @@ fn node_stmt(graph: &Graph, s: &Shown) -> String {
             if deadlocked > 0 {
                 let _ = write!(label, "\ndeadlocked ×{deadlocked}");
             }
+            let ranks = group_ranks(members.iter().filter_map(|&m| g[m].rank));
+            if let Some(r) = &ranks {
+                let _ = write!(label, "\n{r}");
+            }
             let mut attrs = vec![
                 format!("label={}", quote(&label)),
                 "shape=box3d, style=filled".into(),
             ];
+            // One rank's colour when the whole group is on it.
+            let first = g[members[0]].rank;
+            let ended = members.iter().any(|&m| g[m].end.is_some());
+            if let (Some(r), false) = (first, ended) {
+                if members.iter().all(|&m| g[m].rank == first) {
+                    attrs.push(format!("fillcolor={}", rank_fill(r)));
+                }
+            }
             process_style(
                 members.iter().filter_map(|&m| g[m].end),
                 deadlocked > 0,
@@ -372,6 +394,65 @@ fn node_stmt(graph: &Graph, s: &Shown) -> String {
             format!("{id}{};", attr_list(&attrs))
         }
     }
+}
+
+/// The fill colours of ranks: ColorBrewer's Set3 (light enough for black text), repeating
+/// after twelve ranks.
+pub(super) const RANK_FILLS: [&str; 12] = [
+    "#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5",
+    "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f",
+];
+
+fn rank_fill(rank: u32) -> String {
+    quote(RANK_FILLS[rank as usize % RANK_FILLS.len()])
+}
+
+/// `rank 1`, `ranks 0..3` (in a row), `ranks 0, 2`, or `ranks 0, 2, ...` (more than four
+/// that are not in a row): where a collapsed group runs.
+fn group_ranks(ranks: impl Iterator<Item = u32>) -> Option<String> {
+    let mut rs: Vec<u32> = ranks.collect();
+    rs.sort_unstable();
+    rs.dedup();
+    match rs.as_slice() {
+        [] => None,
+        [r] => Some(format!("rank {r}")),
+        [a, .., b] if (b - a) as usize + 1 == rs.len() => Some(format!("ranks {a}..{b}")),
+        _ => {
+            let shown: Vec<String> = rs.iter().take(4).map(u32::to_string).collect();
+            let more = if rs.len() > 4 { ", ..." } else { "" };
+            Some(format!("ranks {}{more}", shown.join(", ")))
+        }
+    }
+}
+
+/// A legend of the ranks' colours: one node per colour, in a cluster of its own (`rank
+/// 0` .. `rank N-1`; `ranks 0, 12, ...` where colours repeat).
+fn emit_rank_legend(ranks: u32, out: &mut String) {
+    out.push_str("  subgraph cluster_ranks {\n");
+    out.push_str(
+        "    graph [label=\"ranks\", style=\"rounded,dashed\", color=gray50, fontcolor=gray30];\n",
+    );
+    let colours = (ranks as usize).min(RANK_FILLS.len());
+    for c in 0..colours {
+        let label = if (ranks as usize) <= RANK_FILLS.len() {
+            format!("rank {c}")
+        } else {
+            let n = RANK_FILLS.len();
+            let more = if c + 2 * n < ranks as usize {
+                ", ..."
+            } else {
+                ""
+            };
+            format!("ranks {c}, {}{more}", c + n)
+        };
+        let _ = writeln!(
+            out,
+            "    rank{c} [label={}, fillcolor={}, fontsize=9];",
+            quote(&label),
+            rank_fill(c as u32)
+        );
+    }
+    out.push_str("  }\n");
 }
 
 /// Fill by how the processes ended (the worst end wins); red outline when deadlocked.

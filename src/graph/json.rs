@@ -8,6 +8,9 @@ use super::{EdgeRole, Graph};
 struct JsonGraph<'a> {
     schema: &'static str,
     name: &'a str,
+    /// Only when placed on several MPI ranks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ranks: Option<u32>,
     notes: &'a [String],
     clusters: Vec<JsonCluster>,
     nodes: Vec<JsonNode<'a>>,
@@ -34,6 +37,9 @@ struct JsonNode<'a> {
     /// Only when set: `thread: true` in the file.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     own_thread: bool,
+    /// Only when placed on several MPI ranks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rank: Option<u32>,
     deadlocked: bool,
     in_cycle: bool,
 }
@@ -80,6 +86,7 @@ pub(super) fn to_json(graph: &Graph) -> String {
             cluster: &n.cluster,
             end: n.end.map(|e| e.to_string()),
             own_thread: n.own_thread,
+            rank: n.rank,
             deadlocked: n.deadlocked,
             in_cycle: n.in_cycle,
         })
@@ -106,6 +113,7 @@ pub(super) fn to_json(graph: &Graph) -> String {
     let doc = JsonGraph {
         schema: "occamy-graph/1",
         name: &graph.name,
+        ranks: (graph.ranks > 1).then_some(graph.ranks),
         notes: &graph.notes,
         clusters,
         nodes,

@@ -42,6 +42,8 @@
 //! {
 //!   "schema": "occamy-graph/1",
 //!   "name": "pipeline",                 // the network's name
+//!                                       // "ranks": 2, only when placed on several
+//!                                       // MPI ranks (each process has its "rank")
 //!   "notes": ["deadlock: ..."],         // what the annotations said about the whole run
 //!   "clusters": [                       // sub-networks, parents before children
 //!     { "id": "cluster_0", "path": ["farm"], "label": "farm", "parent": null }
@@ -58,6 +60,8 @@
 //!                                       // "panicked" | null (not ended or not known)
 //!                                       // "own_thread": true, only for a process
 //!                                       // declared `thread: true` (an OS thread)
+//!                                       // "rank": 1, only when the network is placed
+//!                                       // on several MPI ranks (`--ranks N`)
 //!       "deadlocked": false,
 //!       "in_cycle": false }
 //!   ],
@@ -154,6 +158,9 @@ pub struct Node {
     pub deadlocked: bool,
     /// Whether the process is on the waits-for cycle of a deadlock.
     pub in_cycle: bool,
+    /// The MPI rank the process is placed on, when its network is placed on several
+    /// ([`Graph::ranks`] > 1); `None` otherwise.
+    pub rank: Option<u32>,
 }
 
 /// What an edge of the graph stands for.
@@ -198,6 +205,7 @@ pub struct Graph {
     g: DiGraph<Node, Edge>,
     notes: Vec<String>,
     counts: [usize; 4],
+    ranks: u32,
 }
 
 /// One channel, before it becomes edges: writers and readers as node indices.
@@ -215,6 +223,7 @@ impl Graph {
             g: DiGraph::new(),
             notes: Vec::new(),
             counts: [0; 4],
+            ranks: 1,
         }
     }
 
@@ -238,6 +247,7 @@ impl Graph {
             own_thread: false,
             deadlocked: false,
             in_cycle: false,
+            rank: None,
         })
     }
 
@@ -294,6 +304,8 @@ impl Graph {
     #[cfg(feature = "network")]
     pub fn from_plan(plan: &Plan) -> Graph {
         let mut graph = Graph::empty(&plan.name);
+        graph.ranks = plan.ranks();
+        let placed = plan.ranks() > 1;
         let nodes: Vec<NodeIndex> = plan
             .processes
             .iter()
@@ -303,6 +315,7 @@ impl Graph {
                 node.kind = Some(p.kind.to_string());
                 node.decl = Some(p.decl.to_string());
                 node.own_thread = p.own_thread;
+                node.rank = placed.then_some(p.rank);
                 n
             })
             .collect();
@@ -637,6 +650,20 @@ impl Graph {
     /// The network's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// How many MPI ranks the network is placed on: its plan's
+    /// [`Plan::ranks`](crate::network::Plan::ranks), 1 for a network built in code. With
+    /// more than one, DOT fills each process with its rank's colour (and a legend), and
+    /// JSON gives each its `"rank"`.
+    ///
+    /// # Examples
+    /// ```
+    /// let outcome = occamy::Runtime::new().run([occamy::Process::new("p", || -> occamy::Result { Ok(()) })]);
+    /// assert_eq!(occamy::graph::Graph::from_outcome("one", &outcome).ranks(), 1);
+    /// ```
+    pub fn ranks(&self) -> u32 {
+        self.ranks
     }
 
     /// What the annotations said about the whole network (how the run ended, the

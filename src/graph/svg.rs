@@ -71,7 +71,7 @@ fn fill_of(graph: &Graph, n: &PlacedNode) -> (&'static str, &'static str) {
         Some(ProcessEnd::Ok | ProcessEnd::Retired) => "#e6f4ea",
         Some(ProcessEnd::Poisoned) => "#fff4d6",
         Some(_) => "#ffd6d6",
-        None => "#ffffff",
+        None => rank_fill_of(graph, n).unwrap_or("#ffffff"),
     };
     let stroke = if n.deadlocked || matches!(worst, Some(ProcessEnd::Failed | ProcessEnd::Panicked))
     {
@@ -80,6 +80,22 @@ fn fill_of(graph: &Graph, n: &PlacedNode) -> (&'static str, &'static str) {
         "#444444"
     };
     (fill, stroke)
+}
+
+/// The fill of a node's rank, when the network is placed on several ranks and all its
+/// members are on one (as in DOT).
+fn rank_fill_of(graph: &Graph, n: &PlacedNode) -> Option<&'static str> {
+    if graph.ranks() < 2 {
+        return None;
+    }
+    let mut ranks = n
+        .members
+        .iter()
+        .map(|id| graph.nodes().find(|x| &x.id == id).and_then(|x| x.rank));
+    let first = ranks.next()??;
+    ranks
+        .all(|r| r == Some(first))
+        .then(|| super::dot::RANK_FILLS[first as usize % super::dot::RANK_FILLS.len()])
 }
 
 fn node_svg(graph: &Graph, n: &PlacedNode, out: &mut String) {

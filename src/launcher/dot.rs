@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::{NetworkArgs, EXIT_FAILURE, EXIT_INVALID, EXIT_OK};
+use super::{NetworkArgs, RanksArg, EXIT_FAILURE, EXIT_INVALID, EXIT_OK};
 use crate::deadlock::DeadlockReport;
 use crate::graph::{DotOptions, Graph};
 use crate::network::{self, ChannelStats, Plan, ProcessStats, RunReport};
@@ -20,6 +20,8 @@ use crate::registry::Registry;
 pub(super) struct DotArgs {
     #[command(flatten)]
     net: NetworkArgs,
+    #[command(flatten)]
+    ranks: RanksArg,
     /// Write the graph to OUT instead of stdout.
     #[arg(short, long, value_name = "OUT")]
     output: Option<PathBuf>,
@@ -38,7 +40,7 @@ pub(super) struct DotArgs {
 }
 
 pub(super) fn dot(reg: &Registry, a: DotArgs) -> u8 {
-    let plan = match network::load(&a.net.file, &a.net.sets, reg) {
+    let plan = match network::load_with(&a.net.file, &a.net.options(a.ranks.ranks), reg) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{e}");

@@ -85,6 +85,31 @@ struct NetworkArgs {
     sets: Vec<(String, String)>,
 }
 
+/// `--ranks N`: how many MPI ranks to place the network on (for `check` and `dot`; under
+/// MPI, `run` takes the world size).
+#[derive(clap::Args, Debug)]
+struct RanksArg {
+    /// Place the network on N MPI ranks ($ranks in the file; default 1) and check each
+    /// process's rank.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=MAX_RANKS))]
+    ranks: u32,
+}
+
+/// The most ranks `--ranks` accepts: more than any MPI job occamy is meant for, and a
+/// bound on what a mistaken number costs `occamy dot`'s legend.
+const MAX_RANKS: i64 = 1 << 16;
+
+impl NetworkArgs {
+    /// The loader's options: these overrides, placed on `ranks` ranks.
+    fn options(&self, ranks: u32) -> crate::network::LoadOptions {
+        crate::network::LoadOptions {
+            sets: self.sets.clone(),
+            ranks,
+        }
+    }
+}
+
 /// Runs the command line from the process's arguments with `registry`.
 pub fn main_with(registry: Registry) -> ExitCode {
     main_from(registry, std::env::args_os())

@@ -252,6 +252,28 @@ pub(super) fn check_param(ty: ParamType, v: &Value) -> Result<(), String> {
     }
 }
 
+/// Checks a computed rank against the run's number of ranks: the rank, or the message
+/// and help of the error.
+pub(super) fn check_rank(value: i64, ranks: u32) -> Result<u32, (String, String)> {
+    if (0..i64::from(ranks)).contains(&value) {
+        return Ok(value as u32);
+    }
+    let s = if ranks == 1 { "" } else { "s" };
+    Err((
+        format!(
+            "rank {value} is out of range: this run has {ranks} rank{s} (0..={})",
+            ranks.saturating_sub(1)
+        ),
+        if value < 0 {
+            "ranks count from 0: compute the rank modulo `$ranks` (`rank: \"$i % $ranks\"`)"
+        } else {
+            "run on more ranks (`--ranks N`), or compute the rank modulo `$ranks` \
+             (`rank: \"$i % $ranks\"`)"
+        }
+        .into(),
+    ))
+}
+
 /// `s` with its first letter in lower case (serde's messages start with a capital).
 fn lower_first(s: &str) -> String {
     let mut c = s.chars();

@@ -9,7 +9,8 @@ use ron::Value;
 
 use super::check::check_param;
 use super::expr::{chan_ref, eval_int_value, eval_value, Scope};
-use super::model::{parse, Locator, NetworkDecl, SchedulerDecl};
+use super::model::{parse, Locator, NetworkDecl, PlacementDecl, SchedulerDecl};
+use super::placement::{add_builtin_params, policy_rank, Enclosing, RANKS_PARAM};
 use super::{
     suggest, Diagnostic, NetworkError, Plan, PlanBarrier, PlanChannel, PlanPort, PlanProcess,
     PortBind,
@@ -98,6 +99,12 @@ pub(super) struct Loader<'r> {
     /// The process declarations of the file being loaded still to come after the current
     /// one.
     pub(super) siblings: usize,
+    /// The run's number of MPI ranks (`$ranks`).
+    pub(super) ranks: u32,
+    /// The top-level file's `placement`, if it chose one.
+    pub(super) placement: Option<PlacementDecl>,
+    /// The top-level file's sub-network instances so far (for `BySubnetwork`).
+    pub(super) top_instances: u64,
 }
 
 /// The strings, clusters, files and params that the instances of a replicated declaration
@@ -156,13 +163,14 @@ impl Loader<'_> {
 pub(super) struct Binding {
     pub(super) ports: IndexMap<String, Vec<usize>>,
     pub(super) site: Site,
-    /// The including process asked for `thread: true`: so does every process inside.
-    pub(super) thread: bool,
+    /// What every process inside inherits: `thread: true`, and its placement.
+    pub(super) outer: Enclosing,
 }
 
 pub(crate) fn load(
     path: &Path,
     sets: &[(String, String)],
+    ranks: u32,
     reg: &Registry,
 ) -> Result<Plan, NetworkError> {
     let mut l = Loader {
@@ -181,6 +189,9 @@ pub(crate) fn load(
         scheduler: None,
         shared: Shared::default(),
         siblings: 0,
+        ranks: ranks.max(1),
+        placement: None,
+        top_instances: 0,
     };
     let overrides: IndexMap<String, Value> = sets
         .iter()
@@ -231,6 +242,7 @@ pub(crate) fn load(
             processes: l.processes,
             barriers: l.barriers,
             scheduler: l.scheduler,
+            ranks: l.ranks,
         }),
         _ => Err(NetworkError {
             diagnostics: l.diags,
@@ -344,7 +356,13 @@ impl Loader<'_> {
         self.stack.push(canon);
 
         let mut params = decl.params.clone();
+        if params.contains_key(RANKS_PARAM) {
+            self.reserved_declared(&here.at(loc.find("params", RANKS_PARAM)));
+        }
         for (k, v) in overrides {
+            if self.reserved_override(&k, include, binding.is_some()) {
+                continue;
+            }
             if params.contains_key(&k) {
                 params.insert(k, v);
             } else {
@@ -358,7 +376,9 @@ impl Loader<'_> {
             }
         }
 
+        add_builtin_params(&mut params, self.ranks);
         self.scheduler_of(&decl, &params, &loc, &here, binding.is_some());
+        self.placement_of(&decl, &loc, &here, binding.is_some());
         let chans = self.channels_of(&decl, &params, &loc, &here, binding, prefix, cluster);
         let mut scope = HashMap::new();
         for b in &decl.barriers {
@@ -388,9 +408,10 @@ impl Loader<'_> {
             let psite = here
                 .at(loc.find("processes", pname))
                 .with(format!("process `{prefix}{pname}`"));
-            let inherited = binding.is_some_and(|b| b.thread);
+            let outer = binding.map(|b| b.outer).unwrap_or_default();
+            let top = binding.is_none();
             self.process(
-                pname, p, &params, &chans, &loc, &psite, path, prefix, cluster, inherited,
+                pname, p, &params, &chans, &loc, &psite, path, prefix, cluster, outer, top,
             );
         }
         self.check_exports(&decl, &chans, &loc, &here, prefix);
@@ -498,12 +519,13 @@ impl Loader<'_> {
         path: &Path,
         prefix: &str,
         cluster: &[String],
-        inherited: bool,
+        outer: Enclosing,
+        top: bool,
     ) {
         let mut broken = false;
         let tsite = psite.at(loc.find_field("processes", pname, "thread"));
         let own_thread = match self.thread_of(p.thread.as_ref(), params, &tsite) {
-            Some(t) => t || inherited,
+            Some(t) => t || outer.thread,
             None => {
                 broken = true;
                 false
@@ -606,6 +628,10 @@ impl Loader<'_> {
             self.processes
                 .reserve((count.unwrap_or(1) as usize).min(room) + self.siblings);
         }
+        let rank_site = psite.at(loc.find_field_value("processes", pname, "rank"));
+        // The first instance whose rank is out of range, and how many are: one mistake,
+        // reported once (a million replicas cost no million messages).
+        let mut rank_faults: (Option<(String, i64)>, usize) = (None, 0);
         for r in 0..count.unwrap_or(1) {
             if self.too_big {
                 return;
@@ -623,12 +649,38 @@ impl Loader<'_> {
                 *site.context.last_mut().expect("process context") =
                     format!("process `{prefix}{local}`");
             }
+            let own_rank = match self.eval_rank(p.rank.as_ref(), &scope, &rank_site) {
+                Ok(rank) => rank,
+                Err(n) => {
+                    if rank_faults.0.is_none() {
+                        rank_faults.0 = Some((format!("process `{prefix}{local}`"), n));
+                    }
+                    rank_faults.1 += 1;
+                    None
+                }
+            };
+            let replica = outer.replica.or(count.map(|_| r));
             let bind_site = |key: &str| site.at(key_pos.get(key).copied().flatten());
             match kind {
-                Some(kind) => self.kind_instance(
-                    kind, &local, pname, p, &scope, chans, &site, &bind_site, path, prefix,
-                    cluster, own_thread,
-                ),
+                Some(kind) => {
+                    let rank = own_rank.or(outer.rank).unwrap_or_else(|| {
+                        policy_rank(self.placement, self.ranks, replica, outer.instance)
+                    });
+                    self.kind_instance(
+                        kind,
+                        &local,
+                        pname,
+                        p,
+                        &scope,
+                        chans,
+                        &site,
+                        &bind_site,
+                        path,
+                        prefix,
+                        cluster,
+                        (own_thread, rank),
+                    )
+                }
                 None => {
                     let net = p.network.as_deref().expect("network");
                     let sub = path.parent().unwrap_or(Path::new(".")).join(net);
@@ -650,10 +702,21 @@ impl Loader<'_> {
                     }
                     let mut cl = cluster.to_vec();
                     cl.push(format!("{prefix}{local}"));
+                    let instance = outer.instance.or_else(|| {
+                        top.then(|| {
+                            self.top_instances += 1;
+                            self.top_instances - 1
+                        })
+                    });
                     let b = Binding {
                         ports,
                         site: site.clone(),
-                        thread: own_thread,
+                        outer: Enclosing {
+                            thread: own_thread,
+                            rank: own_rank.or(outer.rank),
+                            replica,
+                            instance,
+                        },
                     };
                     self.file(
                         &sub,
@@ -666,6 +729,7 @@ impl Loader<'_> {
                 }
             }
         }
+        self.report_ranks(&rank_faults, &rank_site);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -682,7 +746,7 @@ impl Loader<'_> {
         path: &Path,
         prefix: &str,
         cluster: &[String],
-        own_thread: bool,
+        (own_thread, rank): (bool, u32),
     ) {
         let mut values = IndexMap::new();
         for (k, v) in &p.params {
@@ -843,6 +907,7 @@ impl Loader<'_> {
             file,
             pos: site.pos,
             own_thread,
+            rank,
         });
     }
 

@@ -21,6 +21,7 @@ mod error;
 mod expr;
 mod loader;
 mod model;
+mod placement;
 mod run;
 pub(crate) mod values;
 
@@ -126,6 +127,10 @@ pub struct PlanProcess {
     /// Declared `thread: true` (itself, or the sub-network instance it is in): it runs on
     /// an OS thread of its own under any scheduler ([`Process::on_own_thread`](crate::Process::on_own_thread)).
     pub own_thread: bool,
+    /// The MPI rank it runs on, below [`Plan::ranks`]: its own `rank:`, else its
+    /// sub-network instance's, else what the file's `placement:` gives (0 by default;
+    /// see "Placement" in docs/network-format.md).
+    pub rank: u32,
 }
 
 impl PlanProcess {
@@ -151,6 +156,7 @@ pub struct Plan {
     /// Every barrier.
     pub barriers: Vec<PlanBarrier>,
     pub(crate) scheduler: Option<Scheduler>,
+    pub(crate) ranks: u32,
 }
 
 /// A barrier of a loaded network.
@@ -283,7 +289,74 @@ pub fn load(
     sets: &[(String, String)],
     registry: &Registry,
 ) -> Result<Plan, NetworkError> {
-    loader::load(path, sets, registry)
+    loader::load(path, sets, 1, registry)
+}
+
+/// What [`load_with`] takes besides the file: param overrides and the number of ranks.
+///
+/// # Examples
+/// ```
+/// let opts = occamy::network::LoadOptions {
+///     sets: vec![("n".into(), "10".into())],
+///     ranks: 4,
+/// };
+/// // Without MPI there is one rank.
+/// assert_eq!(occamy::network::LoadOptions::default().ranks, 1);
+/// # let _ = opts;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Param overrides, as `--set` gives them (values in RON syntax, or bare strings).
+    pub sets: Vec<(String, String)>,
+    /// How many MPI ranks the network is placed on (`$ranks` in the file; 0 counts as 1).
+    /// 1 without MPI; `occamy check --ranks N` and `occamy dot --ranks N` set it, and
+    /// under MPI the launcher sets it to the world size.
+    pub ranks: u32,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            sets: Vec::new(),
+            ranks: 1,
+        }
+    }
+}
+
+/// Loads and checks the network in `path` as [`load`] does, placed on `options.ranks`
+/// MPI ranks: each process's [`PlanProcess::rank`] is computed and checked (a rank out
+/// of range is an error at its `rank:`), and [`Plan::ranks`] is `options.ranks`.
+///
+/// # Errors
+/// Every problem found, as for [`load`].
+///
+/// # Examples
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("occamy-doc-load-with-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let file = dir.join("placed.ron");
+/// std::fs::write(&file, r#"Network(
+///     name: "placed",
+///     channels: { "c": "u64" },
+///     processes: {
+///         "nums": (kind: "numbers", params: { "count": 3 }, ports: { "out": "c" }),
+///         "sink": (kind: "discard", rank: "$ranks - 1", ports: { "in": "c" }),
+///     },
+/// )"#).unwrap();
+/// let reg = occamy::network::Registry::with_builtins();
+/// let opts = occamy::network::LoadOptions { ranks: 3, ..Default::default() };
+/// let plan = occamy::network::load_with(&file, &opts, &reg).unwrap();
+/// assert_eq!((plan.processes[0].rank, plan.processes[1].rank), (0, 2));
+/// // Without ranks given there is one: both on rank 0.
+/// let plan = occamy::network::load(&file, &[], &reg).unwrap();
+/// assert_eq!((plan.ranks(), plan.processes[1].rank), (1, 0));
+/// ```
+pub fn load_with(
+    path: &Path,
+    options: &LoadOptions,
+    registry: &Registry,
+) -> Result<Plan, NetworkError> {
+    loader::load(path, &options.sets, options.ranks, registry)
 }
 
 /// A [`Runtime`] for `plan`: [`Runtime::new`] (the default scheduler,

@@ -27,7 +27,27 @@ pub(crate) struct NetworkDecl {
     pub(crate) barriers: Vec<String>,
     #[serde(default)]
     pub(crate) scheduler: Option<SchedulerDecl>,
+    #[serde(default)]
+    pub(crate) placement: Option<PlacementDecl>,
 }
+
+/// How processes that name no rank are placed on MPI ranks (see "Placement" in
+/// docs/network-format.md). Without one, every such process is on rank 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename = "placement", deny_unknown_fields)]
+pub(crate) enum PlacementDecl {
+    /// Replica `i` of the outermost replicated declaration a process belongs to (itself or
+    /// a sub-network instance it is in) on rank `i % ranks`; the others on rank 0.
+    RoundRobin,
+    /// The `k`-th sub-network instance of the top-level file (counting replicas) and
+    /// everything in it on rank `k % ranks`; the top-level file's own processes on rank 0.
+    BySubnetwork,
+}
+
+/// The variants of [`PlacementDecl`], for suggestions.
+pub(crate) const PLACEMENTS: &[&str] = &["RoundRobin", "BySubnetwork"];
+
+pub(crate) const PLACEMENT_HELP: &str = "write `placement: RoundRobin` or `placement: BySubnetwork` (or leave it out: rank 0 unless a process names its `rank`)";
 
 /// The scheduler a file asks for. `workers` stays a `Value` so that it can be a param
 /// expression, evaluated (and its mistakes placed) by the loader.
@@ -62,6 +82,9 @@ pub(crate) struct ProcessDecl {
     pub(crate) replicate: Option<ReplicateDecl>,
     #[serde(default)]
     pub(crate) thread: Option<Value>,
+    /// The MPI rank it runs on: an integer or an expression (`"$i % $ranks"`).
+    #[serde(default)]
+    pub(crate) rank: Option<Value>,
 }
 
 fn default_index() -> String {
@@ -232,6 +255,14 @@ pub(crate) fn parse(src: &str) -> Result<NetworkDecl, ParseError> {
                     Some(SCHEDULER_HELP.into()),
                 );
             }
+            if outer == "placement" {
+                let sug = super::suggest(found, PLACEMENTS.iter().copied());
+                return (
+                    format!("unknown placement `{found}`{sug}"),
+                    (e.span.start.line, e.span.start.col),
+                    Some(PLACEMENT_HELP.into()),
+                );
+            }
         }
         let msg = e.code.to_string();
         let first = msg
@@ -246,6 +277,8 @@ pub(crate) fn parse(src: &str) -> Result<NetworkDecl, ParseError> {
             Some("give each field once".to_string())
         } else if Locator::new(src).within_top("scheduler", pos) {
             Some(SCHEDULER_HELP.to_string())
+        } else if Locator::new(src).within_top("placement", pos) {
+            Some(PLACEMENT_HELP.to_string())
         } else {
             None
         };
@@ -488,6 +521,26 @@ impl Locator {
             .map(|j| self.pos_of(self.toks[j].start))
     }
 
+    /// The position of the value of field `key` of entry `name` of `section` (`1` in
+    /// `rank: 1`), for diagnostics about the value rather than the field.
+    pub(crate) fn find_field_value(
+        &self,
+        section: &str,
+        name: &str,
+        key: &str,
+    ) -> Option<(usize, usize)> {
+        let e = self.entry(section, name)?;
+        let depth = self.toks[e].depth + 1;
+        self.value_span(e)
+            .find(|&j| {
+                self.toks[j].depth == depth
+                    && self.toks[j].kind == TokKind::Ident(key.into())
+                    && self.is_key(j)
+            })
+            .and_then(|j| self.toks.get(j + 2))
+            .map(|t| self.pos_of(t.start))
+    }
+
     /// The position of key `key` inside the value of entry `name` of `section`: a port or
     /// param of a process.
     pub(crate) fn find_key(&self, section: &str, name: &str, key: &str) -> Option<(usize, usize)> {
@@ -528,6 +581,7 @@ Network(
         assert_eq!(l.find_field("processes", "a", "kind"), Some((6, 15)));
         // `count` there is a quoted param, not a field.
         assert_eq!(l.find_field("processes", "src", "count"), None);
+        assert_eq!(l.find_field_value("processes", "a", "kind"), Some((6, 21)));
         let l = Locator::new("Network(name: \"n\", scheduler: Green(workers: -1))");
         assert_eq!(l.find_top("scheduler"), Some((1, 20)));
         assert_eq!(l.find_top_key("scheduler", "workers"), Some((1, 37)));
