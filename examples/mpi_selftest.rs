@@ -6,7 +6,8 @@
 //! value), `buffered` (a buffered link keeps its capacity), `shared` (any-to-one from two
 //! ranks, one-to-any among two readers), `alt_fair` (a fair alt over a local and a remote
 //! input), `poison` (poison crosses both ways), `retire` (retirement crosses both ways),
-//! `kill` (rank 1 kills itself with SIGKILL while rank 0 waits on it).
+//! `farm` and `farm_buffered` (one writer on rank 0, readers on every rank: values go on
+//! demand, each to exactly one reader), `kill` (rank 1 kills itself with SIGKILL while rank 0 waits on it).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -26,6 +27,8 @@ fn main() {
         "buffered" => buffered_link(w),
         "shared" => shared(w),
         "alt_fair" => alt_fair(w),
+        "farm" => farm(w, 0),
+        "farm_buffered" => farm(w, 4),
         "poison" => poison(w),
         "retire" => retire(w),
         "kill" => kill(w),
@@ -261,4 +264,61 @@ fn kill(w: &World) {
         let r = a.receiver.unwrap().recv();
         panic!("rank 0 got {r:?} from a killed rank");
     }
+}
+
+/// A farm: rank 0 writes 300 jobs into one channel read by two worker processes on every
+/// rank (rank 0's included); every job is done exactly once, and the results come back
+/// to rank 0 over an any-to-one link.
+fn farm(w: &World, capacity: usize) {
+    const JOBS: u64 = 300;
+    let every: Vec<u32> = (0..w.size()).collect();
+    let jobs = w
+        .link::<u64>(&Link::new(1, "jobs", [0], every.clone(), capacity))
+        .unwrap();
+    let done = w
+        .link::<(u32, u64)>(&Link::new(2, "done", every, [0], 0))
+        .unwrap();
+    let me = w.rank();
+    let mut procs = Vec::new();
+    if let Some(tx) = jobs.sender {
+        procs.push(Process::with("farmer", tx, |tx| -> occamy::Result {
+            (0..JOBS).try_for_each(|j| tx.send(j))?;
+            Ok(())
+        }));
+    }
+    if let (Some(rx), Some(out)) = (jobs.receiver, done.sender) {
+        for k in 0..2 {
+            let (rx, out) = (rx.clone(), out.clone());
+            procs.push(Process::with(
+                format!("worker{k}"),
+                (rx, out),
+                move |(rx, out)| -> occamy::Result {
+                    for j in rx.iter() {
+                        out.send((me, j * j))?;
+                    }
+                    Ok(())
+                },
+            ));
+        }
+    }
+    if let Some(rx) = done.receiver {
+        let size = w.size();
+        procs.push(Process::with(
+            "collector",
+            rx,
+            move |rx| -> occamy::Result {
+                let mut got: Vec<u64> = Vec::new();
+                let mut by_rank = vec![0u32; size as usize];
+                for (r, v) in rx.iter() {
+                    got.push(v);
+                    by_rank[r as usize] += 1;
+                }
+                got.sort_unstable();
+                assert_eq!(got, (0..JOBS).map(|j| j * j).collect::<Vec<_>>());
+                println!("farm: jobs done per rank {by_rank:?}");
+                Ok(())
+            },
+        ));
+    }
+    par(procs).unwrap();
 }

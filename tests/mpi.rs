@@ -147,3 +147,10 @@ fn a_killed_rank_ends_the_run_with_an_error_naming_it() {
 fn cross_rank_tests_need_the_mpi_feature() {
     eprintln!("skipped: built without the `mpi` feature (cargo test --features mpi runs these)");
 }
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_farm_read_on_every_rank_does_each_job_exactly_once() {
+    passes(3, "farm");
+    passes(2, "farm_buffered");
+}

@@ -178,6 +178,10 @@ pub(crate) struct Inner {
     /// `claim_now`): woken, and forgotten, when a sender queues. Its waker must be cheap
     /// and take no channel lock: it is woken with this channel locked.
     pub(crate) claimer: Option<Waker>,
+    /// A writer waiting to hear that a reader queued (a cross-rank proxy that sends
+    /// values only on demand): woken, and forgotten, when a receiver queues. As for
+    /// `claimer`, it is woken with this channel locked.
+    pub(crate) demander: Option<Waker>,
 }
 
 impl Inner {
@@ -195,6 +199,23 @@ impl Inner {
         if let Some(k) = self.claimer.take() {
             k.wake();
         }
+    }
+
+    /// Queues a waiting receiver, and wakes a writer waiting for demand.
+    pub(crate) fn push_receiver(&mut self, w: Arc<dyn Waiter>) {
+        enqueue(&mut self.recvq, w);
+        if let Some(k) = self.demander.take() {
+            k.wake();
+        }
+    }
+
+    /// How many queued receivers still wait (their signal has not fired).
+    #[cfg(feature = "mpi")]
+    pub(crate) fn waiting_receivers(&self) -> usize {
+        self.recvq
+            .iter()
+            .filter(|w| w.signal().outcome().is_none())
+            .count()
     }
 
     fn buf_len(&self) -> usize {
@@ -276,6 +297,9 @@ pub(crate) fn send_now<T: Send + 'static>(inner: &mut Inner, v: T) -> SendNow<T>
     if inner.buf_len() < inner.cap {
         inner.buf::<T>().push_back(v);
         inner.carried += 1;
+        if let Some(k) = inner.claimer.take() {
+            k.wake();
+        }
         return SendNow::Done(None);
     }
     SendNow::Block(v)
@@ -423,6 +447,7 @@ impl Core {
                 carried: 0,
                 watchers: Vec::new(),
                 claimer: None,
+                demander: None,
             }),
         })
     }

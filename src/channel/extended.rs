@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::task::{Poll, Waker};
 
 use super::core::{
-    claim_now, complete_claimed, send_now, with_claimed, ClaimNow, SendNow, Slot, Waiter,
+    claim_now, complete_claimed, recv_now, send_now, with_claimed, ClaimNow, RecvNow, SendNow,
+    Slot, Waiter,
 };
 use super::{Receiver, Sender};
 use crate::error::RecvError;
@@ -128,6 +129,55 @@ impl<T: Send + 'static> Sender<T> {
             }
             SendNow::Poisoned(_) => Offer::Closed { poisoned: true },
             SendNow::Retired(_) => Offer::Closed { poisoned: false },
+        }
+    }
+}
+
+impl<T: Send + 'static> Receiver<T> {
+    /// Takes a value (from the buffer or a waiting sender, completing it) without
+    /// queueing as a reader, or registers `waker` to be woken when a sender queues or a
+    /// value is buffered. For a proxy that takes values only when a remote reader asked.
+    ///
+    /// # Blocking
+    /// Never blocks; poison gives `Err(Poisoned)`, no writers left `Err(Retired)`.
+    pub(crate) fn poll_take(&self, waker: &Waker) -> Poll<Result<T, RecvError>> {
+        let mut inner = lock(&self.core.inner);
+        match recv_now::<T>(&mut inner) {
+            RecvNow::Value(v, w) => {
+                drop(inner);
+                if let Some(w) = w {
+                    w.signal().wake();
+                }
+                Poll::Ready(Ok(v))
+            }
+            RecvNow::Poisoned => Poll::Ready(Err(RecvError::Poisoned)),
+            RecvNow::Retired => Poll::Ready(Err(RecvError::Retired)),
+            RecvNow::Block => {
+                inner.claimer = Some(waker.clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T: Send + 'static> Sender<T> {
+    /// How many readers of this channel wait now; `waker` is woken when another queues
+    /// (a proxy sending only on demand).
+    pub(crate) fn waiting_readers(&self, waker: &Waker) -> usize {
+        let mut inner = lock(&self.core.inner);
+        inner.demander = Some(waker.clone());
+        inner.waiting_receivers()
+    }
+
+    /// Withdraws an offer nobody has taken: `true` if it was withdrawn (its value drops),
+    /// `false` if a reader took it (or the channel closed) first.
+    pub(crate) fn withdraw(&self, o: &Offered<T>) -> bool {
+        let mut inner = lock(&self.core.inner);
+        if o.0.sig.withdraw().is_ok() {
+            inner.dequeue(&o.0.sig);
+            true
+        } else {
+            false
         }
     }
 }

@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::{enqueue, give_back, recv_now, send_now, Receiver, RecvNow, SendNow, Sender, Slot};
+use super::{give_back, recv_now, send_now, Receiver, RecvNow, SendNow, Sender, Slot};
 use crate::error::{RecvError, SendError};
 use crate::loom::lock;
 use crate::runtime::context::{self, Waiting};
@@ -163,7 +163,7 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
             RecvNow::Retired => Err(RecvError::Retired),
             RecvNow::Block => {
                 let slot = Slot::<T>::owning(Signal::task(cx.waker()), None);
-                enqueue(&mut inner.recvq, slot.clone());
+                inner.push_receiver(slot.clone());
                 drop(inner);
                 let on = [WaitOn::Channel {
                     id: this.rx.core.id,

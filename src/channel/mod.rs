@@ -9,7 +9,7 @@ mod futures;
 mod watch;
 
 pub(crate) use self::core::{
-    enqueue, give_back, recv_now, send_now, Core, Inner, RecvNow, SendNow, Slot, Waiter,
+    give_back, recv_now, send_now, Core, Inner, RecvNow, SendNow, Slot, Waiter,
 };
 #[cfg(feature = "mpi")]
 pub(crate) use extended::{Claim, Offer, Offered};
@@ -512,7 +512,7 @@ impl<T: Send + 'static> Receiver<T> {
         }
         let sig = Arc::new(Signal::thread());
         let slot = Slot::<T>::new(sig.clone(), 0, None);
-        enqueue(&mut inner.recvq, slot.clone());
+        inner.push_receiver(slot.clone());
         drop(inner);
         let on = [WaitOn::Channel {
             id: self.core.id,

@@ -45,7 +45,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use engine::{Command, Engine, Shared};
-use link::{ReaderProxy, WriterProxy};
+use link::{DemandReader, DemandWriter, ReaderProxy, WriterProxy};
 
 use crate::{Receiver, Sender};
 
@@ -76,29 +76,37 @@ impl fmt::Display for MpiError {
 impl std::error::Error for MpiError {}
 
 /// A cross-rank channel as every rank sees it: its id (the same on every rank, unique
-/// among the run's links), a name for messages, the ranks that write it, the rank that
-/// reads it, and its capacity (0: rendezvous).
+/// among the run's links), a name for messages, the ranks that write it, the ranks that
+/// read it, and its capacity (0: rendezvous).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Link {
     /// Unique among the run's links, the same on every rank.
     pub id: u32,
     /// The channel's name, for error messages.
     pub name: String,
-    /// The ranks holding writing ends (any-to-one across ranks).
+    /// The ranks holding writing ends (sorted, without repeats).
     pub writers: Vec<u32>,
-    /// The rank holding the reading ends (one or more readers there: one-to-any).
-    pub reader: u32,
+    /// The ranks holding reading ends (sorted, without repeats). With more than one,
+    /// the writers must all be on one rank (a farm's shared job channel).
+    pub readers: Vec<u32>,
     /// 0 for a rendezvous channel, else its buffer's size.
     pub capacity: usize,
 }
 
+fn ranks(r: impl IntoIterator<Item = u32>) -> Vec<u32> {
+    let mut r: Vec<u32> = r.into_iter().collect();
+    r.sort_unstable();
+    r.dedup();
+    r
+}
+
 impl Link {
-    /// A rendezvous link.
+    /// A rendezvous link read on one rank.
     ///
     /// # Examples
     /// ```
     /// let l = occamy::mpi::Link::rendezvous(7, "jobs", [0, 2], 1);
-    /// assert_eq!((l.capacity, l.reader), (0, 1));
+    /// assert_eq!((l.capacity, l.readers), (0, vec![1]));
     /// ```
     pub fn rendezvous(
         id: u32,
@@ -106,10 +114,10 @@ impl Link {
         writers: impl IntoIterator<Item = u32>,
         reader: u32,
     ) -> Link {
-        Link::buffered(id, name, writers, reader, 0)
+        Link::new(id, name, writers, [reader], 0)
     }
 
-    /// A buffered link of `capacity` values.
+    /// A buffered link of `capacity` values read on one rank.
     ///
     /// # Examples
     /// ```
@@ -123,14 +131,29 @@ impl Link {
         reader: u32,
         capacity: usize,
     ) -> Link {
-        let mut writers: Vec<u32> = writers.into_iter().collect();
-        writers.sort_unstable();
-        writers.dedup();
+        Link::new(id, name, writers, [reader], capacity)
+    }
+
+    /// A link with its writer and reader ranks and its capacity (0: rendezvous).
+    ///
+    /// # Examples
+    /// ```
+    /// // A farm: jobs written on rank 0, read by workers on ranks 0, 1 and 2.
+    /// let l = occamy::mpi::Link::new(1, "jobs", [0], [2, 0, 1], 0);
+    /// assert_eq!(l.readers, [0, 1, 2]);
+    /// ```
+    pub fn new(
+        id: u32,
+        name: impl Into<String>,
+        writers: impl IntoIterator<Item = u32>,
+        readers: impl IntoIterator<Item = u32>,
+        capacity: usize,
+    ) -> Link {
         Link {
             id,
             name: name.into(),
-            writers,
-            reader,
+            writers: ranks(writers),
+            readers: ranks(readers),
             capacity,
         }
     }
@@ -204,10 +227,13 @@ impl World {
     /// write straight into the reading side's channel.
     ///
     /// With writers on several ranks, each writer rank may have up to `capacity` values
-    /// unacknowledged (a buffered link's capacity is per writer rank).
+    /// unacknowledged (a buffered link's capacity is per writer rank). A link read on
+    /// several ranks (written on one) sends each value only when a reader rank asks for
+    /// one, as a reader there waits (see `src/mpi/README.md`).
     ///
     /// # Errors
-    /// `Unsupported` for a rank out of range or an id used twice.
+    /// `Unsupported` for a rank out of range, an id used twice, or readers on several
+    /// ranks with writers on several.
     ///
     /// # Examples
     /// ```no_run
@@ -223,12 +249,24 @@ impl World {
         if let Some(bad) = l
             .writers
             .iter()
-            .chain([&l.reader])
+            .chain(&l.readers)
             .find(|r| **r >= self.size)
         {
             return Err(MpiError::Unsupported(format!(
                 "channel {}: rank {bad} is out of range (the job has {} ranks)",
                 l.name, self.size
+            )));
+        }
+        if l.writers.is_empty() || l.readers.is_empty() {
+            return Err(MpiError::Unsupported(format!(
+                "channel {}: a link needs a writer rank and a reader rank",
+                l.name
+            )));
+        }
+        if l.readers.len() > 1 && l.writers.len() > 1 {
+            return Err(MpiError::Unsupported(format!(
+                "channel {}: written on ranks {:?} and read on ranks {:?}: a channel read on several ranks must be written on one",
+                l.name, l.writers, l.readers
             )));
         }
         {
@@ -242,33 +280,26 @@ impl World {
             ids.push(l.id);
         }
         let me = self.rank;
-        let remote_writers: Vec<u32> = l.writers.iter().copied().filter(|w| *w != me).collect();
-        if me == l.reader {
+        let writes = l.writers.contains(&me);
+        let reads = l.readers.contains(&me);
+        if l.readers.len() > 1 {
+            return Ok(self.demand_link(l, writes, reads));
+        }
+        let reader = l.readers[0];
+        if me == reader {
             let (tx, rx) = crate::channel::<T>();
-            tx.set_name(format!(
-                "{} (from rank{} {:?})",
-                l.name,
-                plural(&remote_writers),
-                remote_writers
-            ));
-            let sender = l.writers.contains(&me).then(|| tx.clone());
-            let proxy = ReaderProxy {
-                link: l.id,
-                name: l.name.clone(),
-                writers: if l.writers.contains(&me) {
-                    l.writers.iter().copied().filter(|w| *w != me).collect()
-                } else {
-                    l.writers.clone()
-                },
-                tx: Some(tx),
-                offered: Vec::new(),
-                retired: Vec::new(),
-                error: None,
-            };
-            if proxy.writers.is_empty() {
-                // Every writer is here: a plain local channel (the proxy's end goes now).
-                drop(proxy);
-            } else {
+            let sender = writes.then(|| tx.clone());
+            let writers: Vec<u32> = l.writers.iter().copied().filter(|w| *w != me).collect();
+            if !writers.is_empty() {
+                let proxy = ReaderProxy {
+                    link: l.id,
+                    name: l.name.clone(),
+                    writers,
+                    tx: Some(tx),
+                    offered: Vec::new(),
+                    retired: Vec::new(),
+                    error: None,
+                };
                 self.shared.command(Command::Link(l.id, Box::new(proxy)));
             }
             return Ok(Ends {
@@ -276,13 +307,12 @@ impl World {
                 receiver: Some(rx),
             });
         }
-        if l.writers.contains(&me) {
+        if writes {
             let (tx, rx) = crate::channel::<T>();
-            tx.set_name(format!("{} (to rank {})", l.name, l.reader));
             let proxy = WriterProxy {
                 link: l.id,
                 name: l.name.clone(),
-                reader: l.reader,
+                reader,
                 rx: Some(rx),
                 credits: l.capacity.max(1),
                 rendezvous: l.capacity == 0,
@@ -299,6 +329,60 @@ impl World {
             sender: None,
             receiver: None,
         })
+    }
+
+    /// A link read on several ranks, written on one (`l.writers[0]`): values go on demand.
+    fn demand_link<T>(&self, l: &Link, writes: bool, reads: bool) -> Ends<T>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+    {
+        let me = self.rank;
+        let writer = l.writers[0];
+        if writes {
+            // The channel lives here, with its buffer; local readers read it directly.
+            let (tx, rx) = crate::buffered::<T>(l.capacity);
+            let receiver = reads.then(|| rx.clone());
+            let proxy = DemandWriter {
+                link: l.id,
+                name: l.name.clone(),
+                readers: l.readers.iter().copied().filter(|r| *r != me).collect(),
+                rx: Some(rx),
+                rendezvous: l.capacity == 0,
+                demands: VecDeque::new(),
+                spare: VecDeque::new(),
+                in_flight: Vec::new(),
+                retired_readers: Vec::new(),
+                local_done: false,
+                error: None,
+            };
+            self.shared.command(Command::Link(l.id, Box::new(proxy)));
+            return Ends {
+                sender: Some(tx),
+                receiver,
+            };
+        }
+        if reads {
+            let (tx, rx) = crate::channel::<T>();
+            let proxy = DemandReader {
+                link: l.id,
+                name: l.name.clone(),
+                writer,
+                tx: Some(tx),
+                outstanding: 0,
+                offered: Vec::new(),
+                writer_retired: false,
+                error: None,
+            };
+            self.shared.command(Command::Link(l.id, Box::new(proxy)));
+            return Ends {
+                sender: None,
+                receiver: Some(rx),
+            };
+        }
+        Ends {
+            sender: None,
+            receiver: None,
+        }
     }
 
     /// Ends this rank's part: waits for its outstanding messages to be sent, meets every
@@ -360,14 +444,6 @@ impl World {
         want: impl Fn(&[u8]) -> bool,
     ) -> Option<Vec<u8>> {
         engine::wait_control(&self.shared, from, Instant::now() + timeout, want)
-    }
-}
-
-fn plural(v: &[u32]) -> &'static str {
-    if v.len() == 1 {
-        ""
-    } else {
-        "s"
     }
 }
 

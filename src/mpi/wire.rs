@@ -21,6 +21,12 @@ pub(crate) enum Kind {
     Retired = 4,
     /// A control message of the engine's own (the payload says which).
     Control = 5,
+    /// Reader rank to writer rank, on a link read on several ranks: a reader here waits;
+    /// send one value.
+    Demand = 6,
+    /// Reader rank to writer rank: the value sent on demand found no reader any more
+    /// (it left: an alt chose another guard, a timeout); it was not taken.
+    Bounce = 7,
 }
 
 impl Kind {
@@ -31,6 +37,8 @@ impl Kind {
             3 => Kind::Poison,
             4 => Kind::Retired,
             5 => Kind::Control,
+            6 => Kind::Demand,
+            7 => Kind::Bounce,
             _ => return None,
         })
     }

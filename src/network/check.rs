@@ -139,6 +139,9 @@ impl Loader<'_> {
                     ),
                 ));
             }
+            if self.ranks > 1 {
+                errs.extend(self.cross_rank_faults(c));
+            }
             for (m, h) in errs {
                 grouped
                     .entry((c.decl.to_string(), m))
@@ -229,6 +232,54 @@ impl Loader<'_> {
             }
             self.processes[pi].elem = elem;
         }
+    }
+}
+
+impl Loader<'_> {
+    /// What keeps channel `c` from crossing ranks, if its ends are placed on several: a
+    /// type without a codec, or readers on more than one rank.
+    fn cross_rank_faults(&self, c: &super::PlanChannel) -> Vec<(String, Option<String>)> {
+        let rank = |v: &Vec<(usize, Arc<str>)>| -> Vec<u32> {
+            let mut r: Vec<u32> = v.iter().map(|(p, _)| self.processes[*p].rank).collect();
+            r.sort_unstable();
+            r.dedup();
+            r
+        };
+        let (w, r) = (rank(&c.writers), rank(&c.readers));
+        let mut all: Vec<u32> = w.iter().chain(&r).copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        if all.len() < 2 {
+            return Vec::new();
+        }
+        let list = |v: &[u32]| {
+            let s = if v.len() == 1 { "" } else { "s" };
+            let v: Vec<String> = v.iter().map(u32::to_string).collect();
+            format!("rank{s} {}", v.join(", "))
+        };
+        let mut errs = Vec::new();
+        let info = self.reg.type_info(&c.ty).expect("checked type");
+        if !info.has_codec() {
+            errs.push((
+                format!(
+                    "crosses ranks (written on {}, read on {}) but its type `{}` has no codec to cross them with",
+                    list(&w),
+                    list(&r),
+                    c.ty
+                ),
+                Some(format!(
+                    "give `{}` a codec with `Registry::add_codec` (it must be Serialize and Deserialize), or place the channel's writers and readers on one rank",
+                    c.ty
+                )),
+            ));
+        }
+        if r.len() > 1 {
+            errs.push((
+                format!("is read on {}: a channel's readers must share one rank (its writers may be spread)", list(&r)),
+                Some("place its readers on one rank, or give each rank's readers a channel of their own".into()),
+            ));
+        }
+        errs
     }
 }
 
