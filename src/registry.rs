@@ -394,7 +394,6 @@ pub(crate) struct AnyChannel {
 
 /// The ends of a channel that crosses ranks that one rank holds (feature `mpi`).
 #[cfg(feature = "mpi")]
-#[allow(dead_code)] // the launcher's MPI wiring uses it (next commit)
 pub(crate) struct AnyLink {
     pub(crate) tx: Option<Box<dyn Any + Send>>,
     pub(crate) rx: Option<Box<dyn Any + Send>>,
@@ -547,7 +546,6 @@ impl TypeInfo {
 
     /// This rank's ends of a cross-rank channel of this type (`None`: no codec).
     #[cfg(feature = "mpi")]
-    #[allow(dead_code)] // the launcher's MPI wiring uses it (next commit)
     pub(crate) fn link(
         &self,
         w: &crate::mpi::World,

@@ -12,11 +12,11 @@ mod under_mpirun {
 
     use super::common::{finish, Run};
 
-    /// The example binary `cargo test` built beside this test's binary.
-    fn selftest() -> PathBuf {
+    /// An example binary `cargo test` built beside this test's binary.
+    fn example(name: &str) -> PathBuf {
         let exe = std::env::current_exe().expect("current_exe");
         let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-        dir.join("examples").join("mpi_selftest")
+        dir.join("examples").join(name)
     }
 
     fn mpirun_found() -> bool {
@@ -34,10 +34,20 @@ mod under_mpirun {
 
     /// `mpirun -n ranks mpi_selftest scenario`, watched.
     pub(super) fn mpirun(ranks: u32, scenario: &str) -> Option<Run> {
+        mpirun_example(ranks, "mpi_selftest", &[scenario])
+    }
+
+    /// `mpirun -n ranks EXAMPLE args...` (`occamy`: the launcher), from the crate's
+    /// directory, watched.
+    pub(super) fn mpirun_example(ranks: u32, name: &str, args: &[&str]) -> Option<Run> {
         if !mpirun_found() {
             return None;
         }
-        let bin = selftest();
+        let bin = if name == "occamy" {
+            PathBuf::from(env!("CARGO_BIN_EXE_occamy"))
+        } else {
+            example(name)
+        };
         assert!(
             bin.exists(),
             "{} not built (cargo test builds the examples)",
@@ -51,7 +61,9 @@ mod under_mpirun {
                 &ranks.to_string(),
             ])
             .arg(&bin)
-            .arg(scenario)
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -59,7 +71,7 @@ mod under_mpirun {
             .expect("cannot start mpirun");
         Some(finish(
             child,
-            &format!("mpirun -n {ranks} mpi_selftest {scenario}"),
+            &format!("mpirun -n {ranks} {name} {}", args.join(" ")),
         ))
     }
 
@@ -84,7 +96,7 @@ mod under_mpirun {
 }
 
 #[cfg(feature = "mpi")]
-use under_mpirun::{mpirun, passes};
+use under_mpirun::{mpirun, mpirun_example, passes};
 
 #[cfg(feature = "mpi")]
 #[test]
@@ -140,6 +152,198 @@ fn a_killed_rank_ends_the_run_with_an_error_naming_it() {
         run.stdout,
         run.stderr
     );
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn primes_counts_the_same_with_its_workers_on_two_ranks() {
+    let args = [
+        "run",
+        "networks/primes.ron",
+        "--set",
+        "workers=3",
+        "--set",
+        "n=200000",
+    ];
+    let Some(run) = mpirun_example(2, "primes", &args) else {
+        return;
+    };
+    assert_eq!(
+        run.code,
+        Some(0),
+        "{}\n{}\n{}",
+        run.what,
+        run.stdout,
+        run.stderr
+    );
+    // pi(200000) = 17984, printed once, by `sum` on rank 0.
+    let lines: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("primes below"))
+        .collect();
+    assert_eq!(
+        lines,
+        ["primes below 200000: 17984"],
+        "{}",
+        run.stdout
+    );
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn mandelbrot_on_two_ranks_writes_the_same_image_byte_for_byte() {
+    let dir = std::env::temp_dir().join(format!("occamy-mpi-mandel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (one, two) = (dir.join("one.png"), dir.join("two.png"));
+    let args = |out: &std::path::Path| {
+        [
+            "run".to_string(),
+            "networks/mandelbrot.ron".into(),
+            "--set".into(),
+            "workers=4".into(),
+            "--set".into(),
+            "width=240".into(),
+            "--set".into(),
+            "height=160".into(),
+            "--set".into(),
+            format!("out={}", out.display()),
+        ]
+    };
+    let a2 = args(&two);
+    let a2: Vec<&str> = a2.iter().map(String::as_str).collect();
+    let Some(run) = mpirun_example(2, "mandelbrot", &a2) else {
+        return;
+    };
+    assert_eq!(
+        run.code,
+        Some(0),
+        "{}\n{}\n{}",
+        run.what,
+        run.stdout,
+        run.stderr
+    );
+    let a1 = args(&one);
+    let a1: Vec<&str> = a1.iter().map(String::as_str).collect();
+    let run1 = mpirun_example(1, "mandelbrot", &a1).expect("mpirun found above");
+    assert_eq!(
+        run1.code,
+        Some(0),
+        "{}\n{}\n{}",
+        run1.what,
+        run1.stdout,
+        run1.stderr
+    );
+    let (b1, b2) = (std::fs::read(&one).unwrap(), std::fs::read(&two).unwrap());
+    assert!(
+        !b1.is_empty() && b1 == b2,
+        "the image on two ranks differs from the one on one"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_process_failing_on_one_rank_stops_every_rank_and_is_named_with_its_rank() {
+    let Some(run) = mpirun_example(2, "occamy", &["run", "tests/networks/mpi_fail.ron"]) else {
+        return;
+    };
+    assert_ne!(run.code, Some(0), "{}: exited 0", run.what);
+    assert!(
+        run.stderr
+            .contains("error: process `src` on rank 1 failed: cannot open"),
+        "{}\n--- stderr:\n{}",
+        run.what,
+        run.stderr
+    );
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn ranks_running_different_networks_are_refused_naming_the_rank() {
+    // Rank 1 gets another param than rank 0: mpirun's MPMD form runs two command lines.
+    if mpirun_example(1, "occamy", &["--version"]).is_none() {
+        return;
+    }
+    let occamy = env!("CARGO_BIN_EXE_occamy");
+    let child = std::process::Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe"])
+        .args([
+            "-n",
+            "1",
+            occamy,
+            "run",
+            "networks/pipeline.ron",
+            "--mpi",
+            "--set",
+            "count=5",
+            ":",
+        ])
+        .args([
+            "-n",
+            "1",
+            occamy,
+            "run",
+            "networks/pipeline.ron",
+            "--mpi",
+            "--set",
+            "count=6",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mpirun");
+    let run = common::finish(child, "mpirun (two different networks)");
+    assert_ne!(run.code, Some(0), "{}: exited 0\n{}", run.what, run.stderr);
+    assert!(
+        run.stderr
+            .contains("rank 1 loaded a different network from rank 0's"),
+        "{}\n--- stderr:\n{}",
+        run.what,
+        run.stderr
+    );
+}
+
+/// The checker refuses, at check time, a channel whose ends are on two ranks and whose
+/// type has no codec, naming the channel and the type.
+#[cfg(feature = "network")]
+#[test]
+fn a_cross_rank_channel_of_a_type_without_a_codec_is_refused_at_check_time() {
+    #[derive(Clone)]
+    struct Frame;
+    let mut reg = occamy::network::Registry::with_builtins();
+    reg.register_opaque_type::<Frame>("Frame", |_| "frame".into());
+    let dir = std::env::temp_dir().join(format!("occamy-mpi-codec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("frames.ron");
+    let net = r#"Network(
+    name: "frames",
+    channels: { "frames": "Frame", "back": "Frame" },
+    processes: {
+        "a": (kind: "id", rank: 0, ports: { "in": "back", "out": "frames" }),
+        "b": (kind: "id", rank: 1, ports: { "in": "frames", "out": "back" }),
+    },
+)"#;
+    std::fs::write(&file, net).unwrap();
+    let opts = |ranks| occamy::network::LoadOptions {
+        sets: vec![],
+        ranks,
+    };
+    // The same network of a type with a codec checks.
+    let ok = dir.join("counts.ron");
+    std::fs::write(&ok, net.replace("Frame", "u64")).unwrap();
+    assert!(occamy::network::load_with(&ok, &opts(2), &reg).is_ok());
+    let err = occamy::network::load_with(&file, &opts(2), &reg)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("channel `frames`") && err.contains("its type `Frame` has no codec"),
+        "{err}"
+    );
+    assert!(err.contains("Registry::add_codec"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[cfg(not(feature = "mpi"))]

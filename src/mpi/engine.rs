@@ -24,7 +24,6 @@ pub(crate) enum Command {
     /// Start serving a link.
     Link(u32, Box<dyn Proxy>),
     /// Send a control message to `to`.
-    #[allow(dead_code)] // for the launcher's exchanges across ranks (next)
     Control { to: u32, payload: Vec<u8> },
     /// Run this on the engine's thread with the world communicator (benchmarks' raw MPI).
     Raw(Box<dyn FnOnce(&SimpleCommunicator) + Send>),
@@ -279,24 +278,27 @@ impl Engine {
     }
 }
 
-/// Waits (up to `deadline`) for a control message from `from` that `want` accepts, and
-/// takes it.
-#[allow(dead_code)] // for the launcher's exchanges across ranks (next)
+/// Waits (up to `deadline`; `None`: for as long as it takes) for a control message that
+/// `want` accepts, and takes it.
 pub(crate) fn wait_control(
     shared: &Shared,
-    from: u32,
-    deadline: Instant,
-    want: impl Fn(&[u8]) -> bool,
-) -> Option<Vec<u8>> {
+    deadline: Option<Instant>,
+    want: impl Fn(u32, &[u8]) -> bool,
+) -> Option<(u32, Vec<u8>)> {
     let mut q = shared.control.lock().unwrap();
     loop {
-        if let Some(i) = q.iter().position(|(f, m)| *f == from && want(m)) {
-            return Some(q.remove(i).1);
+        if let Some(i) = q.iter().position(|(f, m)| want(*f, m)) {
+            return Some(q.remove(i));
         }
-        let now = Instant::now();
-        if now >= deadline {
-            return None;
-        }
-        q = shared.control_cv.wait_timeout(q, deadline - now).unwrap().0;
+        q = match deadline {
+            None => shared.control_cv.wait(q).unwrap(),
+            Some(d) => {
+                let now = Instant::now();
+                if now >= d {
+                    return None;
+                }
+                shared.control_cv.wait_timeout(q, d - now).unwrap().0
+            }
+        };
     }
 }

@@ -429,21 +429,19 @@ impl World {
     }
 
     /// Sends `payload` to rank `to` as a control message (for the launcher's own
-    /// exchanges: checks, reports).
-    #[allow(dead_code)] // for the launcher's exchanges across ranks (next)
+    /// exchanges: checks, reports, stops).
     pub(crate) fn send_control(&self, to: u32, payload: Vec<u8>) {
         self.shared.command(Command::Control { to, payload });
     }
 
-    /// Waits up to `timeout` for a control message from `from` accepted by `want`.
-    #[allow(dead_code)] // for the launcher's exchanges across ranks (next)
-    pub(crate) fn recv_control(
+    /// Takes the first control message received that `want` accepts (given its rank and
+    /// bytes), waiting up to `timeout` for one.
+    pub(crate) fn take_control(
         &self,
-        from: u32,
         timeout: Duration,
-        want: impl Fn(&[u8]) -> bool,
-    ) -> Option<Vec<u8>> {
-        engine::wait_control(&self.shared, from, Instant::now() + timeout, want)
+        want: impl Fn(u32, &[u8]) -> bool,
+    ) -> Option<(u32, Vec<u8>)> {
+        engine::wait_control(&self.shared, Instant::now().checked_add(timeout), want)
     }
 }
 

@@ -273,10 +273,14 @@ impl Loader<'_> {
                 )),
             ));
         }
-        if r.len() > 1 {
+        if r.len() > 1 && w.len() > 1 {
             errs.push((
-                format!("is read on {}: a channel's readers must share one rank (its writers may be spread)", list(&r)),
-                Some("place its readers on one rank, or give each rank's readers a channel of their own".into()),
+                format!(
+                    "is written on {} and read on {}: a channel read on several ranks must be written on one",
+                    list(&w),
+                    list(&r)
+                ),
+                Some("place its writers on one rank (or its readers), or split it into one channel per writer rank".into()),
             ));
         }
         errs

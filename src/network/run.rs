@@ -152,6 +152,87 @@ impl Ends {
     }
 }
 
+/// This rank's ends of channel `ci` under MPI: `None` if all its ends are here (an
+/// ordinary local channel); else the ends this rank's processes take (none, for a
+/// channel wholly on other ranks) and the local channel behind them.
+#[cfg(feature = "mpi")]
+fn wire_on_rank(
+    w: &crate::mpi::World,
+    ranks: &[u32],
+    (ci, c, file): (usize, &PlanChannel, &std::path::Path),
+    info: &crate::registry::TypeInfo,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(Ends, Ends, Arc<Core>)> {
+    let me = w.rank();
+    let wr: Vec<u32> = c.writers.iter().map(|(p, _)| ranks[*p]).collect();
+    let rd: Vec<u32> = c.readers.iter().map(|(p, _)| ranks[*p]).collect();
+    let none = || Ends {
+        first: None,
+        rest: Vec::new(),
+    };
+    let all_here = wr.iter().chain(&rd).all(|r| *r == me);
+    if all_here {
+        return None;
+    }
+    let everywhere: Vec<u32> = wr.iter().chain(&rd).copied().collect();
+    let named = || {
+        let core = Core::new::<()>(0);
+        core.set_name(c.name.clone());
+        core
+    };
+    if everywhere.iter().all(|r| *r == everywhere[0]) {
+        // Wholly on another rank: nothing here touches it (its name, for the report).
+        return Some((none(), none(), named()));
+    }
+    let link = crate::mpi::Link::new(ci as u32 + 1, &c.name, wr.clone(), rd.clone(), c.buffer);
+    let ends = match info.link(w, &link) {
+        Some(Ok(e)) => e,
+        Some(Err(e)) => {
+            diags.push(link_diag(c, file, e.to_string()));
+            return Some((none(), none(), named()));
+        }
+        None => {
+            diags.push(link_diag(
+                c,
+                file,
+                format!("its type `{}` has no codec to cross ranks with", c.ty),
+            ));
+            return Some((none(), none(), named()));
+        }
+    };
+    let spread = |first: Option<Box<dyn Any + Send>>,
+                  n: usize,
+                  clone: fn(&(dyn Any + Send)) -> Box<dyn Any + Send>| {
+        let rest = match (&first, n) {
+            (Some(f), n) if n > 1 => (1..n).map(|_| clone(&**f)).collect(),
+            _ => Vec::new(),
+        };
+        Ends {
+            first: first.filter(|_| n > 0),
+            rest,
+        }
+    };
+    let here = |v: &[u32]| v.iter().filter(|r| **r == me).count();
+    let core = ends.core.clone().unwrap_or_else(named);
+    core.set_name(c.name.clone());
+    Some((
+        spread(ends.tx, here(&wr), ends.clone_tx),
+        spread(ends.rx, here(&rd), ends.clone_rx),
+        core,
+    ))
+}
+
+#[cfg(feature = "mpi")]
+fn link_diag(c: &PlanChannel, file: &std::path::Path, message: String) -> Diagnostic {
+    Diagnostic {
+        file: file.to_path_buf(),
+        pos: None,
+        context: vec![format!("channel `{}`", c.name)],
+        message: format!("cannot cross ranks: {message}"),
+        help: None,
+    }
+}
+
 /// Starts `plan`. An owned plan is freed as it is used: each process's part once the
 /// process is built, the channels' once the channels are made.
 pub(crate) fn start(
@@ -159,7 +240,43 @@ pub(crate) fn start(
     reg: &Registry,
     runtime: &Runtime,
 ) -> Result<Running, NetworkError> {
+    start_on(
+        plan,
+        reg,
+        runtime,
+        #[cfg(feature = "mpi")]
+        None,
+    )
+}
+
+/// Starts this rank's share of `plan` (feature `mpi`): only the processes placed on
+/// `world`'s rank, with the channels that cross ranks wired through MPI links (link id:
+/// the channel's index + 1, the same on every rank).
+#[cfg(feature = "mpi")]
+pub(crate) fn start_ranked(
+    plan: Cow<'_, Plan>,
+    reg: &Registry,
+    runtime: &Runtime,
+    world: &crate::mpi::World,
+) -> Result<Running, NetworkError> {
+    start_on(plan, reg, runtime, Some(world))
+}
+
+fn start_on(
+    plan: Cow<'_, Plan>,
+    reg: &Registry,
+    runtime: &Runtime,
+    #[cfg(feature = "mpi")] world: Option<&crate::mpi::World>,
+) -> Result<Running, NetworkError> {
     type Procs<'p> = Box<dyn Iterator<Item = Cow<'p, PlanProcess>> + 'p>;
+    // Each process's rank, before the plan is taken apart (4 bytes a process).
+    #[cfg(feature = "mpi")]
+    let ranks: Vec<u32> = match world {
+        Some(_) => plan.processes.iter().map(|p| p.rank).collect(),
+        None => Vec::new(),
+    };
+    #[cfg(feature = "mpi")]
+    let mut diags = Vec::new();
     let (name, file, channels, barriers, processes): (
         String,
         PathBuf,
@@ -186,10 +303,19 @@ pub(crate) fn start(
     let mut txs: Vec<Ends> = Vec::with_capacity(channels.len());
     let mut rxs: Vec<Ends> = Vec::with_capacity(channels.len());
     let mut cores = Vec::with_capacity(channels.len());
-    for c in channels.iter() {
+    for (_ci, c) in channels.iter().enumerate() {
         let info = reg
             .type_info(&c.ty)
             .expect("a checked plan names registered types");
+        #[cfg(feature = "mpi")]
+        if let Some(w) = world {
+            if let Some((t, r, core)) = wire_on_rank(w, &ranks, (_ci, c, &file), info, &mut diags) {
+                txs.push(t);
+                rxs.push(r);
+                cores.push((c.ty.clone(), core));
+                continue;
+            }
+        }
         let ch = info.make(c.buffer);
         ch.core.set_name(c.name.clone());
         let t = (1..c.writers.len())
@@ -223,8 +349,15 @@ pub(crate) fn start(
     let mut kinds: Vec<(u64, Arc<str>)> = Vec::new();
     let collected = Arc::new(Collected::default());
     let mut procs = Vec::with_capacity(n_procs);
+    #[cfg(not(feature = "mpi"))]
     let mut diags = Vec::new();
     for (i, p) in processes.enumerate() {
+        #[cfg(feature = "mpi")]
+        if let Some(w) = world {
+            if ranks[i] != w.rank() {
+                continue;
+            }
+        }
         let mut ports = HashMap::with_capacity(p.ports.len());
         let mut held = Vec::with_capacity(p.ports.len() + p.barriers.len());
         for port in p.ports.iter() {
