@@ -182,12 +182,7 @@ fn primes_counts_the_same_with_its_workers_on_two_ranks() {
         .lines()
         .filter(|l| l.starts_with("primes below"))
         .collect();
-    assert_eq!(
-        lines,
-        ["primes below 200000: 17984"],
-        "{}",
-        run.stdout
-    );
+    assert_eq!(lines, ["primes below 200000: 17984"], "{}", run.stdout);
 }
 
 #[cfg(feature = "mpi")]
@@ -303,6 +298,70 @@ fn ranks_running_different_networks_are_refused_naming_the_rank() {
         "{}\n--- stderr:\n{}",
         run.what,
         run.stderr
+    );
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_deadlock_within_one_rank_is_reported_naming_the_rank_and_its_processes() {
+    let Some(run) = mpirun_example(2, "occamy", &["run", "tests/networks/mpi_deadlock.ron"]) else {
+        return;
+    };
+    assert_eq!(run.code, Some(3), "{}\n{}", run.what, run.stderr);
+    assert!(
+        run.stderr.contains("error: on rank 1: deadlock: x waits to receive on a from y; y waits to receive on b from x"),
+        "{}\n--- stderr:\n{}",
+        run.what,
+        run.stderr
+    );
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn ctrl_c_on_mpirun_poisons_every_rank() {
+    use std::io::{BufRead, BufReader};
+    if mpirun_example(1, "occamy", &["--version"]).is_none() {
+        return;
+    }
+    let mut child = std::process::Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe", "-n", "2"])
+        .args([
+            env!("CARGO_BIN_EXE_occamy"),
+            "run",
+            "tests/networks/mpi_forever.ron",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mpirun");
+    // Once a tick has crossed from rank 0 to rank 1, both ranks are running.
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let first = common::watchdog(common::LIMIT, "the first tick", move || {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        // Keep draining, so that rank 1's printing never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        line
+    });
+    assert_eq!(first.trim(), "0");
+    let pid = child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let mut err = child.stderr.take().unwrap();
+    let (code, stderr) = common::watchdog(common::LIMIT, "mpirun after Ctrl-C", move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut err, &mut s).unwrap();
+        (child.wait().unwrap().code(), s)
+    });
+    assert_ne!(code, Some(0), "exited 0 after Ctrl-C");
+    assert!(
+        stderr.contains("interrupted: poisoning the network"),
+        "after Ctrl-C:\n--- stderr:\n{stderr}"
     );
 }
 

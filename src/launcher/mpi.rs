@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{print_ran, print_stats, scheduler_for, too_many_threads, RunArgs, GRACE};
 use crate::deadlock::OnDeadlock;
-use crate::launcher::{EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK};
+use crate::launcher::{EXIT_DEADLOCK, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK};
 use crate::mpi::World;
 use crate::network::{self, ChannelStats, ProcessStats};
 use crate::registry::Registry;
@@ -287,11 +287,18 @@ fn run_on(reg: &Registry, a: &RunArgs, w: &World) -> u8 {
         }
         return EXIT_INVALID;
     }
-    // Cross-rank deadlocks are not detected yet; a local verdict cannot see the other
-    // ranks' processes, so the monitor only warns (it never poisons a slow network).
+    // Each rank's monitor judges its own processes. A proxy's end of a cross-rank channel
+    // counts as held by someone it cannot see, so a wait on one never looks stuck: a
+    // local verdict is a deadlock among this rank's processes alone, never a slow link
+    // (and cycles through several ranks go undetected).
+    let on_deadlock = if a.on_deadlock == "warn" {
+        OnDeadlock::Warn
+    } else {
+        OnDeadlock::Poison
+    };
     let runtime = Runtime::new()
         .scheduler(scheduler)
-        .on_deadlock(OnDeadlock::Warn)
+        .on_deadlock(on_deadlock)
         .deadlock_check_interval(Duration::from_millis(a.deadlock_check_ms));
     let declared = plan.processes.len();
     let order: Arc<std::collections::HashMap<String, usize>> = Arc::new(
@@ -404,8 +411,16 @@ fn supervise(a: &RunArgs, w: &World, mut running: network::Running) -> Report {
     }
     let report = running.wait();
     let mut code = EXIT_OK;
-    if let Err(e) = &report.result {
-        code = EXIT_FAILURE;
+    if let Some(d) = &report.deadlock {
+        code = EXIT_DEADLOCK;
+        errors.push(format!("on rank {me}: {d}"));
+    }
+    // As on one machine, a deadlock is the report (the deadlocked processes' failures
+    // only repeat it); other ranks are still told to stop.
+    if let (Err(e), Some(_)) = (&report.result, &report.deadlock) {
+        tell_all(&format!("process `{}` on rank {me} deadlocked", e.process));
+    } else if let Err(e) = &report.result {
+        code = code.max(EXIT_FAILURE);
         errors.push(format!(
             "process `{}` on rank {me} {}",
             e.process, e.failure

@@ -108,10 +108,13 @@ pub(crate) struct Engine {
     out: Out,
 }
 
-/// How long the engine spins, then yields, before it sleeps when idle; and its longest
-/// sleep (what an idle link adds to a message's latency at worst).
-const SPIN: u32 = 2_000;
-const YIELD: u32 = 200;
+/// When idle, the engine spins for `SPIN`, then yields its core (`sched_yield`: the
+/// processes it would wake get to run) until `YIELD` has passed since it last had work,
+/// then sleeps in `park_timeout`, doubling from 20 us up to `MAX_SLEEP` (what a quiet link
+/// adds to its next message's latency at worst). MPI can only be polled, so an engine that
+/// slept while a peer rank answered would add its sleep to every round trip.
+const SPIN: Duration = Duration::from_micros(50);
+const YIELD: Duration = Duration::from_millis(20);
 const MAX_SLEEP: Duration = Duration::from_millis(1);
 
 impl Engine {
@@ -129,7 +132,8 @@ impl Engine {
 
     /// Serves until a `Finish` command has been carried out.
     pub(crate) fn run(mut self) {
-        let mut idle = 0u32;
+        let mut last_busy = Instant::now();
+        let mut sleeps = 0u32;
         let mut finishing: Option<mpsc::Sender<()>> = None;
         let mut barrier: Option<Request<'static, ()>> = None;
         loop {
@@ -165,16 +169,18 @@ impl Engine {
                 }
             }
             if busy {
-                idle = 0;
+                last_busy = Instant::now();
+                sleeps = 0;
                 continue;
             }
-            idle = idle.saturating_add(1);
+            let idle = last_busy.elapsed();
             if idle < SPIN {
                 std::hint::spin_loop();
-            } else if idle < SPIN + YIELD {
+            } else if idle < YIELD {
                 std::thread::yield_now();
             } else {
-                let n = (idle - SPIN - YIELD).min(10);
+                let n = sleeps.min(10);
+                sleeps += 1;
                 std::thread::park_timeout((Duration::from_micros(20) * (1 << n)).min(MAX_SLEEP));
             }
         }

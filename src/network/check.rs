@@ -73,6 +73,27 @@ impl Loader<'_> {
     /// barrier, and types.
     pub(super) fn check(&mut self) {
         for (i, b) in self.barriers.iter().enumerate() {
+            let mut ranks: Vec<u32> = b
+                .parties
+                .iter()
+                .map(|(p, _)| self.processes[*p].rank)
+                .collect();
+            ranks.sort_unstable();
+            ranks.dedup();
+            if ranks.len() > 1 {
+                let site = &self.barrier_sites[i];
+                let list: Vec<String> = ranks.iter().map(u32::to_string).collect();
+                self.diags.push(Diagnostic {
+                    file: site.file.clone(),
+                    pos: site.pos,
+                    context: site.context.clone(),
+                    message: format!(
+                        "has parties on ranks {}: a barrier does not cross ranks",
+                        list.join(", ")
+                    ),
+                    help: Some("place every party of the barrier on one rank".into()),
+                });
+            }
             if b.parties.is_empty() {
                 let site = &self.barrier_sites[i];
                 self.diags.push(Diagnostic {
