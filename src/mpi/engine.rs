@@ -24,6 +24,7 @@ pub(crate) enum Command {
     /// Start serving a link.
     Link(u32, Box<dyn Proxy>),
     /// Send a control message to `to`.
+    #[cfg_attr(not(feature = "launcher"), allow(dead_code))] // the launcher's exchanges
     Control { to: u32, payload: Vec<u8> },
     /// Run this on the engine's thread with the world communicator (benchmarks' raw MPI).
     Raw(Box<dyn FnOnce(&SimpleCommunicator) + Send>),
@@ -286,6 +287,7 @@ impl Engine {
 
 /// Waits (up to `deadline`; `None`: for as long as it takes) for a control message that
 /// `want` accepts, and takes it.
+#[cfg_attr(not(feature = "launcher"), allow(dead_code))] // the launcher's exchanges
 pub(crate) fn wait_control(
     shared: &Shared,
     deadline: Option<Instant>,

@@ -430,12 +430,14 @@ impl World {
 
     /// Sends `payload` to rank `to` as a control message (for the launcher's own
     /// exchanges: checks, reports, stops).
+    #[cfg_attr(not(feature = "launcher"), allow(dead_code))] // the launcher's exchanges
     pub(crate) fn send_control(&self, to: u32, payload: Vec<u8>) {
         self.shared.command(Command::Control { to, payload });
     }
 
     /// Takes the first control message received that `want` accepts (given its rank and
     /// bytes), waiting up to `timeout` for one.
+    #[cfg_attr(not(feature = "launcher"), allow(dead_code))] // the launcher's exchanges
     pub(crate) fn take_control(
         &self,
         timeout: Duration,
