@@ -318,6 +318,37 @@ fn a_deadlock_within_one_rank_is_reported_naming_the_rank_and_its_processes() {
 
 #[cfg(feature = "mpi")]
 #[test]
+fn a_deadlock_through_two_ranks_is_reported_with_both_ranks_processes() {
+    let file = "tests/networks/mpi_cross_deadlock.ron";
+    let Some(run) = mpirun_example(2, "occamy", &["run", file, "--deadlock-check-ms", "50"]) else {
+        return;
+    };
+    assert_eq!(run.code, Some(3), "{}\n{}", run.what, run.stderr);
+    let want = "error: deadlock: x (rank 0) waits to receive on a from y (rank 1); y (rank 1) waits to receive on b from x (rank 0)";
+    assert_eq!(
+        run.stderr.lines().next(),
+        Some(want),
+        "{}\n--- stderr:\n{}",
+        run.what,
+        run.stderr
+    );
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_network_only_slow_across_ranks_is_not_reported() {
+    // Looks every 20 ms while each value waits 150 ms on rank 1.
+    let file = "tests/networks/mpi_slow.ron";
+    let Some(run) = mpirun_example(2, "occamy", &["run", file, "--deadlock-check-ms", "20"]) else {
+        return;
+    };
+    assert_eq!(run.code, Some(0), "{}\n{}", run.what, run.stderr);
+    assert_eq!(run.stdout.lines().collect::<Vec<_>>(), ["0", "1", "2", "3"]);
+    assert!(!run.stderr.contains("deadlock"), "{}", run.stderr);
+}
+
+#[cfg(feature = "mpi")]
+#[test]
 fn ctrl_c_on_mpirun_poisons_every_rank() {
     use std::io::{BufRead, BufReader};
     if mpirun_example(1, "occamy", &["--version"]).is_none() {

@@ -9,6 +9,7 @@
 //! whole network, as the single-machine launcher does, and sends every rank the worst
 //! exit status, which each exits with, so that `mpirun` exits with it too.
 
+use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +17,10 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::{print_ran, print_stats, scheduler_for, too_many_threads, RunArgs, GRACE};
-use crate::deadlock::OnDeadlock;
+
+#[path = "mpi_look.rs"]
+mod look;
+use crate::deadlock::{DeadlockReport, OnDeadlock};
 use crate::launcher::{EXIT_DEADLOCK, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK};
 use crate::mpi::World;
 use crate::network::{self, ChannelStats, ProcessStats};
@@ -55,6 +59,10 @@ enum Ctl {
     Report(Report),
     /// From rank 0: exit with this.
     Exit { code: u8 },
+    /// From rank 0: send me your look at your processes (for a deadlock across ranks).
+    LookReq,
+    /// To rank 0: this rank's look.
+    Look(look::Look),
 }
 
 #[derive(Serialize, Deserialize, Debug, Default)]
@@ -313,6 +321,7 @@ fn run_on(reg: &Registry, a: &RunArgs, w: &World) -> u8 {
         .iter()
         .map(|c| (c.name.clone(), c.ty.to_string()))
         .collect();
+    let proxy_ends = proxy_ends(&plan, me);
     let started = network::start_ranked(plan, reg, &runtime, w);
     let error = started.as_ref().err().map(|e| format!("rank {me}: {e}"));
     let ok = agree(
@@ -343,12 +352,29 @@ fn run_on(reg: &Registry, a: &RunArgs, w: &World) -> u8 {
             return EXIT_INVALID;
         }
     };
-    let report = supervise(a, w, running);
+    let here = look::Here {
+        rank: me,
+        by_local: running
+            .channel_ids()
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| (id, i as u64))
+            .collect(),
+        proxy_ends,
+    };
+    let names: Vec<String> = chans.iter().map(|(n, _)| n.clone()).collect();
+    let report = supervise(a, w, running, &here, &names);
     gather(a, w, report, (declared, &order, chans))
 }
 
 /// Runs this rank's part to its end (or stops it), and says how it went.
-fn supervise(a: &RunArgs, w: &World, mut running: network::Running) -> Report {
+fn supervise(
+    a: &RunArgs,
+    w: &World,
+    mut running: network::Running,
+    here: &look::Here,
+    channel_names: &[String],
+) -> Report {
     let me = w.rank();
     let (int_tx, interrupted) = mpsc::channel();
     let _ = ctrlc::set_handler(move || {
@@ -370,6 +396,7 @@ fn supervise(a: &RunArgs, w: &World, mut running: network::Running) -> Report {
     };
     let mut stop: Option<u8> = None;
     let mut errors = Vec::new();
+    let mut rounds = Rounds::new(Duration::from_millis(a.deadlock_check_ms.max(100)));
     while !running.wait_timeout(Duration::from_millis(50)) {
         if interrupted.try_recv().is_ok() {
             eprintln!("interrupted: poisoning the network (rank {me})");
@@ -388,6 +415,11 @@ fn supervise(a: &RunArgs, w: &World, mut running: network::Running) -> Report {
         {
             tracing::info!("rank {me}: stopped by rank {r}: {why}");
             stop = Some(EXIT_OK);
+        } else if let Some(rep) = rounds.step(w, here, channel_names) {
+            eprintln!("error: {rep}");
+            errors.push(String::new());
+            tell_all(&format!("a deadlock across ranks: {rep}"));
+            stop = Some(EXIT_DEADLOCK);
         }
         if stop.is_some() {
             running.poison();
@@ -406,8 +438,10 @@ fn supervise(a: &RunArgs, w: &World, mut running: network::Running) -> Report {
             ));
         }
         // Stopped by another rank, this rank's part is not what went wrong: only an
-        // interrupt or a timeout here lists what ended, as one machine does.
-        return report_of(code, errors, &channels, &processes, 0.0, code != EXIT_OK);
+        // interrupt or a timeout here lists what ended, as one machine does (a deadlock
+        // is its report alone).
+        let listed = code != EXIT_OK && code != EXIT_DEADLOCK;
+        return report_of(code, errors, &channels, &processes, 0.0, listed);
     }
     let report = running.wait();
     let mut code = EXIT_OK;
@@ -549,8 +583,93 @@ fn print_report(a: &RunArgs, reports: &[(u32, Report)], (declared, order, names)
         eprintln!("run took {elapsed:.3}s");
     }
     for (_, r) in reports {
-        for e in &r.errors {
+        // (An empty line stands for an error printed at once: a deadlock across ranks.)
+        for e in r.errors.iter().filter(|e| !e.is_empty()) {
             eprintln!("error: {e}");
         }
+    }
+}
+
+/// Per plan channel that crosses ranks, the ends this rank's proxy holds (writing,
+/// reading): what `World::link` gives it, by the same rules.
+fn proxy_ends(plan: &network::Plan, me: u32) -> HashMap<u64, (usize, usize)> {
+    let ranks = |v: &[(usize, Arc<str>)]| {
+        let mut r: Vec<u32> = v.iter().map(|(p, _)| plan.processes[*p].rank).collect();
+        r.sort_unstable();
+        r.dedup();
+        r
+    };
+    let mut out = HashMap::new();
+    for ci in plan.cross_rank_channels() {
+        let c = &plan.channels[ci];
+        let (wr, rd) = (ranks(&c.writers), ranks(&c.readers));
+        let ends = match (wr.as_slice(), rd.as_slice()) {
+            (_, [reader]) => (
+                usize::from(me == *reader && wr.iter().any(|r| *r != me)),
+                usize::from(me != *reader && wr.contains(&me)),
+            ),
+            ([writer], _) => (
+                usize::from(me != *writer && rd.contains(&me)),
+                usize::from(me == *writer),
+            ),
+            _ => (0, 0),
+        };
+        out.insert(ci as u64, ends);
+    }
+    out
+}
+
+/// The rounds of looks: every rank answers rank 0's requests; rank 0 asks every
+/// `every`, gathers the answers as they come, and judges each full round.
+struct Rounds {
+    every: Duration,
+    next: Instant,
+    /// Rank 0, a round under way: the looks so far.
+    pending: Option<Vec<(u32, look::Look)>>,
+    judge: look::Judge,
+}
+
+impl Rounds {
+    fn new(every: Duration) -> Rounds {
+        Rounds {
+            every,
+            next: Instant::now() + every,
+            pending: None,
+            judge: look::Judge::default(),
+        }
+    }
+
+    /// One step (never blocks): answer a request; on rank 0, ask, gather, judge.
+    fn step(
+        &mut self,
+        w: &World,
+        here: &look::Here,
+        channels: &[String],
+    ) -> Option<DeadlockReport> {
+        if w.rank() != 0 {
+            if take(w, Some(0), Duration::ZERO, |c| matches!(c, Ctl::LookReq)).is_some() {
+                send(w, 0, &Ctl::Look(here.look(w.traffic())));
+            }
+            return None;
+        }
+        if self.pending.is_none() && Instant::now() >= self.next {
+            for r in 1..w.size() {
+                send(w, r, &Ctl::LookReq);
+            }
+            self.pending = Some(vec![(0, here.look(w.traffic()))]);
+        }
+        let looks = self.pending.as_mut()?;
+        while let Some((r, Ctl::Look(l))) =
+            take(w, None, Duration::ZERO, |c| matches!(c, Ctl::Look(_)))
+        {
+            looks.push((r, l));
+        }
+        if looks.len() < w.size() as usize {
+            return None;
+        }
+        let looks = self.pending.take()?;
+        self.next = Instant::now() + self.every;
+        let name = |id: u64| channels.get(usize::try_from(id).ok()?).cloned();
+        self.judge.judge(&looks, &name)
     }
 }

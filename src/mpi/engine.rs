@@ -44,6 +44,10 @@ pub(crate) struct Shared {
     pub(crate) control_cv: std::sync::Condvar,
     /// Failures the proxies reported (a value that would not decode...).
     pub(crate) errors: Mutex<Vec<String>>,
+    /// Link messages sent and received so far: a deadlock judged across ranks counts
+    /// only if none moved between two looks and none was in flight.
+    pub(crate) sent: std::sync::atomic::AtomicU64,
+    pub(crate) received: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -55,6 +59,8 @@ impl Shared {
             control: Mutex::new(Vec::new()),
             control_cv: std::sync::Condvar::new(),
             errors: Mutex::new(Vec::new()),
+            sent: std::sync::atomic::AtomicU64::new(0),
+            received: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -257,6 +263,9 @@ impl Engine {
     fn flush(&mut self) -> bool {
         let out = std::mem::take(&mut self.out.0);
         let posted = !out.is_empty();
+        self.shared
+            .sent
+            .fetch_add(out.len() as u64, std::sync::atomic::Ordering::Relaxed);
         for (to, m) in out {
             self.post(to, m);
         }

@@ -413,6 +413,13 @@ impl World {
         }
     }
 
+    /// How many link messages this rank has sent, and received, so far.
+    #[cfg_attr(not(feature = "launcher"), allow(dead_code))]
+    pub(crate) fn traffic(&self) -> (u64, u64) {
+        let o = std::sync::atomic::Ordering::Relaxed;
+        (self.shared.sent.load(o), self.shared.received.load(o))
+    }
+
     /// Runs `f` on the engine's thread with the world communicator, and returns what it
     /// returns: for a benchmark's raw MPI yardstick (`examples/mpi_bench.rs`), in the same
     /// run as occamy's links. The engine serves nothing else meanwhile.

@@ -130,6 +130,15 @@ pub struct Running {
     collected: Arc<Collected>,
 }
 
+impl Running {
+    /// Per channel, in plan order, the id of its local channel here (under MPI: this
+    /// rank's side of it).
+    #[cfg(all(feature = "mpi", feature = "launcher"))]
+    pub(crate) fn channel_ids(&self) -> Vec<u64> {
+        self.cores.iter().map(|(_, c)| c.id).collect()
+    }
+}
+
 impl std::fmt::Debug for Running {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Running({} channels)", self.cores.len())
