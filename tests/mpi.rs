@@ -349,6 +349,34 @@ fn a_network_only_slow_across_ranks_is_not_reported() {
 
 #[cfg(feature = "mpi")]
 #[test]
+fn stats_cover_every_rank_in_one_report() {
+    let file = "tests/networks/mpi_slow.ron";
+    let Some(run) = mpirun_example(2, "occamy", &["run", file, "--stats"]) else {
+        return;
+    };
+    assert_eq!(run.code, Some(0), "{}\n{}", run.what, run.stderr);
+    // One report, by rank 0, with every channel and every process of both ranks.
+    assert_eq!(run.stderr.matches("channels:").count(), 1, "{}", run.stderr);
+    for line in ["out ", "slowed ", "nums ", "wait ", "show "] {
+        assert!(
+            run.stderr.lines().any(|l| l.trim_start().starts_with(line)),
+            "no `{line}` line in\n{}",
+            run.stderr
+        );
+    }
+    let carried = |name: &str| {
+        run.stderr
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    assert_eq!(carried("out "), Some(4), "{}", run.stderr);
+    assert_eq!(carried("slowed "), Some(4), "{}", run.stderr);
+}
+
+#[cfg(feature = "mpi")]
+#[test]
 fn ctrl_c_on_mpirun_poisons_every_rank() {
     use std::io::{BufRead, BufReader};
     if mpirun_example(1, "occamy", &["--version"]).is_none() {
