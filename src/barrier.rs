@@ -139,7 +139,7 @@ impl Barrier {
     /// `Err(BarrierPoisoned)` at once if the barrier is or becomes poisoned.
     pub fn sync(&self) -> Result<(), BarrierPoisoned> {
         self.register();
-        let sig = match arrive(&self.shared, Signal::thread)? {
+        let sig = match arrive(&self.shared, || Signal::thread(context::current_id()))? {
             None => return Ok(()),
             Some(sig) => sig,
         };
@@ -278,7 +278,9 @@ impl Future for SyncFuture<'_> {
                 sig.set_waker(cx.waker());
                 sig.clone()
             }
-            None => match arrive(&this.shared, || Signal::task(cx.waker())) {
+            None => match arrive(&this.shared, || {
+                Signal::task(cx.waker(), context::current_id())
+            }) {
                 Err(e) => {
                     this.done = true;
                     return Poll::Ready(Err(e));

@@ -13,9 +13,10 @@
 //! an async task (its `Waker`); both sit in the same channel queues, so a thread process and
 //! an async process rendezvous directly.
 //!
-//! While a thread waits, the process record of the running process says on which channels
-//! it waits, which is what the graph exporter and the deadlock detector read; nothing on
-//! the fast path (a rendezvous with a peer already waiting) writes it. The caller says how
+//! A signal names the process that waits on it: the graph exporter and the deadlock
+//! detector find a process's channel waits in the queues of the channels it holds, so
+//! nothing on a channel's paths, fast or slow, writes the process's record (barrier and
+//! timer waits are recorded there). The caller says how
 //! to record the wait, and where to sleep (`block`'s `park` argument), so this layer knows
 //! nothing of processes or schedulers.
 
@@ -108,26 +109,40 @@ impl Signalled for Signal {
 pub(crate) struct Signal {
     state: AtomicUsize,
     target: Target,
+    /// The id of the process that waits on it (0: none). The deadlock monitor and the
+    /// observers find a process's channel waits by this id in the queues of the channels
+    /// it holds, so that a wait on a channel writes nothing to the process's record.
+    owner: u64,
 }
 
 impl Signal {
-    /// A signal for the calling thread to wait on with [`Signal::block`].
-    pub(crate) fn thread() -> Signal {
+    /// A signal for the calling thread (running process `owner`, or 0) to wait on with
+    /// [`Signal::block`].
+    pub(crate) fn thread(owner: u64) -> Signal {
         Signal {
             state: AtomicUsize::new(WAITING),
             target: Target::Thread {
                 lock: Mutex::new(()),
                 cv: Condvar::new(),
             },
+            owner,
         }
     }
 
-    /// A signal for an async task: firing it wakes `waker` (or the one set last).
-    pub(crate) fn task(waker: &Waker) -> Signal {
+    /// A signal for an async task (running process `owner`, or 0): firing it wakes
+    /// `waker` (or the one set last).
+    pub(crate) fn task(waker: &Waker, owner: u64) -> Signal {
         Signal {
             state: AtomicUsize::new(WAITING),
             target: Target::Task(Mutex::new(Some(waker.clone()))),
+            owner,
         }
+    }
+
+    /// The process waiting on it (0: none).
+    #[inline]
+    pub(crate) fn owner(&self) -> u64 {
+        self.owner
     }
 
     /// The outcome, once the signal has fired or been withdrawn.
@@ -213,9 +228,11 @@ impl Signal {
                 }
             }
             Target::Task(w) => {
-                let w = lock(w).clone();
-                if let Some(w) = w {
-                    w.wake();
+                // Woken by reference under the lock: no clone of the waker (two atomic
+                // counts) per wake. Waking only schedules the task, so the lock is held
+                // briefly and never across a poll.
+                if let Some(w) = lock(w).as_ref() {
+                    w.wake_by_ref();
                 }
             }
         }
@@ -365,7 +382,7 @@ mod tests {
 
     #[test]
     fn fire_happens_once() {
-        let s = Arc::new(Signal::thread());
+        let s = Arc::new(Signal::thread(0));
         assert!(s.fire(Outcome::Ready(2)));
         assert!(!s.fire(Outcome::Poisoned(0)));
         assert_eq!(s.withdraw(), Err(Some(Outcome::Ready(2))));
@@ -374,7 +391,7 @@ mod tests {
 
     #[test]
     fn a_claimed_party_waits_past_its_deadline_for_the_claimer() {
-        let s = Arc::new(Signal::thread());
+        let s = Arc::new(Signal::thread(0));
         assert!(s.claim(3));
         assert_eq!(s.outcome(), None);
         assert!(!s.fire(Outcome::Ready(0)));
@@ -390,7 +407,7 @@ mod tests {
 
     #[test]
     fn deadline_withdraws() {
-        let s = Arc::new(Signal::thread());
+        let s = Arc::new(Signal::thread(0));
         let o = s.block(Some(Instant::now()), |sleep| sleep());
         assert_eq!(o, Outcome::Withdrawn);
         assert!(!s.fire(Outcome::Ready(0)));
@@ -408,7 +425,7 @@ mod claim_models {
     #[test]
     fn claim_versus_fire_versus_park() {
         loom::model(|| {
-            let s = Arc::new(Signal::thread());
+            let s = Arc::new(Signal::thread(0));
             let s1 = s.clone();
             let claimer = thread::spawn(move || {
                 let won = s1.claim(0);
@@ -441,7 +458,7 @@ mod claim_models {
     #[test]
     fn claim_versus_withdraw() {
         loom::model(|| {
-            let s = Arc::new(Signal::thread());
+            let s = Arc::new(Signal::thread(0));
             let s1 = s.clone();
             let claimer = thread::spawn(move || {
                 let won = s1.claim(2);

@@ -265,3 +265,56 @@ fn a_barrier_network_runs_in_lock_step() {
         ["phase 0", "phase 0", "phase 1", "phase 1", "phase 2", "phase 2", "phase 3", "phase 3"]
     );
 }
+
+/// `a` alts over two inputs whose only writer, `b`, waits to receive from `a`.
+fn alt_cycle(async_alt: bool) -> String {
+    let (c1_tx, c1_rx) = named::<u64>("c1");
+    let (c2_tx, c2_rx) = named::<u64>("c2");
+    let (c3_tx, c3_rx) = named::<u64>("c3");
+    let ends = (c1_rx, c2_rx, c3_tx);
+    let a = if async_alt {
+        Process::with_async("a", ends, |(c1, c2, c3)| async move {
+            let mut alt = occamy::Alt::new();
+            alt.recv(&c1);
+            alt.recv(&c2);
+            let _ = alt.select_async().await;
+            c3.send_async(0).await
+        })
+    } else {
+        Process::with("a", ends, |(c1, c2, c3)| -> Result {
+            let mut alt = occamy::Alt::new();
+            alt.recv(&c1);
+            alt.recv(&c2);
+            let _ = alt.select();
+            c3.send(0)?;
+            Ok(())
+        })
+    };
+    let b = Process::with("b", (c3_rx, c1_tx, c2_tx), |(c3, c1, c2)| -> Result {
+        c3.recv()?;
+        c1.send(1)?;
+        c2.send(2)?;
+        Ok(())
+    });
+    deadlock_of("alt cycle", vec![a, b])
+}
+
+#[test]
+fn a_blocking_alt_over_two_inputs_in_a_cycle() {
+    let report = alt_cycle(false);
+    assert_eq!(
+        report,
+        "deadlock: a waits in an alt to receive on c1 from b or receive on c2 from b; \
+         b waits to receive on c3 from a"
+    );
+}
+
+#[test]
+fn an_async_alt_over_two_inputs_in_a_cycle() {
+    let report = alt_cycle(true);
+    assert_eq!(
+        report,
+        "deadlock: a waits in an alt to receive on c1 from b or receive on c2 from b; \
+         b waits to receive on c3 from a"
+    );
+}

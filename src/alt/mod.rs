@@ -542,9 +542,9 @@ impl Alt {
         let (index, event) = match self.begin(None) {
             Begun::Done(index, event) => (index, event),
             Begun::Waiting(sig) => {
-                let on = self.waiting_on();
+                let on = self.recorded_waits();
                 let outcome = sig.block(self.earliest.map(|(_, d)| d), |sleep| {
-                    context::park(&on, Some(&sig), sleep)
+                    context::park(on, Some(&sig), sleep)
                 });
                 self.finish(&sig, outcome)
             }
@@ -576,22 +576,14 @@ impl Alt {
         SelectFuture::new(self)
     }
 
-    pub(crate) fn waiting_on(&self) -> Vec<WaitOn> {
-        let mut on: Vec<WaitOn> = self
-            .enqueued
-            .iter()
-            .map(|&i| match &self.guards[i].kind {
-                Kind::Chan { op, .. } => WaitOn::Channel {
-                    id: op.core().id,
-                    dir: op.dir(),
-                },
-                _ => unreachable!(),
-            })
-            .collect();
+    /// What a blocked select records with the process: its timeout, if it has one. Its
+    /// channel guards are found by the signal's owner in the channels' queues.
+    pub(crate) fn recorded_waits(&self) -> &'static [WaitOn] {
         if self.earliest.is_some() {
-            on.push(WaitOn::Timer);
+            &[WaitOn::Timer]
+        } else {
+            &[]
         }
-        on
     }
 
     fn chosen(&mut self, index: usize, event: Event) -> (usize, Event) {
@@ -693,8 +685,8 @@ impl Alt {
             }
         }
         let sig = Arc::new(match task {
-            None => Signal::thread(),
-            Some(w) => Signal::task(w),
+            None => Signal::thread(context::current_id()),
+            Some(w) => Signal::task(w, context::current_id()),
         });
         // Enrolled in the order just tried (every position of a random order is drawn by
         // now): of several waiters a peer could complete, it completes the first.

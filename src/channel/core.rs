@@ -63,14 +63,84 @@ impl<T: Send + 'static> Buf for VecDeque<T> {
     }
 }
 
-/// Queues a waiter. A queue's first push reserves room for one waiter only, not the four
-/// `VecDeque` would: a network of a million channels has most queues holding at most one
-/// party at a time, and each keeps its capacity for its channel's life.
-pub(crate) fn enqueue(q: &mut VecDeque<Arc<dyn Waiter>>, w: Arc<dyn Waiter>) {
-    if q.capacity() == 0 {
-        q.reserve_exact(1);
-    }
+/// Queues a waiter.
+pub(crate) fn enqueue(q: &mut WaitQueue, w: Arc<dyn Waiter>) {
     q.push_back(w);
+}
+
+/// A queue of the parties waiting on one side of a channel, in arrival order. Most
+/// queues of a network of a million channels hold at most one party at a time, so the
+/// first waiter lives inline and only a second one moves them to a `VecDeque` (kept from
+/// then on): a `VecDeque` alone would allocate on its first push, once per channel side.
+#[derive(Default)]
+pub(crate) enum WaitQueue {
+    #[default]
+    Empty,
+    One(Arc<dyn Waiter>),
+    // Boxed, so that the queue takes 24 bytes, not the 32 of a `VecDeque`: the box is
+    // made once per queue that ever holds two parties.
+    #[allow(clippy::box_collection)]
+    Many(Box<VecDeque<Arc<dyn Waiter>>>),
+}
+
+impl WaitQueue {
+    pub(crate) fn push_back(&mut self, w: Arc<dyn Waiter>) {
+        match self {
+            WaitQueue::Empty => *self = WaitQueue::One(w),
+            WaitQueue::One(_) => {
+                let WaitQueue::One(first) = std::mem::take(self) else {
+                    unreachable!()
+                };
+                let mut q = VecDeque::with_capacity(2);
+                q.push_back(first);
+                q.push_back(w);
+                *self = WaitQueue::Many(Box::new(q));
+            }
+            WaitQueue::Many(q) => q.push_back(w),
+        }
+    }
+
+    pub(crate) fn pop_front(&mut self) -> Option<Arc<dyn Waiter>> {
+        match self {
+            WaitQueue::Empty => None,
+            WaitQueue::One(_) => match std::mem::take(self) {
+                WaitQueue::One(w) => Some(w),
+                _ => unreachable!(),
+            },
+            WaitQueue::Many(q) => q.pop_front(),
+        }
+    }
+
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&Arc<dyn Waiter>) -> bool) {
+        match self {
+            WaitQueue::Empty => {}
+            WaitQueue::One(w) => {
+                if !keep(w) {
+                    *self = WaitQueue::Empty;
+                }
+            }
+            WaitQueue::Many(q) => q.retain(keep),
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<dyn Waiter>> {
+        let (one, many) = match self {
+            WaitQueue::Empty => (None, None),
+            WaitQueue::One(w) => (Some(w), None),
+            WaitQueue::Many(q) => (None, Some(q.iter())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+
+    /// Empties the queue, giving its waiters in order.
+    pub(crate) fn take_all(&mut self) -> impl Iterator<Item = Arc<dyn Waiter>> {
+        let (one, many) = match std::mem::take(self) {
+            WaitQueue::Empty => (None, None),
+            WaitQueue::One(w) => (Some(w), None),
+            WaitQueue::Many(q) => (None, Some(q.into_iter())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
 }
 
 /// A party waiting in a channel queue.
@@ -152,41 +222,61 @@ fn slot_of<T: Send + 'static>(w: &Arc<dyn Waiter>) -> &Slot<T> {
         .expect("occamy: waiter of another type in a channel queue")
 }
 
-/// One channel, shared by all its ends.
+/// One channel, shared by all its ends. Kept small (152 bytes with its `Arc`, from 224):
+/// a network of a million processes has about as many channels.
 pub(crate) struct Core {
     pub(crate) id: u64,
-    name: std::sync::OnceLock<String>,
+    name: std::sync::OnceLock<Box<str>>,
     pub(crate) inner: Mutex<Inner>,
     pub(crate) type_name: &'static str,
 }
 
 /// A channel's state; see the module docs.
 pub(crate) struct Inner {
-    pub(crate) cap: usize,
-    pub(crate) buf: Option<Box<dyn Buf>>,
-    pub(crate) sendq: VecDeque<Arc<dyn Waiter>>,
-    pub(crate) recvq: VecDeque<Arc<dyn Waiter>>,
-    pub(crate) senders: usize,
-    pub(crate) receivers: usize,
-    pub(crate) poisoned: bool,
+    pub(crate) sendq: WaitQueue,
+    pub(crate) recvq: WaitQueue,
     /// Values delivered so far (run-time statistics).
     pub(crate) carried: u64,
+    /// The buffer and the watchers, which a rendezvous channel mostly never needs.
+    extra: Option<Box<Extra>>,
+    pub(crate) senders: u32,
+    pub(crate) receivers: u32,
+    pub(crate) poisoned: bool,
+}
+
+/// The rarely needed part of a channel's state.
+#[derive(Default)]
+struct Extra {
+    cap: usize,
+    buf: Option<Box<dyn Buf>>,
     /// Who waits for the channel to close (a bridge: see `watch`), by token. Woken on
     /// poison and when the last end of either side goes; each checks its own condition.
-    pub(crate) watchers: Vec<(u64, Waker)>,
+    watchers: Vec<(u64, Waker)>,
     /// A reader waiting to *claim* the next sender (an extended rendezvous, see
-    /// `claim_now`): woken, and forgotten, when a sender queues. Its waker must be cheap
-    /// and take no channel lock: it is woken with this channel locked.
-    pub(crate) claimer: Option<Waker>,
+    /// `claim_now`) or to take the next value: woken, and forgotten, when a sender queues
+    /// or a value is buffered. Its waker must be cheap and take no channel lock: it is
+    /// woken with this channel locked.
+    claimer: Option<Waker>,
     /// A writer waiting to hear that a reader queued (a cross-rank proxy that sends
     /// values only on demand): woken, and forgotten, when a receiver queues. As for
     /// `claimer`, it is woken with this channel locked.
-    pub(crate) demander: Option<Waker>,
+    demander: Option<Waker>,
 }
 
 impl Inner {
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Default::default)
+    }
+
+    /// The buffer's capacity (0: a rendezvous channel).
+    #[inline]
+    pub(crate) fn cap(&self) -> usize {
+        self.extra.as_ref().map_or(0, |e| e.cap)
+    }
+
     fn buf<T: Send + 'static>(&mut self) -> &mut VecDeque<T> {
-        self.buf
+        self.extra()
+            .buf
             .get_or_insert_with(|| Box::new(VecDeque::<T>::new()))
             .as_any_mut()
             .downcast_mut()
@@ -196,15 +286,38 @@ impl Inner {
     /// Queues a waiting sender, and wakes a reader waiting to claim one.
     pub(crate) fn push_sender(&mut self, w: Arc<dyn Waiter>) {
         enqueue(&mut self.sendq, w);
-        if let Some(k) = self.claimer.take() {
+        self.wake_claimer();
+    }
+
+    /// Wakes (and forgets) a reader waiting to claim a sender or take a value.
+    #[inline]
+    fn wake_claimer(&mut self) {
+        if let Some(k) = self.extra.as_mut().and_then(|e| e.claimer.take()) {
             k.wake();
         }
+    }
+
+    /// Takes the claimer's waker, to wake it (the channel closed).
+    fn take_claimer(&mut self) -> Option<Waker> {
+        self.extra.as_mut().and_then(|e| e.claimer.take())
+    }
+
+    /// Registers the waker of a reader waiting to claim a sender or take a value.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn set_claimer(&mut self, w: Waker) {
+        self.extra().claimer = Some(w);
+    }
+
+    /// Registers the waker of a writer waiting for a reader to queue.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn set_demander(&mut self, w: Waker) {
+        self.extra().demander = Some(w);
     }
 
     /// Queues a waiting receiver, and wakes a writer waiting for demand.
     pub(crate) fn push_receiver(&mut self, w: Arc<dyn Waiter>) {
         enqueue(&mut self.recvq, w);
-        if let Some(k) = self.demander.take() {
+        if let Some(k) = self.extra.as_mut().and_then(|e| e.demander.take()) {
             k.wake();
         }
     }
@@ -218,18 +331,31 @@ impl Inner {
             .count()
     }
 
+    #[inline]
     fn buf_len(&self) -> usize {
-        self.buf.as_ref().map_or(0, |b| b.len())
+        self.extra
+            .as_ref()
+            .and_then(|e| e.buf.as_ref())
+            .map_or(0, |b| b.len())
+    }
+
+    /// Takes the watchers, to wake them (the channel closed).
+    fn take_watchers(&mut self) -> Vec<(u64, Waker)> {
+        self.extra
+            .as_mut()
+            .map(|e| std::mem::take(&mut e.watchers))
+            .unwrap_or_default()
     }
 
     /// Sets the poison flag and fires every queued waiter; returns them to be woken.
     pub(crate) fn poison(&mut self) -> Vec<Arc<dyn Waiter>> {
         self.poisoned = true;
-        if let Some(b) = &mut self.buf {
+        if let Some(b) = self.extra.as_mut().and_then(|e| e.buf.as_mut()) {
             b.clear();
         }
         let mut woken: Vec<Arc<dyn Waiter>> = Vec::new();
-        for w in self.sendq.drain(..).chain(self.recvq.drain(..)) {
+        let recvq = self.recvq.take_all();
+        for w in self.sendq.take_all().chain(recvq) {
             if w.signal().fire(Outcome::Poisoned(w.guard())) {
                 woken.push(w);
             }
@@ -237,8 +363,8 @@ impl Inner {
         woken
     }
 
-    fn retire_queue(q: &mut VecDeque<Arc<dyn Waiter>>) -> Vec<Arc<dyn Waiter>> {
-        q.drain(..)
+    fn retire_queue(q: &mut WaitQueue) -> Vec<Arc<dyn Waiter>> {
+        q.take_all()
             .filter(|w| w.signal().fire(Outcome::Retired(w.guard())))
             .collect()
     }
@@ -294,12 +420,10 @@ pub(crate) fn send_now<T: Send + 'static>(inner: &mut Inner, v: T) -> SendNow<T>
             return SendNow::Done(Some(w));
         }
     }
-    if inner.buf_len() < inner.cap {
+    if inner.buf_len() < inner.cap() {
         inner.buf::<T>().push_back(v);
         inner.carried += 1;
-        if let Some(k) = inner.claimer.take() {
-            k.wake();
-        }
+        inner.wake_claimer();
         return SendNow::Done(None);
     }
     SendNow::Block(v)
@@ -316,7 +440,7 @@ pub(crate) fn recv_now<T: Send + 'static>(inner: &mut Inner) -> RecvNow<T> {
         // Only if there is room: a value given back by a dropped receive future can fill a
         // buffer beyond its capacity (even a rendezvous channel's), and a sender let in
         // then would be told its value was taken while it still sits in the channel.
-        while inner.buf_len() < inner.cap {
+        while inner.buf_len() < inner.cap() {
             let Some(w) = inner.sendq.pop_front() else {
                 break;
             };
@@ -432,22 +556,23 @@ impl Core {
             name: std::sync::OnceLock::new(),
             type_name: std::any::type_name::<T>(),
             inner: Mutex::new(Inner {
-                cap,
                 // A large buffer grows as it fills rather than being allocated up front;
                 // a rendezvous channel's, used only to give a value back, is made when
                 // first needed (a network of a million channels saves one allocation
                 // each).
-                buf: (cap > 0)
-                    .then(|| Box::new(VecDeque::<T>::with_capacity(cap.min(64))) as Box<dyn Buf>),
-                sendq: VecDeque::new(),
-                recvq: VecDeque::new(),
+                extra: (cap > 0).then(|| {
+                    Box::new(Extra {
+                        cap,
+                        buf: Some(Box::new(VecDeque::<T>::with_capacity(cap.min(64)))),
+                        ..Extra::default()
+                    })
+                }),
+                sendq: WaitQueue::Empty,
+                recvq: WaitQueue::Empty,
                 senders: 1,
                 receivers: 1,
                 poisoned: false,
                 carried: 0,
-                watchers: Vec::new(),
-                claimer: None,
-                demander: None,
             }),
         })
     }
@@ -455,8 +580,8 @@ impl Core {
     pub(crate) fn poison(&self) {
         let mut inner = lock(&self.inner);
         let woken = inner.poison();
-        let watchers = std::mem::take(&mut inner.watchers);
-        let claimer = inner.claimer.take();
+        let watchers = inner.take_watchers();
+        let claimer = inner.take_claimer();
         drop(inner);
         claimer.into_iter().for_each(Waker::wake);
         tracing::trace!(channel = self.id, "poison");
@@ -472,16 +597,19 @@ impl Core {
     pub(crate) fn watch(&self, token: u64, waker: &Waker, closed: fn(&Inner) -> bool) -> bool {
         let mut inner = lock(&self.inner);
         if closed(&inner) {
-            inner.watchers.retain(|(t, _)| *t != token);
+            if let Some(e) = &mut inner.extra {
+                e.watchers.retain(|(t, _)| *t != token);
+            }
             return true;
         }
-        match inner.watchers.iter_mut().find(|(t, _)| *t == token) {
+        let watchers = &mut inner.extra().watchers;
+        match watchers.iter_mut().find(|(t, _)| *t == token) {
             Some((_, w)) => {
                 if !w.will_wake(waker) {
                     *w = waker.clone();
                 }
             }
-            None => inner.watchers.push((token, waker.clone())),
+            None => watchers.push((token, waker.clone())),
         }
         false
     }
@@ -490,7 +618,9 @@ impl Core {
     /// keep an async process from ever looking deadlocked.
     #[cfg(feature = "bridge")]
     pub(crate) fn unwatch(&self, token: u64) {
-        lock(&self.inner).watchers.retain(|(t, _)| *t != token);
+        if let Some(e) = &mut lock(&self.inner).extra {
+            e.watchers.retain(|(t, _)| *t != token);
+        }
     }
 
     /// For the channel's only reader, about to go: takes every buffered value and makes
@@ -503,22 +633,22 @@ impl Core {
         if inner.receivers != 1 {
             return None;
         }
-        inner.cap = 0;
+        inner.extra().cap = 0;
         Some(inner.buf::<T>().drain(..).collect())
     }
 
     pub(crate) fn name(&self) -> Option<&str> {
-        self.name.get().map(String::as_str)
+        self.name.get().map(|n| &**n)
     }
 
     pub(crate) fn set_name(&self, name: String) {
-        let _ = self.name.set(name);
+        let _ = self.name.set(name.into_boxed_str());
     }
 
     /// Live ends: (writers, readers).
     pub(crate) fn ends(&self) -> (usize, usize) {
         let inner = lock(&self.inner);
-        (inner.senders, inner.receivers)
+        (inner.senders as usize, inner.receivers as usize)
     }
 
     pub(crate) fn is_poisoned(&self) -> bool {
@@ -557,7 +687,7 @@ impl Core {
             }
         };
         let (watchers, claimer) = if closed {
-            (std::mem::take(&mut inner.watchers), inner.claimer.take())
+            (inner.take_watchers(), inner.take_claimer())
         } else {
             (Vec::new(), None)
         };
@@ -597,5 +727,30 @@ impl crate::runtime::held::Endpoint for Core {
     }
     fn drop_end(&self, dir: Direction, poison: bool) {
         Core::drop_end(self, dir, poison)
+    }
+    fn waits_of(&self, dir: Direction, owner: u64, f: &mut dyn FnMut(&Signal)) {
+        let inner = lock(&self.inner);
+        let q = match dir {
+            Direction::Send => &inner.sendq,
+            Direction::Recv => &inner.recvq,
+        };
+        for w in q.iter() {
+            let s = w.signal();
+            if s.owner() == owner {
+                f(s);
+            }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom), target_pointer_width = "64"))]
+mod size {
+    /// A network of a million processes has about as many channels: with its `Arc`'s two
+    /// counts, a core must fit the allocator's 160-byte class.
+    #[test]
+    fn a_channel_core_fits_its_budget() {
+        assert_eq!(std::mem::size_of::<super::WaitQueue>(), 24);
+        let n = std::mem::size_of::<super::Core>();
+        assert!(n <= 144, "a channel core takes {n} bytes");
     }
 }

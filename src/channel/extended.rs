@@ -85,7 +85,7 @@ impl<T: Send + 'static> Receiver<T> {
             ClaimNow::Poisoned => Poll::Ready(Err(RecvError::Poisoned)),
             ClaimNow::Retired => Poll::Ready(Err(RecvError::Retired)),
             ClaimNow::Block => {
-                inner.claimer = Some(waker.clone());
+                inner.set_claimer(waker.clone());
                 Poll::Pending
             }
         }
@@ -123,7 +123,8 @@ impl<T: Send + 'static> Sender<T> {
                 Offer::Taken
             }
             SendNow::Block(v) => {
-                let slot = Slot::owning(Signal::task(waker), Some(v));
+                // Owned by no process (a proxy's): no process waits here.
+                let slot = Slot::owning(Signal::task(waker, 0), Some(v));
                 inner.push_sender(slot.clone());
                 Offer::Waiting(Offered(slot))
             }
@@ -153,7 +154,7 @@ impl<T: Send + 'static> Receiver<T> {
             RecvNow::Poisoned => Poll::Ready(Err(RecvError::Poisoned)),
             RecvNow::Retired => Poll::Ready(Err(RecvError::Retired)),
             RecvNow::Block => {
-                inner.claimer = Some(waker.clone());
+                inner.set_claimer(waker.clone());
                 Poll::Pending
             }
         }
@@ -165,7 +166,7 @@ impl<T: Send + 'static> Sender<T> {
     /// (a proxy sending only on demand).
     pub(crate) fn waiting_readers(&self, waker: &Waker) -> usize {
         let mut inner = lock(&self.core.inner);
-        inner.demander = Some(waker.clone());
+        inner.set_demander(waker.clone());
         inner.waiting_receivers()
     }
 

@@ -15,8 +15,8 @@ use std::task::{Context, Poll};
 use super::{give_back, recv_now, send_now, Receiver, RecvNow, SendNow, Sender, Slot};
 use crate::error::{RecvError, SendError};
 use crate::loom::lock;
-use crate::runtime::context::{self, Waiting};
-use crate::wait::{Direction, Outcome, Signal, WaitOn};
+use crate::runtime::context;
+use crate::wait::{Outcome, Signal};
 
 /// Future of [`Sender::send_async`].
 #[must_use = "futures do nothing unless polled"]
@@ -24,8 +24,6 @@ pub struct SendFuture<'a, T: Send + 'static> {
     tx: &'a Sender<T>,
     value: Option<T>,
     waiting: Option<Arc<Slot<T>>>,
-    /// The process's record of this wait, while pending.
-    mark: Option<Waiting>,
 }
 
 // Nothing in the future is pinned in place: the waiter lives in an `Arc`.
@@ -37,7 +35,6 @@ impl<'a, T: Send + 'static> SendFuture<'a, T> {
             tx,
             value: Some(value),
             waiting: None,
-            mark: None,
         }
     }
 }
@@ -57,7 +54,6 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
                 Some(Outcome::Withdrawn) => unreachable!("only drop withdraws a future"),
             };
             this.waiting = None;
-            this.mark = None;
             return Poll::Ready(r);
         }
         let value = this
@@ -78,14 +74,11 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
             SendNow::Poisoned(v) => Poll::Ready(Err(SendError::Poisoned(v))),
             SendNow::Retired(v) => Poll::Ready(Err(SendError::Retired(v))),
             SendNow::Block(v) => {
-                let slot = Slot::owning(Signal::task(cx.waker()), Some(v));
+                let slot = Slot::owning(Signal::task(cx.waker(), context::current_id()), Some(v));
+                // The wait is found by its signal's owner in this queue (see `wait`):
+                // nothing to record.
                 inner.push_sender(slot.clone());
                 drop(inner);
-                let on = [WaitOn::Channel {
-                    id: this.tx.core.id,
-                    dir: Direction::Send,
-                }];
-                this.mark = Some(context::pending_on(&on, Some(&slot)));
                 this.waiting = Some(slot);
                 Poll::Pending
             }
@@ -111,8 +104,6 @@ pub struct RecvFuture<'a, T: Send + 'static> {
     rx: &'a Receiver<T>,
     waiting: Option<Arc<Slot<T>>>,
     done: bool,
-    /// The process's record of this wait, while pending.
-    mark: Option<Waiting>,
 }
 
 impl<T: Send + 'static> Unpin for RecvFuture<'_, T> {}
@@ -123,7 +114,6 @@ impl<'a, T: Send + 'static> RecvFuture<'a, T> {
             rx,
             waiting: None,
             done: false,
-            mark: None,
         }
     }
 }
@@ -144,7 +134,6 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
                 Some(Outcome::Withdrawn) => unreachable!("only drop withdraws a future"),
             };
             this.waiting = None;
-            this.mark = None;
             this.done = true;
             return Poll::Ready(r);
         }
@@ -162,14 +151,9 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
             RecvNow::Poisoned => Err(RecvError::Poisoned),
             RecvNow::Retired => Err(RecvError::Retired),
             RecvNow::Block => {
-                let slot = Slot::<T>::owning(Signal::task(cx.waker()), None);
+                let slot = Slot::<T>::owning(Signal::task(cx.waker(), context::current_id()), None);
                 inner.push_receiver(slot.clone());
                 drop(inner);
-                let on = [WaitOn::Channel {
-                    id: this.rx.core.id,
-                    dir: Direction::Recv,
-                }];
-                this.mark = Some(context::pending_on(&on, Some(&slot)));
                 this.waiting = Some(slot);
                 return Poll::Pending;
             }

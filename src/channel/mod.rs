@@ -26,7 +26,7 @@ use crate::error::{
 };
 use crate::loom::lock;
 use crate::runtime::context;
-use crate::wait::{Direction, Outcome, Signal, WaitOn};
+use crate::wait::{Direction, Outcome, Signal};
 
 /// Creates a synchronous (rendezvous) channel, occam's `CHAN OF T`: a [`Sender::send`]
 /// completes only when a reader has taken the value.
@@ -330,15 +330,11 @@ impl<T: Send + 'static> Sender<T> {
             SendNow::Poisoned(v) => return Err(SendTimeoutError::Poisoned(v)),
             SendNow::Retired(v) => return Err(SendTimeoutError::Retired(v)),
         };
-        let sig = Arc::new(Signal::thread());
+        let sig = Arc::new(Signal::thread(context::current_id()));
         let slot = Slot::new(sig.clone(), 0, Some(value));
         inner.push_sender(slot.clone());
         drop(inner);
-        let on = [WaitOn::Channel {
-            id: self.core.id,
-            dir: Direction::Send,
-        }];
-        let outcome = sig.block(deadline, |sleep| context::park(&on, Some(&sig), sleep));
+        let outcome = sig.block(deadline, |sleep| context::park(&[], Some(&sig), sleep));
         let back = || slot.take().expect("an unsent value stays in its slot");
         match outcome {
             Outcome::Ready(_) => Ok(()),
@@ -510,15 +506,11 @@ impl<T: Send + 'static> Receiver<T> {
             RecvNow::Poisoned => return Err(RecvTimeoutError::Poisoned),
             RecvNow::Retired => return Err(RecvTimeoutError::Retired),
         }
-        let sig = Arc::new(Signal::thread());
+        let sig = Arc::new(Signal::thread(context::current_id()));
         let slot = Slot::<T>::new(sig.clone(), 0, None);
         inner.push_receiver(slot.clone());
         drop(inner);
-        let on = [WaitOn::Channel {
-            id: self.core.id,
-            dir: Direction::Recv,
-        }];
-        match sig.block(deadline, |sleep| context::park(&on, Some(&sig), sleep)) {
+        match sig.block(deadline, |sleep| context::park(&[], Some(&sig), sleep)) {
             Outcome::Ready(_) => Ok(slot.take().expect("a fired receiver's value")),
             Outcome::Poisoned(_) => Err(RecvTimeoutError::Poisoned),
             Outcome::Retired(_) => Err(RecvTimeoutError::Retired),

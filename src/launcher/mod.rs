@@ -19,6 +19,8 @@ mod check;
 mod dot;
 mod kinds;
 mod run;
+#[cfg(unix)]
+mod top;
 #[cfg(feature = "viz")]
 mod viz;
 

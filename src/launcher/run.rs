@@ -58,6 +58,9 @@ pub(super) struct RunArgs {
     #[cfg(feature = "viz")]
     #[command(flatten)]
     viz: super::viz::VizArgs,
+    #[cfg(unix)]
+    #[command(flatten)]
+    top: super::top::TopArgs,
 }
 
 /// How long processes get to stop after the network is poisoned before the launcher
@@ -65,6 +68,10 @@ pub(super) struct RunArgs {
 const GRACE: Duration = Duration::from_secs(5);
 
 pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
+    #[cfg(unix)]
+    if let Err(code) = super::top::check(&a.top) {
+        return code;
+    }
     #[cfg(feature = "mpi")]
     if a.mpi || mpi::under_mpirun() {
         return mpi::run(reg, a);
@@ -97,10 +104,28 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         .scheduler(scheduler)
         .on_deadlock(on_deadlock)
         .deadlock_check_interval(Duration::from_millis(a.deadlock_check_ms));
+    // One watch for every view of the run (a runtime feeds one).
+    let watch = crate::observe::Watch::new();
     #[cfg(feature = "viz")]
-    let (runtime, viewer) = match super::viz::start(&a.viz, &plan, runtime) {
+    let (runtime, viewer) = match super::viz::start(&a.viz, &plan, runtime, &watch) {
         Ok(v) => v,
         Err(code) => return code,
+    };
+    #[cfg(unix)]
+    let runtime = if a.top.on() {
+        runtime.watch(&watch)
+    } else {
+        runtime
+    };
+    #[cfg(unix)]
+    let info = super::top::Info {
+        name: plan.name.clone(),
+        declared: plan.processes.len(),
+        scheduler: super::top::scheduler_text(scheduler),
+        #[cfg(feature = "viz")]
+        viz: viewer.as_ref().map(|v| v.url().to_string()),
+        #[cfg(not(feature = "viz"))]
+        viz: None,
     };
     // The plan is needed after the start only to draw the run: without --dot it is
     // consumed by the start, so that a network of a million processes does not hold its
@@ -111,7 +136,7 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
     } else {
         (plan.into_running(reg, &runtime), None)
     };
-    let running = match started {
+    let mut running = match started {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");
@@ -124,6 +149,21 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
     let _ = ctrlc::set_handler(move || {
         let _ = int_tx.send(());
     });
+    #[cfg(unix)]
+    let top = if a.top.on() {
+        match super::top::Top::start(&a.top, &watch, info) {
+            Ok(t) => Some(t),
+            Err(code) => {
+                running.poison();
+                let _ = running.wait_timeout(GRACE);
+                return code;
+            }
+        }
+    } else {
+        None
+    };
+    #[cfg(not(unix))]
+    let top: Option<Top> = None;
     let code = supervise(
         &a,
         plan.as_ref(),
@@ -131,10 +171,32 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         running,
         &interrupted,
         on_deadlock,
+        top,
     );
+    // With --top, q has ended both views.
+    #[cfg(all(feature = "viz", unix))]
+    let viewer = viewer.filter(|_| !a.top.on());
     #[cfg(feature = "viz")]
     super::viz::linger(&a.viz, viewer, &interrupted, code);
     code
+}
+
+#[cfg(unix)]
+use super::top::Top;
+/// No terminal table where descriptors cannot be redirected.
+#[cfg(not(unix))]
+enum Top {}
+#[cfg(not(unix))]
+impl Top {
+    fn tick(&mut self) -> bool {
+        match *self {}
+    }
+    fn linger(&mut self, _: &mpsc::Receiver<()>) {
+        match *self {}
+    }
+    fn close(self) {
+        match self {}
+    }
 }
 
 /// Waits for the running network to end, or stops it (Ctrl-C, `--timeout`), reports the
@@ -147,13 +209,16 @@ fn supervise(
     mut running: network::Running,
     interrupted: &mpsc::Receiver<()>,
     on_deadlock: OnDeadlock,
+    mut top: Option<Top>,
 ) -> u8 {
     let deadline = a
         .timeout
         .map(|t| Instant::now() + Duration::from_secs_f64(t));
     let mut stop: Option<(&str, u8)> = None;
     let mut deadlocked = false;
-    while !running.wait_timeout(Duration::from_millis(50)) {
+    // The table polls its keys for most of each round.
+    let poll = Duration::from_millis(if top.is_some() { 5 } else { 50 });
+    while !running.wait_timeout(poll) {
         if !deadlocked {
             if let Some(d) = running.deadlock() {
                 deadlocked = true;
@@ -165,7 +230,8 @@ fn supervise(
                 eprintln!("{what}: {d}");
             }
         }
-        if interrupted.try_recv().is_ok() {
+        let quit = top.as_mut().is_some_and(|t| t.tick());
+        if interrupted.try_recv().is_ok() || quit {
             eprintln!("interrupted: poisoning the network");
             stop = Some(("interrupted", EXIT_INTERRUPTED));
         } else if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -179,6 +245,19 @@ fn supervise(
             running.poison();
             break;
         }
+    }
+    // The terminal is given back before the report, which goes to it; after the
+    // processes have stopped, so that nothing they still print lands in the report.
+    if let Some(mut t) = top {
+        if stop.is_none() {
+            t.linger(interrupted);
+        } else {
+            let until = Instant::now() + GRACE;
+            while !running.wait_timeout(poll) && Instant::now() < until {
+                t.tick();
+            }
+        }
+        t.close();
     }
     if let Some((what, code)) = stop {
         let ended = running.wait_timeout(GRACE);

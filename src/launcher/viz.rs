@@ -27,7 +27,8 @@ pub(super) struct VizArgs {
     viz_exit: bool,
 }
 
-/// Starts the view if asked: prints where, and returns the runtime that feeds it.
+/// Starts the view if asked, on `watch`: prints where, and returns the runtime that feeds
+/// it.
 ///
 /// # Errors
 /// The exit status when the view cannot start (a bad or refused address).
@@ -35,12 +36,12 @@ pub(super) fn start(
     a: &VizArgs,
     plan: &Plan,
     runtime: Runtime,
+    watch: &Watch,
 ) -> Result<(Runtime, Option<Viewer>), u8> {
     let Some(addr) = &a.viz else {
         return Ok((runtime, None));
     };
-    let watch = Watch::new();
-    let viewer = Viewer::options(&watch)
+    let viewer = Viewer::options(watch)
         .graph(Graph::from_plan(plan))
         .public(a.viz_public)
         .bind(addr)
@@ -55,7 +56,7 @@ pub(super) fn start(
         );
     }
     eprintln!("viewing at {}", viewer.url());
-    Ok((runtime.watch(&watch), Some(viewer)))
+    Ok((runtime.watch(watch), Some(viewer)))
 }
 
 /// After the run: keeps the view up until Ctrl-C (unless `--viz-exit`, or the run was

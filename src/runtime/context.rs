@@ -136,6 +136,15 @@ pub(crate) fn pending_on<S: Signalled + 'static>(on: &[WaitOn], sig: Option<&Arc
 }
 
 fn wait(on: &[WaitOn], sig: Option<Arc<dyn Signalled>>, parks: bool) -> Waiting {
+    if on.is_empty() && !parks {
+        // Nothing to record (an async wait on channels only: they are found in the
+        // channels' queues), and the driver marks the process parked.
+        return Waiting {
+            rec: None,
+            token: 0,
+            parks,
+        };
+    }
     let rec = current();
     let token = rec.as_ref().map_or(0, |r| r.add_waits(on, sig, parks));
     Waiting { rec, token, parks }

@@ -11,8 +11,8 @@ use super::error::Error;
 use super::group::Group;
 use super::par::{begin, guarded, span, Begun, Finished};
 use super::process::{AsyncBody, Body, Process};
+use super::record::ProcWaker;
 use super::record::Record;
-use super::record::{lock_std, ProcWaker};
 use super::scheduler::{JoinHandle, Pool};
 
 /// A green process, to be joined: the pool's handle, and its record, where the task
@@ -34,15 +34,15 @@ impl Task {
         // The task catches its body's panics itself; an error here means the pool shut
         // down before the task ended, which `conclude` reports below.
         let joined = self.join.join();
-        if let Some(f) = lock_std(&self.rec.failure).take() {
+        if let Some(f) = self.rec.take_failure() {
             let (seq, failure) = *f;
-            return Some((seq, self.rec.name.clone(), failure));
+            return Some((seq, self.rec.name.to_string(), failure));
         }
-        match *lock_std(&self.rec.end) {
+        match self.rec.end() {
             Some(_) => None,
             None => Some((
                 0,
-                self.rec.name.clone(),
+                self.rec.name.to_string(),
                 super::error::Failure::Panic(match joined {
                     Err(_) => "its scheduler stopped before it ended".into(),
                     Ok(()) => "it ended without a result".into(),
@@ -95,7 +95,7 @@ impl Future for ProcessTask {
         };
         let rec = &begun.rec;
         let waker = this.waker.get_or_insert_with(|| {
-            let pw = Arc::new(ProcWaker(cx.waker().clone()));
+            let pw = Arc::new(ProcWaker::new(cx.waker().clone()));
             let _ = rec.driver.set(pw.clone());
             Waker::from(pw)
         });
@@ -119,7 +119,7 @@ impl Future for ProcessTask {
         let begun = this.begun.take().expect("polled once more after its end");
         let rec = begun.rec.clone();
         if let Some((seq, _, failure)) = begun.end(result) {
-            *lock_std(&rec.failure) = Some(Box::new((seq, failure)));
+            rec.set_failure(seq, failure);
         }
         Poll::Ready(())
     }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::wait::Direction;
+use crate::wait::{Direction, Signal};
 
 /// A channel, as the runtime sees it through the ends processes hold.
 pub(crate) trait Endpoint: Send + Sync {
@@ -23,6 +23,9 @@ pub(crate) trait Endpoint: Send + Sync {
     fn poison(&self);
     /// Lets go of one end of `dir`: retiring it, or poisoning the channel with `poison`.
     fn drop_end(&self, dir: Direction, poison: bool);
+    /// Calls `f` (with the channel locked) with the signal of each waiter that process
+    /// `owner` left in the queue of side `dir`: the process's waits on this channel.
+    fn waits_of(&self, dir: Direction, owner: u64, f: &mut dyn FnMut(&Signal));
 }
 
 /// A barrier, as the runtime sees it through the enrolments processes hold.

@@ -15,7 +15,7 @@ use super::builder::Runtime;
 use super::held::{Endpoint, Enrolment, Held};
 use super::record::{live, lock_std, Record};
 use crate::deadlock::detect::{report, Blocked, Detector, ProcSnap, Res, Snapshot};
-use crate::wait::WaitOn;
+use crate::wait::{Signal, WaitOn};
 
 struct Monitor {
     /// The interval asked for most recently by a starting run, if shorter than the one
@@ -103,32 +103,32 @@ fn candidate(r: &Record) -> Option<Blocked> {
     if !r.parked.load(Ordering::Acquire) {
         return None;
     }
-    let w = lock_std(&r.wait);
-    if w.on.is_empty() {
-        return None;
-    }
-    let mut wakers = 0;
-    for e in &w.on {
-        if e.on == WaitOn::Timer {
-            return None;
-        }
-        if let Some(s) = &e.sig {
-            let s = s.as_signal();
-            if s.outcome().is_some() {
-                return None;
+    let mut on = Vec::new();
+    let mut timer = false;
+    let mut fired = false;
+    // The signals waited on, each once: an alt's guards share one.
+    let mut sigs: Vec<(*const Signal, bool)> = Vec::new();
+    r.each_wait(|w, s| {
+        timer |= w == WaitOn::Timer;
+        on.push(w);
+        if let Some(s) = s {
+            fired |= s.outcome().is_some();
+            if !sigs.iter().any(|&(p, _)| std::ptr::eq(p, s)) {
+                sigs.push((s, s.holds_waker()));
             }
-            wakers += usize::from(s.holds_waker());
         }
+    });
+    if on.is_empty() || timer || fired {
+        return None;
     }
     if let Some(d) = r.driver.get() {
         // The record's clone and the driver's own waker, plus one per waiting signal:
         // any other clone is held by something else that may wake the process.
+        let wakers = sigs.iter().filter(|&&(_, w)| w).count();
         if Arc::strong_count(d) != 2 + wakers {
             return None;
         }
     }
-    let on = w.on.iter().map(|e| e.on).collect();
-    drop(w);
     // Parked before and after reading the entries, with no park between: one wait.
     if !r.parked.load(Ordering::Acquire) || r.seq.load(Ordering::Acquire) != seq {
         return None;
@@ -141,7 +141,7 @@ fn candidate(r: &Record) -> Option<Blocked> {
 #[cfg(all(feature = "mpi", feature = "launcher"))]
 pub(crate) fn local_snapshot() -> (Snapshot, Vec<(u64, String)>) {
     let records = live();
-    let names = records.iter().map(|r| (r.id, r.name.clone())).collect();
+    let names = records.iter().map(|r| (r.id, r.name.to_string())).collect();
     (snapshot(&records), names)
 }
 
@@ -186,7 +186,7 @@ fn act(records: &[Arc<Record>], snap: &Snapshot, members: &[u64], waits: &HashMa
             }
         }
     }
-    let name_of = |id: u64| by_id.get(&id).map(|r| r.name.clone());
+    let name_of = |id: u64| by_id.get(&id).map(|r| r.name.to_string());
     let label_of = |w: &WaitOn| match *w {
         WaitOn::Channel { id, .. } => chans
             .get(&id)

@@ -161,7 +161,7 @@ impl Watch {
         drop(runs);
         // Concluded, and no process still running (a group may let go of its records
         // early, when the handle on a declared network is dropped while it runs).
-        let finished = released && all.iter().all(|r| lock_std(&r.end).is_some());
+        let finished = released && all.iter().all(|r| r.end().is_some());
         all.sort_by_key(|r| r.id);
         (all, deadlocks, finished)
     }
@@ -362,10 +362,12 @@ fn snapshot_of(
     let mut holders: HashMap<(u64, Option<Direction>), Vec<u64>> = HashMap::new();
     let mut channels: Vec<ChannelState> = Vec::new();
     let mut chan_at: HashMap<u64, usize> = HashMap::new();
-    let mut labels: HashMap<u64, String> = HashMap::new();
+    // Keyed by (id, is a barrier): channels and barriers number their ids apart, so a
+    // channel and a barrier may share one.
+    let mut labels: HashMap<(u64, bool), String> = HashMap::new();
     let mut ended: Vec<Option<(ProcessEnd, Duration)>> = Vec::with_capacity(records.len());
     for r in records {
-        let finish = *lock_std(&r.end);
+        let finish = r.end();
         ended.push(finish);
         let end = finish.map(|e| e.0);
         for h in r.held() {
@@ -397,7 +399,7 @@ fn snapshot_of(
                     }
                 }
                 Held::Barrier(b) => {
-                    labels.entry(b.id()).or_insert_with(|| b.label());
+                    labels.entry((b.id(), true)).or_insert_with(|| b.label());
                     if end.is_none() {
                         holders.entry((b.id(), None)).or_default().push(r.id);
                     }
@@ -406,14 +408,14 @@ fn snapshot_of(
         }
     }
     for c in &channels {
-        labels.insert(c.id, c.label.clone());
+        labels.insert((c.id, false), c.label.clone());
     }
     let processes = records
         .iter()
         .zip(ended)
         .map(|(r, end)| ProcessState {
             id: r.id,
-            name: r.name.clone(),
+            name: r.name.to_string(),
             state: match end {
                 Some((e, _)) => State::Ended(e),
                 None => state_of(r, &holders, &labels),
@@ -434,14 +436,20 @@ fn snapshot_of(
 fn state_of(
     r: &Record,
     holders: &HashMap<(u64, Option<Direction>), Vec<u64>>,
-    labels: &HashMap<u64, String>,
+    labels: &HashMap<(u64, bool), String>,
 ) -> State {
     if !r.parked.load(Ordering::Acquire) {
         return State::Running;
     }
-    let on: Vec<WaitOn> = lock_std(&r.wait).on.iter().map(|e| e.on).collect();
+    let on: Vec<WaitOn> = r.waits();
     if on.is_empty() {
-        return State::Elsewhere;
+        // Its wait ended (the signal fired and left the queue) and it is about to run; or
+        // it waits on something outside occamy.
+        return if r.driver.get().is_some_and(|d| d.woken()) {
+            State::Running
+        } else {
+            State::Elsewhere
+        };
     }
     let timeout = on.contains(&WaitOn::Timer);
     let ops: Vec<Waiting> = on
@@ -465,7 +473,10 @@ fn state_of(
                 .unwrap_or_default();
             Waiting {
                 on: w,
-                label: labels.get(&id).cloned().unwrap_or_else(|| format!("#{id}")),
+                label: labels
+                    .get(&(id, key.is_none()))
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{id}")),
                 peers,
             }
         })

@@ -93,12 +93,12 @@ impl Begun {
             rec.poison_held();
         }
         rec.flush(poison);
-        *lock_std(&rec.end) = Some((end, started.elapsed()));
+        rec.set_end(end, started.elapsed());
         rec.go_dead();
         let seq = FINISHED.fetch_add(1, Ordering::Relaxed);
         let failure = failure?;
         tracing::info!(process = %rec.name, "{failure}");
-        Some((seq, rec.name.clone(), failure))
+        Some((seq, rec.name.to_string(), failure))
     }
 }
 

@@ -12,7 +12,7 @@ use std::task::{Wake, Waker};
 use super::error::{Failure, ProcessEnd};
 use super::group::Group;
 use super::held::{Endpoint, Held};
-use crate::wait::{Direction, Signalled, WaitOn};
+use crate::wait::{Direction, Signal, Signalled, WaitOn};
 
 pub(crate) fn lock_std<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -44,21 +44,53 @@ pub(crate) struct Wait {
 /// The waker an async process is polled with, one per process, kept by its record so
 /// that the deadlock monitor can count its clones: when every clone is held by a signal
 /// the process waits on, nothing else (a foreign future, a timer) can wake it.
-pub(crate) struct ProcWaker(pub(crate) Waker);
+pub(crate) struct ProcWaker {
+    waker: Waker,
+    /// Woken since its last poll began: a parked process whose wait has ended (its signal
+    /// fired and left the channel's queue) is about to run, not waiting elsewhere.
+    woken: AtomicBool,
+}
 
-impl Wake for ProcWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.wake_by_ref();
+impl ProcWaker {
+    pub(crate) fn new(waker: Waker) -> ProcWaker {
+        ProcWaker {
+            waker,
+            woken: AtomicBool::new(false),
+        }
     }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.wake_by_ref();
+
+    /// Whether the process was woken since its last poll began.
+    pub(crate) fn woken(&self) -> bool {
+        self.woken.load(Ordering::Relaxed)
     }
 }
 
-/// One running (or finished) process.
+impl Wake for ProcWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Relaxed);
+        self.waker.wake_by_ref();
+    }
+}
+
+/// How a process ended, once it has.
+#[derive(Default)]
+struct Ended {
+    how: Option<ProcessEnd>,
+    /// How long it ran, in nanoseconds (a `Duration` would take twice the room).
+    ran_ns: u64,
+    /// A green process's failure, left here by its task for whoever joins it (a box: most
+    /// processes never fail, and the record of each is kept until its run ends).
+    failure: Option<Box<(u64, Failure)>>,
+}
+
+/// One running (or finished) process. Kept small (216 bytes with its `Arc`): a network
+/// of a million processes has a million records.
 pub(crate) struct Record {
     pub(crate) id: u64,
-    pub(crate) name: String,
+    pub(crate) name: Box<str>,
     pub(crate) group: Arc<Group>,
     pub(crate) held: Mutex<Vec<HeldEntry>>,
     pub(crate) wait: Mutex<Wait>,
@@ -73,11 +105,8 @@ pub(crate) struct Record {
     pending: Mutex<Vec<(Arc<dyn Endpoint>, Direction)>>,
     /// Whether `pending` may be non-empty: checked without its lock on every park.
     has_pending: AtomicBool,
-    /// How it ended, and how long it ran.
-    pub(crate) end: Mutex<Option<(ProcessEnd, std::time::Duration)>>,
-    /// A green process's failure, left here by its task for whoever joins it (a box: most
-    /// processes never fail, and the record of each is kept until its run ends).
-    pub(crate) failure: Mutex<Option<Box<(u64, Failure)>>>,
+    /// How it ended.
+    ended: Mutex<Ended>,
     /// For async processes: the waker their driver polls them with.
     pub(crate) driver: OnceLock<Arc<ProcWaker>>,
     /// Whether it was warned of a blocking call inside a green task.
@@ -138,7 +167,7 @@ impl Record {
         }
         let r = Arc::new(Record {
             id,
-            name,
+            name: name.into_boxed_str(),
             group: group.clone(),
             held: Mutex::new(held),
             wait: Mutex::new(Wait::default()),
@@ -146,13 +175,36 @@ impl Record {
             seq: AtomicU64::new(0),
             pending: Mutex::new(Vec::new()),
             has_pending: AtomicBool::new(false),
-            end: Mutex::new(None),
-            failure: Mutex::new(None),
+            ended: Mutex::new(Ended::default()),
             driver: OnceLock::new(),
             warned: AtomicBool::new(false),
         });
         group.add(r.clone());
         r
+    }
+
+    /// How the process ended and how long it ran, once it has.
+    pub(crate) fn end(&self) -> Option<(ProcessEnd, std::time::Duration)> {
+        let e = lock_std(&self.ended);
+        e.how
+            .map(|how| (how, std::time::Duration::from_nanos(e.ran_ns)))
+    }
+
+    /// Records how the process ended, after running for `ran`.
+    pub(crate) fn set_end(&self, how: ProcessEnd, ran: std::time::Duration) {
+        let mut e = lock_std(&self.ended);
+        e.how = Some(how);
+        e.ran_ns = u64::try_from(ran.as_nanos()).unwrap_or(u64::MAX);
+    }
+
+    /// Leaves a green process's failure (with its sequence number) for whoever joins it.
+    pub(crate) fn set_failure(&self, seq: u64, failure: Failure) {
+        lock_std(&self.ended).failure = Some(Box::new((seq, failure)));
+    }
+
+    /// Takes the failure a green process left, if any.
+    pub(crate) fn take_failure(&self) -> Option<Box<(u64, Failure)>> {
+        lock_std(&self.ended).failure.take()
     }
 
     /// Adds the record to the live set (the process has started).
@@ -239,6 +291,13 @@ impl Record {
         park: bool,
     ) -> u64 {
         self.flush_if_any();
+        if on.is_empty() {
+            // A thread's wait on channels: they are found in the channels' queues.
+            if park {
+                self.set_parked(true);
+            }
+            return 0;
+        }
         let mut w = lock_std(&self.wait);
         w.next_token += 1;
         let token = w.next_token;
@@ -266,7 +325,37 @@ impl Record {
         if unpark {
             self.set_parked(false);
         }
-        lock_std(&self.wait).on.retain(|e| e.token != token);
+        if token != 0 {
+            lock_std(&self.wait).on.retain(|e| e.token != token);
+        }
+    }
+
+    /// Calls `f` with each thing the process waits on, and the signal that ends that wait
+    /// (none for a bare timer): the waits recorded here (barriers, timers) and the waiters
+    /// it left in the queues of the channels it holds (found by their signals' owner).
+    /// Meaningful while the process is parked; read its `seq` before and after to know
+    /// that all were one wait.
+    pub(crate) fn each_wait(&self, mut f: impl FnMut(WaitOn, Option<&Signal>)) {
+        for e in lock_std(&self.wait).on.iter() {
+            f(e.on, e.sig.as_deref().map(Signalled::as_signal));
+        }
+        // Not under the record's locks: a channel's lock is taken after them elsewhere
+        // (a process flushing its dropped ends before it waits).
+        for h in self.held() {
+            if let Held::Chan(c, dir) = h {
+                let id = c.id();
+                c.waits_of(dir, self.id, &mut |s| {
+                    f(WaitOn::Channel { id, dir }, Some(s))
+                });
+            }
+        }
+    }
+
+    /// What the process waits on (see [`Record::each_wait`]).
+    pub(crate) fn waits(&self) -> Vec<WaitOn> {
+        let mut on = Vec::new();
+        self.each_wait(|w, _| on.push(w));
+        on
     }
 
     /// Warns, once per process, of a blocking call made inside a green task.
@@ -285,6 +374,9 @@ impl Record {
     pub(crate) fn set_parked(&self, parked: bool) {
         if parked {
             self.seq.fetch_add(1, Ordering::AcqRel);
+        } else if let Some(d) = self.driver.get() {
+            // Before the poll: a wake during it counts for the next park.
+            d.woken.store(false, Ordering::Relaxed);
         }
         self.parked.store(parked, Ordering::Release);
     }
@@ -304,18 +396,17 @@ impl Record {
                 Held::Barrier(b) => barriers.push(b.id()),
             }
         }
-        let w = lock_std(&self.wait);
         ProcessInfo {
             id: self.id,
-            name: self.name.clone(),
+            name: self.name.to_string(),
             ends,
             barriers,
             waiting: if self.parked.load(Ordering::Acquire) {
-                w.on.iter().map(|e| e.on).collect()
+                self.waits()
             } else {
                 Vec::new()
             },
-            end: lock_std(&self.end).map(|e| e.0),
+            end: self.end().map(|e| e.0),
         }
     }
 }
@@ -381,5 +472,16 @@ pub fn processes() -> Vec<ProcessInfo> {
 impl fmt::Debug for Record {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Record({})", self.name)
+    }
+}
+
+#[cfg(all(test, not(loom), target_pointer_width = "64"))]
+mod size {
+    /// A network of a million processes has a million records: with its `Arc`'s two
+    /// counts, a record must fit the allocator's 224-byte class.
+    #[test]
+    fn a_record_fits_its_budget() {
+        let n = std::mem::size_of::<super::Record>();
+        assert!(n <= 200, "a record takes {n} bytes");
     }
 }

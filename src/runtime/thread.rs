@@ -63,7 +63,7 @@ pub(crate) fn block_on<F: Future>(fut: F, rec: Option<&Arc<Record>>) -> F::Outpu
     let thread = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
     let waker = match rec {
         Some(r) => {
-            let pw = Arc::new(ProcWaker(thread));
+            let pw = Arc::new(ProcWaker::new(thread));
             let _ = r.driver.set(pw.clone());
             Waker::from(pw)
         }

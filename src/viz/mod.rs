@@ -38,7 +38,7 @@
 //! assert!(viewer.state_json().contains("\"finished\":true"));
 //! ```
 
-mod state;
+pub(crate) mod state;
 
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};

@@ -147,44 +147,20 @@ impl Model {
             }
         };
         // Deadlocked processes and the channels on the cycle.
-        let mut dl_nodes: Vec<String> = Vec::new();
-        let mut cycle_nodes: Vec<String> = Vec::new();
-        let mut cycle_channels: Vec<String> = Vec::new();
-        let mut waited: Vec<String> = Vec::new();
-        let mut texts: Vec<String> = Vec::new();
         let by_name: HashMap<&str, &str> = snap
             .processes
             .iter()
             .zip(&ids)
             .filter_map(|(p, id)| Some((p.name.as_str(), id.as_deref()?)))
             .collect();
-        for d in &snap.deadlocks {
-            texts.push(d.to_string());
-            for b in &d.blocked {
-                if let Some(n) = by_name.get(b.name.as_str()) {
-                    dl_nodes.push(n.to_string());
-                }
-                for op in &b.ops {
-                    if let WaitOn::Channel { id, .. } = op.on {
-                        waited.push(key_of(id, &op.label));
-                    }
-                }
-            }
-            let len = d.cycle.len();
-            for (i, x) in d.cycle.iter().enumerate() {
-                let y = &d.cycle[(i + 1) % len];
-                if let Some(n) = by_name.get(x.as_str()) {
-                    cycle_nodes.push(n.to_string());
-                }
-                if let Some(b) = d.blocked.iter().find(|b| &b.name == x) {
-                    for op in b.ops.iter().filter(|op| op.peers.contains(y)) {
-                        if let WaitOn::Channel { id, .. } = op.on {
-                            cycle_channels.push(key_of(id, &op.label));
-                        }
-                    }
-                }
-            }
-        }
+        let marks = DeadlockMarks::of(snap);
+        let node = |n: &String| by_name.get(n.as_str()).map(|s| s.to_string());
+        let dl_nodes: Vec<String> = marks.deadlocked.iter().filter_map(node).collect();
+        let cycle_nodes: Vec<String> = marks.cycle.iter().filter_map(node).collect();
+        let key = |(id, label): &(u64, String)| key_of(*id, label);
+        let cycle_channels: Vec<String> = marks.cycle_channels.iter().map(key).collect();
+        let waited: Vec<String> = marks.waited.iter().map(key).collect();
+        let texts = marks.texts;
         // Which processes to detail.
         let sampled = snap.processes.len() > MAX_DETAIL;
         let mut seen_in: HashMap<&str, usize> = HashMap::new();
@@ -303,6 +279,52 @@ impl Model {
             }),
         };
         serde_json::to_string(&state).expect("the state always serialises")
+    }
+}
+
+/// The deadlocks of a snapshot as the views mark them (the web view's state, the
+/// terminal table): processes by name, channels by id and label.
+#[derive(Debug, Default)]
+pub(crate) struct DeadlockMarks {
+    /// Each deadlock's report, as the launcher prints it.
+    pub(crate) texts: Vec<String>,
+    /// Every deadlocked process.
+    pub(crate) deadlocked: Vec<String>,
+    /// The processes of each waits-for cycle, in order (the last waits for the first).
+    pub(crate) cycle: Vec<String>,
+    /// The channels along the cycles.
+    pub(crate) cycle_channels: Vec<(u64, String)>,
+    /// Every channel a deadlocked process waits on.
+    pub(crate) waited: Vec<(u64, String)>,
+}
+
+impl DeadlockMarks {
+    pub(crate) fn of(snap: &Snapshot) -> DeadlockMarks {
+        let mut m = DeadlockMarks::default();
+        for d in &snap.deadlocks {
+            m.texts.push(d.to_string());
+            for b in &d.blocked {
+                m.deadlocked.push(b.name.clone());
+                for op in &b.ops {
+                    if let WaitOn::Channel { id, .. } = op.on {
+                        m.waited.push((id, op.label.clone()));
+                    }
+                }
+            }
+            let len = d.cycle.len();
+            for (i, x) in d.cycle.iter().enumerate() {
+                let y = &d.cycle[(i + 1) % len];
+                m.cycle.push(x.clone());
+                if let Some(b) = d.blocked.iter().find(|b| &b.name == x) {
+                    for op in b.ops.iter().filter(|op| op.peers.contains(y)) {
+                        if let WaitOn::Channel { id, .. } = op.on {
+                            m.cycle_channels.push((id, op.label.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        m
     }
 }
 
