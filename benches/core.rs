@@ -17,9 +17,11 @@
 //! (alternating) and prints the ratio: the monitor's overhead. `watch` does the same with
 //! and without an `occamy::observe::Watch` attached (what `occamy run --viz` attaches),
 //! nobody reading it, and once more with a reader taking a snapshot every 250 ms (as the
-//! viewer does while a page is open).
+//! viewer does while a page is open). `record` runs commstime recorded into a trace file
+//! (`occamy run --record`) and not recorded, alternating, and prints the ratio: the cost
+//! of recording every communication, wait and wake-up (the bar is 2).
 //!
-//! Usage: `cargo bench --bench core [-- [--quick] [commstime|pingpong|ring|spawn|alt|detection|watch]...]`
+//! Usage: `cargo bench --bench core [-- [--quick] [commstime|pingpong|ring|spawn|alt|detection|watch|record]...]`
 //! (a name also runs its green variants);
 //! `--occamy-only` or `--crossbeam-only` runs one side alone (for profiling).
 //!
@@ -333,13 +335,12 @@ impl Config {
                 "--quick" => quick = true,
                 "--occamy-only" => crossbeam = false,
                 "--crossbeam-only" => occamy = false,
-                "commstime" | "pingpong" | "ring" | "spawn" | "alt" | "detection" | "watch" => {
-                    only.push(arg)
-                }
+                "commstime" | "pingpong" | "ring" | "spawn" | "alt" | "detection" | "watch"
+                | "record" => only.push(arg),
                 a if a.starts_with('-') => eprintln!("core bench: ignoring option {a}"),
                 a => {
                     return Err(format!(
-                        "unknown benchmark {a:?} (commstime, pingpong, ring, spawn, alt, detection, watch)"
+                        "unknown benchmark {a:?} (commstime, pingpong, ring, spawn, alt, detection, watch, record)"
                     ))
                 }
             }
@@ -582,6 +583,10 @@ fn main() -> ExitCode {
     if cfg.occamy && cfg.wants("watch") {
         watch_overhead(&cfg);
     }
+    #[cfg(feature = "trace")]
+    if cfg.occamy && cfg.wants("record") {
+        record_overhead(&cfg);
+    }
     println!("total {:.1} s", t0.elapsed().as_secs_f64());
     ExitCode::SUCCESS
 }
@@ -676,4 +681,58 @@ fn watch_overhead(cfg: &Config) {
         spread(&runs[1]),
         ratio(m[2], m[1])
     );
+}
+
+/// Recording's cost on commstime: recorded into a trace file (every communication, wait
+/// and wake-up, as `occamy run --record` does) and not, alternating, in the same run; on
+/// threads, and as green tasks on two workers (where every communication parks a task,
+/// so a wait and a wake-up are recorded with it). Without a recording the hooks are one
+/// relaxed load each: the "not" rounds run the very code a program that never records
+/// runs.
+#[cfg(feature = "trace")]
+fn record_overhead(cfg: &Config) {
+    use occamy::trace::{Header, Recorder};
+    let path = std::env::temp_dir().join(format!("occamy-bench-{}.trace", std::process::id()));
+    let n = cfg.commstime_n;
+    type Variant = (&'static str, Box<dyn Fn() -> f64>);
+    let variants: [Variant; 2] = [
+        (
+            "commstime",
+            Box::new(move || commstime_occamy(&Runtime::new(), n)),
+        ),
+        ("commstime-green2", Box::new(move || green::commstime(2, n))),
+    ];
+    for (name, bench) in &variants {
+        let (mut on, mut off) = (Vec::new(), Vec::new());
+        let (mut bytes, mut events) = (0, 0);
+        for round in 0..cfg.rounds {
+            for record in if round % 2 == 0 {
+                [true, false]
+            } else {
+                [false, true]
+            } {
+                if record {
+                    let rec = Recorder::start(&path, Header::default()).expect("a trace file");
+                    on.push(bench());
+                    rec.finish().expect("the trace written");
+                    bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+                    events = occamy::trace::open(&path).map_or(0, |t| t.events.len());
+                } else {
+                    off.push(bench());
+                }
+            }
+        }
+        let (m_on, m_off) = (median(&on), median(&off));
+        let ratio = m_on
+            .zip(m_off)
+            .map_or_else(|| "-".into(), |(a, b)| format!("{:.3}", a / b));
+        println!(
+            "record {name:<16} recorded {:>7} ns/comm {:<15} not recorded {:>7} ns/comm {:<15} ratio {ratio} (bar: 2); last trace {events} events, {bytes} bytes",
+            show(m_on),
+            spread(&on),
+            show(m_off),
+            spread(&off)
+        );
+    }
+    let _ = std::fs::remove_file(&path);
 }

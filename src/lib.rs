@@ -115,6 +115,9 @@
 //! ## Instrumentation
 //! Every process runs inside a `tracing` span named `process` with its name; channel
 //! operations emit `TRACE` events. With no subscriber they cost a relaxed load each.
+//! A run can also be recorded into a trace file and replayed (`occamy run --record`,
+//! `occamy replay`; the `trace` module, feature `trace`): the runtime's hooks for that
+//! sit beside `tracing`'s, and cost one relaxed load each while nothing records.
 //!
 //! ## The crate's parts, and its cargo features
 //! The crate root holds the CSP core: channels, alt, processes, barriers, timers and their
@@ -122,14 +125,15 @@
 //!
 //! | module | feature | what |
 //! |---|---|---|
-//! | `occamy::network` | `network` | declared networks: the RON format, loading and checking it, running a checked network; the registry of kinds and types (`network::Registry`, `network::Kind`, `network::BuildCtx`) and the built-in kinds |
+//! | `occamy::network` | `network` | declared networks: the RON format, loading and checking it (`network::check`, diagnostics with codes, `network::CODES`), running a checked network and feeding and reading its open ports (`network::run_file_with`); the registry of kinds and types (`network::Registry`, `network::Kind`, `network::BuildCtx`) and the built-in kinds |
 //! | `occamy::graph` | `graph` | the process graph, as Graphviz DOT or JSON |
 //! | `occamy::launcher` | `launcher` | the `occamy` command (`check`, `run`, `kinds`, `dot`); needs `network` and `graph` |
 //! | `occamy::viz` | `viz` | the live web view of a running network (`occamy run FILE --viz`, [`viz::Viewer`]); needs `network` and `graph` |
+//! | `occamy::trace` | `trace` | recordings of runs (`occamy run --record`) and their replay (`occamy replay`): the trace format, its writer and reader |
 //! | `occamy::bridge` | `bridge` | bridges from and to crossbeam-channel and flume channels, for threaded and async code around a network |
 //! | `occamy::mpi` | `mpi` | one network across MPI ranks: cross-rank channels with local channels' meaning (needs an MPI library) |
 //!
-//! `network`, `graph`, `viz` and `launcher` are on by default, `bridge` and `mpi` are not. With `default-features = false`
+//! `network`, `graph`, `viz`, `trace` and `launcher` are on by default, `bridge` and `mpi` are not. With `default-features = false`
 //! only the core is built, and it depends on `crossbeam-utils`, `crossbeam-deque` (the
 //! green scheduler's work-stealing queues) and `tracing` alone.
 //!
@@ -163,6 +167,8 @@ mod runtime;
 #[cfg(test)]
 mod testing;
 mod time;
+#[cfg(feature = "trace")]
+pub mod trace;
 #[cfg(feature = "viz")]
 pub mod viz;
 mod wait;

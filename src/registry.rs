@@ -442,10 +442,21 @@ pub struct TypeInfo {
     link: Option<LinkFn>,
     numeric: bool,
     make: fn(usize) -> AnyChannel,
+    /// `TypeId` of its channels' writing end, `Sender<T>` (to check values fed to one).
+    sender: fn() -> std::any::TypeId,
     check_value: fn(&Value) -> Result<(), String>,
     readable: bool,
     format: Arc<dyn Any + Send + Sync>,
+    /// Shows a value of the type with `format` (for recorded values).
+    show: fn(&(dyn Any + Send + Sync), &dyn Any) -> Option<String>,
     generic: HashMap<&'static str, GenericBuildFn>,
+    /// Values for an input port from a RON list (`occamy run --feed`): readable types only.
+    feed_ron: Option<crate::network::FeedRonFn>,
+}
+
+fn show_typed<T: 'static>(format: &(dyn Any + Send + Sync), v: &dyn Any) -> Option<String> {
+    let f = format.downcast_ref::<fn(&T) -> String>()?;
+    Some(f(v.downcast_ref::<T>()?))
 }
 
 impl fmt::Debug for TypeInfo {
@@ -502,9 +513,12 @@ impl TypeInfo {
             link: None,
             numeric,
             make: make_channel::<T>,
+            sender: std::any::TypeId::of::<Sender<T>>,
+            feed_ron: None,
             check_value: not_readable,
             readable: false,
             format: Arc::new(format),
+            show: show_typed::<T>,
             generic,
         }
     }
@@ -519,6 +533,7 @@ impl TypeInfo {
         t.check_value = check_value::<T>;
         t.readable = true;
         t.generic.extend(crate::kinds::readable_builds::<T>());
+        t.feed_ron = Some(crate::network::feed_from_ron::<T>);
         t
     }
 
@@ -567,8 +582,22 @@ impl TypeInfo {
         (self.check_value)(v)
     }
 
+    pub(crate) fn feed_ron(&self) -> Option<crate::network::FeedRonFn> {
+        self.feed_ron
+    }
+
+    pub(crate) fn sender_type(&self) -> std::any::TypeId {
+        (self.sender)()
+    }
+
     pub(crate) fn make(&self, cap: usize) -> AnyChannel {
         (self.make)(cap)
+    }
+
+    /// Shows values of this type as `print` does (for a recording of values).
+    pub(crate) fn shower(&self) -> crate::runtime::recorder::Show {
+        let (format, show) = (self.format.clone(), self.show);
+        Box::new(move |v| show(&*format, v))
     }
 
     pub(crate) fn generic_build(&self, kind: &str) -> Option<GenericBuildFn> {

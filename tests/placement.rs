@@ -361,6 +361,30 @@ fn mistakes_in_rank_and_placement_are_clear_errors() {
 }
 
 #[test]
+fn the_checker_finds_a_rank_a_program_set_out_of_range() {
+    let reg = Registry::with_builtins();
+    let mut plan = ok("placement_round_robin.ron", 2);
+    assert!(network::check(&plan, &reg).is_empty());
+    // A program re-places the plan by hand: both `sink` replicas on a rank the plan lacks.
+    let sinks: Vec<usize> = (0..plan.processes.len())
+        .filter(|&i| plan.processes[i].name.starts_with("sink["))
+        .collect();
+    assert_eq!(sinks.len(), 2);
+    for &i in &sinks {
+        plan.processes[i].rank = 2;
+    }
+    let d = network::check(&plan, &reg);
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_eq!(d[0].code, "E0801");
+    assert_eq!(d[0].context, ["process `sink[0]`"]);
+    assert_eq!(d[0].pos, plan.processes[sinks[0]].pos);
+    assert_eq!(
+        d[0].message,
+        "rank 2 is out of range: this run has 2 ranks (0..=1); so is that of 1 more replica"
+    );
+}
+
+#[test]
 #[cfg(target_pointer_width = "64")]
 fn a_million_processes_cost_no_more_for_their_ranks() {
     // A rank is a `u32` beside the `bool` that was already there: the process record
@@ -408,7 +432,7 @@ mod cli {
         assert_eq!(r.code, Some(2), "{}", r.stdout);
         assert!(
             r.stderr.starts_with(
-                "tests/networks/placement_range.ron:7:24: error: process `src[2]`: rank 3 is \
+                "tests/networks/placement_range.ron:7:24: error[E0801]: process `src[2]`: rank 3 is \
                  out of range: this run has 3 ranks (0..=2); so is that of 1 more replica\n"
             ),
             "{}",
@@ -422,6 +446,46 @@ mod cli {
         ]);
         assert_eq!(r.code, Some(2));
         assert!(r.stderr.contains("--ranks"), "{}", r.stderr);
+    }
+
+    #[test]
+    fn check_json_with_ranks_gives_the_placement_and_its_errors() {
+        let r = occamy(&[
+            "check",
+            "--json",
+            "tests/networks/placement_round_robin.ron",
+            "--ranks",
+            "3",
+        ]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["ok"], true);
+        assert_eq!(v["ranks"], 3);
+        let summary = v["summary"].as_str().unwrap();
+        assert!(
+            summary.ends_with("placed on 3 ranks (6 + 5 + 1 processes), 4 channels between ranks"),
+            "{summary}"
+        );
+        let r = occamy(&[
+            "check",
+            "--json",
+            "tests/networks/placement_range.ron",
+            "--ranks",
+            "3",
+        ]);
+        assert_eq!(r.code, Some(2), "{}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["ok"], false);
+        assert_eq!(
+            v["diagnostics"][0],
+            serde_json::json!({
+                "file": "tests/networks/placement_range.ron",
+                "line": 7, "column": 24, "code": "E0801",
+                "context": ["process `src[2]`"],
+                "message": "rank 3 is out of range: this run has 3 ranks (0..=2); so is that of 1 more replica",
+                "help": "run on more ranks (`--ranks N`), or compute the rank modulo `$ranks` (`rank: \"$i % $ranks\"`)",
+            })
+        );
     }
 
     #[test]

@@ -49,7 +49,7 @@ impl<'a> Future for SelectFuture<'a> {
                 Begun::Done(index, event) => return Poll::Ready(this.complete(index, event)),
                 Begun::Waiting(sig) => {
                     this.waiting = Some(sig.clone());
-                    this.mark = Some(context::pending_on(alt.recorded_waits(), Some(&sig)));
+                    this.mark = Some(context::pending_on(&alt.recorded_waits(), Some(&sig)));
                     sig
                 }
             },

@@ -544,7 +544,7 @@ impl Alt {
             Begun::Waiting(sig) => {
                 let on = self.recorded_waits();
                 let outcome = sig.block(self.earliest.map(|(_, d)| d), |sleep| {
-                    context::park(on, Some(&sig), sleep)
+                    context::park(&on, Some(&sig), sleep)
                 });
                 self.finish(&sig, outcome)
             }
@@ -576,14 +576,32 @@ impl Alt {
         SelectFuture::new(self)
     }
 
-    /// What a blocked select records with the process: its timeout, if it has one. Its
-    /// channel guards are found by the signal's owner in the channels' queues.
-    pub(crate) fn recorded_waits(&self) -> &'static [WaitOn] {
-        if self.earliest.is_some() {
-            &[WaitOn::Timer]
-        } else {
-            &[]
+    /// What a blocked select records with the process: its timeout, if it has one (its
+    /// channel guards are found by the signal's owner in the channels' queues), and for a
+    /// recording, its channel guards too.
+    pub(crate) fn recorded_waits(&self) -> std::borrow::Cow<'static, [WaitOn]> {
+        if !crate::runtime::recorder::on() {
+            return std::borrow::Cow::Borrowed(if self.earliest.is_some() {
+                &[WaitOn::Timer]
+            } else {
+                &[]
+            });
         }
+        let mut on: Vec<WaitOn> = self
+            .enqueued
+            .iter()
+            .filter_map(|&i| match &self.guards[i].kind {
+                Kind::Chan { op, .. } => Some(WaitOn::Channel {
+                    id: op.core().id,
+                    dir: op.dir(),
+                }),
+                _ => None,
+            })
+            .collect();
+        if self.earliest.is_some() {
+            on.push(WaitOn::Timer);
+        }
+        std::borrow::Cow::Owned(on)
     }
 
     fn chosen(&mut self, index: usize, event: Event) -> (usize, Event) {
@@ -596,7 +614,25 @@ impl Alt {
             _ => {}
         }
         tracing::trace!(guard = index, event = ?event, "alt");
+        if crate::runtime::recorder::on() {
+            self.record_choice(index, event);
+        }
         (index, event)
+    }
+
+    /// Records the choice (a recording is on).
+    #[cold]
+    fn record_choice(&self, index: usize, event: Event) {
+        let channel = match self.guards.get(index).map(|g| &g.kind) {
+            Some(Kind::Chan { lix, .. }) => self.cores[*lix].id,
+            _ => 0,
+        };
+        crate::runtime::recorder::emit(crate::runtime::recorder::Ev::Alt {
+            process: crate::runtime::context::current_id(),
+            guard: index as u32,
+            channel,
+            event: event as u8,
+        });
     }
 
     fn lock_all(&self) -> Vec<MutexGuard<'_, Inner>> {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::Event;
 use crate::channel::{give_back, recv_now, send_now, Core, Inner, RecvNow, SendNow, Slot, Waiter};
 use crate::loom::lock;
-use crate::wait::{Outcome, Signal};
+use crate::wait::{Direction, Outcome, Signal};
 
 /// What trying a guard with its channel locked found.
 pub(crate) enum Now {
@@ -19,6 +19,7 @@ pub(crate) enum Now {
 
 pub(crate) trait ChanOp: Send {
     fn core(&self) -> &Arc<Core>;
+    fn dir(&self) -> Direction;
     /// False for an output guard whose value has already been sent.
     fn armed(&self) -> bool;
     fn try_now(&mut self, inner: &mut Inner) -> Now;
@@ -51,6 +52,9 @@ pub(crate) struct SendOp<T> {
 impl<T: Send + 'static> ChanOp for RecvOp<T> {
     fn core(&self) -> &Arc<Core> {
         &self.core
+    }
+    fn dir(&self) -> Direction {
+        Direction::Recv
     }
     fn armed(&self) -> bool {
         true
@@ -107,6 +111,9 @@ impl<T: Send + 'static> ChanOp for RecvOp<T> {
 impl<T: Send + 'static> ChanOp for SendOp<T> {
     fn core(&self) -> &Arc<Core> {
         &self.core
+    }
+    fn dir(&self) -> Direction {
+        Direction::Send
     }
     fn armed(&self) -> bool {
         self.value.is_some()

@@ -40,6 +40,7 @@ use std::sync::Arc;
 use std::task::Waker;
 
 use crate::loom::{lock, Mutex};
+use crate::runtime::recorder::{self, Ev};
 use crate::wait::{Direction, Outcome, Signal, Signalled};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -148,6 +149,8 @@ pub(crate) trait Waiter: Send + Sync {
     fn signal(&self) -> &Signal;
     fn guard(&self) -> usize;
     fn as_any(&self) -> &dyn Any;
+    /// The process that left it (0: none).
+    fn owner(&self) -> u64;
 }
 
 /// A waiter's signal: its own (a single send or receive), or one shared by the guards of
@@ -214,6 +217,9 @@ impl<T: Send + 'static> Waiter for Slot<T> {
     fn as_any(&self) -> &dyn Any {
         self
     }
+    fn owner(&self) -> u64 {
+        self.sig.owner()
+    }
 }
 
 fn slot_of<T: Send + 'static>(w: &Arc<dyn Waiter>) -> &Slot<T> {
@@ -222,7 +228,7 @@ fn slot_of<T: Send + 'static>(w: &Arc<dyn Waiter>) -> &Slot<T> {
         .expect("occamy: waiter of another type in a channel queue")
 }
 
-/// One channel, shared by all its ends. Kept small (152 bytes with its `Arc`, from 224):
+/// One channel, shared by all its ends. Kept small (160 bytes with its `Arc`, from 224):
 /// a network of a million processes has about as many channels.
 pub(crate) struct Core {
     pub(crate) id: u64,
@@ -233,6 +239,8 @@ pub(crate) struct Core {
 
 /// A channel's state; see the module docs.
 pub(crate) struct Inner {
+    /// The channel's id (the core's), for a recording's events.
+    pub(crate) id: u64,
     pub(crate) sendq: WaitQueue,
     pub(crate) recvq: WaitQueue,
     /// Values delivered so far (run-time statistics).
@@ -414,6 +422,12 @@ pub(crate) fn send_now<T: Send + 'static>(inner: &mut Inner, v: T) -> SendNow<T>
         let slot = slot_of::<T>(&w);
         let mut s = lock(&slot.value);
         if slot.sig.fire(Outcome::Ready(slot.guard)) {
+            if recorder::on() {
+                recorder::comm_from_current(inner.id, slot.sig.owner());
+                if recorder::values() {
+                    recorder::value(inner.id, &v);
+                }
+            }
             *s = Some(v);
             drop(s);
             inner.carried += 1;
@@ -421,6 +435,12 @@ pub(crate) fn send_now<T: Send + 'static>(inner: &mut Inner, v: T) -> SendNow<T>
         }
     }
     if inner.buf_len() < inner.cap() {
+        if recorder::on() {
+            recorder::comm_from_current(inner.id, 0);
+            if recorder::values() {
+                recorder::value(inner.id, &v);
+            }
+        }
         inner.buf::<T>().push_back(v);
         inner.carried += 1;
         inner.wake_claimer();
@@ -436,6 +456,9 @@ pub(crate) fn recv_now<T: Send + 'static>(inner: &mut Inner) -> RecvNow<T> {
     }
     if inner.buf_len() > 0 {
         let v = inner.buf::<T>().pop_front().expect("non-empty buffer");
+        if recorder::on() {
+            recorder::take(inner.id);
+        }
         // Making room lets one waiting sender in, keeping FIFO order (Go's recv does this).
         // Only if there is room: a value given back by a dropped receive future can fill a
         // buffer beyond its capacity (even a rendezvous channel's), and a sender let in
@@ -448,6 +471,15 @@ pub(crate) fn recv_now<T: Send + 'static>(inner: &mut Inner) -> RecvNow<T> {
                 let moved = slot_of::<T>(&w).take().expect("a fired sender's value");
                 inner.buf::<T>().push_back(moved);
                 inner.carried += 1;
+                if recorder::on() {
+                    recorder::comm_to_current(inner.id, w.owner(), true);
+                    if recorder::values() {
+                        let id = inner.id;
+                        if let Some(moved) = inner.buf::<T>().back() {
+                            recorder::value(id, moved);
+                        }
+                    }
+                }
                 return RecvNow::Value(v, Some(w));
             }
         }
@@ -457,6 +489,12 @@ pub(crate) fn recv_now<T: Send + 'static>(inner: &mut Inner) -> RecvNow<T> {
         if w.signal().fire(Outcome::Ready(w.guard())) {
             let v = slot_of::<T>(&w).take().expect("a fired sender's value");
             inner.carried += 1;
+            if recorder::on() {
+                recorder::comm_to_current(inner.id, w.owner(), false);
+                if recorder::values() {
+                    recorder::value(inner.id, &v);
+                }
+            }
             return RecvNow::Value(v, Some(w));
         }
     }
@@ -551,11 +589,20 @@ pub(crate) fn give_back<T: Send + 'static>(inner: &mut Inner, v: T) -> Option<Ar
 
 impl Core {
     pub(crate) fn new<T: Send + 'static>(cap: usize) -> Arc<Core> {
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if recorder::on() {
+            recorder::emit(Ev::Channel {
+                id,
+                ty: std::any::type_name::<T>(),
+                cap,
+            });
+        }
         Arc::new(Core {
-            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            id,
             name: std::sync::OnceLock::new(),
             type_name: std::any::type_name::<T>(),
             inner: Mutex::new(Inner {
+                id,
                 // A large buffer grows as it fills rather than being allocated up front;
                 // a rendezvous channel's, used only to give a value back, is made when
                 // first needed (a network of a million channels saves one allocation
@@ -584,6 +631,9 @@ impl Core {
         let claimer = inner.take_claimer();
         drop(inner);
         claimer.into_iter().for_each(Waker::wake);
+        if recorder::on() {
+            recorder::emit(Ev::Poison { channel: self.id });
+        }
         tracing::trace!(channel = self.id, "poison");
         wake_all(woken);
         watchers.into_iter().for_each(|(_, w)| w.wake());
@@ -642,6 +692,12 @@ impl Core {
     }
 
     pub(crate) fn set_name(&self, name: String) {
+        if recorder::on() && self.name.get().is_none() {
+            recorder::emit(Ev::Named {
+                id: self.id,
+                name: name.clone(),
+            });
+        }
         let _ = self.name.set(name.into_boxed_str());
     }
 
@@ -665,6 +721,9 @@ impl Core {
     pub(crate) fn drop_end(&self, dir: Direction, poison: bool) {
         let mut inner = lock(&self.inner);
         let (woken, closed) = if poison && !inner.poisoned {
+            if recorder::on() {
+                recorder::emit(Ev::Poison { channel: self.id });
+            }
             (inner.poison(), true)
         } else {
             match dir {

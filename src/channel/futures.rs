@@ -15,8 +15,25 @@ use std::task::{Context, Poll};
 use super::{give_back, recv_now, send_now, Receiver, RecvNow, SendNow, Sender, Slot};
 use crate::error::{RecvError, SendError};
 use crate::loom::lock;
-use crate::runtime::context;
-use crate::wait::{Outcome, Signal};
+use crate::runtime::{context, recorder};
+use crate::wait::{Direction, Outcome, Signal, WaitOn};
+
+/// A recording's record of a future's wait on one channel (the deadlock monitor finds it
+/// in the channel's queue instead).
+#[inline]
+fn record_block(id: u64, dir: Direction) {
+    if recorder::on() {
+        recorder::block(context::current_id(), &[WaitOn::Channel { id, dir }]);
+    }
+}
+
+/// The wait ended (completed, or the future dropped).
+#[inline]
+fn record_wake() {
+    if recorder::on() {
+        recorder::wake(context::current_id());
+    }
+}
 
 /// Future of [`Sender::send_async`].
 #[must_use = "futures do nothing unless polled"]
@@ -54,6 +71,7 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
                 Some(Outcome::Withdrawn) => unreachable!("only drop withdraws a future"),
             };
             this.waiting = None;
+            record_wake();
             return Poll::Ready(r);
         }
         let value = this
@@ -79,6 +97,7 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
                 // nothing to record.
                 inner.push_sender(slot.clone());
                 drop(inner);
+                record_block(this.tx.core.id, Direction::Send);
                 this.waiting = Some(slot);
                 Poll::Pending
             }
@@ -89,6 +108,7 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
 impl<T: Send + 'static> Drop for SendFuture<'_, T> {
     fn drop(&mut self) {
         if let Some(slot) = self.waiting.take() {
+            record_wake();
             let mut inner = lock(&self.tx.core.inner);
             if slot.sig.withdraw().is_ok() {
                 inner.dequeue(&slot.sig);
@@ -135,6 +155,7 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
             };
             this.waiting = None;
             this.done = true;
+            record_wake();
             return Poll::Ready(r);
         }
         this.rx.touch();
@@ -154,6 +175,7 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
                 let slot = Slot::<T>::owning(Signal::task(cx.waker(), context::current_id()), None);
                 inner.push_receiver(slot.clone());
                 drop(inner);
+                record_block(this.rx.core.id, Direction::Recv);
                 this.waiting = Some(slot);
                 return Poll::Pending;
             }
@@ -166,6 +188,7 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
 impl<T: Send + 'static> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
         if let Some(slot) = self.waiting.take() {
+            record_wake();
             let mut inner = lock(&self.rx.core.inner);
             match slot.sig.withdraw() {
                 Ok(()) => inner.dequeue(&slot.sig),

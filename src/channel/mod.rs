@@ -26,7 +26,7 @@ use crate::error::{
 };
 use crate::loom::lock;
 use crate::runtime::context;
-use crate::wait::{Direction, Outcome, Signal};
+use crate::wait::{Direction, Outcome, Signal, WaitOn};
 
 /// Creates a synchronous (rendezvous) channel, occam's `CHAN OF T`: a [`Sender::send`]
 /// completes only when a reader has taken the value.
@@ -334,7 +334,12 @@ impl<T: Send + 'static> Sender<T> {
         let slot = Slot::new(sig.clone(), 0, Some(value));
         inner.push_sender(slot.clone());
         drop(inner);
-        let outcome = sig.block(deadline, |sleep| context::park(&[], Some(&sig), sleep));
+        // For a recording: the monitor finds the wait in the queue (see `wait`).
+        let on = [WaitOn::Channel {
+            id: self.core.id,
+            dir: Direction::Send,
+        }];
+        let outcome = sig.block(deadline, |sleep| context::park(&on, Some(&sig), sleep));
         let back = || slot.take().expect("an unsent value stays in its slot");
         match outcome {
             Outcome::Ready(_) => Ok(()),
@@ -510,7 +515,12 @@ impl<T: Send + 'static> Receiver<T> {
         let slot = Slot::<T>::new(sig.clone(), 0, None);
         inner.push_receiver(slot.clone());
         drop(inner);
-        match sig.block(deadline, |sleep| context::park(&[], Some(&sig), sleep)) {
+        // For a recording: the monitor finds the wait in the queue (see `wait`).
+        let on = [WaitOn::Channel {
+            id: self.core.id,
+            dir: Direction::Recv,
+        }];
+        match sig.block(deadline, |sleep| context::park(&on, Some(&sig), sleep)) {
             Outcome::Ready(_) => Ok(slot.take().expect("a fired receiver's value")),
             Outcome::Poisoned(_) => Err(RecvTimeoutError::Poisoned),
             Outcome::Retired(_) => Err(RecvTimeoutError::Retired),

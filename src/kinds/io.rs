@@ -81,7 +81,9 @@ pub(super) fn builds<T: Msg>() -> Vec<(&'static str, GenericBuildFn)> {
 /// process's name, until `in` ends (retired or poisoned: the values so far stay).
 fn collect<T: Msg>(ctx: &mut BuildCtx) -> Result<Process, BuildError> {
     let rx = ctx.input::<T>("in")?;
-    let out = ctx.values_out::<T>();
+    let out = ctx
+        .collected
+        .out_shown::<T>(&ctx.name, ctx.formatter::<T>());
     Ok(ctx.process_async(async move {
         loop {
             out.push(rx.recv_async().await?);

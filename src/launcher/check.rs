@@ -1,6 +1,7 @@
-//! `occamy check FILE`.
+//! `occamy check FILE [--ranks N] [--json]`.
 
 use super::{NetworkArgs, RanksArg, EXIT_INVALID, EXIT_OK};
+use crate::network::Diagnostic;
 use crate::registry::Registry;
 
 /// Arguments of `occamy check`.
@@ -10,17 +11,46 @@ pub(super) struct CheckArgs {
     net: NetworkArgs,
     #[command(flatten)]
     ranks: RanksArg,
+    /// Print the result as JSON on stdout, for editors: `{"ok", "summary", "ranks",
+    /// "diagnostics": [{"file", "line", "column", "code", "context", "message", "help"}]}`
+    /// (summary, line, column and help may be null). The exit status is the same as without.
+    #[arg(long)]
+    json: bool,
 }
 
 pub(super) fn check(reg: &Registry, a: CheckArgs) -> u8 {
-    match crate::network::load_with(&a.net.file, &a.net.options(a.ranks.ranks), reg) {
-        Ok(plan) => {
-            let placed = if plan.ranks() > 1 {
-                placement_summary(&plan)
-            } else {
-                String::new()
-            };
-            super::write_stdout(&format!("ok: {}{placed}\n", plan.summary()));
+    let result = crate::network::load_with(&a.net.file, &a.net.options(a.ranks.ranks), reg);
+    // The text after `ok: `, the placement's spread included when there are several ranks.
+    let summary = result.as_ref().ok().map(|plan| {
+        let placed = if plan.ranks() > 1 {
+            placement_summary(plan)
+        } else {
+            String::new()
+        };
+        format!("{}{placed}", plan.summary())
+    });
+    if a.json {
+        let diags = match &result {
+            Ok(_) => &[][..],
+            Err(e) => &e.diagnostics[..],
+        };
+        let doc = serde_json::json!({
+            "ok": result.is_ok(),
+            "summary": summary,
+            "ranks": a.ranks.ranks,
+            "diagnostics": diags.iter().map(json_of).collect::<Vec<_>>(),
+        });
+        super::write_stdout(&format!("{doc:#}\n"));
+        return if result.is_ok() {
+            EXIT_OK
+        } else {
+            EXIT_INVALID
+        };
+    }
+    match result {
+        Ok(_) => {
+            let summary = summary.unwrap_or_default();
+            super::write_stdout(&format!("ok: {summary}\n"));
             EXIT_OK
         }
         Err(e) => {
@@ -28,6 +58,19 @@ pub(super) fn check(reg: &Registry, a: CheckArgs) -> u8 {
             EXIT_INVALID
         }
     }
+}
+
+/// One diagnostic as `occamy check --json` gives it.
+pub(super) fn json_of(d: &Diagnostic) -> serde_json::Value {
+    serde_json::json!({
+        "file": d.file.display().to_string(),
+        "line": d.pos.map(|p| p.0),
+        "column": d.pos.map(|p| p.1),
+        "code": d.code,
+        "context": d.context,
+        "message": d.message,
+        "help": d.help,
+    })
 }
 
 /// `; placed on 3 ranks (4 + 2 + 2 processes), 2 channels between ranks`: how the

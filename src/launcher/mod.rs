@@ -1,4 +1,5 @@
-//! The `occamy` command line: `run`, `check`, `kinds` and `dot` on declared networks.
+//! The `occamy` command line: `run`, `check`, `kinds` and `dot` on declared networks,
+//! `replay` on a recorded run.
 //!
 //! A user's own binary registers its kinds and hands the registry to [`main_with`]:
 //! ```no_run
@@ -13,11 +14,13 @@
 //! 1 on a process failure or a `--timeout`, 2 on an invalid network file or usage,
 //! 3 on deadlock, 130 when interrupted by Ctrl-C.
 //! `occamy dot` exits 1 when it cannot write its output or Graphviz (for `--svg`) fails
-//! (where it is missing, `--svg` lays the graph out itself).
+//! (where it is missing, `--svg` lays the graph out itself). `occamy replay` exits 2 on a
+//! trace it cannot read (or, with `--viz`, a network file it cannot load), 0 otherwise.
 
 mod check;
 mod dot;
 mod kinds;
+mod replay;
 mod run;
 #[cfg(unix)]
 mod top;
@@ -67,6 +70,9 @@ enum Command {
     Kinds(kinds::KindsArgs),
     /// Draw a network file's process graph (Graphviz DOT, SVG or JSON).
     Dot(dot::DotArgs),
+    /// Show a run recorded with `occamy run FILE --record T` again: its summary, or the
+    /// live view with a time slider.
+    Replay(replay::ReplayArgs),
 }
 
 /// A `NAME=VALUE` param override.
@@ -140,6 +146,7 @@ where
         Command::Check(a) => check::check(&registry, a),
         Command::Kinds(a) => kinds::kinds(&registry, a),
         Command::Dot(a) => dot::dot(&registry, a),
+        Command::Replay(a) => replay::replay(&registry, a),
     };
     ExitCode::from(code)
 }

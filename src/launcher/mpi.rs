@@ -264,9 +264,14 @@ fn run_on(reg: &Registry, a: &RunArgs, w: &World) -> u8 {
             return EXIT_INVALID;
         }
     };
-    if a.dot.is_some() {
+    let unsupported = [
+        (a.dot.is_some(), "--dot"),
+        (a.record.is_some(), "--record"),
+        (!a.feeds.is_empty(), "--feed"),
+    ];
+    if let Some((_, flag)) = unsupported.iter().find(|(on, _)| *on) {
         if me == 0 {
-            eprintln!("error: `--dot` is not supported under MPI yet");
+            eprintln!("error: `{flag}` is not supported under MPI yet");
         }
         return EXIT_INVALID;
     }

@@ -1,5 +1,6 @@
 //! `occamy run FILE`.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -7,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::{NetworkArgs, EXIT_DEADLOCK, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK};
 use crate::deadlock::OnDeadlock;
 use crate::network::{self, ChannelStats, ProcessStats};
-use crate::registry::Registry;
+use crate::registry::{PortDir, Registry};
 use crate::runtime::{Runtime, Scheduler};
 
 #[cfg(feature = "mpi")]
@@ -55,6 +56,21 @@ pub(super) struct RunArgs {
     #[cfg(feature = "mpi")]
     #[arg(long)]
     mpi: bool,
+    /// Record the run into the trace file T: every communication, alt choice, wait and
+    /// wake-up, process end and the deadlock if any (docs/trace-format.md); `occamy
+    /// replay T` shows it again.
+    #[arg(long, value_name = "T")]
+    record: Option<std::path::PathBuf>,
+    /// With --record: record each value too, as `print` shows it, cut to 40 characters
+    /// (it costs: every value is formatted).
+    #[arg(long, requires = "record")]
+    record_values: bool,
+    /// Feed an input port of the file (a top-level `ports` entry with `dir: In`):
+    /// PORT=VALUES, VALUES a RON list of the port's type (`in=[1, 2, 3]`, `words=["a",
+    /// "b"]`), sent in order, then the port is retired. A port not fed is retired at the
+    /// start.
+    #[arg(long = "feed", value_name = "PORT=VALUES", value_parser = super::parse_set)]
+    feeds: Vec<(String, String)>,
     #[cfg(feature = "viz")]
     #[command(flatten)]
     viz: super::viz::VizArgs,
@@ -111,6 +127,26 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         Ok(v) => v,
         Err(code) => return code,
     };
+    // A top-level file's open ports: the inputs get what `--feed` gives them (else they
+    // are retired at the start); what arrives on the outputs is printed after the run.
+    let options = match feeds(&plan, reg, &a.feeds) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return EXIT_INVALID;
+        }
+    };
+    let mut outputs = Vec::new();
+    for port in &plan.ports {
+        match port.dir {
+            PortDir::In if !a.feeds.iter().any(|(p, _)| *p == port.name) => eprintln!(
+                "note: input port `{}` is not fed (no `--feed {}=[...]`): it is retired at the start",
+                port.name, port.name
+            ),
+            PortDir::In => {}
+            PortDir::Out => outputs.push(port.name.clone()),
+        }
+    }
     #[cfg(unix)]
     let runtime = if a.top.on() {
         runtime.watch(&watch)
@@ -127,14 +163,27 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
         #[cfg(not(feature = "viz"))]
         viz: None,
     };
+    let recorder = match &a.record {
+        Some(path) => {
+            match super::replay::record(path, &a.net, &plan, scheduler, a.record_values) {
+                Ok(r) => Some(r),
+                Err(code) => return code,
+            }
+        }
+        None => None,
+    };
     // The plan is needed after the start only to draw the run: without --dot it is
     // consumed by the start, so that a network of a million processes does not hold its
     // plan and its processes at once.
     let declared = plan.processes.len();
     let (started, plan) = if a.dot.is_some() {
-        (network::start(&plan, reg, &runtime), Some(plan))
+        let started = network::start_with(Cow::Borrowed(&plan), reg, &runtime, options);
+        (started, Some(plan))
     } else {
-        (plan.into_running(reg, &runtime), None)
+        (
+            network::start_with(Cow::Owned(plan), reg, &runtime, options),
+            None,
+        )
     };
     let mut running = match started {
         Ok(r) => r,
@@ -164,15 +213,19 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
     };
     #[cfg(not(unix))]
     let top: Option<Top> = None;
-    let code = supervise(
-        &a,
-        plan.as_ref(),
-        declared,
-        running,
-        &interrupted,
-        on_deadlock,
-        top,
-    );
+    let net = Declared {
+        plan: plan.as_ref(),
+        processes: declared,
+        outputs: &outputs,
+    };
+    let code = supervise(&a, net, running, &interrupted, on_deadlock, top);
+    if let (Some(r), Some(path)) = (recorder, &a.record) {
+        // Like --dot: a trace that cannot be written is reported, but the run's status
+        // stands.
+        if let Err(e) = r.finish() {
+            eprintln!("error: --record: cannot write {}: {e}", path.display());
+        }
+    }
     // With --top, q has ended both views.
     #[cfg(all(feature = "viz", unix))]
     let viewer = viewer.filter(|_| !a.top.on());
@@ -199,18 +252,32 @@ impl Top {
     }
 }
 
+/// What a run's report needs of the network as declared.
+struct Declared<'a> {
+    /// The plan, with `--dot`.
+    plan: Option<&'a network::Plan>,
+    /// How many processes it has.
+    processes: usize,
+    /// Its open output ports, whose values a run that ends prints (`PORT: VALUE`, a line
+    /// each, on stdout).
+    outputs: &'a [String],
+}
+
 /// Waits for the running network to end, or stops it (Ctrl-C, `--timeout`), reports the
-/// run, and returns the exit status. `plan` is there with `--dot`; `declared` is how many
-/// processes it has.
+/// run, and returns the exit status.
 fn supervise(
     a: &RunArgs,
-    plan: Option<&network::Plan>,
-    declared: usize,
+    net: Declared<'_>,
     mut running: network::Running,
     interrupted: &mpsc::Receiver<()>,
     on_deadlock: OnDeadlock,
     mut top: Option<Top>,
 ) -> u8 {
+    let Declared {
+        plan,
+        processes: declared,
+        outputs,
+    } = net;
     let deadline = a
         .timeout
         .map(|t| Instant::now() + Duration::from_secs_f64(t));
@@ -289,6 +356,13 @@ fn supervise(
             eprintln!("{e}");
         }
     }
+    let mut shown = String::new();
+    for name in outputs {
+        for v in report.shown_values(name).unwrap_or_default() {
+            shown += &format!("{name}: {v}\n");
+        }
+    }
+    super::write_stdout(&shown);
     let _ = std::io::stdout().flush();
     if a.stats {
         print_stats(&report.channels, &report.processes);
@@ -309,6 +383,52 @@ fn supervise(
             }
             EXIT_FAILURE
         }
+    }
+}
+
+/// The options feeding `plan`'s input ports what `--feed PORT=VALUES` gives them.
+fn feeds(
+    plan: &network::Plan,
+    reg: &Registry,
+    feeds: &[(String, String)],
+) -> Result<network::RunOptions, network::NetworkError> {
+    let mut options = network::RunOptions::new();
+    let mut diags = Vec::new();
+    for (name, values) in feeds {
+        let port = match network::input_port(plan, name) {
+            Ok(p) => p,
+            Err(d) => {
+                diags.push(*d);
+                continue;
+            }
+        };
+        let ty = &plan.channels[port.channel].ty;
+        let fed = ron::from_str::<ron::Value>(values)
+            .map_err(|e| format!("not RON: {e}"))
+            .and_then(|list| match reg.type_info(ty).and_then(|t| t.feed_ron()) {
+                Some(feed) => feed(std::mem::take(&mut options), name, &list),
+                None => Err(format!(
+                    "values of `{ty}` cannot be written on the command line (it is registered as opaque)"
+                )),
+            });
+        match fed {
+            Ok(o) => options = o,
+            Err(e) => diags.push(network::Diagnostic {
+                file: plan.file.clone(),
+                pos: None,
+                code: network::FEED_TYPE,
+                context: vec![format!("`--feed {name}=...`")],
+                message: e,
+                help: Some(format!(
+                    "give a RON list of `{ty}` values, e.g. `--feed {name}=[...]`"
+                )),
+            }),
+        }
+    }
+    if diags.is_empty() {
+        Ok(options)
+    } else {
+        Err(network::NetworkError { diagnostics: diags })
     }
 }
 
@@ -428,7 +548,19 @@ pub(super) fn print_ran(processes: &[ProcessStats], total: usize) {
 }
 
 pub(super) fn print_stats(channels: &[ChannelStats], processes: &[ProcessStats]) {
-    eprintln!("channels:");
+    eprint!("{}", stats(channels, processes));
+}
+
+/// What `--stats` prints: per channel the messages it carried, per process how long it
+/// ran and how it ended (`occamy replay --summary` prints the same from a trace).
+pub(super) fn stats(channels: &[ChannelStats], processes: &[ProcessStats]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let mut line = |s: std::fmt::Arguments<'_>| {
+        let _ = out.write_fmt(s);
+        out.push('\n');
+    };
+    line(format_args!("channels:"));
     let groups = runs(channels, |c| &c.name, |a, b| a.ty == b.ty);
     let nw = width(groups.iter().map(|(l, _)| l.as_str()), 24);
     let tw = width(channels.iter().map(|c| c.ty.as_str()), 8);
@@ -442,25 +574,26 @@ pub(super) fn print_stats(channels: &[ChannelStats], processes: &[ProcessStats])
         } else {
             String::new()
         };
-        eprintln!(
+        line(format_args!(
             "  {label:<nw$} {:<tw$} {total:>12} messages{each}",
             cs[0].ty
-        );
+        ));
     }
-    eprintln!("processes:");
+    line(format_args!("processes:"));
     let (groups, nw, kw) = process_runs(processes);
     for (label, r) in groups {
         let ps = &processes[r.clone()];
         // A group's time is its longest member's.
         let ran = ps.iter().map(|p| p.ran).max().unwrap_or_default();
-        eprintln!(
+        line(format_args!(
             "  {label:<nw$} {:<kw$} {:>10.3}s  {}{}",
             ps[0].kind,
             ran.as_secs_f64(),
             ps[0].end,
             count(ps.len())
-        );
+        ));
     }
+    out
 }
 
 #[cfg(test)]

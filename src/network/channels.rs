@@ -8,8 +8,10 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 use ron::Value;
 
+use super::codes;
+use super::error::Site;
 use super::expr::{eval_int_value, eval_value, Scope};
-use super::loader::{Binding, ChanEntry, Loader, Site, MAX_BUFFER, MAX_CHANNELS, MAX_COUNT};
+use super::loader::{Binding, ChanEntry, Loader, MAX_BUFFER, MAX_CHANNELS, MAX_COUNT};
 use super::model::{Locator, NetworkDecl};
 use super::{suggest, PlanChannel};
 use crate::registry::show_value;
@@ -41,6 +43,7 @@ impl Loader<'_> {
                 if !decl.ports.contains_key(port) {
                     let s = suggest(port, decl.ports.keys().map(|s| s.as_str()));
                     self.err(
+                        codes::UNKNOWN_SUB_PORT,
                         &b.site,
                         format!("sub-network `{}` has no port `{port}`{s}", decl.name),
                         None,
@@ -50,6 +53,7 @@ impl Loader<'_> {
             for port in decl.ports.keys() {
                 if !b.ports.contains_key(port) {
                     self.err(
+                        codes::SUB_PORT_UNBOUND,
                         &b.site,
                         format!("port `{port}` of sub-network `{}` is not bound", decl.name),
                         Some(format!(
@@ -76,6 +80,7 @@ impl Loader<'_> {
             if self.reg.type_info(&ty).is_none() {
                 let s = suggest(&ty, self.reg.type_names());
                 self.err(
+                    codes::UNKNOWN_TYPE,
                     &site,
                     format!("unknown type `{ty}`{s}"),
                     Some("register it with Registry::register_type".into()),
@@ -86,6 +91,7 @@ impl Loader<'_> {
             let outer = exported.get(name.as_str()).and_then(|(port, e)| {
                 if e.ty != ty {
                     self.err(
+                        codes::EXPORT_TYPE,
                         &site,
                         format!(
                             "port `{port}` says `{}` but the channel carries `{ty}`",
@@ -100,6 +106,7 @@ impl Loader<'_> {
                 let want = count.unwrap_or(1);
                 if ids.len() != want {
                     self.err(
+                        codes::SUB_PORT_COUNT,
                         &site,
                         format!(
                             "port `{port}` is bound to {} channels but `{name}` has {want}",
@@ -107,7 +114,7 @@ impl Loader<'_> {
                         ),
                         None,
                     );
-                    self.excused.extend(ids.iter().copied());
+                    self.sites.excused.extend(ids.iter().copied());
                     chans.insert(name.clone(), broken);
                     continue;
                 }
@@ -115,6 +122,7 @@ impl Loader<'_> {
                     if *self.channels[id].ty != *ty {
                         let outer = &self.channels[id];
                         self.err(
+                            codes::SUB_PORT_TYPE,
                             &site,
                             format!(
                                 "port `{port}` carries `{ty}` but is bound to `{}` of type `{}`",
@@ -132,12 +140,10 @@ impl Loader<'_> {
                     chans.insert(name.clone(), broken);
                     continue;
                 }
-                self.decl_sites.push(site.clone());
-                let decl_site = (self.decl_sites.len() - 1) as u32;
                 // Room for the declarations after this one too (see `Loader::siblings`).
                 self.channels.reserve(n + siblings);
-                self.chan_sites.reserve(n + siblings);
                 let decl: Arc<str> = format!("{prefix}{name}").into();
+                self.sites.channels.insert(decl.clone(), site.clone());
                 let ty: Arc<str> = ty.as_str().into();
                 let cluster = self.cluster_of(cluster);
                 (0..n)
@@ -156,7 +162,6 @@ impl Loader<'_> {
                             writers: vec![],
                             readers: vec![],
                         });
-                        self.chan_sites.push(decl_site);
                         self.channels.len() - 1
                     })
                     .collect()
@@ -176,7 +181,8 @@ impl Loader<'_> {
                     .at(loc.find("ports", port))
                     .with(format!("port `{port}`"));
                 let s = suggest(&e.channel, decl.channels.keys().map(|s| s.as_str()));
-                self.err(&site, format!("unknown channel `{}`{s}", e.channel), None);
+                let m = format!("unknown channel `{}`{s}", e.channel);
+                self.err(codes::UNKNOWN_CHANNEL, &site, m, None);
             }
         }
         chans
@@ -195,6 +201,7 @@ impl Loader<'_> {
             other => {
                 let found = show_value(other);
                 self.err(
+                    codes::WRONG_SHAPE,
                     site,
                     format!("expected a type name or (type: ..), found {found}"),
                     None,
@@ -209,7 +216,8 @@ impl Loader<'_> {
         let mut typed = false;
         for (k, v) in m.iter() {
             let Value::String(k) = k else {
-                self.err(site, format!("unexpected key {}", show_value(k)), None);
+                let m = format!("unexpected key {}", show_value(k));
+                self.err(codes::UNKNOWN_CHANNEL_FIELD, site, m, None);
                 continue;
             };
             match k.as_str() {
@@ -217,7 +225,12 @@ impl Loader<'_> {
                     typed = true;
                     match v {
                         Value::String(t) => ty = Some(t.clone()),
-                        _ => self.err(site, "`type` must be a string such as \"u64\"", None),
+                        _ => self.err(
+                            codes::WRONG_SHAPE,
+                            site,
+                            "`type` must be a string such as \"u64\"",
+                            None,
+                        ),
                     }
                 }
                 "shared" => match eval_value(v, scope) {
@@ -225,20 +238,23 @@ impl Loader<'_> {
                     Ok(other) => {
                         let found = show_value(&other);
                         self.err(
+                            codes::WRONG_SHAPE,
                             site,
                             format!("`shared` must be true or false, not {found}"),
                             None,
                         )
                     }
-                    Err(e) => self.err(site, format!("`shared`: {e}"), None),
+                    Err(e) => self.err(e.code, site, format!("`shared`: {e}"), None),
                 },
                 "count" | "buffer" => match eval_int_value(v, scope) {
                     Ok(n) if k == "count" && n > MAX_COUNT => self.err(
+                        codes::COUNT_LIMIT,
                         site,
                         format!("`count` is {n}; at most {MAX_COUNT} are allowed"),
                         None,
                     ),
                     Ok(n) if k == "buffer" && n > MAX_BUFFER => self.err(
+                        codes::BUFFER_LIMIT,
                         site,
                         format!("`buffer` is {n}; at most {MAX_BUFFER} are allowed"),
                         None,
@@ -250,12 +266,16 @@ impl Loader<'_> {
                             buffer = n as usize
                         }
                     }
-                    Ok(n) => self.err(site, format!("`{k}` is {n}; it must not be negative"), None),
-                    Err(e) => self.err(site, format!("`{k}`: {e}"), None),
+                    Ok(n) => {
+                        let m = format!("`{k}` is {n}; it must not be negative");
+                        self.err(codes::NEGATIVE, site, m, None)
+                    }
+                    Err(e) => self.err(e.code, site, format!("`{k}`: {e}"), None),
                 },
                 _ => {
                     let s = suggest(k, ["type", "count", "shared", "buffer"]);
                     self.err(
+                        codes::UNKNOWN_CHANNEL_FIELD,
                         site,
                         format!("unknown field `{k}`{s}"),
                         Some("a channel has `type`, `count`, `shared` and `buffer`".into()),
@@ -265,6 +285,7 @@ impl Loader<'_> {
         }
         if !typed {
             self.err(
+                codes::MISSING_TYPE,
                 site,
                 "missing `type`",
                 Some("write e.g. (type: \"u64\")".into()),

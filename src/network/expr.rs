@@ -1,9 +1,47 @@
 //! Expressions in network files: `"$n"`, `"$n-1"`, `"($i+1)%$n"`, and channel references
 //! `name` / `name[expr]`.
 
+use std::fmt;
+
 use indexmap::IndexMap;
 use ron::value::Number;
 use ron::Value;
+
+use super::codes;
+
+/// A mistake in an expression: its diagnostic code and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ExprError {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+}
+
+impl ExprError {
+    fn new(code: &'static str, message: impl Into<String>) -> ExprError {
+        ExprError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The same mistake, its message prefixed (`in expression `$n/0`: `).
+    pub(crate) fn within(self, prefix: &str) -> ExprError {
+        ExprError {
+            message: format!("{prefix}{}", self.message),
+            ..self
+        }
+    }
+}
+
+impl fmt::Display for ExprError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+fn overflow() -> ExprError {
+    ExprError::new(codes::EXPR_OVERFLOW, "integer overflow")
+}
 
 /// The names an expression can use: the network's params and the replicator's index.
 pub(crate) struct Scope<'a> {
@@ -12,7 +50,7 @@ pub(crate) struct Scope<'a> {
 }
 
 impl Scope<'_> {
-    fn lookup(&self, name: &str) -> Result<Value, String> {
+    fn lookup(&self, name: &str) -> Result<Value, ExprError> {
         if let Some((i, v)) = self.index {
             if i == name {
                 return Ok(Value::Number(Number::I64(v)));
@@ -23,9 +61,12 @@ impl Scope<'_> {
             if let Some((i, _)) = self.index {
                 names.push(i);
             }
-            format!(
-                "unknown name `${name}`{}",
-                crate::network::suggest(name, names)
+            ExprError::new(
+                codes::EXPR_UNKNOWN_NAME,
+                format!(
+                    "unknown name `${name}`{}",
+                    crate::network::suggest(name, names)
+                ),
             )
         })
     }
@@ -51,7 +92,7 @@ pub(crate) fn as_int(v: &Value) -> Option<i64> {
 
 /// Evaluates every `$` string inside `v`. A string that is exactly `$name` takes the
 /// param's own value (of any type); any other string with a `$` is an integer expression.
-pub(crate) fn eval_value(v: &Value, scope: &Scope) -> Result<Value, String> {
+pub(crate) fn eval_value(v: &Value, scope: &Scope) -> Result<Value, ExprError> {
     Ok(match v {
         Value::String(s) if s.contains("$$") && !s.replace("$$", "").contains('$') => {
             Value::String(s.replace("$$", "$"))
@@ -82,13 +123,16 @@ pub(crate) fn eval_value(v: &Value, scope: &Scope) -> Result<Value, String> {
 }
 
 /// Evaluates a value that must be an integer: a number, or an expression string.
-pub(crate) fn eval_int_value(v: &Value, scope: &Scope) -> Result<i64, String> {
+pub(crate) fn eval_int_value(v: &Value, scope: &Scope) -> Result<i64, ExprError> {
     match v {
         Value::String(s) => eval_int(s, scope),
         other => as_int(other).ok_or_else(|| {
-            format!(
-                "expected an integer, found {}",
-                crate::registry::show_value(other)
+            ExprError::new(
+                codes::EXPR_NOT_INT,
+                format!(
+                    "expected an integer, found {}",
+                    crate::registry::show_value(other)
+                ),
             )
         }),
     }
@@ -108,7 +152,7 @@ enum Tok {
     Op(char),
 }
 
-fn lex(s: &str) -> Result<Vec<Tok>, String> {
+fn lex(s: &str) -> Result<Vec<Tok>, ExprError> {
     let mut out = Vec::new();
     let b: Vec<char> = s.chars().collect();
     let mut i = 0;
@@ -122,10 +166,9 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
                 i += 1;
             }
             let t: String = b[st..i].iter().collect();
-            out.push(Tok::Num(
-                t.parse()
-                    .map_err(|_| format!("number `{t}` is too large"))?,
-            ));
+            out.push(Tok::Num(t.parse().map_err(|_| {
+                ExprError::new(codes::EXPR_OVERFLOW, format!("number `{t}` is too large"))
+            })?));
         } else if c == '$' {
             let st = i + 1;
             i += 1;
@@ -133,15 +176,21 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
                 i += 1;
             }
             if st == i {
-                return Err("`$` must be followed by a name".into());
+                return Err(ExprError::new(
+                    codes::EXPR_SYNTAX,
+                    "`$` must be followed by a name",
+                ));
             }
             out.push(Tok::Name(b[st..i].iter().collect()));
         } else if "+-*/%()".contains(c) {
             out.push(Tok::Op(c));
             i += 1;
         } else {
-            return Err(format!(
+            return Err(ExprError::new(
+                codes::EXPR_SYNTAX,
+                format!(
                 "unexpected `{c}` (expressions use integers, $names, + - * / % and parentheses)"
+            ),
             ));
         }
     }
@@ -149,19 +198,20 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
 }
 
 /// Evaluates an integer expression such as `$n-1` or `($i+1)%$n`.
-pub(crate) fn eval_int(s: &str, scope: &Scope) -> Result<i64, String> {
-    let toks = lex(s).map_err(|e| format!("in expression `{s}`: {e}"))?;
+pub(crate) fn eval_int(s: &str, scope: &Scope) -> Result<i64, ExprError> {
+    let within = format!("in expression `{s}`: ");
+    let toks = lex(s).map_err(|e| e.within(&within))?;
     let mut p = Parser {
         toks: &toks,
         pos: 0,
         depth: 0,
         scope,
     };
-    let v = p.expr().map_err(|e| format!("in expression `{s}`: {e}"))?;
+    let v = p.expr().map_err(|e| e.within(&within))?;
     if p.pos != toks.len() {
-        return Err(format!(
-            "in expression `{s}`: unexpected {:?} after the end",
-            toks[p.pos]
+        return Err(ExprError::new(
+            codes::EXPR_SYNTAX,
+            format!("{within}unexpected {:?} after the end", toks[p.pos]),
         ));
     }
     Ok(v)
@@ -186,7 +236,7 @@ impl Parser<'_> {
         }
     }
 
-    fn expr(&mut self) -> Result<i64, String> {
+    fn expr(&mut self) -> Result<i64, ExprError> {
         let mut v = self.term()?;
         while let Some(op @ ('+' | '-')) = self.peek_op() {
             self.pos += 1;
@@ -196,29 +246,34 @@ impl Parser<'_> {
             } else {
                 v.checked_sub(r)
             }
-            .ok_or("integer overflow")?;
+            .ok_or_else(overflow)?;
         }
         Ok(v)
     }
 
-    fn term(&mut self) -> Result<i64, String> {
+    fn term(&mut self) -> Result<i64, ExprError> {
         let mut v = self.unary()?;
         while let Some(op @ ('*' | '/' | '%')) = self.peek_op() {
             self.pos += 1;
             let r = self.unary()?;
             v = match op {
-                '*' => v.checked_mul(r).ok_or("integer overflow")?,
-                _ if r == 0 => return Err("division by zero".into()),
-                '/' => v.checked_div(r).ok_or("integer overflow")?,
-                _ => v.checked_rem_euclid(r).ok_or("integer overflow")?,
+                '*' => v.checked_mul(r).ok_or_else(overflow)?,
+                _ if r == 0 => {
+                    return Err(ExprError::new(codes::EXPR_DIV_ZERO, "division by zero"))
+                }
+                '/' => v.checked_div(r).ok_or_else(overflow)?,
+                _ => v.checked_rem_euclid(r).ok_or_else(overflow)?,
             };
         }
         Ok(v)
     }
 
-    fn unary(&mut self) -> Result<i64, String> {
+    fn unary(&mut self) -> Result<i64, ExprError> {
         if self.depth > MAX_DEPTH {
-            return Err(format!("nested more than {MAX_DEPTH} deep"));
+            return Err(ExprError::new(
+                codes::EXPR_NESTED,
+                format!("nested more than {MAX_DEPTH} deep"),
+            ));
         }
         if self.peek_op() == Some('-') {
             self.depth += 1;
@@ -229,42 +284,53 @@ impl Parser<'_> {
         self.atom()
     }
 
-    fn unary_minus(&mut self) -> Result<i64, String> {
+    fn unary_minus(&mut self) -> Result<i64, ExprError> {
         self.pos += 1;
-        self.unary()?
-            .checked_neg()
-            .ok_or_else(|| "integer overflow".to_string())
+        self.unary()?.checked_neg().ok_or_else(overflow)
     }
 
-    fn atom(&mut self) -> Result<i64, String> {
-        let t = self.toks.get(self.pos).cloned().ok_or("unexpected end")?;
+    fn atom(&mut self) -> Result<i64, ExprError> {
+        let t = self
+            .toks
+            .get(self.pos)
+            .cloned()
+            .ok_or_else(|| ExprError::new(codes::EXPR_SYNTAX, "unexpected end"))?;
         self.pos += 1;
         match t {
             Tok::Num(n) => Ok(n),
             Tok::Name(n) => {
                 let v = self.scope.lookup(&n)?;
                 as_int(&v).ok_or_else(|| {
-                    format!(
-                        "`${n}` is {}, not an integer",
-                        crate::registry::show_value(&v)
+                    ExprError::new(
+                        codes::EXPR_NOT_INT,
+                        format!(
+                            "`${n}` is {}, not an integer",
+                            crate::registry::show_value(&v)
+                        ),
                     )
                 })
             }
             Tok::Op('(') => {
                 if self.depth > MAX_DEPTH {
-                    return Err(format!("nested more than {MAX_DEPTH} deep"));
+                    return Err(ExprError::new(
+                        codes::EXPR_NESTED,
+                        format!("nested more than {MAX_DEPTH} deep"),
+                    ));
                 }
                 self.depth += 1;
                 let v = self.expr();
                 self.depth -= 1;
                 let v = v?;
                 if self.peek_op() != Some(')') {
-                    return Err("missing `)`".into());
+                    return Err(ExprError::new(codes::EXPR_SYNTAX, "missing `)`"));
                 }
                 self.pos += 1;
                 Ok(v)
             }
-            Tok::Op(c) => Err(format!("unexpected `{c}`")),
+            Tok::Op(c) => Err(ExprError::new(
+                codes::EXPR_SYNTAX,
+                format!("unexpected `{c}`"),
+            )),
         }
     }
 }
@@ -277,7 +343,7 @@ pub(crate) struct ChanRef {
 }
 
 /// Parses and evaluates a channel reference.
-pub(crate) fn chan_ref(s: &str, scope: &Scope) -> Result<ChanRef, String> {
+pub(crate) fn chan_ref(s: &str, scope: &Scope) -> Result<ChanRef, ExprError> {
     let s = s.trim();
     match s.find('[') {
         None => Ok(ChanRef {
@@ -286,7 +352,10 @@ pub(crate) fn chan_ref(s: &str, scope: &Scope) -> Result<ChanRef, String> {
         }),
         Some(open) => {
             if !s.ends_with(']') {
-                return Err(format!("channel reference `{s}` has no closing `]`"));
+                return Err(ExprError::new(
+                    codes::EXPR_SYNTAX,
+                    format!("channel reference `{s}` has no closing `]`"),
+                ));
             }
             let name = s[..open].trim().to_string();
             let idx = eval_int(&s[open + 1..s.len() - 1], scope)?;
@@ -303,6 +372,10 @@ mod tests {
     use super::*;
 
     fn scope_eval(s: &str, i: Option<i64>) -> Result<i64, String> {
+        scope_eval_coded(s, i).map_err(|e| e.message)
+    }
+
+    fn scope_eval_coded(s: &str, i: Option<i64>) -> Result<i64, ExprError> {
         let mut p = IndexMap::new();
         p.insert("n".to_string(), Value::Number(Number::U16(256)));
         p.insert("name".to_string(), Value::String("x".into()));
@@ -339,6 +412,13 @@ mod tests {
         assert!(scope_eval("1 2", None).is_err());
         assert!(scope_eval("1 # 2", None).is_err());
         assert!(scope_eval("99999999999999999999", None).is_err());
+        let code = |s| scope_eval_coded(s, None).unwrap_err().code;
+        assert_eq!(code("$m"), codes::EXPR_UNKNOWN_NAME);
+        assert_eq!(code("$name+1"), codes::EXPR_NOT_INT);
+        assert_eq!(code("1/0"), codes::EXPR_DIV_ZERO);
+        assert_eq!(code("(1"), codes::EXPR_SYNTAX);
+        assert_eq!(code("1 2"), codes::EXPR_SYNTAX);
+        assert_eq!(code("99999999999999999999"), codes::EXPR_OVERFLOW);
     }
 
     #[test]
@@ -378,6 +458,7 @@ mod limits {
                 index: None,
             },
         )
+        .map_err(|e| e.message)
     }
 
     #[test]

@@ -1,12 +1,20 @@
 //! Declared networks: the RON network format (docs/network-format.md), its loader and
 //! checker, and running a checked network.
 //!
-//! Loading turns a file (and the sub-network files it includes) into a flat [`Plan`]:
-//! every replicated process and every element of a channel array becomes one instance,
-//! sub-network processes get qualified names (`farm.worker[2]`), and every port is bound
-//! to channel instances. The checker then reports *every* problem it finds, each naming
-//! file:line:column and the process, port or channel at fault, with a suggestion where it
-//! can make one. Nothing starts unless the whole network checks.
+//! Loading runs in passes. The model (model.rs) reads a file's RON; elaboration
+//! (loader.rs, processes.rs, channels.rs, with expr.rs for `$` expressions) turns the file
+//! and the sub-network files it includes into a flat [`Plan`]: every replicated process
+//! and every element of a channel array becomes one instance, sub-network processes get
+//! qualified names (`farm.worker[2]`), and every port is bound to channel instances. The
+//! checker ([`check`], a pure function of the plan and the registry) then looks at the
+//! network as a whole; wiring (run.rs) makes the channels and processes through the
+//! runtime. Every problem found is reported, each a [`Diagnostic`] with a stable code
+//! ([`CODES`]), naming file:line:column and the process, port or channel at fault, with a
+//! suggestion where it can make one. Nothing starts unless the whole network checks.
+//!
+//! A top-level network may leave channels open as ports (`ports:`, as sub-networks
+//! export them): the program that runs it feeds its `In` ports and gets back what
+//! arrived on its `Out` ports ([`run_file_with`], [`RunOptions`]).
 //!
 //! A file may choose its scheduler ([`Plan::scheduler`], applied by [`runtime_of`]) and
 //! give processes a thread of their own (`thread: true`, [`PlanProcess::own_thread`]).
@@ -17,11 +25,14 @@
 
 mod channels;
 mod check;
+mod codes;
 mod error;
 mod expr;
 mod loader;
 mod model;
 mod placement;
+mod ports;
+mod processes;
 mod run;
 pub(crate) mod values;
 
@@ -30,8 +41,13 @@ pub use crate::registry::{
     BuildCtx, BuildError, BuildFn, Kind, Msg, ParamSpec, ParamType, PortDir, PortSpec, Registry,
     TypeInfo,
 };
+pub use check::check;
+pub(crate) use codes::FEED_TYPE;
+pub use codes::{CodeInfo, CODES};
 pub use error::{Diagnostic, NetworkError};
 pub use loader::MAX_THREADS;
+pub use ports::RunOptions;
+pub(crate) use ports::{feed_from_ron, input_port, FeedRonFn};
 pub use run::{ChannelStats, ProcessStats, RunReport, Running};
 pub use values::{ValuesError, ValuesOut};
 
@@ -155,8 +171,47 @@ pub struct Plan {
     pub processes: Vec<PlanProcess>,
     /// Every barrier.
     pub barriers: Vec<PlanBarrier>,
+    /// The channels the top-level file leaves open as ports (`ports:`), which the program
+    /// that runs it feeds (`In`) or reads (`Out`).
+    pub ports: Vec<OpenPort>,
     pub(crate) scheduler: Option<Scheduler>,
+    /// How many MPI ranks it is placed on ([`Plan::ranks`]).
     pub(crate) ranks: u32,
+    /// Where its parts are declared, for the checker.
+    pub(crate) sites: Arc<check::Sites>,
+}
+
+/// A channel a top-level network leaves open as a port: written by the program that runs
+/// the network (`In`: the values it feeds, [`RunOptions::feed`]) or read by it (`Out`: the
+/// values that arrive, [`RunReport::values`]).
+///
+/// # Examples
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("occamy-doc-open-port-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let file = dir.join("inc.ron");
+/// std::fs::write(&file, r#"Network(
+///     name: "inc",
+///     channels: { "in": "u64", "out": "u64" },
+///     processes: { "inc": (kind: "succ", ports: { "in": "in", "out": "out" }) },
+///     ports: {
+///         "in":  (type: "u64", dir: In, channel: "in"),
+///         "out": (type: "u64", dir: Out, channel: "out"),
+///     },
+/// )"#).unwrap();
+/// let plan = occamy::network::load(&file, &[], &occamy::network::Registry::with_builtins()).unwrap();
+/// let names: Vec<&str> = plan.ports.iter().map(|p| p.name.as_str()).collect();
+/// assert_eq!(names, ["in", "out"]);
+/// assert_eq!(plan.channels[plan.ports[1].channel].name, "out");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenPort {
+    /// The port's name; an array's elements are `name[0]`, `name[1]`, ...
+    pub name: String,
+    /// Which way values go, as the network sees them: `In` comes into the network.
+    pub dir: PortDir,
+    /// The channel: an index into [`Plan::channels`].
+    pub channel: usize,
 }
 
 /// A barrier of a loaded network.
@@ -237,7 +292,7 @@ impl Plan {
         registry: &Registry,
         runtime: &Runtime,
     ) -> Result<Running, NetworkError> {
-        run::start(std::borrow::Cow::Owned(self), registry, runtime)
+        run::start(std::borrow::Cow::Owned(self), registry, runtime, vec![])
     }
 
     /// A one-line summary: processes, channels and kinds.
@@ -407,12 +462,14 @@ pub fn runtime_of(plan: &Plan) -> Runtime {
 /// deadlock does, ...). The scheduler is `runtime`'s: a `scheduler` chosen by the file
 /// ([`Plan::scheduler`]) is not applied here; to run the plan under the file's choice,
 /// pass [`runtime_of(&plan)`](runtime_of). Processes declared `thread: true` get a
-/// thread of their own under either scheduler.
+/// thread of their own under either scheduler. The plan's open input ports
+/// ([`Plan::ports`]) are retired at once (to feed them, use [`run_file_with`]); what
+/// arrives on its output ports is kept under their names ([`RunReport::values`]).
 ///
 /// # Errors
 /// A kind whose build failed (a message naming the process).
 pub fn start(plan: &Plan, registry: &Registry, runtime: &Runtime) -> Result<Running, NetworkError> {
-    run::start(std::borrow::Cow::Borrowed(plan), registry, runtime)
+    run::start(std::borrow::Cow::Borrowed(plan), registry, runtime, vec![])
 }
 
 /// Loads the network in `path` with param overrides `sets` (as [`load`] does), runs it
@@ -460,6 +517,46 @@ pub fn run_file(
     let plan = load(path.as_ref(), sets, registry)?;
     let runtime = runtime_of(&plan);
     Ok(plan.into_running(registry, &runtime)?.wait())
+}
+
+/// Loads the network in `path` as `options` says ([`RunOptions::load`]: its param
+/// overrides and number of ranks, as [`load_with`] takes them) and runs it as
+/// [`run_file`] does, feeding its open input ports the values `options` gives them
+/// ([`RunOptions::feed`]; a port not fed is retired at once). What arrives on its open
+/// output ports is kept under the ports' names, as [`RunReport::values`] gives it back.
+///
+/// # Errors
+/// As for [`run_file`]; also, before anything starts, a fed name that is no input port of
+/// the network (`E0703`, listing those it has) or values of another type than the port's
+/// (`E0704`, naming both).
+///
+/// # Blocking
+/// Blocks until every process of the network has ended (the feeders included: an input
+/// port no process reads to the end keeps the run going until the network ends by
+/// poison, failure or deadlock).
+///
+/// # Examples
+/// See [`RunOptions`].
+pub fn run_file_with(
+    path: impl AsRef<Path>,
+    options: RunOptions,
+    registry: &Registry,
+) -> Result<RunReport, NetworkError> {
+    let plan = load_with(path.as_ref(), &options.load, registry)?;
+    let runtime = runtime_of(&plan);
+    let running = start_with(std::borrow::Cow::Owned(plan), registry, &runtime, options)?;
+    Ok(running.wait())
+}
+
+/// Starts `plan` as [`start`] does, feeding its input ports as `options` says (its
+/// load options are not used: the plan is loaded).
+pub(crate) fn start_with(
+    plan: std::borrow::Cow<'_, Plan>,
+    registry: &Registry,
+    runtime: &Runtime,
+    options: RunOptions,
+) -> Result<Running, NetworkError> {
+    run::start(plan, registry, runtime, options.feeds)
 }
 
 /// The names among `candidates` closest to `name`, as a suggestion (`, did you mean ...?`).

@@ -232,8 +232,8 @@ impl<'de> serde::de::Visitor<'de> for CheckedVisitor {
     }
 }
 
-/// A parse error: its message, line and column, and help if there is some to give.
-pub(crate) type ParseError = (String, (usize, usize), Option<String>);
+/// A parse error: its code, message, line and column, and help if there is some to give.
+pub(crate) type ParseError = (&'static str, String, (usize, usize), Option<String>);
 
 /// Parses a network file.
 pub(crate) fn parse(src: &str) -> Result<NetworkDecl, ParseError> {
@@ -250,6 +250,7 @@ pub(crate) fn parse(src: &str) -> Result<NetworkDecl, ParseError> {
             if outer == "scheduler" {
                 let sug = super::suggest(found, SCHEDULERS.iter().copied());
                 return (
+                    super::codes::UNKNOWN_SCHEDULER,
                     format!("unknown scheduler `{found}`{sug}"),
                     (e.span.start.line, e.span.start.col),
                     Some(SCHEDULER_HELP.into()),
@@ -258,6 +259,7 @@ pub(crate) fn parse(src: &str) -> Result<NetworkDecl, ParseError> {
             if outer == "placement" {
                 let sug = super::suggest(found, PLACEMENTS.iter().copied());
                 return (
+                    super::codes::UNKNOWN_PLACEMENT,
                     format!("unknown placement `{found}`{sug}"),
                     (e.span.start.line, e.span.start.col),
                     Some(PLACEMENT_HELP.into()),
@@ -283,6 +285,7 @@ pub(crate) fn parse(src: &str) -> Result<NetworkDecl, ParseError> {
             None
         };
         (
+            parse_code(&e.code),
             format!(
                 "{first}{}",
                 &msg[msg.chars().next().map_or(0, |c| c.len_utf8())..]
@@ -291,6 +294,19 @@ pub(crate) fn parse(src: &str) -> Result<NetworkDecl, ParseError> {
             help,
         )
     })
+}
+
+/// The diagnostic code of a parse error.
+fn parse_code(e: &ron::Error) -> &'static str {
+    use super::codes;
+    match e {
+        ron::Error::DuplicateStructField { .. } => codes::DUPLICATE,
+        // `unique` and `Checked` say so when a name or key is given twice.
+        ron::Error::Message(m) if m.ends_with(" twice") => codes::DUPLICATE,
+        ron::Error::NoSuchStructField { .. } => codes::UNKNOWN_FIELD,
+        ron::Error::MissingStructField { .. } => codes::MISSING_FIELD,
+        _ => codes::SYNTAX,
+    }
 }
 
 /// Finds where names are declared in a file's text, for diagnostics about things serde

@@ -16,9 +16,11 @@
 use indexmap::IndexMap;
 use ron::Value;
 
-use super::check::check_rank;
+use super::check::{check_rank, rank_fault};
+use super::codes;
+use super::error::Site;
 use super::expr::{eval_int_value, Scope};
-use super::loader::{Loader, Site};
+use super::loader::Loader;
 use super::model::{Locator, NetworkDecl, PlacementDecl};
 use super::Plan;
 
@@ -74,6 +76,7 @@ impl Loader<'_> {
         if sub {
             let site = here.at(loc.find_top("placement")).with("placement".into());
             self.err(
+                codes::SUB_PLACEMENT,
                 &site,
                 "a sub-network cannot choose the placement policy",
                 Some("choose it in the top-level file, or give processes a `rank:`".into()),
@@ -87,6 +90,7 @@ impl Loader<'_> {
     /// the launcher alone sets.
     pub(super) fn reserved_declared(&mut self, site: &Site) {
         self.err(
+            codes::RESERVED_RANKS,
             site,
             "`ranks` is reserved: it is the number of MPI ranks of the run",
             Some(
@@ -113,7 +117,7 @@ impl Loader<'_> {
                 "use `occamy check --ranks N` (or `dot`); under MPI it is the world size",
             )
         };
-        self.err(site, m, Some(h.into()));
+        self.err(codes::RESERVED_RANKS, site, m, Some(h.into()));
         true
     }
 
@@ -136,6 +140,7 @@ impl Loader<'_> {
             },
             Err(e) => {
                 self.err(
+                    e.code,
                     site,
                     format!("`rank`: {e}"),
                     Some("write `rank: N` or an expression such as `rank: \"$i % $ranks\"`".into()),
@@ -151,22 +156,14 @@ impl Loader<'_> {
         let (Some((first, value)), count) = faults else {
             return;
         };
-        let Err((mut m, help)) = check_rank(*value, self.ranks) else {
+        let Some((m, help)) = rank_fault(*value, self.ranks, count - 1) else {
             return;
         };
-        if *count > 1 {
-            let n = count - 1;
-            m.push_str(&if n == 1 {
-                "; so is that of 1 more replica".to_string()
-            } else {
-                format!("; so are those of {n} more replicas")
-            });
-        }
         let mut s = site.clone();
         if let Some(last) = s.context.last_mut() {
             *last = first.clone();
         }
-        self.err(&s, m, Some(help));
+        self.err(codes::RANK_RANGE, &s, m, Some(help));
     }
 }
 

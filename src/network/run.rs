@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::ports::{self, Feed};
 use super::values::{Collected, ValuesError};
 use super::{Diagnostic, NetworkError, Plan, PlanBarrier, PlanChannel, PlanProcess, PortBind};
 use crate::barrier::Barrier;
@@ -63,17 +64,20 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    /// The values process `name` kept (a `collect` process: every value of its input, in
-    /// the order received; a program's own kind: what it pushed to its
-    /// [`ValuesOut`](super::ValuesOut)), copied out. A process that ended early (by
-    /// poison, or failing) leaves those it kept until then.
+    /// The values process or open output port `name` kept, copied out: a `collect`
+    /// process's, every value of its input in the order received; a program's own kind's,
+    /// what it pushed to its [`ValuesOut`](super::ValuesOut); a top-level `dir: Out`
+    /// port's, every value that arrived on it, in order (an array port's elements are
+    /// `name[0]`, ...). A process that ended early (by poison, or failing) leaves those it
+    /// kept until then.
     ///
     /// # Errors
-    /// [`ValuesError::Unknown`] if no process of that name keeps values (with a
-    /// suggestion in its message), [`ValuesError::WrongType`] if its values are not `T`.
+    /// [`ValuesError::Unknown`] if no process or port of that name keeps values (its
+    /// message suggests a near name and lists those that do), [`ValuesError::WrongType`]
+    /// if its values are not `T` (naming it and both types).
     ///
     /// # Examples
-    /// See [`run_file`](super::run_file).
+    /// See [`run_file`](super::run_file), and [`RunOptions`](super::RunOptions) for ports.
     pub fn values<T: Clone + 'static>(&self, name: &str) -> Result<Vec<T>, ValuesError> {
         self.collected.values(name)
     }
@@ -106,9 +110,16 @@ impl RunReport {
         self.collected.take(name)
     }
 
-    /// The names of the processes that keep values, in the order they were built.
+    /// The names of the processes and output ports that keep values, in the order they
+    /// were built (ports last).
     pub fn value_names(&self) -> Vec<String> {
         self.collected.names()
+    }
+
+    /// The values `name` kept as the `print` kind shows them, if it knows how (`collect`
+    /// processes and output ports).
+    pub(crate) fn shown_values(&self, name: &str) -> Option<Vec<String>> {
+        self.collected.shown(name)
     }
 }
 
@@ -197,13 +208,19 @@ fn wire_on_rank(
     let ends = match info.link(w, &link) {
         Some(Ok(e)) => e,
         Some(Err(e)) => {
-            diags.push(link_diag(c, file, e.to_string()));
+            diags.push(link_diag(
+                c,
+                file,
+                super::codes::BUILD_FAILED,
+                e.to_string(),
+            ));
             return Some((none(), none(), named()));
         }
         None => {
             diags.push(link_diag(
                 c,
                 file,
+                super::codes::NO_CODEC,
                 format!("its type `{}` has no codec to cross ranks with", c.ty),
             ));
             return Some((none(), none(), named()));
@@ -232,27 +249,37 @@ fn wire_on_rank(
 }
 
 #[cfg(feature = "mpi")]
-fn link_diag(c: &PlanChannel, file: &std::path::Path, message: String) -> Diagnostic {
+fn link_diag(
+    c: &PlanChannel,
+    file: &std::path::Path,
+    code: &'static str,
+    message: String,
+) -> Diagnostic {
     Diagnostic {
         file: file.to_path_buf(),
         pos: None,
+        code,
         context: vec![format!("channel `{}`", c.name)],
         message: format!("cannot cross ranks: {message}"),
         help: None,
     }
 }
 
-/// Starts `plan`. An owned plan is freed as it is used: each process's part once the
-/// process is built, the channels' once the channels are made.
+/// Starts `plan`, feeding its open input ports from `feeds` (a port not fed is retired
+/// at once) and collecting what arrives on its output ports. An owned plan is freed as it
+/// is used: each process's part once the process is built, the channels' once the
+/// channels are made.
 pub(crate) fn start(
     plan: Cow<'_, Plan>,
     reg: &Registry,
     runtime: &Runtime,
+    feeds: Vec<Feed>,
 ) -> Result<Running, NetworkError> {
     start_on(
         plan,
         reg,
         runtime,
+        feeds,
         #[cfg(feature = "mpi")]
         None,
     )
@@ -260,7 +287,7 @@ pub(crate) fn start(
 
 /// Starts this rank's share of `plan` (feature `mpi`): only the processes placed on
 /// `world`'s rank, with the channels that cross ranks wired through MPI links (link id:
-/// the channel's index + 1, the same on every rank).
+/// the channel's index + 1, the same on every rank). No ports are fed.
 #[cfg(feature = "mpi")]
 pub(crate) fn start_ranked(
     plan: Cow<'_, Plan>,
@@ -268,15 +295,27 @@ pub(crate) fn start_ranked(
     runtime: &Runtime,
     world: &crate::mpi::World,
 ) -> Result<Running, NetworkError> {
-    start_on(plan, reg, runtime, Some(world))
+    start_on(plan, reg, runtime, Vec::new(), Some(world))
 }
 
 fn start_on(
     plan: Cow<'_, Plan>,
     reg: &Registry,
     runtime: &Runtime,
+    mut feeds: Vec<Feed>,
     #[cfg(feature = "mpi")] world: Option<&crate::mpi::World>,
 ) -> Result<Running, NetworkError> {
+    let open = plan.ports.clone();
+    // Checked before anything is made, against the ends the port's channels will have.
+    let feed_diags = ports::check_feeds(&plan, &feeds, |ch| {
+        let info = reg.type_info(&plan.channels.get(ch)?.ty)?;
+        Some(info.sender_type())
+    });
+    if !feed_diags.is_empty() {
+        return Err(NetworkError {
+            diagnostics: feed_diags,
+        });
+    }
     type Procs<'p> = Box<dyn Iterator<Item = Cow<'p, PlanProcess>> + 'p>;
     // Each process's rank, before the plan is taken apart (4 bytes a process).
     #[cfg(feature = "mpi")]
@@ -312,13 +351,22 @@ fn start_on(
     let mut txs: Vec<Ends> = Vec::with_capacity(channels.len());
     let mut rxs: Vec<Ends> = Vec::with_capacity(channels.len());
     let mut cores = Vec::with_capacity(channels.len());
-    for (_ci, c) in channels.iter().enumerate() {
+    // The ends the program holds: one per open port, beside the processes' ones.
+    let mut open_ends: HashMap<usize, (usize, usize)> = HashMap::new();
+    for port in &open {
+        let e = open_ends.entry(port.channel).or_default();
+        match port.dir {
+            PortDir::In => e.0 += 1,
+            PortDir::Out => e.1 += 1,
+        }
+    }
+    for (id, c) in channels.iter().enumerate() {
         let info = reg
             .type_info(&c.ty)
             .expect("a checked plan names registered types");
         #[cfg(feature = "mpi")]
         if let Some(w) = world {
-            if let Some((t, r, core)) = wire_on_rank(w, &ranks, (_ci, c, &file), info, &mut diags) {
+            if let Some((t, r, core)) = wire_on_rank(w, &ranks, (id, c, &file), info, &mut diags) {
                 txs.push(t);
                 rxs.push(r);
                 cores.push((c.ty.clone(), core));
@@ -327,10 +375,14 @@ fn start_on(
         }
         let ch = info.make(c.buffer);
         ch.core.set_name(c.name.clone());
-        let t = (1..c.writers.len())
+        if crate::runtime::recorder::on() && crate::runtime::recorder::values() {
+            crate::runtime::recorder::show_values(ch.core.id, info.shower());
+        }
+        let (open_w, open_r) = open_ends.get(&id).copied().unwrap_or_default();
+        let t = (1..c.writers.len() + open_w)
             .map(|_| (ch.clone_tx)(&*ch.tx))
             .collect();
-        let r = (1..c.readers.len())
+        let r = (1..c.readers.len() + open_r)
             .map(|_| (ch.clone_rx)(&*ch.rx))
             .collect();
         txs.push(Ends {
@@ -422,8 +474,47 @@ fn start_on(
             Err(e) => diags.push(Diagnostic {
                 file: p.file.to_path_buf(),
                 pos: p.pos,
+                code: super::codes::BUILD_FAILED,
                 context: vec![format!("process `{}`", p.name)],
                 message: format!("cannot build: {e}"),
+                help: None,
+            }),
+        }
+    }
+    // The program's side of the open ports: a feeder for each input port fed, a
+    // collector for each output port.
+    for port in &open {
+        let (core, dir) = (cores[port.channel].1.clone(), port.dir);
+        let (end, d) = match dir {
+            PortDir::In => (txs[port.channel].take(), Direction::Send),
+            PortDir::Out => (rxs[port.channel].take(), Direction::Recv),
+        };
+        let built = match dir {
+            // Not fed: its end goes now, which retires the channel.
+            PortDir::In => ports::feeder(&mut feeds, &port.name, end).map(Ok),
+            PortDir::Out => {
+                let ty = cores[port.channel].0.clone();
+                Some(ports::collector(reg, &port.name, &ty, end, &collected))
+            }
+        };
+        match built {
+            None => {}
+            Some(Ok(proc_)) => {
+                let kind: Arc<str> = match dir {
+                    PortDir::In => "feed".into(),
+                    PortDir::Out => "collect".into(),
+                };
+                if kinds.last().is_none_or(|(_, k)| *k != kind) {
+                    kinds.push((proc_.id, kind));
+                }
+                procs.push(proc_.holding(vec![Held::Chan(core, d)]));
+            }
+            Some(Err(e)) => diags.push(Diagnostic {
+                file: file.clone(),
+                pos: None,
+                code: super::codes::BUILD_FAILED,
+                context: vec![format!("port `{}`", port.name)],
+                message: format!("cannot collect its values: {e}"),
                 help: None,
             }),
         }
@@ -451,6 +542,7 @@ fn start_on(
             diagnostics: vec![Diagnostic {
                 file,
                 pos: None,
+                code: super::codes::START_FAILED,
                 context: vec![],
                 message: format!("cannot start the network: {e}"),
                 help: None,

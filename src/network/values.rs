@@ -72,18 +72,21 @@ impl<T> ValuesOut<T> {
 /// What went wrong taking a process's values from a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ValuesError {
-    /// No process of that name kept values (it is not in the network, or its kind hands
-    /// none back).
+    /// No process or open port of that name kept values (it is not in the network, or its
+    /// kind hands none back).
     Unknown {
         /// The name asked for.
         name: String,
-        /// The processes that did keep values, in the order they were built.
+        /// The processes and output ports that did keep values, in the order they were
+        /// built (the ports after the processes).
         known: Vec<String>,
     },
-    /// The process keeps values of another type.
+    /// The process (or port) keeps values of another type.
     WrongType {
-        /// The process's name.
+        /// The process's (or port's) name.
         name: String,
+        /// Whether `name` is an open port of the network (else a process).
+        port: bool,
         /// The type its values have (without module paths: `String`, `Vec<u8>`).
         kept: String,
         /// The type asked for.
@@ -96,15 +99,31 @@ impl fmt::Display for ValuesError {
         match self {
             ValuesError::Unknown { name, known } if known.is_empty() => write!(
                 f,
-                "no process `{name}` hands back values (none in this network does)"
+                "no process or port `{name}` hands back values (none in this network does)"
             ),
             ValuesError::Unknown { name, known } => {
                 let s = super::suggest(name, known.iter().map(String::as_str));
-                write!(f, "no process `{name}` hands back values{s}")
+                const SHOWN: usize = 10;
+                let mut names: Vec<String> =
+                    known.iter().take(SHOWN).map(|n| format!("`{n}`")).collect();
+                if known.len() > SHOWN {
+                    names.push(format!("... ({} in all)", known.len()));
+                }
+                write!(
+                    f,
+                    "no process or port `{name}` hands back values{s}; those that do: {}",
+                    names.join(", ")
+                )
             }
-            ValuesError::WrongType { name, kept, asked } => write!(
+            ValuesError::WrongType {
+                name,
+                port,
+                kept,
+                asked,
+            } => write!(
                 f,
-                "process `{name}` hands back values of type `{kept}`, not `{asked}`"
+                "{} `{name}` hands back values of type `{kept}`, not `{asked}`",
+                if *port { "port" } else { "process" }
             ),
         }
     }
@@ -114,7 +133,7 @@ impl std::error::Error for ValuesError {}
 
 /// `name` without module paths: `alloc::vec::Vec<alloc::string::String>` is
 /// `Vec<String>`, as a network file names types.
-fn short_type_name(name: &str) -> String {
+pub(crate) fn short_type_name(name: &str) -> String {
     let mut out = String::new();
     let mut seg = String::new();
     let mut chars = name.chars().peekable();
@@ -133,11 +152,18 @@ fn short_type_name(name: &str) -> String {
     out + &seg
 }
 
+/// Shows the values of a slot (its `Arc<Mutex<Vec<T>>>`) as `print` would.
+type ShowFn = Box<dyn Fn(&(dyn Any + Send + Sync)) -> Vec<String> + Send + Sync>;
+
 /// One process's values: type-erased, with the name of their type for errors.
 struct Slot {
     type_name: &'static str,
     /// An `Arc<Mutex<Vec<T>>>`.
     values: Box<dyn Any + Send + Sync>,
+    /// Whether it is an open port's (else a process's).
+    port: bool,
+    /// How to show its values, if known (`collect` knows its type's format).
+    show: Option<ShowFn>,
 }
 
 /// The values of one run, by process name.
@@ -174,9 +200,42 @@ impl Collected {
             Slot {
                 type_name: std::any::type_name::<T>(),
                 values: Box::new(values.clone()),
+                port: false,
+                show: None,
             },
         );
         ValuesOut { values }
+    }
+
+    /// As [`out`](Collected::out), with how to show the values (for `occamy run`).
+    pub(crate) fn out_shown<T: Send + 'static>(
+        &self,
+        name: &str,
+        format: fn(&T) -> String,
+    ) -> ValuesOut<T> {
+        let out = self.out::<T>(name);
+        if let Some(slot) = lock_std(&self.slots).1.get_mut(name) {
+            slot.show = Some(Box::new(move |v| {
+                v.downcast_ref::<Arc<Mutex<Vec<T>>>>()
+                    .map(|v| lock_std(v).iter().map(format).collect())
+                    .unwrap_or_default()
+            }));
+        }
+        out
+    }
+
+    /// Marks `name`'s values as an open port's.
+    pub(crate) fn mark_port(&self, name: &str) {
+        if let Some(slot) = lock_std(&self.slots).1.get_mut(name) {
+            slot.port = true;
+        }
+    }
+
+    /// `name`'s values as `print` would show them, if known.
+    pub(crate) fn shown(&self, name: &str) -> Option<Vec<String>> {
+        let g = lock_std(&self.slots);
+        let slot = g.1.get(name)?;
+        slot.show.as_ref().map(|show| show(&*slot.values))
     }
 
     fn with<T: 'static, R>(
@@ -195,6 +254,7 @@ impl Collected {
             Some(v) => Ok(f(&mut lock_std(v))),
             None => Err(ValuesError::WrongType {
                 name: name.to_string(),
+                port: slot.port,
                 kept: short_type_name(slot.type_name),
                 asked: short_type_name(std::any::type_name::<T>()),
             }),

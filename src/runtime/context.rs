@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use super::held::{Endpoint, Enrolment, Held};
 use super::record::{live_record, Record};
+use super::recorder;
 use super::scheduler;
 use crate::wait::{Direction, Signal, Signalled, WaitOn};
 
@@ -136,7 +137,7 @@ pub(crate) fn pending_on<S: Signalled + 'static>(on: &[WaitOn], sig: Option<&Arc
 }
 
 fn wait(on: &[WaitOn], sig: Option<Arc<dyn Signalled>>, parks: bool) -> Waiting {
-    if on.is_empty() && !parks {
+    if !parks && !recorder::on() && on.iter().all(|w| matches!(w, WaitOn::Channel { .. })) {
         // Nothing to record (an async wait on channels only: they are found in the
         // channels' queues), and the driver marks the process parked.
         return Waiting {

@@ -74,6 +74,9 @@ impl Group {
             let mut d = lock_std(&self.deadlock);
             if d.is_none() {
                 *d = Some(report.clone());
+                if super::recorder::on() {
+                    super::recorder::emit(super::recorder::Ev::Deadlock(Box::new(report.clone())));
+                }
             }
         }
         if self.config.on_deadlock == crate::deadlock::OnDeadlock::Poison {

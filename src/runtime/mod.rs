@@ -29,6 +29,7 @@ mod offload;
 mod par;
 mod process;
 pub(crate) mod record;
+pub(crate) mod recorder;
 pub mod scheduler;
 mod thread;
 

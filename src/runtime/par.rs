@@ -93,7 +93,15 @@ impl Begun {
             rec.poison_held();
         }
         rec.flush(poison);
-        rec.set_end(end, started.elapsed());
+        let ran = started.elapsed();
+        rec.set_end(end, ran);
+        if super::recorder::on() {
+            super::recorder::emit(super::recorder::Ev::End {
+                process: rec.id,
+                end,
+                ran,
+            });
+        }
         rec.go_dead();
         let seq = FINISHED.fetch_add(1, Ordering::Relaxed);
         let failure = failure?;

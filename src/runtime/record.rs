@@ -12,6 +12,7 @@ use std::task::{Wake, Waker};
 use super::error::{Failure, ProcessEnd};
 use super::group::Group;
 use super::held::{Endpoint, Held};
+use super::recorder::{self, Ev};
 use crate::wait::{Direction, Signal, Signalled, WaitOn};
 
 pub(crate) fn lock_std<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -115,6 +116,17 @@ pub(crate) struct Record {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Records that process `id` holds `h` (a channel end; barriers are not recorded).
+fn record_hold(id: u64, h: &Held) {
+    if let Held::Chan(c, dir) = h {
+        recorder::emit(Ev::Holds {
+            process: id,
+            channel: c.id(),
+            dir: *dir,
+        });
+    }
+}
+
 /// A new process id: ids follow the order in which processes are declared, which is the
 /// order reports list them in. 0 is never an id (it means "no process").
 pub(crate) fn next_id() -> u64 {
@@ -159,6 +171,15 @@ impl Record {
         declared: Vec<(Held, usize)>,
     ) -> Arc<Record> {
         let mut held: Vec<HeldEntry> = Vec::with_capacity(declared.len());
+        if recorder::on() {
+            recorder::emit(Ev::Process {
+                id,
+                name: name.clone(),
+            });
+            for (h, _) in &declared {
+                record_hold(id, h);
+            }
+        }
         for (h, refs) in declared {
             match held.iter_mut().find(|e| e.held.same(&h)) {
                 Some(e) => e.refs += refs,
@@ -219,6 +240,9 @@ impl Record {
 
     /// Records one more end object (or a barrier enrolment) of this process on `h`.
     pub(crate) fn hold(&self, h: Held) {
+        if recorder::on() {
+            record_hold(self.id, &h);
+        }
         let mut held = lock_std(&self.held);
         match held.iter_mut().find(|e| e.held.same(&h)) {
             Some(e) => e.refs += 1,
@@ -291,8 +315,12 @@ impl Record {
         park: bool,
     ) -> u64 {
         self.flush_if_any();
-        if on.is_empty() {
-            // A thread's wait on channels: they are found in the channels' queues.
+        if recorder::on() {
+            recorder::block(self.id, on);
+        }
+        // Channel waits are found in the channels' queues: only the rest is kept here.
+        let kept = |w: &&WaitOn| !matches!(w, WaitOn::Channel { .. });
+        if !on.iter().any(|w| kept(&w)) {
             if park {
                 self.set_parked(true);
             }
@@ -306,7 +334,7 @@ impl Record {
         if w.on.capacity() == 0 {
             w.on.reserve_exact(on.len());
         }
-        for &on in on {
+        for &on in on.iter().filter(kept) {
             w.on.push(WaitEntry {
                 token,
                 on,
@@ -324,6 +352,9 @@ impl Record {
     pub(crate) fn remove_waits(&self, token: u64, unpark: bool) {
         if unpark {
             self.set_parked(false);
+        }
+        if recorder::on() {
+            recorder::wake(self.id);
         }
         if token != 0 {
             lock_std(&self.wait).on.retain(|e| e.token != token);

@@ -15,6 +15,11 @@
 //! - `/state.json`: the live state once (`occamy-state/1`);
 //! - `/events`: the live state as server-sent events, one `state` event per update.
 //!
+//! A replay ([`Viewer::replay`], `occamy replay T --viz`) serves the same page fed from
+//! a [`Timeline`] instead: the page shows a time slider, play/pause and step, and asks
+//! for `/replay.json` (how many positions, and the time of each) and
+//! `/state.json?frame=K` (the state at position K); it has no `/events`.
+//!
 //! It binds a loopback address unless told otherwise; any other address needs
 //! [`ViewerOptions::public`], and then every request must carry a random token
 //! (`?token=...`, in the URL [`Viewer::url`] gives), else it gets 403.
@@ -72,12 +77,34 @@ const MAX_STREAMS: usize = 32;
 /// let viewer = opts.bind("127.0.0.1:0").unwrap();
 /// assert!(viewer.url().starts_with("http://127.0.0.1:"));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ViewerOptions {
     watch: Watch,
+    timeline: Option<Arc<dyn Timeline>>,
     name: String,
     graph: Option<Graph>,
     public: bool,
+}
+
+impl std::fmt::Debug for ViewerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ViewerOptions")
+            .field("name", &self.name)
+            .field("replay", &self.timeline.is_some())
+            .field("public", &self.public)
+            .finish()
+    }
+}
+
+/// A recorded run that a [`Viewer`] can show at any of its positions (a replay):
+/// `occamy::trace::Replay` is one.
+pub trait Timeline: Send + Sync {
+    /// How many positions the slider has (at least 1).
+    fn frames(&self) -> usize;
+    /// The time of position `frame` from the start of the run.
+    fn time_of(&self, frame: usize) -> Duration;
+    /// The state at position `frame` (the last position for a larger one).
+    fn at(&self, frame: usize) -> Snapshot;
 }
 
 impl ViewerOptions {
@@ -148,6 +175,7 @@ impl ViewerOptions {
         let shared = Arc::new(Shared {
             model: Model::new(&self.name, self.graph),
             watch: self.watch,
+            timeline: self.timeline,
             token,
             port: bound.port(),
             server,
@@ -194,10 +222,36 @@ impl Viewer {
     pub fn options(watch: &Watch) -> ViewerOptions {
         ViewerOptions {
             watch: watch.clone(),
+            timeline: None,
             name: "network".into(),
             graph: None,
             public: false,
         }
+    }
+
+    /// The options of a viewer that replays `timeline`, a recorded run of the network
+    /// whose graph is `graph`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use occamy::trace::{Event, Header, Replay, TraceWriter};
+    /// let mut w = TraceWriter::new(Vec::new(), &Header::default()).unwrap();
+    /// w.write_events(&[(0, Event::Process { id: 1, name: "a".into() })]).unwrap();
+    /// let replay = Replay::new(occamy::trace::read(&w.finish(1).unwrap()).unwrap());
+    /// let graph = occamy::graph::Graph::from_processes("one", &[]);
+    /// let viewer = occamy::viz::Viewer::replay(Arc::new(replay), graph).bind("127.0.0.1").unwrap();
+    /// assert!(viewer.state_json().contains("\"replay\":true"));
+    /// ```
+    pub fn replay(timeline: Arc<dyn Timeline>, graph: Graph) -> ViewerOptions {
+        ViewerOptions {
+            watch: Watch::new(),
+            timeline: Some(timeline),
+            name: "network".into(),
+            graph: None,
+            public: false,
+        }
+        .graph(graph)
     }
 
     /// The page's address, with the token when one is needed.
@@ -217,8 +271,10 @@ impl Viewer {
 
     /// The live state now, as `/state.json` serves it.
     pub fn state_json(&self) -> String {
-        let snap = self.shared.watch.snapshot();
-        self.shared.model.state_json(0, &snap, None)
+        let snap = self.shared.snapshot(None);
+        self.shared
+            .model
+            .state_json(0, &snap, None, self.shared.replay_of(None))
     }
 }
 
@@ -239,6 +295,8 @@ impl Drop for Viewer {
 
 struct Shared {
     watch: Watch,
+    /// What a replay shows instead of the watch.
+    timeline: Option<Arc<dyn Timeline>>,
     model: Model,
     token: Option<String>,
     port: u16,
@@ -250,6 +308,23 @@ struct Shared {
     /// The last frame sent, for a stream that just joined.
     latest: Mutex<Option<Arc<str>>>,
     seq: AtomicU64,
+}
+
+impl Shared {
+    /// The state now, or (a replay) at position `frame`, the last one by default.
+    fn snapshot(&self, frame: Option<usize>) -> Snapshot {
+        match &self.timeline {
+            Some(t) => t.at(frame.unwrap_or(usize::MAX).min(t.frames() - 1)),
+            None => self.watch.snapshot(),
+        }
+    }
+
+    /// A replay's position (`frame`, the last one by default) and how many there are.
+    fn replay_of(&self, frame: Option<usize>) -> Option<(usize, usize)> {
+        let t = self.timeline.as_ref()?;
+        let n = t.frames();
+        Some((frame.unwrap_or(usize::MAX).min(n - 1), n))
+    }
 }
 
 /// `HOST` or `HOST:PORT` (a bare host gets a free port).
@@ -419,11 +494,41 @@ fn handle(s: &Arc<Shared>, req: tiny_http::Request) {
     }
     match path {
         "/" | "/index.html" => {
-            let page = PAGE.replace("/*CSS*/", CSS).replace("/*JS*/", JS);
+            let replay = if s.timeline.is_some() {
+                "true"
+            } else {
+                "false"
+            };
+            let page = PAGE
+                .replace("/*CSS*/", CSS)
+                .replace("/*JS*/", JS)
+                .replace("/*REPLAY*/false", replay);
             respond(req, 200, "text/html; charset=utf-8", page)
         }
+        "/replay.json" => match &s.timeline {
+            Some(t) => {
+                let times: Vec<f64> = (0..t.frames())
+                    .map(|f| (t.time_of(f).as_secs_f64() * 1e6).round() / 1e3)
+                    .collect();
+                let body = serde_json::json!({ "frames": t.frames(), "t_ms": times });
+                respond(req, 200, "application/json", body.to_string())
+            }
+            None => respond(
+                req,
+                404,
+                "text/plain; charset=utf-8",
+                "not a replay: this view is live\n".into(),
+            ),
+        },
+        "/events" if s.timeline.is_some() => respond(
+            req,
+            404,
+            "text/plain; charset=utf-8",
+            "a replay has no live events: ask /state.json?frame=K\n".into(),
+        ),
         "/graph.json" => {
-            let body = s.model.graph_json(&s.watch);
+            let snap = s.snapshot(None);
+            let body = s.model.graph_json(&s.watch, &snap);
             respond(req, 200, "application/json", body)
         }
         "/layout.json" => {
@@ -434,14 +539,19 @@ fn handle(s: &Arc<Shared>, req: tiny_http::Request) {
                 sample: 16,
                 ..ViewOptions::default()
             };
-            let body = s.model.layout_json(&s.watch, &opts);
+            let snap = s.snapshot(None);
+            let body = s.model.layout_json(&s.watch, &snap, &opts);
             respond(req, 200, "application/json", body)
         }
         "/state.json" => {
-            let snap = s.watch.snapshot();
-            let body = s
-                .model
-                .state_json(s.seq.load(Ordering::Relaxed), &snap, None);
+            let frame = query_param(query, "frame").and_then(|f| f.parse::<usize>().ok());
+            let snap = s.snapshot(frame);
+            let replay = s.replay_of(frame);
+            let seq = match replay {
+                Some((f, _)) => f as u64,
+                None => s.seq.load(Ordering::Relaxed),
+            };
+            let body = s.model.state_json(seq, &snap, None, replay);
             respond(req, 200, "application/json", body)
         }
         "/events" => {
@@ -516,7 +626,7 @@ fn tick(s: &Shared) {
         let t0 = Instant::now();
         let snap = s.watch.snapshot();
         let seq = s.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let frame: Arc<str> = s.model.state_json(seq, &snap, prev.as_ref()).into();
+        let frame: Arc<str> = s.model.state_json(seq, &snap, prev.as_ref(), None).into();
         let finished = snap.finished;
         prev = Some(snap);
         *lock_std(&s.latest) = Some(frame.clone());

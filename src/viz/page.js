@@ -3,6 +3,9 @@
 // loads comes from the occamy process that served it.
 (function () {
   const token = new URLSearchParams(location.search).get("token");
+  // A replay of a recorded run (`occamy replay T --viz`): the server says so here, and
+  // the page then asks for each position's state instead of following /events.
+  const REPLAY = /*REPLAY*/false;
   const SVGNS = "http://www.w3.org/2000/svg";
   const ROWS = 300; // rows shown in the side table
   const $ = (id) => document.getElementById(id);
@@ -333,6 +336,7 @@
     else if (!st.finished) { pill.className = "pill p-running"; pill.textContent = "running"; }
     else if (failed) { pill.className = "pill p-failed"; pill.textContent = "ended: failed"; }
     else { pill.className = "pill p-ended"; pill.textContent = "ended"; }
+    if (REPLAY) pill.textContent = "replay: " + pill.textContent;
     $("clock").textContent = st.t.toFixed(1) + " s";
     const T = st.totals;
     const blocked = (counts.blocked || 0) + (counts.alt || 0) + (counts.barrier || 0);
@@ -415,5 +419,35 @@
     es.addEventListener("state", (ev) => { $("live").className = "live"; onState(JSON.parse(ev.data)); });
     es.onerror = () => { $("live").className = "live off"; };
   }
-  connect();
+
+  // The replay's controls: the slider picks a position, step moves one on, play steps
+  // on a timer until the end (or pause). Only the latest position asked for is shown.
+  async function replay() {
+    const r = await (await fetch(url("/replay.json"))).json();
+    const slider = $("slider"), play = $("play");
+    $("replay").hidden = false;
+    $("live").hidden = true;
+    slider.max = String(r.frames - 1);
+    let want = 0, timer = null;
+    async function show(k) {
+      want = k;
+      slider.value = String(k);
+      $("at").textContent = "step " + fmt(k) + " of " + fmt(r.frames - 1) + " · " + (r.t_ms[k] / 1000).toFixed(6) + " s";
+      const st = await (await fetch(url("/state.json", { frame: k }))).json();
+      if (k !== want) return; // a later position was asked for meanwhile
+      await onState(st);
+      document.body.dataset.frame = String(k);
+    }
+    function pause() { if (timer) { clearInterval(timer); timer = null; } play.textContent = "play"; }
+    slider.addEventListener("input", () => { pause(); show(Number(slider.value)); });
+    $("step").onclick = () => { pause(); if (want < r.frames - 1) show(want + 1); };
+    play.onclick = () => {
+      if (timer) return pause();
+      if (want >= r.frames - 1) show(0);
+      play.textContent = "pause";
+      timer = setInterval(() => { if (want >= r.frames - 1) pause(); else show(want + 1); }, 100);
+    };
+    await show(0);
+  }
+  if (REPLAY) replay(); else connect();
 })();

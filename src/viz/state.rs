@@ -96,15 +96,13 @@ impl Model {
     }
 
     /// `/graph.json`: the graph in the schema `occamy dot --json` writes, annotated.
-    pub(crate) fn graph_json(&self, watch: &Watch) -> String {
-        let snap = watch.snapshot();
-        self.annotated(watch, &snap).graph.to_json()
+    pub(crate) fn graph_json(&self, watch: &Watch, snap: &Snapshot) -> String {
+        self.annotated(watch, snap).graph.to_json()
     }
 
     /// `/layout.json`: the drawing of the view asked for.
-    pub(crate) fn layout_json(&self, watch: &Watch, opts: &ViewOptions) -> String {
-        let snap = watch.snapshot();
-        let layout = self.annotated(watch, &snap).graph.layout(opts);
+    pub(crate) fn layout_json(&self, watch: &Watch, snap: &Snapshot, opts: &ViewOptions) -> String {
+        let layout = self.annotated(watch, snap).graph.layout(opts);
         serde_json::to_string(&layout).expect("a layout always serialises")
     }
 
@@ -130,8 +128,15 @@ impl Model {
         }
     }
 
-    /// The live state: `snap`, with rates since `prev`, as one JSON object.
-    pub(crate) fn state_json(&self, seq: u64, snap: &Snapshot, prev: Option<&Snapshot>) -> String {
+    /// The live state: `snap`, with rates since `prev`, as one JSON object; a replay's
+    /// says which of how many positions it is (`replay`).
+    pub(crate) fn state_json(
+        &self,
+        seq: u64,
+        snap: &Snapshot,
+        prev: Option<&Snapshot>,
+        replay: Option<(usize, usize)>,
+    ) -> String {
         let ids = self.node_ids(snap);
         let node_of: HashMap<u64, &str> = snap
             .processes
@@ -249,6 +254,9 @@ impl Model {
         }
         let started = snap.processes.len();
         let state = StateDoc {
+            replay: replay.is_some(),
+            frame: replay.map(|r| r.0),
+            frames: replay.map(|r| r.1),
             schema: "occamy-state/1",
             name: &self.name,
             seq,
@@ -370,6 +378,12 @@ struct Deadlock {
 
 #[derive(Serialize)]
 struct StateDoc<'a> {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    replay: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frame: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frames: Option<usize>,
     schema: &'static str,
     name: &'a str,
     seq: u64,
