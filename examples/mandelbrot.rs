@@ -40,7 +40,7 @@ pub const PEERS_CHECKSUM: u64 = 22_322_904;
 pub const NETWORK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/networks/mandelbrot.ron");
 
 /// What to render: image size and iteration limit (the region is fixed).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub struct Frame {
     /// Width in pixels.
     pub width: u32,
@@ -51,7 +51,7 @@ pub struct Frame {
 }
 
 /// A job for a worker: rows `y0..y1` of `frame`.
-#[derive(Clone, Copy, Debug, Deserialize)]
+#[derive(Clone, Copy, Debug, Deserialize, serde::Serialize)]
 pub struct Job {
     /// The image it is part of.
     pub frame: Frame,
@@ -62,7 +62,7 @@ pub struct Job {
 }
 
 /// A finished band: the iteration counts of rows from `y0` on, row by row.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Deserialize, serde::Serialize)]
 pub struct Band {
     /// First row.
     pub y0: u32,
@@ -324,6 +324,9 @@ pub fn registry() -> Registry {
     let mut reg = Registry::with_builtins();
     reg.register_debug_type::<Job>("Job");
     reg.register_debug_type::<Band>("Band");
+    // Jobs and bands cross MPI ranks when the workers are placed on several.
+    reg.add_codec::<Job>("Job").expect("Job is registered");
+    reg.add_codec::<Band>("Band").expect("Band is registered");
     let frame_params = |kind: Kind| {
         kind.param("width", ParamType::UInt, 800u32, "image width in pixels")
             .param("height", ParamType::UInt, 600u32, "image height in pixels")

@@ -30,7 +30,7 @@ use occamy::{channel, par, spawn, Alt, Error, Event, Process, Receiver, Sender};
 pub const NETWORK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/networks/primes.ron");
 
 /// The farm's job: count the primes in `lo..hi`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct Span {
     /// First number of the range.
     pub lo: u64,
@@ -230,6 +230,8 @@ fn sum(rx: &Receiver<u64>, n: u64) -> occamy::Result<u64> {
 pub fn registry() -> Registry {
     let mut reg = Registry::with_builtins();
     reg.register_debug_type::<Span>("Span");
+    // Spans cross MPI ranks when the workers are placed on several.
+    reg.add_codec::<Span>("Span").expect("Span is registered");
     reg.register(
         Kind::new(
             "ranges",

@@ -131,8 +131,9 @@
 //! | `occamy::viz` | `viz` | the live web view of a running network (`occamy run FILE --viz`, [`viz::Viewer`]); needs `network` and `graph` |
 //! | `occamy::trace` | `trace` | recordings of runs (`occamy run --record`) and their replay (`occamy replay`): the trace format, its writer and reader |
 //! | `occamy::bridge` | `bridge` | bridges from and to crossbeam-channel and flume channels, for threaded and async code around a network |
+//! | `occamy::mpi` | `mpi` | one network across MPI ranks: cross-rank channels with local channels' meaning (needs an MPI library) |
 //!
-//! `network`, `graph`, `viz`, `trace` and `launcher` are on by default, `bridge` is not. With `default-features = false`
+//! `network`, `graph`, `viz`, `trace` and `launcher` are on by default, `bridge` and `mpi` are not. With `default-features = false`
 //! only the core is built, and it depends on `crossbeam-utils`, `crossbeam-deque` (the
 //! green scheduler's work-stealing queues) and `tracing` alone.
 //!
@@ -156,6 +157,8 @@ mod kinds;
 #[cfg(feature = "launcher")]
 pub mod launcher;
 mod loom;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 #[cfg(feature = "network")]
 pub mod network;
 #[cfg(feature = "network")]

@@ -12,8 +12,10 @@
 //! uses need, no more: any [`Msg`] (sendable and clonable: `delta` copies values) can be
 //! registered; one that a file may write values of (`prefix`'s `value`) must also be
 //! `Deserialize` ([`Registry::register_type`]), one that it never does need not be
-//! ([`Registry::register_opaque_type`]). Nothing here needs `Serialize`: values never
-//! leave the program.
+//! ([`Registry::register_opaque_type`]). A type whose channels may cross MPI ranks needs a
+//! *codec* (`Serialize + DeserializeOwned`: values cross as postcard bytes): the built-in
+//! types have one, a user's type gets one with [`Registry::add_codec`], and the checker
+//! refuses a cross-rank channel of a type without one.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -390,9 +392,54 @@ pub(crate) struct AnyChannel {
     pub(crate) clone_rx: fn(&(dyn Any + Send)) -> Box<dyn Any + Send>,
 }
 
+/// The ends of a channel that crosses ranks that one rank holds (feature `mpi`).
+#[cfg(feature = "mpi")]
+pub(crate) struct AnyLink {
+    pub(crate) tx: Option<Box<dyn Any + Send>>,
+    pub(crate) rx: Option<Box<dyn Any + Send>>,
+    /// The local channel behind this rank's ends.
+    pub(crate) core: Option<Arc<Core>>,
+    pub(crate) clone_tx: fn(&(dyn Any + Send)) -> Box<dyn Any + Send>,
+    pub(crate) clone_rx: fn(&(dyn Any + Send)) -> Box<dyn Any + Send>,
+}
+
+#[cfg(feature = "mpi")]
+type LinkFn = fn(&crate::mpi::World, &crate::mpi::Link) -> Result<AnyLink, crate::mpi::MpiError>;
+
+#[cfg(feature = "mpi")]
+fn make_link<T: Send + serde::Serialize + DeserializeOwned + 'static>(
+    w: &crate::mpi::World,
+    l: &crate::mpi::Link,
+) -> Result<AnyLink, crate::mpi::MpiError> {
+    let ends = w.link::<T>(l)?;
+    let core = ends
+        .sender
+        .as_ref()
+        .map(|t| t.core.clone())
+        .or_else(|| ends.receiver.as_ref().map(|r| r.core.clone()));
+    Ok(AnyLink {
+        tx: ends.sender.map(|t| Box::new(t) as Box<dyn Any + Send>),
+        rx: ends.receiver.map(|r| Box::new(r) as Box<dyn Any + Send>),
+        core,
+        clone_tx: |b| Box::new(b.downcast_ref::<Sender<T>>().expect("sender type").clone()),
+        clone_rx: |b| {
+            Box::new(
+                b.downcast_ref::<Receiver<T>>()
+                    .expect("receiver type")
+                    .clone(),
+            )
+        },
+    })
+}
+
 /// A channel type of declared networks.
 pub struct TypeInfo {
     name: String,
+    type_id: std::any::TypeId,
+    /// Whether its values can cross ranks (it has a codec: see [`Registry::add_codec`]).
+    codec: bool,
+    #[cfg(feature = "mpi")]
+    link: Option<LinkFn>,
     numeric: bool,
     make: fn(usize) -> AnyChannel,
     /// `TypeId` of its channels' writing end, `Sender<T>` (to check values fed to one).
@@ -460,6 +507,10 @@ impl TypeInfo {
         }
         TypeInfo {
             name: name.into(),
+            type_id: std::any::TypeId::of::<T>(),
+            codec: false,
+            #[cfg(feature = "mpi")]
+            link: None,
             numeric,
             make: make_channel::<T>,
             sender: std::any::TypeId::of::<Sender<T>>,
@@ -500,6 +551,30 @@ impl TypeInfo {
     /// [`Registry::register_type`] or [`Registry::register_debug_type`]).
     pub fn is_readable(&self) -> bool {
         self.readable
+    }
+
+    /// Whether channels of this type may cross MPI ranks: it has a codec (the built-in
+    /// types do; a user's type once [`Registry::add_codec`] gave it one).
+    pub fn has_codec(&self) -> bool {
+        self.codec
+    }
+
+    /// This rank's ends of a cross-rank channel of this type (`None`: no codec).
+    #[cfg(feature = "mpi")]
+    pub(crate) fn link(
+        &self,
+        w: &crate::mpi::World,
+        l: &crate::mpi::Link,
+    ) -> Option<Result<AnyLink, crate::mpi::MpiError>> {
+        self.link.map(|f| f(w, l))
+    }
+
+    fn set_codec<T: Send + serde::Serialize + DeserializeOwned + 'static>(&mut self) {
+        self.codec = true;
+        #[cfg(feature = "mpi")]
+        {
+            self.link = Some(make_link::<T>);
+        }
     }
 
     /// Whether `v` (from a network file) is a value of this type; `Err` says why not.
@@ -570,6 +645,17 @@ impl Registry {
             "Vec<u8>".into(),
             TypeInfo::readable::<Vec<u8>>("Vec<u8>", false, |v| format!("{v:?}")),
         );
+        // Every built-in type crosses ranks.
+        for (name, set) in [
+            ("bool", TypeInfo::set_codec::<bool> as fn(&mut TypeInfo)),
+            ("i64", TypeInfo::set_codec::<i64>),
+            ("u64", TypeInfo::set_codec::<u64>),
+            ("f64", TypeInfo::set_codec::<f64>),
+            ("String", TypeInfo::set_codec::<String>),
+            ("Vec<u8>", TypeInfo::set_codec::<Vec<u8>>),
+        ] {
+            set(r.types.get_mut(name).expect("a built-in type"));
+        }
         for k in crate::kinds::builtin_kinds() {
             r.register(k);
         }
@@ -644,6 +730,44 @@ impl Registry {
     pub fn register_opaque_type<T: Msg>(&mut self, name: &str, show: fn(&T) -> String) {
         self.types
             .insert(name.into(), TypeInfo::opaque::<T>(name, false, show));
+    }
+
+    /// Gives the type registered as `name` a codec, so that its channels may cross MPI
+    /// ranks (feature `mpi`): its values travel as postcard bytes. The built-in types have
+    /// one already; without one, `occamy check` refuses a channel of the type whose ends
+    /// are placed on two ranks, naming it.
+    ///
+    /// # Errors
+    /// No type registered as `name`, or one that is not `T`.
+    ///
+    /// # Examples
+    /// ```
+    /// #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+    /// struct Job { row: u32 }
+    /// let mut reg = occamy::network::Registry::with_builtins();
+    /// reg.register_debug_type::<Job>("Job");
+    /// assert!(!reg.type_info("Job").unwrap().has_codec());
+    /// reg.add_codec::<Job>("Job").unwrap();
+    /// assert!(reg.type_info("Job").unwrap().has_codec());
+    /// assert!(reg.add_codec::<u32>("Job").is_err());
+    /// ```
+    pub fn add_codec<T: Send + serde::Serialize + DeserializeOwned + 'static>(
+        &mut self,
+        name: &str,
+    ) -> Result<(), String> {
+        let Some(t) = self.types.get_mut(name) else {
+            return Err(format!(
+                "no type `{name}` is registered (register it first)"
+            ));
+        };
+        if t.type_id != std::any::TypeId::of::<T>() {
+            return Err(format!(
+                "type `{name}` was registered as another Rust type than {}",
+                std::any::type_name::<T>()
+            ));
+        }
+        t.set_codec::<T>();
+        Ok(())
     }
 
     /// Registers (or replaces) a kind.

@@ -33,6 +33,11 @@ const WITHDRAWN: usize = 4;
 /// rendezvous whose peer is still spinning costs no system call. Both facts live in one
 /// word, so its read-modify-writes order them (no SeqCst fences, which loom cannot model).
 const PARKED: usize = 1 << (usize::BITS - 1);
+/// Set (from `WAITING`, keeping `PARKED`) by a reader that has *claimed* a waiting sender
+/// for an extended rendezvous (`Signal::claim`): the party is still waiting (`outcome` is
+/// `None`), but nobody else can fire or withdraw it any more; only the claimer settles it,
+/// with `Signal::complete`. The guard index claimed sits in the usual place.
+const CLAIMED: usize = 1 << (usize::BITS - 2);
 const READY: usize = 1;
 const RETIRED: usize = 2;
 const POISONED: usize = 3;
@@ -63,6 +68,9 @@ impl Outcome {
 
     fn decode(s: usize) -> Option<Outcome> {
         let s = s & !PARKED;
+        if s & CLAIMED != 0 {
+            return None;
+        }
         let g = s >> 2;
         match s & 3 {
             READY => Some(Outcome::Ready(g)),
@@ -150,18 +158,47 @@ impl Signal {
         self.settle(outcome.encode()).is_ok()
     }
 
-    /// Withdraws the party. `Err` carries the outcome that got there first.
-    pub(crate) fn withdraw(&self) -> Result<(), Outcome> {
+    /// Withdraws the party. `Err` carries the outcome that got there first, or `None` if
+    /// the party was claimed (an extended rendezvous is under way: it cannot withdraw any
+    /// more, and must go on waiting for the claimer's outcome).
+    pub(crate) fn withdraw(&self) -> Result<(), Option<Outcome>> {
         self.settle(WITHDRAWN)
     }
 
+    /// Claims a waiting party (a sender) for an extended rendezvous, as its guard `guard`:
+    /// from now on only [`Signal::complete`] settles it, and the party goes on waiting.
+    /// `false` if it was already fired, withdrawn or claimed.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    pub(crate) fn claim(&self, guard: usize) -> bool {
+        self.settle(CLAIMED | (guard << 2)).is_ok()
+    }
+
+    /// Ends a claimed party's wait with `outcome` (its guard is the one claimed). The caller
+    /// must then call [`Signal::wake`].
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    pub(crate) fn complete(&self, outcome: Outcome) {
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            debug_assert!(cur & CLAIMED != 0, "complete() on an unclaimed signal");
+            match self.state.compare_exchange_weak(
+                cur,
+                outcome.encode() | (cur & PARKED),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(now) => cur = now,
+            }
+        }
+    }
+
     /// Moves the state from waiting (parked or not) to `to`, keeping the parked bit; `Err`
-    /// carries the outcome that got there first.
-    fn settle(&self, to: usize) -> Result<(), Outcome> {
+    /// carries the outcome that got there first (`None`: a claim).
+    fn settle(&self, to: usize) -> Result<(), Option<Outcome>> {
         let mut cur = self.state.load(Ordering::Acquire);
         loop {
             if cur & !PARKED != WAITING {
-                return Err(Outcome::decode(cur).expect("a settled state"));
+                return Err(Outcome::decode(cur));
             }
             match self.state.compare_exchange_weak(
                 cur,
@@ -233,18 +270,27 @@ impl Signal {
         park(&mut || self.sleep(deadline))
     }
 
-    fn sleep(&self, deadline: Option<Instant>) -> Outcome {
+    fn sleep(&self, mut deadline: Option<Instant>) -> Outcome {
         let Target::Thread { lock: m, cv } = &self.target else {
             unreachable!("block() on a task signal")
         };
         let mut g = lock(m);
         // Announced under the lock, so a waker that sees PARKED takes the lock only once we
-        // are inside `cv.wait`.
-        if let Err(now) =
-            self.state
-                .compare_exchange(WAITING, PARKED, Ordering::AcqRel, Ordering::Acquire)
-        {
-            return Outcome::decode(now).expect("only a settled state fails this CAS");
+        // are inside `cv.wait`. A claimed party sleeps too (its claimer completes it).
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            if let Some(o) = Outcome::decode(cur) {
+                return o;
+            }
+            match self.state.compare_exchange_weak(
+                cur,
+                cur | PARKED,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
         }
         loop {
             if let Some(o) = self.outcome() {
@@ -255,11 +301,13 @@ impl Signal {
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
-                        drop(g);
-                        return match self.withdraw() {
-                            Ok(()) => Outcome::Withdrawn,
-                            Err(o) => o,
-                        };
+                        match self.withdraw() {
+                            Ok(()) => return Outcome::Withdrawn,
+                            Err(Some(o)) => return o,
+                            // Claimed: too late to withdraw; wait for the claimer.
+                            Err(None) => deadline = None,
+                        }
+                        continue;
                     }
                     g = wait_timeout(cv, g, d - now);
                 }
@@ -337,8 +385,24 @@ mod tests {
         let s = Arc::new(Signal::thread(0));
         assert!(s.fire(Outcome::Ready(2)));
         assert!(!s.fire(Outcome::Poisoned(0)));
-        assert_eq!(s.withdraw(), Err(Outcome::Ready(2)));
+        assert_eq!(s.withdraw(), Err(Some(Outcome::Ready(2))));
         assert_eq!(s.block(None, |sleep| sleep()), Outcome::Ready(2));
+    }
+
+    #[test]
+    fn a_claimed_party_waits_past_its_deadline_for_the_claimer() {
+        let s = Arc::new(Signal::thread(0));
+        assert!(s.claim(3));
+        assert_eq!(s.outcome(), None);
+        assert!(!s.fire(Outcome::Ready(0)));
+        assert!(!s.claim(0));
+        assert_eq!(s.withdraw(), Err(None));
+        let s2 = s.clone();
+        let t = std::thread::spawn(move || s2.block(Some(Instant::now()), |sleep| sleep()));
+        // Whether the thread has parked yet or not, completing wakes it.
+        s.complete(Outcome::Ready(3));
+        s.wake();
+        assert_eq!(t.join().unwrap(), Outcome::Ready(3));
     }
 
     #[test]
@@ -347,5 +411,77 @@ mod tests {
         let o = s.block(Some(Instant::now()), |sleep| sleep());
         assert_eq!(o, Outcome::Withdrawn);
         assert!(!s.fire(Outcome::Ready(0)));
+    }
+}
+
+/// Loom models of the claim (`RUSTFLAGS="--cfg loom" cargo test --release --lib claim`):
+/// a claimed party is settled exactly once, by its claimer, and a sleeping party is never
+/// left asleep, whoever races to fire, withdraw or park.
+#[cfg(all(test, loom))]
+mod claim_models {
+    use super::*;
+    use loom::thread;
+
+    #[test]
+    fn claim_versus_fire_versus_park() {
+        loom::model(|| {
+            let s = Arc::new(Signal::thread(0));
+            let s1 = s.clone();
+            let claimer = thread::spawn(move || {
+                let won = s1.claim(0);
+                if won {
+                    s1.complete(Outcome::Ready(0));
+                    s1.wake();
+                }
+                won
+            });
+            let s2 = s.clone();
+            let poisoner = thread::spawn(move || {
+                let won = s2.fire(Outcome::Poisoned(0));
+                if won {
+                    s2.wake();
+                }
+                won
+            });
+            let o = s.block(None, |sleep| sleep());
+            let (claimed, fired) = (claimer.join().unwrap(), poisoner.join().unwrap());
+            assert!(claimed != fired, "exactly one of them settles the party");
+            let want = if claimed {
+                Outcome::Ready(0)
+            } else {
+                Outcome::Poisoned(0)
+            };
+            assert_eq!(o, want);
+        });
+    }
+
+    #[test]
+    fn claim_versus_withdraw() {
+        loom::model(|| {
+            let s = Arc::new(Signal::thread(0));
+            let s1 = s.clone();
+            let claimer = thread::spawn(move || {
+                let won = s1.claim(2);
+                if won {
+                    s1.complete(Outcome::Retired(2));
+                    s1.wake();
+                }
+                won
+            });
+            let withdrew = s.withdraw();
+            let claimed = claimer.join().unwrap();
+            match withdrew {
+                Ok(()) => assert!(!claimed),
+                // Too late: the claimer owns the party and settles it.
+                Err(None) => {
+                    assert!(claimed);
+                    assert_eq!(s.block(None, |sleep| sleep()), Outcome::Retired(2));
+                }
+                Err(Some(o)) => {
+                    assert!(claimed);
+                    assert_eq!(o, Outcome::Retired(2));
+                }
+            }
+        });
     }
 }

@@ -61,10 +61,13 @@ impl<'a> Future for SelectFuture<'a> {
         let outcome = match sig.outcome() {
             Some(o) => Some(o),
             None => match alt.earliest {
-                Some((_, d)) if Instant::now() >= d => Some(match sig.withdraw() {
-                    Ok(()) => Outcome::Withdrawn,
-                    Err(o) => o,
-                }),
+                Some((_, d)) if Instant::now() >= d => match sig.withdraw() {
+                    Ok(()) => Some(Outcome::Withdrawn),
+                    Err(Some(o)) => Some(o),
+                    // Claimed by an extended rendezvous: too late to time out; the
+                    // claimer's completion wakes this task.
+                    Err(None) => None,
+                },
                 Some((_, d)) => {
                     this.timer.arm(d, cx.waker());
                     None

@@ -772,7 +772,8 @@ impl Alt {
 
     /// Abandons a select whose future was dropped while waiting.
     pub(crate) fn abandon(&mut self, sig: &Arc<Signal>) {
-        let outcome = sig.withdraw().err();
+        // A claimed select (`None` too) finishes as not fired: its claimer owns the value.
+        let outcome = sig.withdraw().err().flatten();
         self.dequeue_all(sig);
         let fired = match outcome {
             Some(Outcome::Ready(i) | Outcome::Retired(i) | Outcome::Poisoned(i)) => {

@@ -72,7 +72,7 @@ impl<T: Send + 'static> ChanOp for RecvOp<T> {
     }
     fn enqueue(&mut self, inner: &mut Inner, sig: &Arc<Signal>, index: usize) {
         let slot = Slot::<T>::new(sig.clone(), index, None);
-        inner.recvq.push_back(slot.clone());
+        inner.push_receiver(slot.clone());
         self.waiting = Some(slot);
     }
     fn finish(&mut self, fired: Option<Outcome>) -> Option<Event> {
@@ -141,7 +141,7 @@ impl<T: Send + 'static> ChanOp for SendOp<T> {
     }
     fn enqueue(&mut self, inner: &mut Inner, sig: &Arc<Signal>, index: usize) {
         let slot = Slot::new(sig.clone(), index, self.value.take());
-        inner.sendq.push_back(slot.clone());
+        inner.push_sender(slot.clone());
         self.waiting = Some(slot);
     }
     fn finish(&mut self, fired: Option<Outcome>) -> Option<Event> {

@@ -260,6 +260,15 @@ struct Extra {
     /// Who waits for the channel to close (a bridge: see `watch`), by token. Woken on
     /// poison and when the last end of either side goes; each checks its own condition.
     watchers: Vec<(u64, Waker)>,
+    /// A reader waiting to *claim* the next sender (an extended rendezvous, see
+    /// `claim_now`) or to take the next value: woken, and forgotten, when a sender queues
+    /// or a value is buffered. Its waker must be cheap and take no channel lock: it is
+    /// woken with this channel locked.
+    claimer: Option<Waker>,
+    /// A writer waiting to hear that a reader queued (a cross-rank proxy that sends
+    /// values only on demand): woken, and forgotten, when a receiver queues. As for
+    /// `claimer`, it is woken with this channel locked.
+    demander: Option<Waker>,
 }
 
 impl Inner {
@@ -280,6 +289,54 @@ impl Inner {
             .as_any_mut()
             .downcast_mut()
             .expect("occamy: buffer of another type")
+    }
+
+    /// Queues a waiting sender, and wakes a reader waiting to claim one.
+    pub(crate) fn push_sender(&mut self, w: Arc<dyn Waiter>) {
+        enqueue(&mut self.sendq, w);
+        self.wake_claimer();
+    }
+
+    /// Wakes (and forgets) a reader waiting to claim a sender or take a value.
+    #[inline]
+    fn wake_claimer(&mut self) {
+        if let Some(k) = self.extra.as_mut().and_then(|e| e.claimer.take()) {
+            k.wake();
+        }
+    }
+
+    /// Takes the claimer's waker, to wake it (the channel closed).
+    fn take_claimer(&mut self) -> Option<Waker> {
+        self.extra.as_mut().and_then(|e| e.claimer.take())
+    }
+
+    /// Registers the waker of a reader waiting to claim a sender or take a value.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn set_claimer(&mut self, w: Waker) {
+        self.extra().claimer = Some(w);
+    }
+
+    /// Registers the waker of a writer waiting for a reader to queue.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn set_demander(&mut self, w: Waker) {
+        self.extra().demander = Some(w);
+    }
+
+    /// Queues a waiting receiver, and wakes a writer waiting for demand.
+    pub(crate) fn push_receiver(&mut self, w: Arc<dyn Waiter>) {
+        enqueue(&mut self.recvq, w);
+        if let Some(k) = self.extra.as_mut().and_then(|e| e.demander.take()) {
+            k.wake();
+        }
+    }
+
+    /// How many queued receivers still wait (their signal has not fired).
+    #[cfg(feature = "mpi")]
+    pub(crate) fn waiting_receivers(&self) -> usize {
+        self.recvq
+            .iter()
+            .filter(|w| w.signal().outcome().is_none())
+            .count()
     }
 
     #[inline]
@@ -386,6 +443,7 @@ pub(crate) fn send_now<T: Send + 'static>(inner: &mut Inner, v: T) -> SendNow<T>
         }
         inner.buf::<T>().push_back(v);
         inner.carried += 1;
+        inner.wake_claimer();
         return SendNow::Done(None);
     }
     SendNow::Block(v)
@@ -446,6 +504,69 @@ pub(crate) fn recv_now<T: Send + 'static>(inner: &mut Inner) -> RecvNow<T> {
     RecvNow::Block
 }
 
+#[cfg(feature = "mpi")]
+/// What an attempt to claim a waiting sender found.
+pub(crate) enum ClaimNow {
+    /// A sender, claimed (its signal is `CLAIMED`): its value stays in its slot until the
+    /// claimer completes it.
+    Claimed(Arc<dyn Waiter>),
+    Block,
+    Poisoned,
+    Retired,
+}
+
+#[cfg(feature = "mpi")]
+/// Claims the first live waiting sender for an extended rendezvous (occam-pi's `??`, JCSP's
+/// `startRead`): unlike `recv_now`, the sender is not completed. It stays blocked, its value
+/// in its slot, until the claimer calls `Signal::complete` (`Ready` once the value was
+/// used, `Poisoned`/`Retired` to hand it back). Only for a rendezvous channel (its buffer,
+/// if it has one, is empty and stays so: values go straight from slot to claimer).
+pub(crate) fn claim_now(inner: &mut Inner) -> ClaimNow {
+    if inner.poisoned {
+        return ClaimNow::Poisoned;
+    }
+    debug_assert_eq!(
+        inner.buf_len(),
+        0,
+        "claim on a channel with buffered values"
+    );
+    while let Some(w) = inner.sendq.pop_front() {
+        if w.signal().claim(w.guard()) {
+            inner.carried += 1;
+            return ClaimNow::Claimed(w);
+        }
+    }
+    if inner.senders == 0 {
+        return ClaimNow::Retired;
+    }
+    ClaimNow::Block
+}
+
+#[cfg(feature = "mpi")]
+/// Reads the value a claimed sender offers, without taking it.
+pub(crate) fn with_claimed<T: Send + 'static, R>(
+    w: &Arc<dyn Waiter>,
+    f: impl FnOnce(&T) -> R,
+) -> R {
+    let slot = slot_of::<T>(w);
+    let v = lock(&slot.value);
+    f(v.as_ref()
+        .expect("a claimed sender's value stays in its slot"))
+}
+
+#[cfg(feature = "mpi")]
+/// Ends an extended rendezvous: `Ready` drops the sender's value (it was used), any other
+/// outcome leaves it in the slot for the sender to take back.
+pub(crate) fn complete_claimed<T: Send + 'static>(w: Arc<dyn Waiter>, outcome: Outcome) {
+    let used = match outcome {
+        Outcome::Ready(_) => slot_of::<T>(&w).take(),
+        _ => None,
+    };
+    w.signal().complete(outcome);
+    w.signal().wake();
+    drop(used);
+}
+
 /// Puts back a value that landed in a receiver which then went away (a dropped future):
 /// to a waiting receiver if there is one, else at the front of the buffer, beyond its
 /// capacity if need be. The value is never lost (unless the channel is poisoned).
@@ -490,7 +611,7 @@ impl Core {
                     Box::new(Extra {
                         cap,
                         buf: Some(Box::new(VecDeque::<T>::with_capacity(cap.min(64)))),
-                        watchers: Vec::new(),
+                        ..Extra::default()
                     })
                 }),
                 sendq: WaitQueue::Empty,
@@ -507,7 +628,9 @@ impl Core {
         let mut inner = lock(&self.inner);
         let woken = inner.poison();
         let watchers = inner.take_watchers();
+        let claimer = inner.take_claimer();
         drop(inner);
+        claimer.into_iter().for_each(Waker::wake);
         if recorder::on() {
             recorder::emit(Ev::Poison { channel: self.id });
         }
@@ -520,7 +643,7 @@ impl Core {
     /// what that token had) is woken when the channel is poisoned or the last end of a
     /// side goes, so that its owner can look again. Checked and registered under the
     /// lock, so no closing is missed between the two.
-    #[cfg(feature = "bridge")]
+    #[cfg(any(feature = "bridge", feature = "mpi"))]
     pub(crate) fn watch(&self, token: u64, waker: &Waker, closed: fn(&Inner) -> bool) -> bool {
         let mut inner = lock(&self.inner);
         if closed(&inner) {
@@ -622,12 +745,13 @@ impl Core {
                 }
             }
         };
-        let watchers = if closed {
-            inner.take_watchers()
+        let (watchers, claimer) = if closed {
+            (inner.take_watchers(), inner.take_claimer())
         } else {
-            Vec::new()
+            (Vec::new(), None)
         };
         drop(inner);
+        claimer.into_iter().for_each(Waker::wake);
         wake_all(woken);
         watchers.into_iter().for_each(|(_, w)| w.wake());
     }

@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::{enqueue, give_back, recv_now, send_now, Receiver, RecvNow, SendNow, Sender, Slot};
+use super::{give_back, recv_now, send_now, Receiver, RecvNow, SendNow, Sender, Slot};
 use crate::error::{RecvError, SendError};
 use crate::loom::lock;
 use crate::runtime::{context, recorder};
@@ -95,7 +95,7 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
                 let slot = Slot::owning(Signal::task(cx.waker(), context::current_id()), Some(v));
                 // The wait is found by its signal's owner in this queue (see `wait`):
                 // nothing to record.
-                enqueue(&mut inner.sendq, slot.clone());
+                inner.push_sender(slot.clone());
                 drop(inner);
                 record_block(this.tx.core.id, Direction::Send);
                 this.waiting = Some(slot);
@@ -173,7 +173,7 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
             RecvNow::Retired => Err(RecvError::Retired),
             RecvNow::Block => {
                 let slot = Slot::<T>::owning(Signal::task(cx.waker(), context::current_id()), None);
-                enqueue(&mut inner.recvq, slot.clone());
+                inner.push_receiver(slot.clone());
                 drop(inner);
                 record_block(this.rx.core.id, Direction::Recv);
                 this.waiting = Some(slot);
@@ -192,7 +192,7 @@ impl<T: Send + 'static> Drop for RecvFuture<'_, T> {
             let mut inner = lock(&self.rx.core.inner);
             match slot.sig.withdraw() {
                 Ok(()) => inner.dequeue(&slot.sig),
-                Err(Outcome::Ready(_)) => {
+                Err(Some(Outcome::Ready(_))) => {
                     if let Some(v) = slot.take() {
                         let w = give_back(&mut inner, v);
                         drop(inner);

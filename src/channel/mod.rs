@@ -2,13 +2,17 @@
 //! share and its invariants are in `core.rs`.
 
 mod core;
+#[cfg(feature = "mpi")]
+mod extended;
 mod futures;
 #[cfg(feature = "bridge")]
 mod watch;
 
 pub(crate) use self::core::{
-    enqueue, give_back, recv_now, send_now, Core, Inner, RecvNow, SendNow, Slot, Waiter,
+    give_back, recv_now, send_now, Core, Inner, RecvNow, SendNow, Slot, Waiter,
 };
+#[cfg(feature = "mpi")]
+pub(crate) use extended::{Claim, Offer, Offered};
 pub use futures::{RecvFuture, SendFuture};
 
 use std::fmt;
@@ -328,7 +332,7 @@ impl<T: Send + 'static> Sender<T> {
         };
         let sig = Arc::new(Signal::thread(context::current_id()));
         let slot = Slot::new(sig.clone(), 0, Some(value));
-        enqueue(&mut inner.sendq, slot.clone());
+        inner.push_sender(slot.clone());
         drop(inner);
         // For a recording: the monitor finds the wait in the queue (see `wait`).
         let on = [WaitOn::Channel {
@@ -509,7 +513,7 @@ impl<T: Send + 'static> Receiver<T> {
         }
         let sig = Arc::new(Signal::thread(context::current_id()));
         let slot = Slot::<T>::new(sig.clone(), 0, None);
-        enqueue(&mut inner.recvq, slot.clone());
+        inner.push_receiver(slot.clone());
         drop(inner);
         // For a recording: the monitor finds the wait in the queue (see `wait`).
         let on = [WaitOn::Channel {

@@ -11,6 +11,10 @@ use crate::network::{self, ChannelStats, ProcessStats};
 use crate::registry::{PortDir, Registry};
 use crate::runtime::{Runtime, Scheduler};
 
+#[cfg(feature = "mpi")]
+#[path = "mpi.rs"]
+mod mpi;
+
 /// Arguments of `occamy run`.
 #[derive(clap::Args, Debug)]
 pub(super) struct RunArgs {
@@ -46,6 +50,12 @@ pub(super) struct RunArgs {
     /// default is the file's `workers`, else one per core). No effect under threads.
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    /// Run as one rank of an MPI job (`mpirun -n R occamy run FILE`): every rank loads the
+    /// same file placed on R ranks and runs its own processes. Implied when the job has
+    /// more than one rank (mpirun's environment says so).
+    #[cfg(feature = "mpi")]
+    #[arg(long)]
+    mpi: bool,
     /// Record the run into the trace file T: every communication, alt choice, wait and
     /// wake-up, process end and the deadlock if any (docs/trace-format.md); `occamy
     /// replay T` shows it again.
@@ -77,6 +87,10 @@ pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
     #[cfg(unix)]
     if let Err(code) = super::top::check(&a.top) {
         return code;
+    }
+    #[cfg(feature = "mpi")]
+    if a.mpi || mpi::under_mpirun() {
+        return mpi::run(reg, a);
     }
     let plan = match network::load(&a.net.file, &a.net.sets, reg) {
         Ok(p) => p,
@@ -420,7 +434,11 @@ fn feeds(
 
 /// The scheduler that applies: `--scheduler`, else the file's, else the default
 /// ([`Scheduler::from_env`]); then `--workers` sets the worker count of a green one.
-fn scheduler_for(cli: Option<&str>, workers: Option<usize>, file: Option<Scheduler>) -> Scheduler {
+pub(super) fn scheduler_for(
+    cli: Option<&str>,
+    workers: Option<usize>,
+    file: Option<Scheduler>,
+) -> Scheduler {
     let s = match cli {
         Some("green") => Scheduler::green(),
         Some(_) => Scheduler::Threads,
@@ -435,7 +453,7 @@ fn scheduler_for(cli: Option<&str>, workers: Option<usize>, file: Option<Schedul
 /// Why `plan` cannot run under `scheduler`, if it needs more OS threads than a machine
 /// gives: past that, thread creation fails partway through the start, with half the
 /// network running.
-fn too_many_threads(plan: &network::Plan, scheduler: Scheduler) -> Option<String> {
+pub(super) fn too_many_threads(plan: &network::Plan, scheduler: Scheduler) -> Option<String> {
     let n = plan.threads_under(scheduler);
     if n <= network::MAX_THREADS {
         return None;
@@ -520,7 +538,7 @@ fn process_runs(processes: &[ProcessStats]) -> ProcessRuns {
     (groups, nw, kw)
 }
 
-fn print_ran(processes: &[ProcessStats], total: usize) {
+pub(super) fn print_ran(processes: &[ProcessStats], total: usize) {
     eprintln!("{} of {total} processes ended:", processes.len());
     let (groups, nw, kw) = process_runs(processes);
     for (label, r) in groups {
@@ -529,7 +547,7 @@ fn print_ran(processes: &[ProcessStats], total: usize) {
     }
 }
 
-fn print_stats(channels: &[ChannelStats], processes: &[ProcessStats]) {
+pub(super) fn print_stats(channels: &[ChannelStats], processes: &[ProcessStats]) {
     eprint!("{}", stats(channels, processes));
 }
 

@@ -17,7 +17,7 @@ pub(super) struct VizArgs {
     /// HOST:PORT, default 127.0.0.1 and a free port; put it after FILE). The view stays
     /// after the network ends, until Ctrl-C.
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1")]
-    viz: Option<String>,
+    pub(super) viz: Option<String>,
     /// Allow --viz on an address that is not loopback (reachable from other machines):
     /// the URL then carries a random token, and requests without it get 403.
     #[arg(long, requires = "viz")]

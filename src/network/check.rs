@@ -92,7 +92,89 @@ pub fn check(plan: &Plan, registry: &Registry) -> Vec<Diagnostic> {
     channels(plan, &misdirected, &mut diags);
     types(plan, registry, &mut diags);
     ranks(plan, &mut diags);
+    if plan.ranks > 1 {
+        cross_ranks(plan, registry, &mut diags);
+    }
     diags
+}
+
+/// What may cross ranks: a channel with ends on several ranks needs a codec for its type,
+/// and may not be both written and read on several; a barrier's parties share a rank.
+fn cross_ranks(plan: &Plan, reg: &Registry, diags: &mut Vec<Diagnostic>) {
+    let ranks = |v: &[(usize, Arc<str>)]| {
+        let mut r: Vec<u32> = v
+            .iter()
+            .filter_map(|(p, _)| plan.processes.get(*p).map(|p| p.rank))
+            .collect();
+        r.sort_unstable();
+        r.dedup();
+        r
+    };
+    let list = |v: &[u32]| {
+        let s = if v.len() == 1 { "" } else { "s" };
+        let v: Vec<String> = v.iter().map(u32::to_string).collect();
+        format!("rank{s} {}", v.join(", "))
+    };
+    for (i, b) in plan.barriers.iter().enumerate() {
+        let r = ranks(&b.parties);
+        if r.len() > 1 {
+            let site = plan
+                .sites
+                .barriers
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| file_site(plan, format!("barrier `{}`", b.name)));
+            diags.push(site.diag(
+                codes::BARRIER_RANKS,
+                format!(
+                    "has parties on {}: a barrier does not cross ranks",
+                    list(&r)
+                ),
+                Some("place every party of the barrier on one rank".into()),
+            ));
+        }
+    }
+    for c in &plan.channels {
+        let (w, r) = (ranks(&c.writers), ranks(&c.readers));
+        let mut all: Vec<u32> = w.iter().chain(&r).copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        if all.len() < 2 {
+            continue;
+        }
+        let site = plan
+            .sites
+            .channels
+            .get(&c.decl)
+            .cloned()
+            .unwrap_or_else(|| file_site(plan, String::new()));
+        let diag = |code, m: String, h: String| Diagnostic {
+            context: vec![format!("channel `{}`", c.name)],
+            ..site.diag(code, m, Some(h))
+        };
+        if reg.type_info(&c.ty).is_some_and(|t| !t.has_codec()) {
+            let m = format!(
+                "crosses ranks (written on {}, read on {}) but its type `{}` has no codec to cross them with",
+                list(&w),
+                list(&r),
+                c.ty
+            );
+            let h = format!(
+                "give `{}` a codec with `Registry::add_codec` (it must be Serialize and Deserialize), or place the channel's writers and readers on one rank",
+                c.ty
+            );
+            push_once(diags, diag(codes::NO_CODEC, m, h));
+        }
+        if r.len() > 1 && w.len() > 1 {
+            let m = format!(
+                "is written on {} and read on {}: a channel read on several ranks must be written on one",
+                list(&w),
+                list(&r)
+            );
+            let h = "place its writers on one rank (or its readers), or split it into one channel per writer rank";
+            push_once(diags, diag(codes::SPREAD_BOTH, m, h.into()));
+        }
+    }
 }
 
 /// Every process is on one of the plan's ranks. Elaboration checks each `rank:` where it

@@ -185,6 +185,12 @@ codes! {
             "choose it in the top-level file, or give processes a `rank:`";
         RESERVED_RANKS = "E0804", "a file declares, or is given, a param `ranks`: `$ranks` is the run's number of ranks",
             "remove it: `$ranks` is always defined (`--ranks N`, or MPI's world size)";
+        NO_CODEC = "E0805", "a channel whose ends are on several ranks carries a type without a codec",
+            "give the type a codec with `Registry::add_codec` (Serialize and Deserialize), or place the channel's ends on one rank";
+        SPREAD_BOTH = "E0806", "a channel is written on several ranks and read on several",
+            "place its writers (or its readers) on one rank, or split it into one channel per writer rank";
+        BARRIER_RANKS = "E0807", "a barrier's parties are on several ranks",
+            "place every party of the barrier on one rank";
     }
 }
 

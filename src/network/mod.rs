@@ -347,6 +347,18 @@ pub fn load(
     loader::load(path, sets, 1, registry)
 }
 
+/// Starts this rank's share of `plan` under MPI (the launcher's `mpirun` runs): only its
+/// processes, with the channels that cross ranks wired through `world`.
+#[cfg(feature = "mpi")]
+pub(crate) fn start_ranked(
+    plan: Plan,
+    registry: &Registry,
+    runtime: &Runtime,
+    world: &crate::mpi::World,
+) -> Result<Running, NetworkError> {
+    run::start_ranked(std::borrow::Cow::Owned(plan), registry, runtime, world)
+}
+
 /// What [`load_with`] takes besides the file: param overrides and the number of ranks.
 ///
 /// # Examples

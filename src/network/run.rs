@@ -141,6 +141,15 @@ pub struct Running {
     collected: Arc<Collected>,
 }
 
+impl Running {
+    /// Per channel, in plan order, the id of its local channel here (under MPI: this
+    /// rank's side of it).
+    #[cfg(all(feature = "mpi", feature = "launcher"))]
+    pub(crate) fn channel_ids(&self) -> Vec<u64> {
+        self.cores.iter().map(|(_, c)| c.id).collect()
+    }
+}
+
 impl std::fmt::Debug for Running {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Running({} channels)", self.cores.len())
@@ -163,6 +172,99 @@ impl Ends {
     }
 }
 
+/// This rank's ends of channel `ci` under MPI: `None` if all its ends are here (an
+/// ordinary local channel); else the ends this rank's processes take (none, for a
+/// channel wholly on other ranks) and the local channel behind them.
+#[cfg(feature = "mpi")]
+fn wire_on_rank(
+    w: &crate::mpi::World,
+    ranks: &[u32],
+    (ci, c, file): (usize, &PlanChannel, &std::path::Path),
+    info: &crate::registry::TypeInfo,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(Ends, Ends, Arc<Core>)> {
+    let me = w.rank();
+    let wr: Vec<u32> = c.writers.iter().map(|(p, _)| ranks[*p]).collect();
+    let rd: Vec<u32> = c.readers.iter().map(|(p, _)| ranks[*p]).collect();
+    let none = || Ends {
+        first: None,
+        rest: Vec::new(),
+    };
+    let all_here = wr.iter().chain(&rd).all(|r| *r == me);
+    if all_here {
+        return None;
+    }
+    let everywhere: Vec<u32> = wr.iter().chain(&rd).copied().collect();
+    let named = || {
+        let core = Core::new::<()>(0);
+        core.set_name(c.name.clone());
+        core
+    };
+    if everywhere.iter().all(|r| *r == everywhere[0]) {
+        // Wholly on another rank: nothing here touches it (its name, for the report).
+        return Some((none(), none(), named()));
+    }
+    let link = crate::mpi::Link::new(ci as u32 + 1, &c.name, wr.clone(), rd.clone(), c.buffer);
+    let ends = match info.link(w, &link) {
+        Some(Ok(e)) => e,
+        Some(Err(e)) => {
+            diags.push(link_diag(
+                c,
+                file,
+                super::codes::BUILD_FAILED,
+                e.to_string(),
+            ));
+            return Some((none(), none(), named()));
+        }
+        None => {
+            diags.push(link_diag(
+                c,
+                file,
+                super::codes::NO_CODEC,
+                format!("its type `{}` has no codec to cross ranks with", c.ty),
+            ));
+            return Some((none(), none(), named()));
+        }
+    };
+    let spread = |first: Option<Box<dyn Any + Send>>,
+                  n: usize,
+                  clone: fn(&(dyn Any + Send)) -> Box<dyn Any + Send>| {
+        let rest = match (&first, n) {
+            (Some(f), n) if n > 1 => (1..n).map(|_| clone(&**f)).collect(),
+            _ => Vec::new(),
+        };
+        Ends {
+            first: first.filter(|_| n > 0),
+            rest,
+        }
+    };
+    let here = |v: &[u32]| v.iter().filter(|r| **r == me).count();
+    let core = ends.core.clone().unwrap_or_else(named);
+    core.set_name(c.name.clone());
+    Some((
+        spread(ends.tx, here(&wr), ends.clone_tx),
+        spread(ends.rx, here(&rd), ends.clone_rx),
+        core,
+    ))
+}
+
+#[cfg(feature = "mpi")]
+fn link_diag(
+    c: &PlanChannel,
+    file: &std::path::Path,
+    code: &'static str,
+    message: String,
+) -> Diagnostic {
+    Diagnostic {
+        file: file.to_path_buf(),
+        pos: None,
+        code,
+        context: vec![format!("channel `{}`", c.name)],
+        message: format!("cannot cross ranks: {message}"),
+        help: None,
+    }
+}
+
 /// Starts `plan`, feeding its open input ports from `feeds` (a port not fed is retired
 /// at once) and collecting what arrives on its output ports. An owned plan is freed as it
 /// is used: each process's part once the process is built, the channels' once the
@@ -171,7 +273,37 @@ pub(crate) fn start(
     plan: Cow<'_, Plan>,
     reg: &Registry,
     runtime: &Runtime,
+    feeds: Vec<Feed>,
+) -> Result<Running, NetworkError> {
+    start_on(
+        plan,
+        reg,
+        runtime,
+        feeds,
+        #[cfg(feature = "mpi")]
+        None,
+    )
+}
+
+/// Starts this rank's share of `plan` (feature `mpi`): only the processes placed on
+/// `world`'s rank, with the channels that cross ranks wired through MPI links (link id:
+/// the channel's index + 1, the same on every rank). No ports are fed.
+#[cfg(feature = "mpi")]
+pub(crate) fn start_ranked(
+    plan: Cow<'_, Plan>,
+    reg: &Registry,
+    runtime: &Runtime,
+    world: &crate::mpi::World,
+) -> Result<Running, NetworkError> {
+    start_on(plan, reg, runtime, Vec::new(), Some(world))
+}
+
+fn start_on(
+    plan: Cow<'_, Plan>,
+    reg: &Registry,
+    runtime: &Runtime,
     mut feeds: Vec<Feed>,
+    #[cfg(feature = "mpi")] world: Option<&crate::mpi::World>,
 ) -> Result<Running, NetworkError> {
     let open = plan.ports.clone();
     // Checked before anything is made, against the ends the port's channels will have.
@@ -185,6 +317,14 @@ pub(crate) fn start(
         });
     }
     type Procs<'p> = Box<dyn Iterator<Item = Cow<'p, PlanProcess>> + 'p>;
+    // Each process's rank, before the plan is taken apart (4 bytes a process).
+    #[cfg(feature = "mpi")]
+    let ranks: Vec<u32> = match world {
+        Some(_) => plan.processes.iter().map(|p| p.rank).collect(),
+        None => Vec::new(),
+    };
+    #[cfg(feature = "mpi")]
+    let mut diags = Vec::new();
     let (name, file, channels, barriers, processes): (
         String,
         PathBuf,
@@ -224,6 +364,15 @@ pub(crate) fn start(
         let info = reg
             .type_info(&c.ty)
             .expect("a checked plan names registered types");
+        #[cfg(feature = "mpi")]
+        if let Some(w) = world {
+            if let Some((t, r, core)) = wire_on_rank(w, &ranks, (id, c, &file), info, &mut diags) {
+                txs.push(t);
+                rxs.push(r);
+                cores.push((c.ty.clone(), core));
+                continue;
+            }
+        }
         let ch = info.make(c.buffer);
         ch.core.set_name(c.name.clone());
         if crate::runtime::recorder::on() && crate::runtime::recorder::values() {
@@ -261,8 +410,15 @@ pub(crate) fn start(
     let mut kinds: Vec<(u64, Arc<str>)> = Vec::new();
     let collected = Arc::new(Collected::default());
     let mut procs = Vec::with_capacity(n_procs);
+    #[cfg(not(feature = "mpi"))]
     let mut diags = Vec::new();
     for (i, p) in processes.enumerate() {
+        #[cfg(feature = "mpi")]
+        if let Some(w) = world {
+            if ranks[i] != w.rank() {
+                continue;
+            }
+        }
         let mut ports = HashMap::with_capacity(p.ports.len());
         let mut held = Vec::with_capacity(p.ports.len() + p.barriers.len());
         for port in p.ports.iter() {

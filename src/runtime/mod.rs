@@ -23,7 +23,7 @@ mod error;
 mod green;
 mod group;
 pub(crate) mod held;
-mod monitor;
+pub(crate) mod monitor;
 pub mod observe;
 mod offload;
 mod par;

@@ -136,6 +136,15 @@ fn candidate(r: &Record) -> Option<Blocked> {
     Some(Blocked { on, seq })
 }
 
+/// A look at every live process of this program, and their names: one rank's part of a
+/// judgement made over every rank (the MPI launcher gathers them).
+#[cfg(all(feature = "mpi", feature = "launcher"))]
+pub(crate) fn local_snapshot() -> (Snapshot, Vec<(u64, String)>) {
+    let records = live();
+    let names = records.iter().map(|r| (r.id, r.name.to_string())).collect();
+    (snapshot(&records), names)
+}
+
 fn snapshot(records: &[Arc<Record>]) -> Snapshot {
     let mut s = Snapshot::default();
     for r in records {

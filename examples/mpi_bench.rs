@@ -1,0 +1,228 @@
+//! Cross-rank figures, run by `benches/mpi.sh` under `mpirun -n 2`:
+//! - ping-pong between ranks 0 and 1 through occamy links (rendezvous both ways), against
+//!   raw MPI `Ssend`/`Recv` ping-pong on the same engine thread, in the same run, taking
+//!   turns for `ROUNDS` rounds: ns per round trip, medians, and the ratio occamy / raw;
+//! - commstime (prefix -> delta -> succ -> prefix, delta -> consumer) with `succ` on rank 1
+//!   and the rest on rank 0 (two of its four communications cross), against all four on
+//!   rank 0: ns per communication.
+//!
+//! Environment: `OCCAMY_BENCH_ROUNDS` (default 5), `OCCAMY_BENCH_PINGPONG_N` (default
+//! 20000), `OCCAMY_BENCH_N` (commstime loops, default 20000).
+
+use std::time::Instant;
+
+use mpi::point_to_point::{Destination, Source};
+use mpi::topology::Communicator;
+use occamy::mpi::{Link, World};
+use occamy::{channel, par, Process, Receiver, Sender};
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn main() {
+    let w = World::init().expect("mpi");
+    assert_eq!(w.size(), 2, "run under mpirun -n 2");
+    let rounds = env("OCCAMY_BENCH_ROUNDS", 5) as usize;
+    let n = env("OCCAMY_BENCH_PINGPONG_N", 20_000);
+    let loops = env("OCCAMY_BENCH_N", 20_000);
+    let me = w.rank();
+
+    let (mut raw, mut ours) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        raw.push(raw_pingpong(w, n));
+        ours.push(occamy_pingpong(w, n, 10 + 2 * round as u32));
+    }
+    if me == 0 {
+        let (r, o) = (median(raw), median(ours));
+        println!("ping-pong across ranks (ns per round trip, median of {rounds}, n = {n}):");
+        println!("  raw MPI Ssend/Recv  {r:>9.0}");
+        println!("  occamy links        {o:>9.0}");
+        println!("  ratio occamy / raw  {:>9.2}", o / r);
+    }
+
+    let (mut split, mut local) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        split.push(commstime_split(w, loops, 100 + 3 * round as u32));
+        if me == 0 {
+            local.push(commstime_local(loops));
+        }
+    }
+    if me == 0 {
+        let (s, l) = (median(split), median(local));
+        println!("commstime (ns per communication, median of {rounds}, {loops} loops):");
+        println!("  all on rank 0             {l:>9.0}");
+        println!("  succ on rank 1 (2 of 4 cross) {s:>5.0}");
+        println!("  ratio 2 ranks / 1         {:>9.2}", s / l);
+    }
+    w.finish().expect("finish");
+}
+
+/// Raw rsmpi ping-pong on the engine's thread: rank 0 `Ssend`s and receives, rank 1
+/// receives and `Ssend`s back. Returns ns per round trip (rank 0's clock).
+fn raw_pingpong(w: &World, n: u64) -> f64 {
+    w.with_raw(move |world| {
+        let other = world.process_at_rank(1 - world.rank());
+        let mut v = 0u64;
+        let warm = (n / 20).max(100);
+        let mut start = Instant::now();
+        for i in 0..n + warm {
+            if i == warm {
+                start = Instant::now();
+            }
+            if world.rank() == 0 {
+                other.synchronous_send(&v);
+                v = other.receive::<u64>().0;
+            } else {
+                v = other.receive::<u64>().0;
+                other.synchronous_send(&(v + 1));
+            }
+        }
+        start.elapsed().as_nanos() as f64 / n as f64
+    })
+}
+
+/// The same through two rendezvous links, by two occamy processes.
+fn occamy_pingpong(w: &World, n: u64, id: u32) -> f64 {
+    let there = w
+        .link::<u64>(&Link::rendezvous(id, "ping", [0], 1))
+        .unwrap();
+    let back = w
+        .link::<u64>(&Link::rendezvous(id + 1, "pong", [1], 0))
+        .unwrap();
+    let warm = (n / 20).max(100);
+    if w.rank() == 0 {
+        let (tx, rx) = (there.sender.unwrap(), back.receiver.unwrap());
+        let (out, result) = channel::<f64>();
+        let h = std::thread::spawn(move || result.recv().unwrap());
+        par([Process::with(
+            "ping",
+            (tx, rx, out),
+            move |(tx, rx, out)| -> occamy::Result {
+                let mut v = 0;
+                let mut start = Instant::now();
+                for i in 0..n + warm {
+                    if i == warm {
+                        start = Instant::now();
+                    }
+                    tx.send(v)?;
+                    v = rx.recv()?;
+                }
+                out.send(start.elapsed().as_nanos() as f64 / n as f64)?;
+                Ok(())
+            },
+        )])
+        .unwrap();
+        h.join().unwrap()
+    } else {
+        let (rx, tx) = (there.receiver.unwrap(), back.sender.unwrap());
+        par([Process::with(
+            "pong",
+            (rx, tx),
+            move |(rx, tx)| -> occamy::Result {
+                for _ in 0..n + warm {
+                    tx.send(rx.recv()? + 1)?;
+                }
+                Ok(())
+            },
+        )])
+        .unwrap();
+        0.0
+    }
+}
+
+fn prefix(inp: Receiver<u64>, out: Sender<u64>) -> Process {
+    Process::with("prefix", (inp, out), |(inp, out)| -> occamy::Result {
+        out.send(0)?;
+        loop {
+            out.send(inp.recv()?)?;
+        }
+    })
+}
+
+fn delta(inp: Receiver<u64>, a: Sender<u64>, b: Sender<u64>) -> Process {
+    Process::with("delta", (inp, a, b), |(inp, a, b)| -> occamy::Result {
+        loop {
+            let v = inp.recv()?;
+            a.send(v)?;
+            b.send(v)?;
+        }
+    })
+}
+
+fn succ(inp: Receiver<u64>, out: Sender<u64>) -> Process {
+    Process::with("succ", (inp, out), |(inp, out)| -> occamy::Result {
+        loop {
+            out.send(inp.recv()? + 1)?;
+        }
+    })
+}
+
+/// The consumer: times `loops` values after a warm-up, reports ns per communication
+/// (four per loop), and poisons its input, which ends the network.
+fn consumer(inp: Receiver<u64>, report: Sender<f64>, loops: u64) -> Process {
+    Process::with(
+        "consumer",
+        (inp, report),
+        move |(inp, report)| -> occamy::Result {
+            let warm = (loops / 20).max(100);
+            for _ in 0..warm {
+                inp.recv()?;
+            }
+            let start = Instant::now();
+            for _ in 0..loops {
+                inp.recv()?;
+            }
+            report.send(start.elapsed().as_nanos() as f64 / loops as f64 / 4.0)?;
+            inp.poison();
+            Ok(())
+        },
+    )
+}
+
+fn commstime_local(loops: u64) -> f64 {
+    let (a_tx, a_rx) = channel();
+    let (b_tx, b_rx) = channel();
+    let (c_tx, c_rx) = channel();
+    let (d_tx, d_rx) = channel();
+    let (r_tx, r_rx) = channel();
+    let h = std::thread::spawn(move || r_rx.recv().unwrap());
+    let _ = par([
+        prefix(c_rx, a_tx),
+        delta(a_rx, d_tx, b_tx),
+        succ(b_rx, c_tx),
+        consumer(d_rx, r_tx, loops),
+    ]);
+    h.join().unwrap()
+}
+
+/// `b` (delta -> succ) and `c` (succ -> prefix) cross from rank 0 to 1 and back.
+fn commstime_split(w: &World, loops: u64, id: u32) -> f64 {
+    let b = w.link::<u64>(&Link::rendezvous(id, "b", [0], 1)).unwrap();
+    let c = w
+        .link::<u64>(&Link::rendezvous(id + 1, "c", [1], 0))
+        .unwrap();
+    if w.rank() == 0 {
+        let (a_tx, a_rx) = channel();
+        let (d_tx, d_rx) = channel();
+        let (r_tx, r_rx) = channel();
+        let h = std::thread::spawn(move || r_rx.recv().unwrap());
+        let _ = par([
+            prefix(c.receiver.unwrap(), a_tx),
+            delta(a_rx, d_tx, b.sender.unwrap()),
+            consumer(d_rx, r_tx, loops),
+        ]);
+        h.join().unwrap()
+    } else {
+        let _ = par([succ(b.receiver.unwrap(), c.sender.unwrap())]);
+        0.0
+    }
+}

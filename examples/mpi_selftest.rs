@@ -1,0 +1,324 @@
+//! Cross-rank scenarios for `tests/mpi.rs`, run under `mpirun -n 2` (or more):
+//! `mpirun --allow-run-as-root --oversubscribe -n 2 target/debug/examples/mpi_selftest NAME`.
+//! Each prints `ok NAME` on every rank that passed and exits 0, or panics (non-zero).
+//!
+//! Scenarios: `rendezvous` (a cross-rank send completes only once the reader took the
+//! value), `buffered` (a buffered link keeps its capacity), `shared` (any-to-one from two
+//! ranks, one-to-any among two readers), `alt_fair` (a fair alt over a local and a remote
+//! input), `poison` (poison crosses both ways), `retire` (retirement crosses both ways),
+//! `farm` and `farm_buffered` (one writer on rank 0, readers on every rank: values go on
+//! demand, each to exactly one reader), `kill` (rank 1 kills itself with SIGKILL while rank 0 waits on it).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use occamy::mpi::{Link, World};
+use occamy::{alt, buffered, par, Process, RecvError, SendError, SendTimeoutError};
+
+fn main() {
+    let name = std::env::args()
+        .nth(1)
+        .expect("usage: mpi_selftest SCENARIO");
+    let w = World::init().expect("mpi init");
+    assert!(w.size() >= 2, "run under mpirun -n 2 (or more)");
+    match name.as_str() {
+        "rendezvous" => rendezvous(w),
+        "buffered" => buffered_link(w),
+        "shared" => shared(w),
+        "alt_fair" => alt_fair(w),
+        "farm" => farm(w, 0),
+        "farm_buffered" => farm(w, 4),
+        "poison" => poison(w),
+        "retire" => retire(w),
+        "kill" => kill(w),
+        other => panic!("no scenario {other}"),
+    }
+    w.finish().expect("finish");
+    println!("ok {name} rank {}", w.rank());
+}
+
+/// Rank 0's writer sends once on `a`; rank 0's observer reports, over `ctl`, whether that
+/// send has returned. Rank 1 asks 50 times before it reads `a`: every answer must be
+/// "not yet" (a send completing before its reader took the value would show within a
+/// few: it was started before the first question). After the read, it asks until "yes".
+fn rendezvous(w: &World) {
+    let a = w.link::<u64>(&Link::rendezvous(1, "a", [0], 1)).unwrap();
+    let ask = w.link::<()>(&Link::rendezvous(2, "ask", [1], 0)).unwrap();
+    let ctl = w.link::<bool>(&Link::rendezvous(3, "ctl", [0], 1)).unwrap();
+    if w.rank() == 0 {
+        let (tx, ask, ctl) = (
+            a.sender.unwrap(),
+            ask.receiver.unwrap(),
+            ctl.sender.unwrap(),
+        );
+        let done = Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        par([
+            Process::new("writer", move || -> occamy::Result {
+                tx.send(42)?;
+                d.store(true, Ordering::SeqCst);
+                Ok(())
+            }),
+            Process::new("observer", move || -> occamy::Result {
+                while ask.recv().is_ok() {
+                    ctl.send(done.load(Ordering::SeqCst))?;
+                }
+                Ok(())
+            }),
+        ])
+        .unwrap();
+    } else if w.rank() == 1 {
+        let (rx, ask, ctl) = (
+            a.receiver.unwrap(),
+            ask.sender.unwrap(),
+            ctl.receiver.unwrap(),
+        );
+        for i in 0..50 {
+            ask.send(()).unwrap();
+            assert!(
+                !ctl.recv().unwrap(),
+                "the writer's send returned before the read (question {i})"
+            );
+        }
+        assert_eq!(rx.recv(), Ok(42));
+        let mut asked = 0;
+        loop {
+            ask.send(()).unwrap();
+            asked += 1;
+            if ctl.recv().unwrap() {
+                break;
+            }
+        }
+        println!("rendezvous: writer seen done {asked} question(s) after the read");
+    }
+}
+
+/// A link of capacity 3: three sends complete with nobody reading; a fourth waits (it
+/// times out), and completes once the reader took one.
+fn buffered_link(w: &World) {
+    let b = w.link::<u32>(&Link::buffered(1, "b", [0], 1, 3)).unwrap();
+    let go = w.link::<()>(&Link::rendezvous(2, "go", [0], 1)).unwrap();
+    if w.rank() == 0 {
+        let (tx, go) = (b.sender.unwrap(), go.sender.unwrap());
+        for v in 0..3 {
+            tx.send(v).unwrap();
+        }
+        match tx.send_timeout(3, Duration::from_millis(200)) {
+            Err(SendTimeoutError::Timeout(3)) => {}
+            other => panic!("a fourth value found room in a buffer of three: {other:?}"),
+        }
+        go.send(()).unwrap();
+        tx.send(3).unwrap();
+        tx.send(4).unwrap();
+    } else if w.rank() == 1 {
+        let (rx, go) = (b.receiver.unwrap(), go.receiver.unwrap());
+        go.recv().unwrap();
+        let got: Vec<u32> = rx.iter().collect();
+        assert_eq!(got, [0, 1, 2, 3, 4]);
+    }
+}
+
+/// Any-to-one across ranks: ranks 0 and 2 (or 0 alone with two ranks) write 100 values
+/// each into one channel read on rank 1 by two reader processes (one-to-any among them).
+fn shared(w: &World) {
+    let writers: Vec<u32> = if w.size() >= 3 { vec![0, 2] } else { vec![0] };
+    let c = w
+        .link::<u32>(&Link::rendezvous(1, "c", writers.clone(), 1))
+        .unwrap();
+    let per = 100u32;
+    if let Some(tx) = c.sender {
+        let base = w.rank() * 1000;
+        let tx2 = tx.clone();
+        par([
+            Process::with("w1", tx, move |tx| {
+                (0..per / 2).try_for_each(|i| tx.send(base + i))
+            }),
+            Process::with("w2", tx2, move |tx| {
+                (per / 2..per).try_for_each(|i| tx.send(base + i))
+            }),
+        ])
+        .unwrap();
+    }
+    if let Some(rx) = c.receiver {
+        let (out, all) = buffered::<u32>(1000);
+        let (rx2, out2) = (rx.clone(), out.clone());
+        par([
+            Process::with("r1", (rx, out), |(rx, out)| -> occamy::Result {
+                for v in rx.iter() {
+                    out.send(v)?;
+                }
+                Ok(())
+            }),
+            Process::with("r2", (rx2, out2), |(rx, out)| -> occamy::Result {
+                for v in rx.iter() {
+                    out.send(v)?;
+                }
+                Ok(())
+            }),
+        ])
+        .unwrap();
+        let mut got: Vec<u32> = std::iter::from_fn(|| all.try_recv().ok()).collect();
+        got.sort_unstable();
+        let mut want: Vec<u32> = writers
+            .iter()
+            .flat_map(|r| (0..per).map(move |i| r * 1000 + i))
+            .collect();
+        want.sort_unstable();
+        assert_eq!(got, want);
+    }
+}
+
+/// A fair alt over a local and a remote input, both always ready: each chosen close to
+/// half the time (six standard deviations of the binomial).
+fn alt_fair(w: &World) {
+    const SELECTS: usize = 2000;
+    const EACH: usize = 1500; // more than either guard can be chosen within the band
+    let r = w
+        .link::<u32>(&Link::buffered(1, "remote", [0], 1, EACH))
+        .unwrap();
+    let go = w.link::<()>(&Link::rendezvous(2, "go", [0], 1)).unwrap();
+    if w.rank() == 0 {
+        let tx = r.sender.unwrap();
+        for _ in 0..EACH {
+            tx.send(1).unwrap();
+        }
+        // MPI keeps rank 0's messages to rank 1 in order: when `go` arrives, every value
+        // sent above is queued on rank 1's side of `remote`.
+        go.sender.unwrap().send(()).unwrap();
+        drop(tx);
+    } else if w.rank() == 1 {
+        let rx = r.receiver.unwrap();
+        go.receiver.unwrap().recv().unwrap();
+        let (ltx, lrx) = buffered::<u32>(EACH);
+        for _ in 0..EACH {
+            ltx.send(0).unwrap();
+        }
+        let mut counts = [0usize; 2];
+        for _ in 0..SELECTS {
+            let g = alt! {
+                recv(lrx) -> v => v.unwrap(),
+                recv(rx) -> v => v.unwrap(),
+            };
+            counts[g as usize] += 1;
+        }
+        let sd = (SELECTS as f64 * 0.25).sqrt();
+        for c in counts {
+            let dev = (c as f64 - SELECTS as f64 / 2.0).abs() / sd;
+            assert!(
+                dev < 6.0,
+                "unfair: local {} remote {} ({dev:.1} sd)",
+                counts[0],
+                counts[1]
+            );
+        }
+        println!("alt_fair: local {} remote {}", counts[0], counts[1]);
+    }
+}
+
+/// Poison both ways: rank 0 poisons `a` while rank 1 waits to read it; rank 1 poisons `b`
+/// while rank 0 waits to write it.
+fn poison(w: &World) {
+    let a = w.link::<u8>(&Link::rendezvous(1, "a", [0], 1)).unwrap();
+    let b = w.link::<u8>(&Link::rendezvous(2, "b", [0], 1)).unwrap();
+    if w.rank() == 0 {
+        a.sender.unwrap().poison();
+        let tx = b.sender.unwrap();
+        assert_eq!(tx.send(1), Err(SendError::Poisoned(1)));
+    } else if w.rank() == 1 {
+        assert_eq!(a.receiver.unwrap().recv(), Err(RecvError::Poisoned));
+        b.receiver.unwrap().poison();
+    }
+}
+
+/// Retirement both ways: rank 0's writer of `a` goes after two values; rank 1's reader of
+/// `b` goes, and rank 0's writer then gets `Retired` with its value back.
+fn retire(w: &World) {
+    let a = w.link::<u8>(&Link::rendezvous(1, "a", [0], 1)).unwrap();
+    let b = w.link::<u8>(&Link::rendezvous(2, "b", [0], 1)).unwrap();
+    if w.rank() == 0 {
+        let tx = a.sender.unwrap();
+        tx.send(1).unwrap();
+        tx.send(2).unwrap();
+        tx.retire();
+        let tx = b.sender.unwrap();
+        assert_eq!(tx.send(9), Err(SendError::Retired(9)));
+    } else if w.rank() == 1 {
+        let rx = a.receiver.unwrap();
+        assert_eq!(rx.iter().collect::<Vec<_>>(), [1, 2]);
+        b.receiver.unwrap().retire();
+    }
+}
+
+/// Rank 1 kills itself (SIGKILL) while rank 0 waits to read from it: the job must end,
+/// with an error, rather than hang.
+fn kill(w: &World) {
+    let a = w.link::<u8>(&Link::rendezvous(1, "a", [1], 0)).unwrap();
+    if w.rank() == 1 {
+        let me = std::process::id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &me])
+            .status();
+        unreachable!("still alive after kill -9");
+    } else if w.rank() == 0 {
+        let r = a.receiver.unwrap().recv();
+        panic!("rank 0 got {r:?} from a killed rank");
+    }
+}
+
+/// A farm: rank 0 writes 300 jobs into one channel read by two worker processes on every
+/// rank (rank 0's included); every job is done exactly once, and the results come back
+/// to rank 0 over an any-to-one link.
+fn farm(w: &World, capacity: usize) {
+    const JOBS: u64 = 300;
+    let every: Vec<u32> = (0..w.size()).collect();
+    let jobs = w
+        .link::<u64>(&Link::new(1, "jobs", [0], every.clone(), capacity))
+        .unwrap();
+    let done = w
+        .link::<(u32, u64)>(&Link::new(2, "done", every, [0], 0))
+        .unwrap();
+    let me = w.rank();
+    let mut procs = Vec::new();
+    if let Some(tx) = jobs.sender {
+        procs.push(Process::with("farmer", tx, |tx| -> occamy::Result {
+            (0..JOBS).try_for_each(|j| tx.send(j))?;
+            Ok(())
+        }));
+    }
+    if let (Some(rx), Some(out)) = (jobs.receiver, done.sender) {
+        for k in 0..2 {
+            let (rx, out) = (rx.clone(), out.clone());
+            procs.push(Process::with(
+                format!("worker{k}"),
+                (rx, out),
+                move |(rx, out)| -> occamy::Result {
+                    for j in rx.iter() {
+                        out.send((me, j * j))?;
+                    }
+                    Ok(())
+                },
+            ));
+        }
+    }
+    if let Some(rx) = done.receiver {
+        let size = w.size();
+        procs.push(Process::with(
+            "collector",
+            rx,
+            move |rx| -> occamy::Result {
+                let mut got: Vec<u64> = Vec::new();
+                let mut by_rank = vec![0u32; size as usize];
+                for (r, v) in rx.iter() {
+                    got.push(v);
+                    by_rank[r as usize] += 1;
+                }
+                got.sort_unstable();
+                assert_eq!(got, (0..JOBS).map(|j| j * j).collect::<Vec<_>>());
+                println!("farm: jobs done per rank {by_rank:?}");
+                Ok(())
+            },
+        ));
+    }
+    par(procs).unwrap();
+}

@@ -1,0 +1,198 @@
+//! The extended rendezvous: a reader that *claims* a waiting sender, uses its value in
+//! place, and completes the sender only later (occam-pi's `??`, JCSP's
+//! `startRead`/`endRead`). A cross-rank channel's writer-side proxy (`crate::mpi`) claims
+//! the local writer, ships the value, and completes it only when the remote reader has
+//! taken it, so that a send across ranks completes when, and only when, a reader took the
+//! value, as a local one does.
+//!
+//! The claim is the signal's `CLAIMED` state (`crate::wait`): the sender stays blocked and
+//! can no longer be fired, withdrawn or timed out by anyone else; only the claimer settles
+//! it. A claimed sender that was one guard of an alt has been *chosen*: its alt's other
+//! guards are out of the race (their peers find the shared signal taken and skip it).
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::task::{Poll, Waker};
+
+use super::core::{
+    claim_now, complete_claimed, recv_now, send_now, with_claimed, ClaimNow, RecvNow, SendNow,
+    Slot, Waiter,
+};
+use super::{Receiver, Sender};
+use crate::error::RecvError;
+use crate::loom::lock;
+use crate::wait::{Outcome, Signal};
+
+/// A claimed sender: its value, still in its slot, and the promise to settle it. Dropped
+/// without [`Claim::complete`] or [`Claim::refuse`], it hands the value back with
+/// `Poisoned` (the sender must not wait for ever on a claimer that went away).
+pub(crate) struct Claim<T: Send + 'static> {
+    waiter: Option<Arc<dyn Waiter>>,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T: Send + 'static> Claim<T> {
+    /// Reads the claimed value in place.
+    pub(crate) fn with_value<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+        with_claimed::<T, R>(self.waiter.as_ref().expect("a live claim"), f)
+    }
+
+    /// The value was taken: the sender's send (or alt) completes `Ok`, and the value drops.
+    pub(crate) fn complete(mut self) {
+        let w = self.waiter.take().expect("a live claim");
+        let g = w.guard();
+        complete_claimed::<T>(w, Outcome::Ready(g));
+    }
+
+    /// The value was not taken: the sender gets it back with `Poisoned` or `Retired`.
+    pub(crate) fn refuse(mut self, poisoned: bool) {
+        let w = self.waiter.take().expect("a live claim");
+        let g = w.guard();
+        let o = if poisoned {
+            Outcome::Poisoned(g)
+        } else {
+            Outcome::Retired(g)
+        };
+        complete_claimed::<T>(w, o);
+    }
+}
+
+impl<T: Send + 'static> Drop for Claim<T> {
+    fn drop(&mut self) {
+        if let Some(w) = self.waiter.take() {
+            let g = w.guard();
+            complete_claimed::<T>(w, Outcome::Poisoned(g));
+        }
+    }
+}
+
+impl<T: Send + 'static> Receiver<T> {
+    /// Claims the next waiting sender of this rendezvous channel, or registers `waker` to
+    /// be woken when one queues. Meant for a channel whose only reader claims (a proxy):
+    /// a plain `recv` on the same channel would complete senders at once.
+    ///
+    /// # Blocking
+    /// Never blocks: `Pending` registers `waker` (it is woken with the channel locked, so
+    /// it must be cheap and lock nothing of the channel's). Poison gives
+    /// `Err(Poisoned)`; no writers left, `Err(Retired)`.
+    pub(crate) fn poll_claim(&self, waker: &Waker) -> Poll<Result<Claim<T>, RecvError>> {
+        let mut inner = lock(&self.core.inner);
+        match claim_now(&mut inner) {
+            ClaimNow::Claimed(w) => Poll::Ready(Ok(Claim {
+                waiter: Some(w),
+                _t: PhantomData,
+            })),
+            ClaimNow::Poisoned => Poll::Ready(Err(RecvError::Poisoned)),
+            ClaimNow::Retired => Poll::Ready(Err(RecvError::Retired)),
+            ClaimNow::Block => {
+                inner.set_claimer(waker.clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// A send started by [`Sender::offer`] that is still waiting for a reader.
+pub(crate) struct Offered<T: Send + 'static>(Arc<Slot<T>>);
+
+/// How an offer stands: see [`Sender::offer`].
+pub(crate) enum Offer<T: Send + 'static> {
+    /// A reader took the value.
+    Taken,
+    /// Queued: poll it with [`Offered::poll`].
+    Waiting(Offered<T>),
+    /// The channel is poisoned, or has no readers left.
+    Closed { poisoned: bool },
+}
+
+impl<T: Send + 'static> Sender<T> {
+    /// Sends `v` without a future borrowing the end: the value is delivered now, or queued
+    /// as a waiting sender whose completion wakes `waker` (a proxy's, which owns both the
+    /// end and the waiting offer).
+    ///
+    /// # Blocking
+    /// Never blocks. On poison or retirement the value is dropped.
+    pub(crate) fn offer(&self, v: T, waker: &Waker) -> Offer<T> {
+        let mut inner = lock(&self.core.inner);
+        match send_now(&mut inner, v) {
+            SendNow::Done(w) => {
+                drop(inner);
+                if let Some(w) = w {
+                    w.signal().wake();
+                }
+                Offer::Taken
+            }
+            SendNow::Block(v) => {
+                // Owned by no process (a proxy's): no process waits here.
+                let slot = Slot::owning(Signal::task(waker, 0), Some(v));
+                inner.push_sender(slot.clone());
+                Offer::Waiting(Offered(slot))
+            }
+            SendNow::Poisoned(_) => Offer::Closed { poisoned: true },
+            SendNow::Retired(_) => Offer::Closed { poisoned: false },
+        }
+    }
+}
+
+impl<T: Send + 'static> Receiver<T> {
+    /// Takes a value (from the buffer or a waiting sender, completing it) without
+    /// queueing as a reader, or registers `waker` to be woken when a sender queues or a
+    /// value is buffered. For a proxy that takes values only when a remote reader asked.
+    ///
+    /// # Blocking
+    /// Never blocks; poison gives `Err(Poisoned)`, no writers left `Err(Retired)`.
+    pub(crate) fn poll_take(&self, waker: &Waker) -> Poll<Result<T, RecvError>> {
+        let mut inner = lock(&self.core.inner);
+        match recv_now::<T>(&mut inner) {
+            RecvNow::Value(v, w) => {
+                drop(inner);
+                if let Some(w) = w {
+                    w.signal().wake();
+                }
+                Poll::Ready(Ok(v))
+            }
+            RecvNow::Poisoned => Poll::Ready(Err(RecvError::Poisoned)),
+            RecvNow::Retired => Poll::Ready(Err(RecvError::Retired)),
+            RecvNow::Block => {
+                inner.set_claimer(waker.clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T: Send + 'static> Sender<T> {
+    /// How many readers of this channel wait now; `waker` is woken when another queues
+    /// (a proxy sending only on demand).
+    pub(crate) fn waiting_readers(&self, waker: &Waker) -> usize {
+        let mut inner = lock(&self.core.inner);
+        inner.set_demander(waker.clone());
+        inner.waiting_receivers()
+    }
+
+    /// Withdraws an offer nobody has taken: `true` if it was withdrawn (its value drops),
+    /// `false` if a reader took it (or the channel closed) first.
+    pub(crate) fn withdraw(&self, o: &Offered<T>) -> bool {
+        let mut inner = lock(&self.core.inner);
+        if o.0.sig.withdraw().is_ok() {
+            inner.dequeue(&o.0.sig);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl<T: Send + 'static> Offered<T> {
+    /// `None` while no reader has taken the value (and `waker` is woken when one does, or
+    /// the channel closes); else `Taken` or `Closed`.
+    pub(crate) fn poll(&self, waker: &Waker) -> Option<Offer<T>> {
+        self.0.sig.set_waker(waker);
+        match self.0.sig.outcome()? {
+            Outcome::Ready(_) => Some(Offer::Taken),
+            Outcome::Poisoned(_) => Some(Offer::Closed { poisoned: true }),
+            Outcome::Retired(_) => Some(Offer::Closed { poisoned: false }),
+            Outcome::Withdrawn => unreachable!("nobody withdraws an offer"),
+        }
+    }
+}

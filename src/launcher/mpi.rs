@@ -1,0 +1,680 @@
+//! `mpirun -n R occamy run FILE`: one network across R ranks (feature `mpi`).
+//!
+//! Every rank loads and checks the same file placed on R ranks; rank 0 compares a hash of
+//! each rank's (file bytes, params, occamy version) with its own and refuses the run,
+//! naming the rank, if one differs or does not answer. Each rank then starts only its own
+//! processes (the cross-rank channels wired by `occamy::mpi`), and runs them; a rank whose
+//! run fails, or that is interrupted or times out, tells the others, which poison their
+//! part. At the end every rank sends rank 0 its report; rank 0 prints one report for the
+//! whole network, as the single-machine launcher does, and sends every rank the worst
+//! exit status, which each exits with, so that `mpirun` exits with it too.
+
+use std::collections::HashMap;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::{print_ran, print_stats, scheduler_for, too_many_threads, RunArgs, GRACE};
+
+#[path = "mpi_look.rs"]
+mod look;
+use crate::deadlock::{DeadlockReport, OnDeadlock};
+use crate::launcher::{EXIT_DEADLOCK, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK};
+use crate::mpi::World;
+use crate::network::{self, ChannelStats, ProcessStats};
+use crate::registry::Registry;
+use crate::runtime::{ProcessEnd, Runtime};
+
+/// How long rank 0 waits for every rank to say which network it loaded.
+const HELLO: Duration = Duration::from_secs(60);
+
+/// Whether this process is one rank of a job of several (mpirun's, or Slurm's, environment).
+pub(super) fn under_mpirun() -> bool {
+    [
+        "OMPI_COMM_WORLD_SIZE",
+        "PMI_SIZE",
+        "PMIX_SIZE",
+        "SLURM_NTASKS",
+    ]
+    .iter()
+    .filter_map(|v| std::env::var(v).ok())
+    .filter_map(|v| v.parse::<u32>().ok())
+    .any(|n| n > 1)
+}
+
+/// What ranks tell each other (postcard bytes in the engine's control messages).
+#[derive(Serialize, Deserialize, Debug)]
+enum Ctl {
+    /// To rank 0: the hash of what this rank loaded, and whether it loaded.
+    Hello { hash: u64, loaded: bool },
+    /// From rank 0: go on, or refuse (why).
+    Verdict { refuse: Option<String> },
+    /// To rank 0 after the start: whether this rank's part started.
+    Started { error: Option<String> },
+    /// Stop: poison your part (why, for the report).
+    Stop { why: String },
+    /// To rank 0: how this rank's part ran.
+    Report(Report),
+    /// From rank 0: exit with this.
+    Exit { code: u8 },
+    /// From rank 0: send me your look at your processes (for a deadlock across ranks).
+    LookReq,
+    /// To rank 0: this rank's look.
+    Look(look::Look),
+}
+
+#[derive(Serialize, Deserialize, Debug, Default)]
+struct Report {
+    code: u8,
+    /// Error lines, each naming the process and its rank.
+    errors: Vec<String>,
+    /// Per channel, in plan order: values delivered on this rank.
+    carried: Vec<u64>,
+    /// This rank's processes that ended: name, kind, seconds run, how it ended.
+    processes: Vec<(String, String, f64, u8)>,
+    elapsed: f64,
+    stopped: bool,
+}
+
+fn end_code(e: ProcessEnd) -> u8 {
+    match e {
+        ProcessEnd::Ok => 0,
+        ProcessEnd::Poisoned => 1,
+        ProcessEnd::Retired => 2,
+        ProcessEnd::Failed => 3,
+        ProcessEnd::Panicked => 4,
+    }
+}
+
+fn end_of(c: u8) -> ProcessEnd {
+    match c {
+        0 => ProcessEnd::Ok,
+        1 => ProcessEnd::Poisoned,
+        2 => ProcessEnd::Retired,
+        3 => ProcessEnd::Failed,
+        _ => ProcessEnd::Panicked,
+    }
+}
+
+fn send(w: &World, to: u32, c: &Ctl) {
+    w.send_control(
+        to,
+        postcard::to_allocvec(c).expect("control messages encode"),
+    );
+}
+
+fn decode(m: &[u8]) -> Option<Ctl> {
+    postcard::from_bytes(m).ok()
+}
+
+/// Takes the next message from `from` (any rank: `None`) that `want` accepts.
+fn take(
+    w: &World,
+    from: Option<u32>,
+    timeout: Duration,
+    want: fn(&Ctl) -> bool,
+) -> Option<(u32, Ctl)> {
+    let (r, m) = w.take_control(timeout, |r, m| {
+        from.is_none_or(|f| f == r) && decode(m).is_some_and(|c| want(&c))
+    })?;
+    Some((r, decode(&m)?))
+}
+
+/// FNV-1a: the same on every rank and build (std's hasher promises neither).
+fn fnv(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.iter().chain(&[0xff]) {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+pub(super) fn run(reg: &Registry, a: RunArgs) -> u8 {
+    let w = match World::init() {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let code = run_on(reg, &a, w);
+    let code = match w.finish() {
+        Ok(()) => code,
+        Err(e) => {
+            eprintln!("error: rank {}: {e}", w.rank());
+            code.max(EXIT_FAILURE)
+        }
+    };
+    code
+}
+
+/// Rank 0 hears from every other rank (`want` picks the messages); `None` and a message
+/// naming the first that did not answer in time.
+fn hear_all(
+    w: &World,
+    timeout: Duration,
+    want: fn(&Ctl) -> bool,
+) -> Result<Vec<(u32, Ctl)>, String> {
+    let deadline = Instant::now() + timeout;
+    let mut got = Vec::new();
+    for r in 1..w.size() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match take(w, Some(r), left, want) {
+            Some(m) => got.push(m),
+            None => {
+                return Err(format!(
+                    "rank {r} did not answer within {}s (is it running the same program and file?)",
+                    timeout.as_secs()
+                ))
+            }
+        }
+    }
+    Ok(got)
+}
+
+/// Every rank: rank 0 decides from what each says and tells them; `Err` (already
+/// reported by rank 0) if the run is refused.
+fn agree(
+    w: &World,
+    hello: Ctl,
+    decide: impl FnOnce(Vec<(u32, Ctl)>) -> Option<String>,
+) -> Result<(), ()> {
+    if w.rank() == 0 {
+        let refuse = match hear_all(w, HELLO, |c| {
+            matches!(c, Ctl::Hello { .. } | Ctl::Started { .. })
+        }) {
+            Ok(all) => decide(all),
+            Err(e) => Some(e),
+        };
+        for r in 1..w.size() {
+            send(
+                w,
+                r,
+                &Ctl::Verdict {
+                    refuse: refuse.clone(),
+                },
+            );
+        }
+        match refuse {
+            Some(e) => {
+                eprintln!("error: mpi: {e}");
+                Err(())
+            }
+            None => Ok(()),
+        }
+    } else {
+        send(w, 0, &hello);
+        match take(w, Some(0), HELLO * 2, |c| matches!(c, Ctl::Verdict { .. })) {
+            Some((_, Ctl::Verdict { refuse: None })) => Ok(()),
+            Some(_) => Err(()),
+            None => {
+                eprintln!(
+                    "error: mpi: rank 0 did not answer within {}s",
+                    (HELLO * 2).as_secs()
+                );
+                Err(())
+            }
+        }
+    }
+}
+
+fn run_on(reg: &Registry, a: &RunArgs, w: &World) -> u8 {
+    let (me, ranks) = (w.rank(), w.size());
+    let loaded = network::load_with(&a.net.file, &a.net.options(ranks), reg);
+    let bytes = std::fs::read(&a.net.file).unwrap_or_default();
+    let sets: Vec<u8> = a
+        .net
+        .sets
+        .iter()
+        .flat_map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes(), b"\n"].concat())
+        .collect();
+    let hash = fnv(&[
+        &bytes,
+        &sets,
+        env!("CARGO_PKG_VERSION").as_bytes(),
+        &ranks.to_le_bytes(),
+    ]);
+    let hello = Ctl::Hello {
+        hash,
+        loaded: loaded.is_ok(),
+    };
+    let ok = agree(w, hello, |all| {
+        all.into_iter().find_map(|(r, c)| match c {
+            Ctl::Hello { hash: h, .. } if h != hash => Some(format!(
+                "rank {r} loaded a different network from rank 0's: its file, `--set` params or occamy version differ (every rank must run the same file with the same params)"
+            )),
+            _ => None,
+        })
+    });
+    if ok.is_err() {
+        return EXIT_INVALID;
+    }
+    let plan = match loaded {
+        Ok(p) => p,
+        Err(e) => {
+            // Every rank loaded the same file the same way: rank 0 says what is wrong.
+            if me == 0 {
+                eprintln!("{e}");
+            }
+            return EXIT_INVALID;
+        }
+    };
+    let unsupported = [
+        (a.dot.is_some(), "--dot"),
+        (a.record.is_some(), "--record"),
+        (!a.feeds.is_empty(), "--feed"),
+    ];
+    if let Some((_, flag)) = unsupported.iter().find(|(on, _)| *on) {
+        if me == 0 {
+            eprintln!("error: `{flag}` is not supported under MPI yet");
+        }
+        return EXIT_INVALID;
+    }
+    #[cfg(feature = "viz")]
+    if a.viz.viz.is_some() {
+        if me == 0 {
+            eprintln!("error: `--viz` is not supported under MPI yet");
+        }
+        return EXIT_INVALID;
+    }
+    if let Some(t) = a.timeout {
+        if !(t.is_finite() && t > 0.0) {
+            if me == 0 {
+                eprintln!("error: --timeout must be a positive number of seconds, not {t}");
+            }
+            return EXIT_INVALID;
+        }
+    }
+    if me == 0 {
+        tracing::info!("{} on {ranks} ranks", plan.summary());
+    }
+    let scheduler = scheduler_for(a.scheduler.as_deref(), a.workers, plan.scheduler());
+    if let Some(e) = too_many_threads(&plan, scheduler) {
+        if me == 0 {
+            eprintln!("{e}");
+        }
+        return EXIT_INVALID;
+    }
+    // Each rank's monitor judges its own processes. A proxy's end of a cross-rank channel
+    // counts as held by someone it cannot see, so a wait on one never looks stuck: a
+    // local verdict is a deadlock among this rank's processes alone, never a slow link
+    // (and cycles through several ranks go undetected).
+    let on_deadlock = if a.on_deadlock == "warn" {
+        OnDeadlock::Warn
+    } else {
+        OnDeadlock::Poison
+    };
+    let runtime = Runtime::new()
+        .scheduler(scheduler)
+        .on_deadlock(on_deadlock)
+        .deadlock_check_interval(Duration::from_millis(a.deadlock_check_ms));
+    let declared = plan.processes.len();
+    let order: Arc<std::collections::HashMap<String, usize>> = Arc::new(
+        plan.processes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.name.clone(), i))
+            .collect(),
+    );
+    let chans: Vec<(String, String)> = plan
+        .channels
+        .iter()
+        .map(|c| (c.name.clone(), c.ty.to_string()))
+        .collect();
+    let proxy_ends = proxy_ends(&plan, me);
+    let started = network::start_ranked(plan, reg, &runtime, w);
+    let error = started.as_ref().err().map(|e| format!("rank {me}: {e}"));
+    let ok = agree(
+        w,
+        Ctl::Started {
+            error: error.clone(),
+        },
+        |all| {
+            error.or_else(|| {
+                all.into_iter().find_map(|(_, c)| match c {
+                    Ctl::Started { error } => error,
+                    _ => None,
+                })
+            })
+        },
+    );
+    let running = match (started, ok) {
+        (Ok(r), Ok(())) => r,
+        (Ok(r), Err(())) => {
+            r.poison();
+            let _ = r.wait();
+            return EXIT_INVALID;
+        }
+        (Err(e), _) => {
+            if me != 0 {
+                eprintln!("error: rank {me}: {e}");
+            }
+            return EXIT_INVALID;
+        }
+    };
+    let here = look::Here {
+        rank: me,
+        by_local: running
+            .channel_ids()
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| (id, i as u64))
+            .collect(),
+        proxy_ends,
+    };
+    let names: Vec<String> = chans.iter().map(|(n, _)| n.clone()).collect();
+    let report = supervise(a, w, running, &here, &names);
+    gather(a, w, report, (declared, &order, chans))
+}
+
+/// Runs this rank's part to its end (or stops it), and says how it went.
+fn supervise(
+    a: &RunArgs,
+    w: &World,
+    mut running: network::Running,
+    here: &look::Here,
+    channel_names: &[String],
+) -> Report {
+    let me = w.rank();
+    let (int_tx, interrupted) = mpsc::channel();
+    let _ = ctrlc::set_handler(move || {
+        let _ = int_tx.send(());
+    });
+    let deadline = a
+        .timeout
+        .map(|t| Instant::now() + Duration::from_secs_f64(t));
+    let tell_all = |why: &str| {
+        for r in (0..w.size()).filter(|r| *r != me) {
+            send(
+                w,
+                r,
+                &Ctl::Stop {
+                    why: why.to_string(),
+                },
+            );
+        }
+    };
+    let mut stop: Option<u8> = None;
+    let mut errors = Vec::new();
+    let mut rounds = Rounds::new(Duration::from_millis(a.deadlock_check_ms.max(100)));
+    while !running.wait_timeout(Duration::from_millis(50)) {
+        if interrupted.try_recv().is_ok() {
+            eprintln!("interrupted: poisoning the network (rank {me})");
+            tell_all(&format!("rank {me} was interrupted"));
+            stop = Some(EXIT_INTERRUPTED);
+        } else if deadline.is_some_and(|d| Instant::now() >= d) {
+            if me == 0 {
+                eprintln!(
+                    "timeout: the network ran for more than {}s; poisoning it",
+                    a.timeout.unwrap_or_default()
+                );
+            }
+            stop = Some(EXIT_FAILURE);
+        } else if let Some((r, Ctl::Stop { why })) =
+            take(w, None, Duration::ZERO, |c| matches!(c, Ctl::Stop { .. }))
+        {
+            tracing::info!("rank {me}: stopped by rank {r}: {why}");
+            stop = Some(EXIT_OK);
+        } else if let Some(rep) = rounds.step(w, here, channel_names) {
+            eprintln!("error: {rep}");
+            errors.push(String::new());
+            tell_all(&format!("a deadlock across ranks: {rep}"));
+            stop = Some(EXIT_DEADLOCK);
+        }
+        if stop.is_some() {
+            running.poison();
+            break;
+        }
+    }
+    if let Some(code) = stop {
+        let ended = running.wait_timeout(GRACE);
+        let (channels, processes) = running.snapshot();
+        if !ended {
+            let stuck = running.unfinished();
+            errors.push(format!(
+                "rank {me}: {} processes did not stop: {}",
+                stuck.len(),
+                stuck.join(", ")
+            ));
+        }
+        // Stopped by another rank, this rank's part is not what went wrong: only an
+        // interrupt or a timeout here lists what ended, as one machine does (a deadlock
+        // is its report alone).
+        let listed = code != EXIT_OK && code != EXIT_DEADLOCK;
+        return report_of(code, errors, &channels, &processes, 0.0, listed);
+    }
+    let report = running.wait();
+    let mut code = EXIT_OK;
+    if let Some(d) = &report.deadlock {
+        code = EXIT_DEADLOCK;
+        errors.push(format!("on rank {me}: {d}"));
+    }
+    // As on one machine, a deadlock is the report (the deadlocked processes' failures
+    // only repeat it); other ranks are still told to stop.
+    if let (Err(e), Some(_)) = (&report.result, &report.deadlock) {
+        tell_all(&format!("process `{}` on rank {me} deadlocked", e.process));
+    } else if let Err(e) = &report.result {
+        code = code.max(EXIT_FAILURE);
+        errors.push(format!(
+            "process `{}` on rank {me} {}",
+            e.process, e.failure
+        ));
+        for (p, f) in &e.others {
+            errors.push(format!("process `{p}` on rank {me} {f}"));
+        }
+        tell_all(&format!("process `{}` on rank {me} failed", e.process));
+    }
+    report_of(
+        code,
+        errors,
+        &report.channels,
+        &report.processes,
+        report.elapsed.as_secs_f64(),
+        false,
+    )
+}
+
+fn report_of(
+    code: u8,
+    errors: Vec<String>,
+    channels: &[ChannelStats],
+    processes: &[ProcessStats],
+    elapsed: f64,
+    stopped: bool,
+) -> Report {
+    Report {
+        code,
+        errors,
+        carried: channels.iter().map(|c| c.carried).collect(),
+        processes: processes
+            .iter()
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    p.kind.to_string(),
+                    p.ran.as_secs_f64(),
+                    end_code(p.end),
+                )
+            })
+            .collect(),
+        elapsed,
+        stopped,
+    }
+}
+
+/// Every rank's report to rank 0, which prints one for the network; the worst exit
+/// status back to every rank.
+fn gather(a: &RunArgs, w: &World, mine: Report, plan: PlanFacts<'_>) -> u8 {
+    if w.rank() != 0 {
+        send(w, 0, &Ctl::Report(mine));
+        return match take(w, Some(0), Duration::MAX, |c| matches!(c, Ctl::Exit { .. })) {
+            Some((_, Ctl::Exit { code })) => code,
+            _ => EXIT_FAILURE,
+        };
+    }
+    let mut reports = vec![(0, mine)];
+    for r in 1..w.size() {
+        match take(w, Some(r), Duration::MAX, |c| matches!(c, Ctl::Report(_))) {
+            Some((_, Ctl::Report(rep))) => reports.push((r, rep)),
+            _ => unreachable!("take waits for a report"),
+        }
+    }
+    let code = reports.iter().map(|(_, r)| r.code).max().unwrap_or(EXIT_OK);
+    for r in 1..w.size() {
+        send(w, r, &Ctl::Exit { code });
+    }
+    print_report(a, &reports, plan);
+    code
+}
+
+/// What rank 0 keeps of the plan for the report: how many processes it declares, each
+/// process's place in it, and each channel's name and type.
+type PlanFacts<'a> = (
+    usize,
+    &'a std::collections::HashMap<String, usize>,
+    Vec<(String, String)>,
+);
+
+fn print_report(a: &RunArgs, reports: &[(u32, Report)], (declared, order, names): PlanFacts<'_>) {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let mut processes: Vec<(usize, ProcessStats)> = reports
+        .iter()
+        .flat_map(|(_, r)| &r.processes)
+        .map(|(name, kind, ran, end)| {
+            (
+                order.get(name).copied().unwrap_or(usize::MAX),
+                ProcessStats {
+                    name: name.clone(),
+                    kind: kind.as_str().into(),
+                    ran: Duration::from_secs_f64(*ran),
+                    end: end_of(*end),
+                },
+            )
+        })
+        .collect();
+    processes.sort_by_key(|(i, _)| *i);
+    let processes: Vec<ProcessStats> = processes.into_iter().map(|(_, p)| p).collect();
+    if reports.iter().any(|(_, r)| r.stopped) {
+        print_ran(&processes, declared);
+    }
+    if a.stats {
+        // Rank 0's own stats name every channel; a channel's count is the most any rank
+        // saw (each side of a cross-rank channel counts the values it passed).
+        let carried = |i: usize| {
+            reports
+                .iter()
+                .filter_map(|(_, r)| r.carried.get(i))
+                .max()
+                .copied()
+                .unwrap_or(0)
+        };
+        let channels: Vec<ChannelStats> = names
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, ty))| ChannelStats {
+                name,
+                ty,
+                carried: carried(i),
+            })
+            .collect();
+        print_stats(&channels, &processes);
+        let elapsed = reports.iter().map(|(_, r)| r.elapsed).fold(0.0, f64::max);
+        eprintln!("run took {elapsed:.3}s");
+    }
+    for (_, r) in reports {
+        // (An empty line stands for an error printed at once: a deadlock across ranks.)
+        for e in r.errors.iter().filter(|e| !e.is_empty()) {
+            eprintln!("error: {e}");
+        }
+    }
+}
+
+/// Per plan channel that crosses ranks, the ends this rank's proxy holds (writing,
+/// reading): what `World::link` gives it, by the same rules.
+fn proxy_ends(plan: &network::Plan, me: u32) -> HashMap<u64, (usize, usize)> {
+    let ranks = |v: &[(usize, Arc<str>)]| {
+        let mut r: Vec<u32> = v.iter().map(|(p, _)| plan.processes[*p].rank).collect();
+        r.sort_unstable();
+        r.dedup();
+        r
+    };
+    let mut out = HashMap::new();
+    for ci in plan.cross_rank_channels() {
+        let c = &plan.channels[ci];
+        let (wr, rd) = (ranks(&c.writers), ranks(&c.readers));
+        let ends = match (wr.as_slice(), rd.as_slice()) {
+            (_, [reader]) => (
+                usize::from(me == *reader && wr.iter().any(|r| *r != me)),
+                usize::from(me != *reader && wr.contains(&me)),
+            ),
+            ([writer], _) => (
+                usize::from(me != *writer && rd.contains(&me)),
+                usize::from(me == *writer),
+            ),
+            _ => (0, 0),
+        };
+        out.insert(ci as u64, ends);
+    }
+    out
+}
+
+/// The rounds of looks: every rank answers rank 0's requests; rank 0 asks every
+/// `every`, gathers the answers as they come, and judges each full round.
+struct Rounds {
+    every: Duration,
+    next: Instant,
+    /// Rank 0, a round under way: the looks so far.
+    pending: Option<Vec<(u32, look::Look)>>,
+    judge: look::Judge,
+}
+
+impl Rounds {
+    fn new(every: Duration) -> Rounds {
+        Rounds {
+            every,
+            next: Instant::now() + every,
+            pending: None,
+            judge: look::Judge::default(),
+        }
+    }
+
+    /// One step (never blocks): answer a request; on rank 0, ask, gather, judge.
+    fn step(
+        &mut self,
+        w: &World,
+        here: &look::Here,
+        channels: &[String],
+    ) -> Option<DeadlockReport> {
+        if w.rank() != 0 {
+            if take(w, Some(0), Duration::ZERO, |c| matches!(c, Ctl::LookReq)).is_some() {
+                send(w, 0, &Ctl::Look(here.look(w.traffic())));
+            }
+            return None;
+        }
+        if self.pending.is_none() && Instant::now() >= self.next {
+            for r in 1..w.size() {
+                send(w, r, &Ctl::LookReq);
+            }
+            self.pending = Some(vec![(0, here.look(w.traffic()))]);
+        }
+        let looks = self.pending.as_mut()?;
+        while let Some((r, Ctl::Look(l))) =
+            take(w, None, Duration::ZERO, |c| matches!(c, Ctl::Look(_)))
+        {
+            looks.push((r, l));
+        }
+        if looks.len() < w.size() as usize {
+            return None;
+        }
+        let looks = self.pending.take()?;
+        self.next = Instant::now() + self.every;
+        let name = |id: u64| channels.get(usize::try_from(id).ok()?).cloned();
+        self.judge.judge(&looks, &name)
+    }
+}

@@ -1,0 +1,486 @@
+//! One network across MPI ranks: cross-rank channels with local channels' meaning.
+//!
+//! A *link* is a channel whose ends live on different ranks. [`World::link`] gives each
+//! rank the ends it holds as ordinary [`Sender`]s and [`Receiver`]s, so that everything
+//! that works on a local channel (blocking, async, `alt`, timeouts, poison, retirement,
+//! clones) works on a link: a rendezvous send completes only once a reader on the other
+//! rank has taken the value, a buffered link keeps its capacity, poison and retirement
+//! cross in both directions. Values cross as postcard bytes (`serde`).
+//!
+//! Every MPI call is made by one thread per rank, the *engine*, which polls non-blocking
+//! requests and runs the links' proxies; processes and tasks waiting on a link wait on
+//! local channels, so a green worker is never blocked by MPI. `src/mpi/README.md` has the
+//! protocol, the reasons and the figures.
+//!
+//! Run a program using it under `mpirun -n R` (as root, with `--allow-run-as-root`; more
+//! ranks than cores, with `--oversubscribe`).
+//!
+//! # Examples
+//! ```no_run
+//! use occamy::mpi::{Link, World};
+//! let world = World::init().expect("mpi");
+//! // Channel 1: written on rank 0, read on rank 1 (every rank makes the same call).
+//! let ends = world.link::<String>(&Link::rendezvous(1, "greeting", [0], 1)).unwrap();
+//! if let Some(tx) = ends.sender {
+//!     tx.send("hello".into()).unwrap(); // returns once rank 1 has taken it
+//! }
+//! if let Some(rx) = ends.receiver {
+//!     assert_eq!(rx.recv().unwrap(), "hello");
+//! }
+//! world.finish().unwrap();
+//! ```
+
+mod engine;
+mod link;
+mod wire;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mpi::topology::Communicator;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use engine::{Command, Engine, Shared};
+use link::{DemandReader, DemandWriter, ReaderProxy, WriterProxy};
+
+use crate::{Receiver, Sender};
+
+/// What can go wrong setting up or finishing the MPI side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MpiError {
+    /// MPI would not initialise (or was initialised already, outside occamy).
+    Init(String),
+    /// A link that this version cannot wire, and why.
+    Unsupported(String),
+    /// A rank disagreed with rank 0, or did not answer.
+    Mismatch(String),
+    /// A failure the links reported during the run.
+    Run(String),
+}
+
+impl fmt::Display for MpiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MpiError::Init(m) => write!(f, "mpi: could not initialise: {m}"),
+            MpiError::Unsupported(m) => write!(f, "mpi: {m}"),
+            MpiError::Mismatch(m) => write!(f, "mpi: {m}"),
+            MpiError::Run(m) => write!(f, "mpi: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for MpiError {}
+
+/// A cross-rank channel as every rank sees it: its id (the same on every rank, unique
+/// among the run's links), a name for messages, the ranks that write it, the ranks that
+/// read it, and its capacity (0: rendezvous).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// Unique among the run's links, the same on every rank.
+    pub id: u32,
+    /// The channel's name, for error messages.
+    pub name: String,
+    /// The ranks holding writing ends (sorted, without repeats).
+    pub writers: Vec<u32>,
+    /// The ranks holding reading ends (sorted, without repeats). With more than one,
+    /// the writers must all be on one rank (a farm's shared job channel).
+    pub readers: Vec<u32>,
+    /// 0 for a rendezvous channel, else its buffer's size.
+    pub capacity: usize,
+}
+
+fn ranks(r: impl IntoIterator<Item = u32>) -> Vec<u32> {
+    let mut r: Vec<u32> = r.into_iter().collect();
+    r.sort_unstable();
+    r.dedup();
+    r
+}
+
+impl Link {
+    /// A rendezvous link read on one rank.
+    ///
+    /// # Examples
+    /// ```
+    /// let l = occamy::mpi::Link::rendezvous(7, "jobs", [0, 2], 1);
+    /// assert_eq!((l.capacity, l.readers), (0, vec![1]));
+    /// ```
+    pub fn rendezvous(
+        id: u32,
+        name: impl Into<String>,
+        writers: impl IntoIterator<Item = u32>,
+        reader: u32,
+    ) -> Link {
+        Link::new(id, name, writers, [reader], 0)
+    }
+
+    /// A buffered link of `capacity` values read on one rank.
+    ///
+    /// # Examples
+    /// ```
+    /// let l = occamy::mpi::Link::buffered(7, "jobs", [0], 1, 4);
+    /// assert_eq!(l.capacity, 4);
+    /// ```
+    pub fn buffered(
+        id: u32,
+        name: impl Into<String>,
+        writers: impl IntoIterator<Item = u32>,
+        reader: u32,
+        capacity: usize,
+    ) -> Link {
+        Link::new(id, name, writers, [reader], capacity)
+    }
+
+    /// A link with its writer and reader ranks and its capacity (0: rendezvous).
+    ///
+    /// # Examples
+    /// ```
+    /// // A farm: jobs written on rank 0, read by workers on ranks 0, 1 and 2.
+    /// let l = occamy::mpi::Link::new(1, "jobs", [0], [2, 0, 1], 0);
+    /// assert_eq!(l.readers, [0, 1, 2]);
+    /// ```
+    pub fn new(
+        id: u32,
+        name: impl Into<String>,
+        writers: impl IntoIterator<Item = u32>,
+        readers: impl IntoIterator<Item = u32>,
+        capacity: usize,
+    ) -> Link {
+        Link {
+            id,
+            name: name.into(),
+            writers: ranks(writers),
+            readers: ranks(readers),
+            capacity,
+        }
+    }
+}
+
+/// The ends of a link that this rank holds: a writing end if this rank is one of its
+/// writers, a reading end if it is its reader. Clone them for more local writers or
+/// readers.
+pub struct Ends<T> {
+    /// This rank's writing end, if it writes the link.
+    pub sender: Option<Sender<T>>,
+    /// This rank's reading end, if it reads the link.
+    pub receiver: Option<Receiver<T>>,
+}
+
+/// This process's place in the MPI job, and its engine. One per process: MPI initialises
+/// once.
+pub struct World {
+    rank: u32,
+    size: u32,
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    links: Mutex<Vec<u32>>,
+}
+
+static WORLD: OnceLock<Result<World, MpiError>> = OnceLock::new();
+
+impl World {
+    /// Initialises MPI (once: later calls return the same world) and starts this rank's
+    /// engine thread, which makes every MPI call from then on.
+    ///
+    /// # Blocking
+    /// Blocks while MPI initialises (under `mpirun` it meets the other ranks).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// let w = occamy::mpi::World::init().unwrap();
+    /// println!("rank {} of {}", w.rank(), w.size());
+    /// ```
+    pub fn init() -> Result<&'static World, MpiError> {
+        WORLD.get_or_init(start).as_ref().map_err(Clone::clone)
+    }
+
+    /// This process's rank, from 0.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// assert!(occamy::mpi::World::init().unwrap().rank() < 64);
+    /// ```
+    pub fn rank(&self) -> u32 {
+        self.rank
+    }
+
+    /// How many ranks the job has.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// assert!(occamy::mpi::World::init().unwrap().size() >= 1);
+    /// ```
+    pub fn size(&self) -> u32 {
+        self.size
+    }
+
+    /// Wires link `l` on this rank: every rank must call it with the same `l` and `T`
+    /// (ranks that hold neither end get `Ends` of two `None`s). A writing end here is
+    /// the only writer of a local rendezvous channel read by a proxy that claims each
+    /// value, ships it, and completes the send only when the reader rank acknowledges it
+    /// (rendezvous), or at once while fewer than `capacity` values are unacknowledged
+    /// (buffered). A reading end is a local channel into which a proxy offers each value
+    /// received, acknowledging it when a reader took it. Writers on the reader's own rank
+    /// write straight into the reading side's channel.
+    ///
+    /// With writers on several ranks, each writer rank may have up to `capacity` values
+    /// unacknowledged (a buffered link's capacity is per writer rank). A link read on
+    /// several ranks (written on one) sends each value only when a reader rank asks for
+    /// one, as a reader there waits (see `src/mpi/README.md`).
+    ///
+    /// # Errors
+    /// `Unsupported` for a rank out of range, an id used twice, or readers on several
+    /// ranks with writers on several.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use occamy::mpi::{Link, World};
+    /// let w = World::init().unwrap();
+    /// let ends = w.link::<u64>(&Link::buffered(1, "counts", [0], 1, 8)).unwrap();
+    /// assert_eq!(ends.sender.is_some(), w.rank() == 0);
+    /// ```
+    pub fn link<T>(&self, l: &Link) -> Result<Ends<T>, MpiError>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+    {
+        if let Some(bad) = l
+            .writers
+            .iter()
+            .chain(&l.readers)
+            .find(|r| **r >= self.size)
+        {
+            return Err(MpiError::Unsupported(format!(
+                "channel {}: rank {bad} is out of range (the job has {} ranks)",
+                l.name, self.size
+            )));
+        }
+        if l.writers.is_empty() || l.readers.is_empty() {
+            return Err(MpiError::Unsupported(format!(
+                "channel {}: a link needs a writer rank and a reader rank",
+                l.name
+            )));
+        }
+        if l.readers.len() > 1 && l.writers.len() > 1 {
+            return Err(MpiError::Unsupported(format!(
+                "channel {}: written on ranks {:?} and read on ranks {:?}: a channel read on several ranks must be written on one",
+                l.name, l.writers, l.readers
+            )));
+        }
+        {
+            let mut ids = self.links.lock().unwrap();
+            if ids.contains(&l.id) {
+                return Err(MpiError::Unsupported(format!(
+                    "channel {}: link id {} is used twice",
+                    l.name, l.id
+                )));
+            }
+            ids.push(l.id);
+        }
+        let me = self.rank;
+        let writes = l.writers.contains(&me);
+        let reads = l.readers.contains(&me);
+        if l.readers.len() > 1 {
+            return Ok(self.demand_link(l, writes, reads));
+        }
+        let reader = l.readers[0];
+        if me == reader {
+            let (tx, rx) = crate::channel::<T>();
+            let sender = writes.then(|| tx.clone());
+            let writers: Vec<u32> = l.writers.iter().copied().filter(|w| *w != me).collect();
+            if !writers.is_empty() {
+                let proxy = ReaderProxy {
+                    link: l.id,
+                    name: l.name.clone(),
+                    writers,
+                    tx: Some(tx),
+                    offered: Vec::new(),
+                    retired: Vec::new(),
+                    error: None,
+                };
+                self.shared.command(Command::Link(l.id, Box::new(proxy)));
+            }
+            return Ok(Ends {
+                sender,
+                receiver: Some(rx),
+            });
+        }
+        if writes {
+            let (tx, rx) = crate::channel::<T>();
+            let proxy = WriterProxy {
+                link: l.id,
+                name: l.name.clone(),
+                reader,
+                rx: Some(rx),
+                credits: l.capacity.max(1),
+                rendezvous: l.capacity == 0,
+                claimed: VecDeque::new(),
+                error: None,
+            };
+            self.shared.command(Command::Link(l.id, Box::new(proxy)));
+            return Ok(Ends {
+                sender: Some(tx),
+                receiver: None,
+            });
+        }
+        Ok(Ends {
+            sender: None,
+            receiver: None,
+        })
+    }
+
+    /// A link read on several ranks, written on one (`l.writers[0]`): values go on demand.
+    fn demand_link<T>(&self, l: &Link, writes: bool, reads: bool) -> Ends<T>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+    {
+        let me = self.rank;
+        let writer = l.writers[0];
+        if writes {
+            // The channel lives here, with its buffer; local readers read it directly.
+            let (tx, rx) = crate::buffered::<T>(l.capacity);
+            let receiver = reads.then(|| rx.clone());
+            let proxy = DemandWriter {
+                link: l.id,
+                name: l.name.clone(),
+                readers: l.readers.iter().copied().filter(|r| *r != me).collect(),
+                rx: Some(rx),
+                rendezvous: l.capacity == 0,
+                demands: VecDeque::new(),
+                spare: VecDeque::new(),
+                in_flight: Vec::new(),
+                retired_readers: Vec::new(),
+                local_done: false,
+                error: None,
+            };
+            self.shared.command(Command::Link(l.id, Box::new(proxy)));
+            return Ends {
+                sender: Some(tx),
+                receiver,
+            };
+        }
+        if reads {
+            let (tx, rx) = crate::channel::<T>();
+            let proxy = DemandReader {
+                link: l.id,
+                name: l.name.clone(),
+                writer,
+                tx: Some(tx),
+                outstanding: 0,
+                offered: Vec::new(),
+                writer_retired: false,
+                error: None,
+            };
+            self.shared.command(Command::Link(l.id, Box::new(proxy)));
+            return Ends {
+                sender: None,
+                receiver: Some(rx),
+            };
+        }
+        Ends {
+            sender: None,
+            receiver: None,
+        }
+    }
+
+    /// Ends this rank's part: waits for its outstanding messages to be sent, meets every
+    /// other rank (which must call `finish` too), and finalises MPI. Returns the failures
+    /// the links reported during the run (a value that would not decode...), if any.
+    ///
+    /// # Blocking
+    /// Blocks until every rank has called `finish`; the engine goes on serving the links
+    /// meanwhile, so a rank still running is not held up.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// occamy::mpi::World::init().unwrap().finish().unwrap();
+    /// ```
+    pub fn finish(&self) -> Result<(), MpiError> {
+        let Some(t) = self.thread.lock().unwrap().take() else {
+            return Ok(());
+        };
+        let (reply, done) = std::sync::mpsc::channel();
+        self.shared.command(Command::Finish(reply));
+        let _ = done.recv();
+        let _ = t.join();
+        let errors = std::mem::take(&mut *self.shared.errors.lock().unwrap());
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(MpiError::Run(errors.join("; ")))
+        }
+    }
+
+    /// How many link messages this rank has sent, and received, so far.
+    #[cfg_attr(not(feature = "launcher"), allow(dead_code))]
+    pub(crate) fn traffic(&self) -> (u64, u64) {
+        let o = std::sync::atomic::Ordering::Relaxed;
+        (self.shared.sent.load(o), self.shared.received.load(o))
+    }
+
+    /// Runs `f` on the engine's thread with the world communicator, and returns what it
+    /// returns: for a benchmark's raw MPI yardstick (`examples/mpi_bench.rs`), in the same
+    /// run as occamy's links. The engine serves nothing else meanwhile.
+    #[doc(hidden)]
+    pub fn with_raw<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mpi::topology::SimpleCommunicator) -> R + Send + 'static,
+    ) -> R {
+        let (tx, rx) = std::sync::mpsc::channel();
+        self.shared.command(Command::Raw(Box::new(move |w| {
+            let _ = tx.send(f(w));
+        })));
+        rx.recv().expect("the engine thread ended")
+    }
+
+    /// Sends `payload` to rank `to` as a control message (for the launcher's own
+    /// exchanges: checks, reports, stops).
+    #[cfg_attr(not(feature = "launcher"), allow(dead_code))] // the launcher's exchanges
+    pub(crate) fn send_control(&self, to: u32, payload: Vec<u8>) {
+        self.shared.command(Command::Control { to, payload });
+    }
+
+    /// Takes the first control message received that `want` accepts (given its rank and
+    /// bytes), waiting up to `timeout` for one.
+    #[cfg_attr(not(feature = "launcher"), allow(dead_code))] // the launcher's exchanges
+    pub(crate) fn take_control(
+        &self,
+        timeout: Duration,
+        want: impl Fn(u32, &[u8]) -> bool,
+    ) -> Option<(u32, Vec<u8>)> {
+        engine::wait_control(&self.shared, Instant::now().checked_add(timeout), want)
+    }
+}
+
+fn start() -> Result<World, MpiError> {
+    let shared = Shared::new();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sh = shared.clone();
+    let thread = std::thread::Builder::new()
+        .name("occamy-mpi".into())
+        .spawn(move || {
+            // Funneled: this thread, which initialises MPI, makes every MPI call.
+            let Some((universe, _level)) = mpi::initialize_with_threading(mpi::Threading::Funneled)
+            else {
+                let _ = tx.send(Err(MpiError::Init("MPI was initialised already".into())));
+                return;
+            };
+            let world = universe.world();
+            let _ = tx.send(Ok((world.rank() as u32, world.size() as u32)));
+            Engine::new(world, sh).run();
+            drop(universe); // MPI_Finalize, on the thread that initialised it
+        })
+        .map_err(|e| MpiError::Init(e.to_string()))?;
+    let (rank, size) = rx
+        .recv()
+        .map_err(|_| MpiError::Init("the engine thread ended".into()))??;
+    Ok(World {
+        rank,
+        size,
+        shared,
+        thread: Mutex::new(Some(thread)),
+        links: Mutex::new(Vec::new()),
+    })
+}

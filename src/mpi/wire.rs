@@ -1,0 +1,74 @@
+//! The messages ranks exchange: one MPI message each, on one tag of the world
+//! communicator, as bytes: a kind, the link (cross-rank channel) it is about, a payload.
+//! MPI keeps the messages from one rank to another in order (its non-overtaking rule), so
+//! a link's `Data` is never overtaken by the `Retired` sent after it.
+
+/// The MPI tag of every occamy message.
+pub(crate) const TAG: i32 = 0x0cca;
+
+/// What a message says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Kind {
+    /// Writer rank to reader rank: a value (postcard bytes).
+    Data = 1,
+    /// Reader rank to writer rank: a reader took one value (one credit back).
+    Ack = 2,
+    /// Either way: the channel is poisoned.
+    Poison = 3,
+    /// Writer rank to reader rank: this rank has no writers left; reader rank to writer
+    /// ranks: no readers left.
+    Retired = 4,
+    /// A control message of the engine's own (the payload says which).
+    Control = 5,
+    /// Reader rank to writer rank, on a link read on several ranks: a reader here waits;
+    /// send one value.
+    Demand = 6,
+    /// Reader rank to writer rank: the value sent on demand found no reader any more
+    /// (it left: an alt chose another guard, a timeout); it was not taken.
+    Bounce = 7,
+}
+
+impl Kind {
+    fn from_u8(b: u8) -> Option<Kind> {
+        Some(match b {
+            1 => Kind::Data,
+            2 => Kind::Ack,
+            3 => Kind::Poison,
+            4 => Kind::Retired,
+            5 => Kind::Control,
+            6 => Kind::Demand,
+            7 => Kind::Bounce,
+            _ => return None,
+        })
+    }
+}
+
+/// Encodes a message.
+pub(crate) fn encode(kind: Kind, link: u32, payload: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(5 + payload.len());
+    m.push(kind as u8);
+    m.extend_from_slice(&link.to_le_bytes());
+    m.extend_from_slice(payload);
+    m
+}
+
+/// Decodes a message: `None` if it is not one of ours.
+pub(crate) fn decode(m: &[u8]) -> Option<(Kind, u32, &[u8])> {
+    let kind = Kind::from_u8(*m.first()?)?;
+    let link = u32::from_le_bytes(m.get(1..5)?.try_into().ok()?);
+    Some((kind, link, &m[5..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let m = encode(Kind::Data, 0xdead_beef, b"xyz");
+        assert_eq!(decode(&m), Some((Kind::Data, 0xdead_beef, &b"xyz"[..])));
+        assert_eq!(decode(&[9, 0, 0, 0, 0]), None);
+        assert_eq!(decode(&[1, 0]), None);
+    }
+}

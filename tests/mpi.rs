@@ -1,0 +1,478 @@
+//! Cross-rank channels under `mpirun`: each test runs one scenario of
+//! `examples/mpi_selftest.rs` on 2 or 3 ranks (one machine, `--oversubscribe`) under the
+//! watchdog, and checks that every rank passed. Built only with the `mpi` feature; without
+//! it, or without `mpirun` on the PATH, the tests say so and pass.
+
+mod common;
+
+#[cfg(feature = "mpi")]
+mod under_mpirun {
+    use std::path::PathBuf;
+    use std::process::{Command, Stdio};
+
+    use super::common::{finish, Run};
+
+    /// An example binary `cargo test` built beside this test's binary.
+    fn example(name: &str) -> PathBuf {
+        let exe = std::env::current_exe().expect("current_exe");
+        let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+        dir.join("examples").join(name)
+    }
+
+    fn mpirun_found() -> bool {
+        let found = Command::new("mpirun")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            eprintln!("skipped: no mpirun on the PATH (Debian: apt-get install openmpi-bin libopenmpi-dev)");
+        }
+        found
+    }
+
+    /// `mpirun -n ranks mpi_selftest scenario`, watched.
+    pub(super) fn mpirun(ranks: u32, scenario: &str) -> Option<Run> {
+        mpirun_example(ranks, "mpi_selftest", &[scenario])
+    }
+
+    /// `mpirun -n ranks EXAMPLE args...` (`occamy`: the launcher), from the crate's
+    /// directory, watched.
+    pub(super) fn mpirun_example(ranks: u32, name: &str, args: &[&str]) -> Option<Run> {
+        if !mpirun_found() {
+            return None;
+        }
+        let bin = if name == "occamy" {
+            PathBuf::from(env!("CARGO_BIN_EXE_occamy"))
+        } else {
+            example(name)
+        };
+        assert!(
+            bin.exists(),
+            "{} not built (cargo test builds the examples)",
+            bin.display()
+        );
+        let child = Command::new("mpirun")
+            .args([
+                "--allow-run-as-root",
+                "--oversubscribe",
+                "-n",
+                &ranks.to_string(),
+            ])
+            .arg(&bin)
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start mpirun");
+        Some(finish(
+            child,
+            &format!("mpirun -n {ranks} {name} {}", args.join(" ")),
+        ))
+    }
+
+    /// Runs a scenario that must pass on every rank.
+    pub(super) fn passes(ranks: u32, scenario: &str) -> Option<Run> {
+        let run = mpirun(ranks, scenario)?;
+        let oks = run
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with(&format!("ok {scenario} ")))
+            .count();
+        assert!(
+            run.code == Some(0) && oks == ranks as usize,
+            "{}: exit {:?}, {oks} of {ranks} ranks passed\n--- stdout:\n{}\n--- stderr:\n{}",
+            run.what,
+            run.code,
+            run.stdout,
+            run.stderr
+        );
+        Some(run)
+    }
+}
+
+#[cfg(feature = "mpi")]
+use under_mpirun::{mpirun, mpirun_example, passes};
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_cross_rank_send_completes_only_once_the_reader_took_the_value() {
+    passes(2, "rendezvous");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_buffered_link_keeps_its_capacity() {
+    passes(2, "buffered");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn any_to_one_from_two_ranks_and_one_to_any_among_two_readers() {
+    passes(3, "shared");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_fair_alt_over_a_local_and_a_remote_input_chooses_each_about_half_the_time() {
+    passes(2, "alt_fair");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn poison_crosses_ranks_both_ways() {
+    passes(2, "poison");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn retirement_crosses_ranks_both_ways() {
+    passes(2, "retire");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_killed_rank_ends_the_run_with_an_error_naming_it() {
+    let Some(run) = mpirun(2, "kill") else { return };
+    assert_ne!(
+        run.code,
+        Some(0),
+        "{}: exited 0 after a rank was killed",
+        run.what
+    );
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains("rank 1") && all.contains("signal 9"),
+        "{}: no message naming the killed rank\n--- stdout:\n{}\n--- stderr:\n{}",
+        run.what,
+        run.stdout,
+        run.stderr
+    );
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn primes_counts_the_same_with_its_workers_on_two_ranks() {
+    let args = [
+        "run",
+        "networks/primes.ron",
+        "--set",
+        "workers=3",
+        "--set",
+        "n=200000",
+    ];
+    let Some(run) = mpirun_example(2, "primes", &args) else {
+        return;
+    };
+    assert_eq!(
+        run.code,
+        Some(0),
+        "{}\n{}\n{}",
+        run.what,
+        run.stdout,
+        run.stderr
+    );
+    // pi(200000) = 17984, printed once, by `sum` on rank 0.
+    let lines: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("primes below"))
+        .collect();
+    assert_eq!(lines, ["primes below 200000: 17984"], "{}", run.stdout);
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn mandelbrot_on_two_ranks_writes_the_same_image_byte_for_byte() {
+    let dir = std::env::temp_dir().join(format!("occamy-mpi-mandel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (one, two) = (dir.join("one.png"), dir.join("two.png"));
+    let args = |out: &std::path::Path| {
+        [
+            "run".to_string(),
+            "networks/mandelbrot.ron".into(),
+            "--set".into(),
+            "workers=4".into(),
+            "--set".into(),
+            "width=240".into(),
+            "--set".into(),
+            "height=160".into(),
+            "--set".into(),
+            format!("out={}", out.display()),
+        ]
+    };
+    let a2 = args(&two);
+    let a2: Vec<&str> = a2.iter().map(String::as_str).collect();
+    let Some(run) = mpirun_example(2, "mandelbrot", &a2) else {
+        return;
+    };
+    assert_eq!(
+        run.code,
+        Some(0),
+        "{}\n{}\n{}",
+        run.what,
+        run.stdout,
+        run.stderr
+    );
+    let a1 = args(&one);
+    let a1: Vec<&str> = a1.iter().map(String::as_str).collect();
+    let run1 = mpirun_example(1, "mandelbrot", &a1).expect("mpirun found above");
+    assert_eq!(
+        run1.code,
+        Some(0),
+        "{}\n{}\n{}",
+        run1.what,
+        run1.stdout,
+        run1.stderr
+    );
+    let (b1, b2) = (std::fs::read(&one).unwrap(), std::fs::read(&two).unwrap());
+    assert!(
+        !b1.is_empty() && b1 == b2,
+        "the image on two ranks differs from the one on one"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_process_failing_on_one_rank_stops_every_rank_and_is_named_with_its_rank() {
+    let Some(run) = mpirun_example(2, "occamy", &["run", "tests/networks/mpi_fail.ron"]) else {
+        return;
+    };
+    assert_ne!(run.code, Some(0), "{}: exited 0", run.what);
+    assert!(
+        run.stderr
+            .contains("error: process `src` on rank 1 failed: cannot open"),
+        "{}\n--- stderr:\n{}",
+        run.what,
+        run.stderr
+    );
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn ranks_running_different_networks_are_refused_naming_the_rank() {
+    // Rank 1 gets another param than rank 0: mpirun's MPMD form runs two command lines.
+    if mpirun_example(1, "occamy", &["--version"]).is_none() {
+        return;
+    }
+    let occamy = env!("CARGO_BIN_EXE_occamy");
+    let child = std::process::Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe"])
+        .args([
+            "-n",
+            "1",
+            occamy,
+            "run",
+            "networks/pipeline.ron",
+            "--mpi",
+            "--set",
+            "count=5",
+            ":",
+        ])
+        .args([
+            "-n",
+            "1",
+            occamy,
+            "run",
+            "networks/pipeline.ron",
+            "--mpi",
+            "--set",
+            "count=6",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mpirun");
+    let run = common::finish(child, "mpirun (two different networks)");
+    assert_ne!(run.code, Some(0), "{}: exited 0\n{}", run.what, run.stderr);
+    assert!(
+        run.stderr
+            .contains("rank 1 loaded a different network from rank 0's"),
+        "{}\n--- stderr:\n{}",
+        run.what,
+        run.stderr
+    );
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_deadlock_within_one_rank_is_reported_naming_the_rank_and_its_processes() {
+    let Some(run) = mpirun_example(2, "occamy", &["run", "tests/networks/mpi_deadlock.ron"]) else {
+        return;
+    };
+    assert_eq!(run.code, Some(3), "{}\n{}", run.what, run.stderr);
+    assert!(
+        run.stderr.contains("error: on rank 1: deadlock: x waits to receive on a from y; y waits to receive on b from x"),
+        "{}\n--- stderr:\n{}",
+        run.what,
+        run.stderr
+    );
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_deadlock_through_two_ranks_is_reported_with_both_ranks_processes() {
+    let file = "tests/networks/mpi_cross_deadlock.ron";
+    let Some(run) = mpirun_example(2, "occamy", &["run", file, "--deadlock-check-ms", "50"]) else {
+        return;
+    };
+    assert_eq!(run.code, Some(3), "{}\n{}", run.what, run.stderr);
+    let want = "error: deadlock: x (rank 0) waits to receive on a from y (rank 1); y (rank 1) waits to receive on b from x (rank 0)";
+    assert_eq!(
+        run.stderr.lines().next(),
+        Some(want),
+        "{}\n--- stderr:\n{}",
+        run.what,
+        run.stderr
+    );
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_network_only_slow_across_ranks_is_not_reported() {
+    // Looks every 20 ms while each value waits 150 ms on rank 1.
+    let file = "tests/networks/mpi_slow.ron";
+    let Some(run) = mpirun_example(2, "occamy", &["run", file, "--deadlock-check-ms", "20"]) else {
+        return;
+    };
+    assert_eq!(run.code, Some(0), "{}\n{}", run.what, run.stderr);
+    assert_eq!(run.stdout.lines().collect::<Vec<_>>(), ["0", "1", "2", "3"]);
+    assert!(!run.stderr.contains("deadlock"), "{}", run.stderr);
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn stats_cover_every_rank_in_one_report() {
+    let file = "tests/networks/mpi_slow.ron";
+    let Some(run) = mpirun_example(2, "occamy", &["run", file, "--stats"]) else {
+        return;
+    };
+    assert_eq!(run.code, Some(0), "{}\n{}", run.what, run.stderr);
+    // One report, by rank 0, with every channel and every process of both ranks.
+    assert_eq!(run.stderr.matches("channels:").count(), 1, "{}", run.stderr);
+    for line in ["out ", "slowed ", "nums ", "wait ", "show "] {
+        assert!(
+            run.stderr.lines().any(|l| l.trim_start().starts_with(line)),
+            "no `{line}` line in\n{}",
+            run.stderr
+        );
+    }
+    let carried = |name: &str| {
+        run.stderr
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    assert_eq!(carried("out "), Some(4), "{}", run.stderr);
+    assert_eq!(carried("slowed "), Some(4), "{}", run.stderr);
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn ctrl_c_on_mpirun_poisons_every_rank() {
+    use std::io::{BufRead, BufReader};
+    if mpirun_example(1, "occamy", &["--version"]).is_none() {
+        return;
+    }
+    let mut child = std::process::Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe", "-n", "2"])
+        .args([
+            env!("CARGO_BIN_EXE_occamy"),
+            "run",
+            "tests/networks/mpi_forever.ron",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mpirun");
+    // Once a tick has crossed from rank 0 to rank 1, both ranks are running.
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let first = common::watchdog(common::LIMIT, "the first tick", move || {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        // Keep draining, so that rank 1's printing never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        line
+    });
+    assert_eq!(first.trim(), "0");
+    let pid = child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let mut err = child.stderr.take().unwrap();
+    let (code, stderr) = common::watchdog(common::LIMIT, "mpirun after Ctrl-C", move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut err, &mut s).unwrap();
+        (child.wait().unwrap().code(), s)
+    });
+    assert_ne!(code, Some(0), "exited 0 after Ctrl-C");
+    assert!(
+        stderr.contains("interrupted: poisoning the network"),
+        "after Ctrl-C:\n--- stderr:\n{stderr}"
+    );
+}
+
+/// The checker refuses, at check time, a channel whose ends are on two ranks and whose
+/// type has no codec, naming the channel and the type.
+#[cfg(feature = "network")]
+#[test]
+fn a_cross_rank_channel_of_a_type_without_a_codec_is_refused_at_check_time() {
+    #[derive(Clone)]
+    struct Frame;
+    let mut reg = occamy::network::Registry::with_builtins();
+    reg.register_opaque_type::<Frame>("Frame", |_| "frame".into());
+    let dir = std::env::temp_dir().join(format!("occamy-mpi-codec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("frames.ron");
+    let net = r#"Network(
+    name: "frames",
+    channels: { "frames": "Frame", "back": "Frame" },
+    processes: {
+        "a": (kind: "id", rank: 0, ports: { "in": "back", "out": "frames" }),
+        "b": (kind: "id", rank: 1, ports: { "in": "frames", "out": "back" }),
+    },
+)"#;
+    std::fs::write(&file, net).unwrap();
+    let opts = |ranks| occamy::network::LoadOptions {
+        sets: vec![],
+        ranks,
+    };
+    // The same network of a type with a codec checks.
+    let ok = dir.join("counts.ron");
+    std::fs::write(&ok, net.replace("Frame", "u64")).unwrap();
+    assert!(occamy::network::load_with(&ok, &opts(2), &reg).is_ok());
+    let err = occamy::network::load_with(&file, &opts(2), &reg)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("channel `frames`") && err.contains("its type `Frame` has no codec"),
+        "{err}"
+    );
+    assert!(err.contains("Registry::add_codec"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn cross_rank_tests_need_the_mpi_feature() {
+    eprintln!("skipped: built without the `mpi` feature (cargo test --features mpi runs these)");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_farm_read_on_every_rank_does_each_job_exactly_once() {
+    passes(3, "farm");
+    passes(2, "farm_buffered");
+}
