@@ -292,8 +292,11 @@ fn replicated_groups_collapse_and_expand() {
             "--top",
         ];
         let t = Tmux::start("groups", &args, true);
-        let s = t.until("the ring's group", |s| s.contains("▸ node[0..47] ×48"));
-        assert_eq!(row_names(&s), ["start", "▸", "tap", "watch"], "{s}");
+        // Every process has started (under threads they start one by one, and the table
+        // may be drawn before the last one has): then the group and the rest are rows.
+        let s = t.until("the ring's group and its other processes", |s| {
+            s.contains("▸ node[0..47] ×48") && row_names(s) == ["start", "▸", "tap", "watch"]
+        });
         assert!(s.contains("aggregated: 1 group"), "the header says so: {s}");
         t.keys(&["Down", "Enter"]);
         let s = t.until("the group's members", |s| s.contains("▾ node[0..47] ×48"));
