@@ -124,11 +124,19 @@ fn other_addresses_need_public_and_then_a_token() {
         assert_eq!(token.len(), 32);
         assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
         assert_eq!(v.url(), format!("http://{}/?token={token}", v.addr()));
+        // The token with its first digit changed (to another digit: one in sixteen tokens
+        // starts with 0).
+        let wrong = format!(
+            "{}{}",
+            if token.starts_with('0') { '1' } else { '0' },
+            &token[1..]
+        );
         for path in ["/", "/graph.json", "/layout.json", "/state.json", "/events"] {
             assert_eq!(get(v.addr(), path).0, 403, "{path} without the token");
             assert_eq!(
-                get(v.addr(), &format!("{path}?token=0{}", &token[1..])).0,
-                403
+                get(v.addr(), &format!("{path}?token={wrong}")).0,
+                403,
+                "{path} with a wrong token"
             );
         }
         assert_eq!(get(v.addr(), &format!("/state.json?token={token}")).0, 200);
