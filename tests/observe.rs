@@ -40,6 +40,9 @@ fn states_under(scheduler: Scheduler) {
     let watch = Watch::new();
     let w = watch.clone();
     let (go_tx, go_rx) = occamy::channel::<()>();
+    // The sleeper lets `b` go only when told: its retiring `b` must not end the picker's
+    // alt before the picker has been seen in it (however long the start takes).
+    let (done_tx, done_rx) = occamy::channel::<()>();
     let (a_tx, a_rx) = occamy::channel::<u32>();
     let (b_tx, b_rx) = occamy::channel::<u32>();
     a_tx.set_name("a");
@@ -65,8 +68,9 @@ fn states_under(scheduler: Scheduler) {
             Process::with_async("party", bar2, |bar| async move {
                 bar.sync_async().await.map_err(|_| occamy::Error::Poisoned)
             }),
-            Process::with_async("sleeper", b_tx, |tx| async move {
+            Process::with_async("sleeper", (b_tx, done_rx), |(tx, done)| async move {
                 occamy::sleep_async(Duration::from_millis(50)).await;
+                let _ = done.recv_async().await;
                 drop(tx);
             }),
         ])
@@ -93,7 +97,12 @@ fn states_under(scheduler: Scheduler) {
         blocked(s, "party", Op::Barrier)
     });
     go_tx.send(()).unwrap();
-    // The alt took `a`; the barrier's other party is this thread: sync it.
+    // The alt takes `a`; then the sleeper may let `b` go.
+    until(&w, "the picker done with its alt", |s| {
+        matches!(named(s, "picker").state, State::Ended(_))
+    });
+    drop(done_tx);
+    // The barrier's other party is this thread: sync it.
     bar.sync().unwrap();
     let out = runner.join().unwrap();
     assert!(out.result.is_ok(), "{:?}", out.result);
