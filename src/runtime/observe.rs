@@ -224,6 +224,27 @@ pub enum Op {
 }
 
 impl Op {
+    /// The operation a blocked process is in, from what it waits on (its timer aside): one
+    /// channel end is a send or a receive, one barrier a barrier sync, several an alt,
+    /// none a sleep. The live view and a replay both judge it this way.
+    pub(crate) fn of(waits: &[Waiting]) -> Op {
+        match waits {
+            [] => Op::Sleep,
+            [one] => match one.on {
+                WaitOn::Channel {
+                    dir: Direction::Send,
+                    ..
+                } => Op::Send,
+                WaitOn::Channel {
+                    dir: Direction::Recv,
+                    ..
+                } => Op::Recv,
+                _ => Op::Barrier,
+            },
+            _ => Op::Alt,
+        }
+    }
+
     /// Its name in the viewer's events: `send`, `recv`, `alt`, `barrier`, `sleep`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -481,21 +502,7 @@ fn state_of(
             }
         })
         .collect();
-    let op = match ops.as_slice() {
-        [] => Op::Sleep,
-        [one] => match one.on {
-            WaitOn::Channel {
-                dir: Direction::Send,
-                ..
-            } => Op::Send,
-            WaitOn::Channel {
-                dir: Direction::Recv,
-                ..
-            } => Op::Recv,
-            _ => Op::Barrier,
-        },
-        _ => Op::Alt,
-    };
+    let op = Op::of(&ops);
     State::Blocked {
         op,
         timeout,

@@ -463,21 +463,7 @@ fn blocked(
             }
         })
         .collect();
-    let op = match waits.as_slice() {
-        [] => Op::Sleep,
-        [one] => match one.on {
-            WaitOn::Channel {
-                dir: Direction::Send,
-                ..
-            } => Op::Send,
-            WaitOn::Channel {
-                dir: Direction::Recv,
-                ..
-            } => Op::Recv,
-            _ => Op::Barrier,
-        },
-        _ => Op::Alt,
-    };
+    let op = Op::of(&waits);
     State::Blocked {
         op,
         timeout,
