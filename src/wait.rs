@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
 
-use crate::loom::{lock, spin_until, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::loom::{lock, spin_until, AtomicUsize, Condvar, Mutex, Ordering, UnsafeCell};
 
 const WAITING: usize = 0;
 const WITHDRAWN: usize = 4;
@@ -38,6 +38,13 @@ const PARKED: usize = 1 << (usize::BITS - 1);
 /// `None`), but nobody else can fire or withdraw it any more; only the claimer settles it,
 /// with `Signal::complete`. The guard index claimed sits in the usual place.
 const CLAIMED: usize = 1 << (usize::BITS - 2);
+/// Set (while unsettled) by an async waiter replacing its waker (`Signal::set_waker`),
+/// kept by the CAS that settles the signal: a waker that finds it set leaves the waker
+/// alone (the waiter looks at the state again once it has cleared it), so that the common
+/// path, a wake, reads the waker with no lock.
+const REGISTERING: usize = 1 << (usize::BITS - 3);
+/// The bits that are not the state proper.
+const FLAGS: usize = PARKED | REGISTERING;
 const READY: usize = 1;
 const RETIRED: usize = 2;
 const POISONED: usize = 3;
@@ -67,7 +74,7 @@ impl Outcome {
     }
 
     fn decode(s: usize) -> Option<Outcome> {
-        let s = s & !PARKED;
+        let s = s & !FLAGS;
         if s & CLAIMED != 0 {
             return None;
         }
@@ -86,11 +93,9 @@ enum Target {
     /// `sleeping` says the thread may be in (or about to enter) `cv.wait`: a waker that
     /// finds it false skips the notify and its system call (the thread is still spinning,
     /// or has not started waiting, and will see the fired state itself).
-    Thread {
-        lock: Mutex<()>,
-        cv: Condvar,
-    },
-    Task(Mutex<Option<Waker>>),
+    Thread { lock: Mutex<()>, cv: Condvar },
+    /// Written only at creation and by the waiter holding `REGISTERING`.
+    Task(UnsafeCell<Waker>),
 }
 
 /// What a record of a wait keeps to tell whether the wait has ended: a signal, or a waiter
@@ -115,6 +120,10 @@ pub(crate) struct Signal {
     owner: u64,
 }
 
+// SAFETY: the only unsynchronised field is a task's waker, which only the holder of
+// REGISTERING writes and only a waker that saw it clear (after the signal settled) reads.
+unsafe impl Sync for Signal {}
+
 impl Signal {
     /// A signal for the calling thread (running process `owner`, or 0) to wait on with
     /// [`Signal::block`].
@@ -134,7 +143,7 @@ impl Signal {
     pub(crate) fn task(waker: &Waker, owner: u64) -> Signal {
         Signal {
             state: AtomicUsize::new(WAITING),
-            target: Target::Task(Mutex::new(Some(waker.clone()))),
+            target: Target::Task(UnsafeCell::new(waker.clone())),
             owner,
         }
     }
@@ -173,6 +182,12 @@ impl Signal {
         self.settle(CLAIMED | (guard << 2)).is_ok()
     }
 
+    /// Whether an extended rendezvous's claimer holds the party (until it completes it).
+    #[inline]
+    pub(crate) fn is_claimed(&self) -> bool {
+        self.state.load(Ordering::Acquire) & CLAIMED != 0
+    }
+
     /// Ends a claimed party's wait with `outcome` (its guard is the one claimed). The caller
     /// must then call [`Signal::wake`].
     #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
@@ -182,7 +197,7 @@ impl Signal {
             debug_assert!(cur & CLAIMED != 0, "complete() on an unclaimed signal");
             match self.state.compare_exchange_weak(
                 cur,
-                outcome.encode() | (cur & PARKED),
+                outcome.encode() | (cur & FLAGS),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
@@ -192,17 +207,17 @@ impl Signal {
         }
     }
 
-    /// Moves the state from waiting (parked or not) to `to`, keeping the parked bit; `Err`
+    /// Moves the state from waiting (parked or not) to `to`, keeping the flags; `Err`
     /// carries the outcome that got there first (`None`: a claim).
     fn settle(&self, to: usize) -> Result<(), Option<Outcome>> {
         let mut cur = self.state.load(Ordering::Acquire);
         loop {
-            if cur & !PARKED != WAITING {
+            if cur & !FLAGS != WAITING {
                 return Err(Outcome::decode(cur));
             }
             match self.state.compare_exchange_weak(
                 cur,
-                to | (cur & PARKED),
+                to | (cur & FLAGS),
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
@@ -228,30 +243,67 @@ impl Signal {
                 }
             }
             Target::Task(w) => {
-                // Woken by reference under the lock: no clone of the waker (two atomic
-                // counts) per wake. Waking only schedules the task, so the lock is held
-                // briefly and never across a poll.
-                if let Some(w) = lock(w).as_ref() {
-                    w.wake_by_ref();
+                // The signal has settled, so nobody can start replacing the waker any
+                // more; one replacing it now has REGISTERING set and will find the outcome
+                // itself. Without it, the replacement (if any) is complete: its Release
+                // clear and this Acquire load order it before our read.
+                if self.state.load(Ordering::Acquire) & REGISTERING == 0 {
+                    // SAFETY: as just said, nobody writes the waker while we read it.
+                    // Woken by reference: no clone (two atomic counts) per wake.
+                    w.with(|w| unsafe { &*w }.wake_by_ref());
                 }
             }
         }
     }
 
     /// For async waiters: the waker to use from now on. Call before checking
-    /// [`Signal::outcome`] on a later poll, so that a fire between the two is not missed.
+    /// [`Signal::outcome`] on a later poll, so that a fire between the two is not missed
+    /// (a fire during the call may skip the wake: the check after it sees the outcome).
     pub(crate) fn set_waker(&self, waker: &Waker) {
-        if let Target::Task(w) = &self.target {
-            let mut w = lock(w);
-            if !w.as_ref().is_some_and(|old| old.will_wake(waker)) {
-                *w = Some(waker.clone());
+        let Target::Task(w) = &self.target else {
+            return;
+        };
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            if Outcome::decode(cur).is_some() {
+                return; // settled: the caller's check sees it, no waker needed
+            }
+            // Unsettled (waiting, or claimed: a claimer will complete and wake it).
+            match self.state.compare_exchange_weak(
+                cur,
+                cur | REGISTERING,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(now) => cur = now,
             }
         }
+        // SAFETY: REGISTERING is ours, and only its holder writes the waker; a waker that
+        // sees it does not read it (see `wake`).
+        w.with_mut(|w| {
+            let w = unsafe { &mut *w };
+            if !w.will_wake(waker) {
+                *w = waker.clone();
+            }
+        });
+        self.state.fetch_and(!REGISTERING, Ordering::Release);
+    }
+
+    /// For async waiters, on a later poll: the outcome if the signal has fired (no lock
+    /// taken: the common case, a task polled because its signal woke it); otherwise it
+    /// registers `waker` and looks once more, so that a fire between the two is not missed.
+    #[inline]
+    pub(crate) fn poll_outcome(&self, waker: &Waker) -> Option<Outcome> {
+        self.outcome().or_else(|| {
+            self.set_waker(waker);
+            self.outcome()
+        })
     }
 
     /// Whether firing the signal wakes an async task (it holds a clone of its waker).
     pub(crate) fn holds_waker(&self) -> bool {
-        matches!(&self.target, Target::Task(w) if lock(w).is_some())
+        matches!(&self.target, Target::Task(_))
     }
 
     /// Blocks the calling thread until the signal fires, or until `deadline`, when the party
@@ -416,7 +468,8 @@ mod tests {
 
 /// Loom models of the claim (`RUSTFLAGS="--cfg loom" cargo test --release --lib claim`):
 /// a claimed party is settled exactly once, by its claimer, and a sleeping party is never
-/// left asleep, whoever races to fire, withdraw or park.
+/// left asleep, whoever races to fire, withdraw or park; a task replacing its waker misses
+/// no fire.
 #[cfg(all(test, loom))]
 mod claim_models {
     use super::*;
@@ -453,6 +506,62 @@ mod claim_models {
             };
             assert_eq!(o, want);
         });
+    }
+
+    struct Flag(loom::sync::atomic::AtomicBool);
+
+    impl std::task::Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    fn flag() -> (Arc<Flag>, Waker) {
+        let f = Arc::new(Flag(loom::sync::atomic::AtomicBool::new(false)));
+        (f.clone(), Waker::from(f))
+    }
+
+    /// A task polled again with a new waker while its signal fires (or is claimed and
+    /// completed): it sees the outcome or one of its wakers is woken, and the waker is
+    /// never read while it is replaced (loom's cell checks that).
+    fn set_waker_versus(claim: bool) {
+        loom::model(move || {
+            let ((old, w1), (new, w2)) = (flag(), flag());
+            let s = Arc::new(Signal::task(&w1, 0));
+            let s1 = s.clone();
+            let firer = thread::spawn(move || {
+                let won = if claim {
+                    let c = s1.claim(0);
+                    if c {
+                        s1.complete(Outcome::Ready(0));
+                    }
+                    c
+                } else {
+                    s1.fire(Outcome::Ready(0))
+                };
+                if won {
+                    s1.wake();
+                }
+            });
+            let seen = s.poll_outcome(&w2);
+            firer.join().unwrap();
+            let woken = old.0.load(Ordering::SeqCst) || new.0.load(Ordering::SeqCst);
+            assert!(seen.is_some() || woken, "the fire was lost");
+            assert_eq!(s.outcome(), Some(Outcome::Ready(0)));
+        });
+    }
+
+    #[test]
+    fn set_waker_versus_fire() {
+        set_waker_versus(false);
+    }
+
+    #[test]
+    fn set_waker_versus_claim_and_complete() {
+        set_waker_versus(true);
     }
 
     #[test]

@@ -96,12 +96,14 @@ fn a_million_messages_four_writers_four_readers() {
             })
             .collect();
         drop(rx);
+        // Plain joins: the watchdog around the whole test guards them (a join's own 30 s
+        // limit was too short for a million thread rendezvous on two loaded cores).
         for w in writers {
-            join("writer", w);
+            w.join().expect("a writer panicked");
         }
         let mut all = Vec::with_capacity(TOTAL);
         for r in readers {
-            all.extend(join("reader", r));
+            all.extend(r.join().expect("a reader panicked"));
         }
         eprintln!(
             "1,000,000 messages, 4 writers, 4 readers: {:?}",

@@ -44,21 +44,19 @@ impl<'a> Future for SelectFuture<'a> {
             .alt
             .as_deref_mut()
             .expect("SelectFuture polled after completion");
-        let sig = match &this.waiting {
+        let (sig, fired) = match &this.waiting {
             None => match alt.begin(Some(cx.waker())) {
                 Begun::Done(index, event) => return Poll::Ready(this.complete(index, event)),
                 Begun::Waiting(sig) => {
                     this.waiting = Some(sig.clone());
                     this.mark = Some(context::pending_on(&alt.recorded_waits(), Some(&sig)));
-                    sig
+                    let fired = sig.outcome();
+                    (sig, fired)
                 }
             },
-            Some(sig) => {
-                sig.set_waker(cx.waker());
-                sig.clone()
-            }
+            Some(sig) => (sig.clone(), sig.poll_outcome(cx.waker())),
         };
-        let outcome = match sig.outcome() {
+        let outcome = match fired {
             Some(o) => Some(o),
             None => match alt.earliest {
                 Some((_, d)) if Instant::now() >= d => match sig.withdraw() {

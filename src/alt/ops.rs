@@ -79,7 +79,8 @@ impl<T: Send + 'static> ChanOp for RecvOp<T> {
         let slot = self.waiting.take()?;
         Some(match fired? {
             Outcome::Ready(_) => {
-                self.got = Some(slot.take().expect("a fired receiver's value"));
+                // SAFETY: this receiver's guard fired `Ready`.
+                self.got = Some(unsafe { slot.take() }.expect("a fired receiver's value"));
                 Event::Received
             }
             Outcome::Poisoned(_) => Event::Poisoned,
@@ -92,7 +93,8 @@ impl<T: Send + 'static> ChanOp for RecvOp<T> {
             return;
         };
         if let Some(Outcome::Ready(_)) = fired {
-            if let Some(v) = slot.take() {
+            // SAFETY: this receiver's guard fired `Ready`.
+            if let Some(v) = unsafe { slot.take() } {
                 let w = give_back(&mut lock(&self.core.inner), v);
                 if let Some(w) = w {
                     w.signal().wake();
@@ -146,9 +148,16 @@ impl<T: Send + 'static> ChanOp for SendOp<T> {
     }
     fn finish(&mut self, fired: Option<Outcome>) -> Option<Event> {
         let slot = self.waiting.take()?;
+        if slot.sig.is_claimed() {
+            // An alt abandoned while an extended rendezvous holds this guard: the value is
+            // the claimer's until it completes the (now unwatched) signal.
+            return None;
+        }
         if !matches!(fired, Some(Outcome::Ready(_))) {
             // Not taken: the offered value comes back to the guard.
-            self.value = slot.take();
+            // SAFETY: this sender's guard did not fire `Ready` (another did, or it was
+            // poisoned, retired or withdrawn) and is not claimed: nobody else takes it.
+            self.value = unsafe { slot.take() };
         }
         Some(match fired? {
             Outcome::Ready(_) => Event::Sent,

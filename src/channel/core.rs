@@ -17,10 +17,16 @@
 //! fired is stale and is dropped from the queue by whoever finds it.
 //!
 //! # Invariants
-//! 1. A value is delivered to exactly one receiver or returned to its sender: a sender's
-//!    value leaves its slot only after its signal was fired `Ready` by the taker; a receiver's
-//!    slot is written only by the peer that fired it, which holds the slot's lock across the
-//!    CAS so that the receiver, seeing `Ready`, finds the value when it takes the lock.
+//! 1. A value is delivered to exactly one receiver or returned to its sender. A slot's value
+//!    has no lock: the signal says who may touch it. Besides its owner, only the one party
+//!    that removes the slot from its queue (under the channel lock: a slot is queued once,
+//!    on one channel) may, and only while it holds that lock. A peer writes a receiver's
+//!    value *before* its CAS (and takes it back if the CAS fails), so the receiver, seeing
+//!    `Ready` (Acquire), finds it; it takes a sender's value only *after* winning the CAS,
+//!    so a sender that saw `Poisoned`, `Retired` or its own withdrawal takes its value back
+//!    alone. An extended rendezvous's claimer owns the claimed sender's value until it
+//!    completes it. The owner touches the value before queuing the slot, and afterwards
+//!    only as those outcomes allow (`Slot::take`'s contract).
 //! 2. A signal fires at most once (CAS from `Waiting`); withdrawal (timeout, a dropped
 //!    future) is the same CAS, so it either wins or takes the result that won.
 //! 3. Poison and retirement fire every queued waiter under the channel lock and set a flag
@@ -39,7 +45,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::task::Waker;
 
-use crate::loom::{lock, Mutex};
+use crate::loom::{lock, Mutex, UnsafeCell};
 use crate::runtime::recorder::{self, Ev};
 use crate::wait::{Direction, Outcome, Signal, Signalled};
 
@@ -175,15 +181,21 @@ impl std::ops::Deref for SigRef {
 pub(crate) struct Slot<T> {
     pub(crate) sig: SigRef,
     pub(crate) guard: usize,
-    pub(crate) value: Mutex<Option<T>>,
+    /// Guarded by the protocol of invariant 1, not a lock: a lock here cost four atomic
+    /// read-modify-writes per rendezvous.
+    value: UnsafeCell<Option<T>>,
 }
+
+// SAFETY: the value is touched by one party at a time (invariant 1); the signal's CAS and
+// the channel lock order those accesses.
+unsafe impl<T: Send> Sync for Slot<T> {}
 
 impl<T: Send + 'static> Slot<T> {
     pub(crate) fn new(sig: Arc<Signal>, guard: usize, value: Option<T>) -> Arc<Slot<T>> {
         Arc::new(Slot {
             sig: SigRef::Shared(sig),
             guard,
-            value: Mutex::new(value),
+            value: UnsafeCell::new(value),
         })
     }
 
@@ -192,12 +204,30 @@ impl<T: Send + 'static> Slot<T> {
         Arc::new(Slot {
             sig: SigRef::Own(sig),
             guard: 0,
-            value: Mutex::new(value),
+            value: UnsafeCell::new(value),
         })
     }
 
-    pub(crate) fn take(&self) -> Option<T> {
-        lock(&self.value).take()
+    /// Takes the value out.
+    ///
+    /// # Safety
+    /// The caller is the party invariant 1 (module docs) gives the value to: the owner
+    /// before queuing the slot, a receiver's owner once its guard fired `Ready`, a sender's
+    /// owner once its guard fired otherwise or it withdrew, the peer that removed the slot
+    /// from its queue while it holds the channel lock (a sender's: once its CAS won), or
+    /// the claimer of a claimed sender.
+    pub(crate) unsafe fn take(&self) -> Option<T> {
+        // SAFETY: exclusive access, by the caller's contract.
+        self.value.with_mut(|p| unsafe { (*p).take() })
+    }
+
+    /// Puts a value in a receiver's slot, for [`Slot::take`]'s peer.
+    ///
+    /// # Safety
+    /// As for `take`: the caller removed the slot from its queue and holds the lock.
+    unsafe fn put(&self, v: T) {
+        // SAFETY: exclusive access, by the caller's contract.
+        self.value.with_mut(|p| unsafe { *p = Some(v) })
     }
 }
 
@@ -418,21 +448,26 @@ pub(crate) fn send_now<T: Send + 'static>(inner: &mut Inner, v: T) -> SendNow<T>
         return SendNow::Retired(v);
     }
     // Stale waiters (alts completed elsewhere, withdrawn parties) are dropped as found.
+    let mut v = v;
     while let Some(w) = inner.recvq.pop_front() {
         let slot = slot_of::<T>(&w);
-        let mut s = lock(&slot.value);
+        // Shown before it moves: once the CAS below wins, the receiver may take it.
+        let shown = recorder::on()
+            .then(|| recorder::value_text(inner.id, &v))
+            .flatten();
+        // SAFETY: we removed the slot from its queue and hold the channel lock; the value
+        // goes in before the CAS so that the receiver, seeing `Ready`, finds it.
+        unsafe { slot.put(v) };
         if slot.sig.fire(Outcome::Ready(slot.guard)) {
             if recorder::on() {
                 recorder::comm_from_current(inner.id, slot.sig.owner());
-                if recorder::values() {
-                    recorder::value(inner.id, &v);
-                }
+                recorder::emit_value(inner.id, shown);
             }
-            *s = Some(v);
-            drop(s);
             inner.carried += 1;
             return SendNow::Done(Some(w));
         }
+        // SAFETY: as above; the CAS lost, so the receiver will never look.
+        v = unsafe { slot.take() }.expect("the value just put");
     }
     if inner.buf_len() < inner.cap() {
         if recorder::on() {
@@ -468,7 +503,8 @@ pub(crate) fn recv_now<T: Send + 'static>(inner: &mut Inner) -> RecvNow<T> {
                 break;
             };
             if w.signal().fire(Outcome::Ready(w.guard())) {
-                let moved = slot_of::<T>(&w).take().expect("a fired sender's value");
+                // SAFETY: we removed the sender from its queue, hold the lock, won the CAS.
+                let moved = unsafe { slot_of::<T>(&w).take() }.expect("a fired sender's value");
                 inner.buf::<T>().push_back(moved);
                 inner.carried += 1;
                 if recorder::on() {
@@ -487,7 +523,8 @@ pub(crate) fn recv_now<T: Send + 'static>(inner: &mut Inner) -> RecvNow<T> {
     }
     while let Some(w) = inner.sendq.pop_front() {
         if w.signal().fire(Outcome::Ready(w.guard())) {
-            let v = slot_of::<T>(&w).take().expect("a fired sender's value");
+            // SAFETY: we removed the sender from its queue, hold the lock, won the CAS.
+            let v = unsafe { slot_of::<T>(&w).take() }.expect("a fired sender's value");
             inner.carried += 1;
             if recorder::on() {
                 recorder::comm_to_current(inner.id, w.owner(), false);
@@ -549,9 +586,12 @@ pub(crate) fn with_claimed<T: Send + 'static, R>(
     f: impl FnOnce(&T) -> R,
 ) -> R {
     let slot = slot_of::<T>(w);
-    let v = lock(&slot.value);
-    f(v.as_ref()
-        .expect("a claimed sender's value stays in its slot"))
+    // SAFETY: the claimer owns a claimed sender's value until it completes it.
+    slot.value.with_mut(|p| {
+        f(unsafe { &*p }
+            .as_ref()
+            .expect("a claimed sender's value stays in its slot"))
+    })
 }
 
 #[cfg(feature = "mpi")]
@@ -559,7 +599,8 @@ pub(crate) fn with_claimed<T: Send + 'static, R>(
 /// outcome leaves it in the slot for the sender to take back.
 pub(crate) fn complete_claimed<T: Send + 'static>(w: Arc<dyn Waiter>, outcome: Outcome) {
     let used = match outcome {
-        Outcome::Ready(_) => slot_of::<T>(&w).take(),
+        // SAFETY: the claimer owns a claimed sender's value until it completes it.
+        Outcome::Ready(_) => unsafe { slot_of::<T>(&w).take() },
         _ => None,
     };
     w.signal().complete(outcome);
@@ -574,14 +615,16 @@ pub(crate) fn give_back<T: Send + 'static>(inner: &mut Inner, v: T) -> Option<Ar
     if inner.poisoned {
         return None;
     }
+    let mut v = v;
     while let Some(w) = inner.recvq.pop_front() {
         let slot = slot_of::<T>(&w);
-        let mut s = lock(&slot.value);
+        // SAFETY: as in `send_now`.
+        unsafe { slot.put(v) };
         if slot.sig.fire(Outcome::Ready(slot.guard)) {
-            *s = Some(v);
-            drop(s);
             return Some(w);
         }
+        // SAFETY: as in `send_now`.
+        v = unsafe { slot.take() }.expect("the value just put");
     }
     inner.buf::<T>().push_front(v);
     None

@@ -62,12 +62,16 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         if let Some(slot) = &this.waiting {
-            slot.sig.set_waker(cx.waker());
-            let r = match slot.sig.outcome() {
+            let r = match slot.sig.poll_outcome(cx.waker()) {
                 None => return Poll::Pending,
                 Some(Outcome::Ready(_)) => Ok(()),
-                Some(Outcome::Poisoned(_)) => Err(SendError::Poisoned(slot.take().unwrap())),
-                Some(Outcome::Retired(_)) => Err(SendError::Retired(slot.take().unwrap())),
+                // SAFETY (both): not taken, so the value is the sender's again.
+                Some(Outcome::Poisoned(_)) => {
+                    Err(SendError::Poisoned(unsafe { slot.take() }.unwrap()))
+                }
+                Some(Outcome::Retired(_)) => {
+                    Err(SendError::Retired(unsafe { slot.take() }.unwrap()))
+                }
                 Some(Outcome::Withdrawn) => unreachable!("only drop withdraws a future"),
             };
             this.waiting = None;
@@ -145,10 +149,12 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
         let this = &mut *self;
         assert!(!this.done, "RecvFuture polled after completion");
         if let Some(slot) = &this.waiting {
-            slot.sig.set_waker(cx.waker());
-            let r = match slot.sig.outcome() {
+            let r = match slot.sig.poll_outcome(cx.waker()) {
                 None => return Poll::Pending,
-                Some(Outcome::Ready(_)) => Ok(slot.take().expect("a fired receiver's value")),
+                // SAFETY: fired `Ready`: the peer put the value and is done with it.
+                Some(Outcome::Ready(_)) => {
+                    Ok(unsafe { slot.take() }.expect("a fired receiver's value"))
+                }
                 Some(Outcome::Poisoned(_)) => Err(RecvError::Poisoned),
                 Some(Outcome::Retired(_)) => Err(RecvError::Retired),
                 Some(Outcome::Withdrawn) => unreachable!("only drop withdraws a future"),
@@ -193,7 +199,8 @@ impl<T: Send + 'static> Drop for RecvFuture<'_, T> {
             match slot.sig.withdraw() {
                 Ok(()) => inner.dequeue(&slot.sig),
                 Err(Some(Outcome::Ready(_))) => {
-                    if let Some(v) = slot.take() {
+                    // SAFETY: fired `Ready`: the peer put the value and is done with it.
+                    if let Some(v) = unsafe { slot.take() } {
                         let w = give_back(&mut inner, v);
                         drop(inner);
                         if let Some(w) = w {

@@ -340,7 +340,9 @@ impl<T: Send + 'static> Sender<T> {
             dir: Direction::Send,
         }];
         let outcome = sig.block(deadline, |sleep| context::park(&on, Some(&sig), sleep));
-        let back = || slot.take().expect("an unsent value stays in its slot");
+        // SAFETY: called only for outcomes other than `Ready`, or after withdrawing: nobody
+        // took the value, and nobody will.
+        let back = || unsafe { slot.take() }.expect("an unsent value stays in its slot");
         match outcome {
             Outcome::Ready(_) => Ok(()),
             Outcome::Poisoned(_) => Err(SendTimeoutError::Poisoned(back())),
@@ -521,7 +523,8 @@ impl<T: Send + 'static> Receiver<T> {
             dir: Direction::Recv,
         }];
         match sig.block(deadline, |sleep| context::park(&on, Some(&sig), sleep)) {
-            Outcome::Ready(_) => Ok(slot.take().expect("a fired receiver's value")),
+            // SAFETY: fired `Ready`: the peer put the value and is done with it.
+            Outcome::Ready(_) => Ok(unsafe { slot.take() }.expect("a fired receiver's value")),
             Outcome::Poisoned(_) => Err(RecvTimeoutError::Poisoned),
             Outcome::Retired(_) => Err(RecvTimeoutError::Retired),
             Outcome::Withdrawn => {

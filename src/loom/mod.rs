@@ -9,6 +9,27 @@ mod std_impl {
     pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
     pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
 
+    /// `std::cell::UnsafeCell` with loom's access API, so that the models check every
+    /// access to a cell the core guards by protocol rather than by a lock.
+    #[derive(Debug, Default)]
+    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        pub(crate) const fn new(v: T) -> UnsafeCell<T> {
+            UnsafeCell(std::cell::UnsafeCell::new(v))
+        }
+
+        #[inline]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        #[inline]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+
     /// Spins briefly (with a growing backoff) while `ready` says no. Returns whether it
     /// became ready. Spinning first lets a rendezvous whose peer is already running complete
     /// without the cost of a futex sleep and wake-up; loom models skip it.
@@ -27,6 +48,7 @@ mod std_impl {
 
 #[cfg(loom)]
 mod loom_impl {
+    pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
     pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
 

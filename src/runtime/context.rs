@@ -10,7 +10,7 @@
 //! reach it through the `held` traits, so dependencies flow one way (channel -> context,
 //! never back).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::sync::Arc;
 
 use super::held::{Endpoint, Enrolment, Held};
@@ -20,28 +20,38 @@ use super::scheduler;
 use crate::wait::{Direction, Signal, Signalled, WaitOn};
 
 thread_local! {
-    static CURRENT: RefCell<Option<Arc<Record>>> = const { RefCell::new(None) };
-    /// The current process's id (0: none), readable without touching the `RefCell`.
+    /// The running process's record, borrowed from whoever entered it (see `Entered`): a
+    /// pointer, not a count, so that entering a process around every poll of a green task
+    /// costs no atomic read-modify-write.
+    static CURRENT: Cell<*const Arc<Record>> = const { Cell::new(std::ptr::null()) };
+    /// The current process's id (0: none), readable without touching the record.
     static CURRENT_ID: Cell<u64> = const { Cell::new(0) };
 }
 
-/// While alive, a record is the calling thread's running process.
-pub(crate) struct Entered {
-    prev: Option<Arc<Record>>,
+/// While alive, a record is the calling thread's running process. It borrows the record,
+/// so `CURRENT` never outlives it; guards are dropped in the reverse order of entering
+/// (they are locals of the two callers, never leaked), which restores the previous one.
+pub(crate) struct Entered<'a> {
+    prev: *const Arc<Record>,
     prev_id: u64,
+    _rec: std::marker::PhantomData<&'a Arc<Record>>,
 }
 
 /// Makes `rec` the running process of the calling thread until the guard drops (for a
 /// thread process, its whole life; for an async process, one poll).
-pub(crate) fn enter(rec: &Arc<Record>) -> Entered {
-    let prev = CURRENT.with(|c| c.replace(Some(rec.clone())));
+pub(crate) fn enter(rec: &Arc<Record>) -> Entered<'_> {
+    let prev = CURRENT.with(|c| c.replace(rec));
     let prev_id = CURRENT_ID.with(|c| c.replace(rec.id));
-    Entered { prev, prev_id }
+    Entered {
+        prev,
+        prev_id,
+        _rec: std::marker::PhantomData,
+    }
 }
 
-impl Drop for Entered {
+impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        let _ = CURRENT.try_with(|c| *c.borrow_mut() = self.prev.take());
+        let _ = CURRENT.try_with(|c| c.set(self.prev));
         let _ = CURRENT_ID.try_with(|c| c.set(self.prev_id));
     }
 }
@@ -53,10 +63,10 @@ pub(crate) fn current_id() -> u64 {
 }
 
 pub(crate) fn with_current<R>(f: impl FnOnce(&Arc<Record>) -> R) -> Option<R> {
-    CURRENT
-        .try_with(|c| c.borrow().as_ref().map(f))
-        .ok()
-        .flatten()
+    let p = CURRENT.try_with(Cell::get).ok()?;
+    // SAFETY: a non-null CURRENT points at the record borrowed by the live `Entered` guard
+    // that set it (see `Entered`).
+    unsafe { p.as_ref() }.map(f)
 }
 
 pub(crate) fn current() -> Option<Arc<Record>> {

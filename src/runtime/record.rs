@@ -404,7 +404,9 @@ impl Record {
     /// An async process's last poll returned pending (`true`), or it is polled again.
     pub(crate) fn set_parked(&self, parked: bool) {
         if parked {
-            self.seq.fetch_add(1, Ordering::AcqRel);
+            // Only the process itself parks, so no read-modify-write is needed.
+            self.seq
+                .store(self.seq.load(Ordering::Relaxed) + 1, Ordering::Release);
         } else if let Some(d) = self.driver.get() {
             // Before the poll: a wake during it counts for the next park.
             d.woken.store(false, Ordering::Relaxed);

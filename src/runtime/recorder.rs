@@ -317,10 +317,24 @@ pub(crate) fn show_values(channel: u64, show: Show) {
 #[cold]
 #[inline(never)]
 pub(crate) fn value(channel: u64, v: &dyn Any) {
-    let text = match lock_std(&SHOW).as_ref().and_then(|m| m.get(&channel)) {
-        Some(show) => show(v),
-        None => return,
-    };
+    emit_value(channel, value_text(channel, v));
+}
+
+/// How `v` shows on `channel`, if values are recorded and that channel's are shown (for a
+/// value about to move where the recorder can no longer read it).
+#[cold]
+#[inline(never)]
+pub(crate) fn value_text(channel: u64, v: &dyn Any) -> Option<String> {
+    if !values() {
+        return None;
+    }
+    lock_std(&SHOW).as_ref()?.get(&channel)?(v)
+}
+
+/// Records a value shown with [`value_text`] (nothing for `None`).
+#[cold]
+#[inline(never)]
+pub(crate) fn emit_value(channel: u64, text: Option<String>) {
     if let Some(text) = text {
         emit(Ev::Value {
             channel,

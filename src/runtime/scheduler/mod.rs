@@ -217,7 +217,7 @@ impl Pool {
         drop(cores);
         // A task left in a run-next slot refers to the pool: drop it, or neither goes.
         for l in shared.lifos.iter() {
-            let left = lock(&l.slot).take();
+            let left = l.take();
             drop(left);
         }
         shared.drain_injector();

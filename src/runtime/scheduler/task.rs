@@ -21,6 +21,8 @@ pub(super) const CANCELLED: &str = "occamy scheduler: task cancelled (its pool s
 
 pub(super) struct Header {
     state: State,
+    /// Turns a pointer to this header back into the task's `TaskRef` (see `into_thin`).
+    rebuild: unsafe fn(*const Header) -> TaskRef,
     /// Slot in the registry; written once, before the task is first queued.
     key: Cell<usize>,
     pub(super) shared: Arc<Shared>,
@@ -50,6 +52,24 @@ pub(super) trait Runnable: Send + Sync + 'static {
 
 pub(super) type TaskRef = Arc<dyn Runnable>;
 
+/// A `TaskRef` as one thin pointer (its header's address), for a slot that must be a
+/// single atomic word (the run-next slot: a swap instead of a lock and an unlock on every
+/// wake and every pick). The count the `TaskRef` held moves into the pointer.
+pub(super) fn into_thin(t: TaskRef) -> *mut Header {
+    // The header is the first field of a `#[repr(C)]` task: the data pointer is its address.
+    Arc::into_raw(t) as *const Header as *mut Header
+}
+
+/// Takes back the count that [`into_thin`] put in `p` (null: none).
+///
+/// # Safety
+/// `p` is null or came from `into_thin`, and its count is taken back only once.
+pub(super) unsafe fn from_thin(p: *mut Header) -> Option<TaskRef> {
+    // SAFETY: a live task's header (the pointer's count keeps it alive).
+    (!p.is_null()).then(|| unsafe { ((*p).rebuild)(p) })
+}
+
+#[repr(C)]
 pub(super) struct Task<F> {
     header: Header,
     future: UnsafeCell<Option<F>>,
@@ -72,12 +92,20 @@ impl<F: Future<Output = ()> + Send + 'static> Task<F> {
         Arc::new(Task {
             header: Header {
                 state: State::new_scheduled(),
+                rebuild: Self::rebuild,
                 key: Cell::new(usize::MAX),
                 shared,
                 join: Mutex::new(JoinSlot::default()),
             },
             future: UnsafeCell::new(Some(future)),
         })
+    }
+
+    /// See `from_thin`.
+    unsafe fn rebuild(p: *const Header) -> TaskRef {
+        // SAFETY: `p` is the address of a `Task<F>` (its header is at offset 0) whose count
+        // `into_thin` kept.
+        unsafe { Arc::from_raw(p.cast::<Self>()) }
     }
 
     unsafe fn waker_clone(p: *const ()) -> RawWaker {

@@ -2,7 +2,7 @@
 //! parking, and the hand-off of a core in `block_in_place`.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{fence, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{fence, AtomicPtr, Ordering::AcqRel, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use crossbeam_deque::{Steal, Worker};
 use crossbeam_utils::sync::Parker;
 use crossbeam_utils::Backoff;
 
-use super::task::TaskRef;
+use super::task::{self, Header, TaskRef};
 use super::{lock, Shared};
 
 /// Consecutive polls from the run-next slot before the local queue gets a turn.
@@ -55,7 +55,7 @@ impl Core {
             }
         }
         let lifo = &shared.lifos[self.index];
-        if let Some(t) = lock(&lifo.slot).take() {
+        if let Some(t) = lifo.take() {
             if self.lifo_streak < LIFO_CAP {
                 self.lifo_streak += 1;
                 return Some(t);
@@ -156,11 +156,48 @@ impl Core {
 /// process computing between two channel operations), the pool's monitor moves it to
 /// the injector, where an idle worker takes it (Go's scheduler lets a spinning M steal
 /// `runnext` for the same reason).
-#[derive(Default)]
 pub(super) struct Lifo {
-    pub(super) slot: std::sync::Mutex<Option<TaskRef>>,
+    /// A task (`task::into_thin`), or null.
+    slot: AtomicPtr<Header>,
     /// Polls started by this worker: unchanged between two looks means one long poll.
     pub(super) polls: std::sync::atomic::AtomicU64,
+}
+
+impl Default for Lifo {
+    fn default() -> Lifo {
+        Lifo {
+            slot: AtomicPtr::new(std::ptr::null_mut()),
+            polls: Default::default(),
+        }
+    }
+}
+
+impl Lifo {
+    /// Puts `t` in the slot; gives back the task it displaced.
+    fn put(&self, t: TaskRef) -> Option<TaskRef> {
+        // AcqRel: whoever takes the task sees it whole, and we see the displaced one whole.
+        let prev = self.slot.swap(task::into_thin(t), AcqRel);
+        // SAFETY: the slot holds only `into_thin` pointers, each swapped out once.
+        unsafe { task::from_thin(prev) }
+    }
+
+    pub(super) fn take(&self) -> Option<TaskRef> {
+        if self.slot.load(Relaxed).is_null() {
+            return None; // no RMW for an empty slot
+        }
+        // SAFETY: as in `put`.
+        unsafe { task::from_thin(self.slot.swap(std::ptr::null_mut(), AcqRel)) }
+    }
+
+    fn is_full(&self) -> bool {
+        !self.slot.load(Relaxed).is_null()
+    }
+}
+
+impl Drop for Lifo {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
 }
 
 /// How often the monitor looks for a task stuck in a run-next slot behind a long poll
@@ -188,10 +225,10 @@ pub(super) fn monitor(shared: std::sync::Weak<Shared>) {
         let mut any = false;
         for (i, lifo) in shared.lifos.iter().enumerate() {
             let polls = lifo.polls.load(Relaxed);
-            let full = lock(&lifo.slot).is_some();
+            let full = lifo.is_full();
             any |= full;
             if full && seen[i] == (polls, true) {
-                let stuck = lock(&lifo.slot).take();
+                let stuck = lifo.take();
                 if let Some(t) = stuck {
                     shared.inject(t);
                 }
@@ -251,7 +288,7 @@ pub(super) fn schedule(task: TaskRef, yielded: bool) {
             let stealable = if yielded {
                 core.local.push(task);
                 true
-            } else if let Some(prev) = lock(&c.shared.lifos[core.index].slot).replace(task) {
+            } else if let Some(prev) = c.shared.lifos[core.index].put(task) {
                 core.local.push(prev);
                 true
             } else {
@@ -337,7 +374,9 @@ fn run(ctx: &Context) -> bool {
         };
         // No borrow of the core is held while the task runs: its wakes and spawns use it.
         if let Some(core) = ctx.core.borrow().as_ref() {
-            shared.lifos[core.index].polls.fetch_add(1, Relaxed);
+            // Only this worker counts its polls (the monitor only reads them): no RMW.
+            let polls = &shared.lifos[core.index].polls;
+            polls.store(polls.load(Relaxed).wrapping_add(1), Relaxed);
         }
         task.run();
     }
