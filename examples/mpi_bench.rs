@@ -7,7 +7,8 @@
 //!   thread alone driving, and blocking processes (a thread each);
 //! - commstime (prefix -> delta -> succ -> prefix, delta -> consumer) with `succ` on rank 1
 //!   and the rest on rank 0 (two of its four communications cross), against all four on
-//!   rank 0: ns per communication.
+//!   rank 0: ns per communication; as async processes on the green scheduler, and as
+//!   thread processes.
 //!
 //! Environment: `OCCAMY_BENCH_ROUNDS` (default 5), `OCCAMY_BENCH_PINGPONG_N` (default
 //! 20000), `OCCAMY_BENCH_N` (commstime loops, default 20000), `OCCAMY_BENCH_ONLY` (a
@@ -41,7 +42,10 @@ fn main() {
     let me = w.rank();
 
     let only = std::env::var("OCCAMY_BENCH_ONLY").ok();
-    let run = |what: &str| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == what));
+    let run = |what: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|x| x == what))
+    };
     let (mut raw, mut green, mut green_engine, mut threads) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
@@ -87,19 +91,27 @@ fn main() {
         return;
     }
 
-    let (mut split, mut local) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        split.push(commstime_split(w, loops, 100 + 3 * round as u32));
-        if me == 0 {
-            local.push(commstime_local(loops));
+    for green in [true, false] {
+        let (mut split, mut local) = (Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let id = 100 + 6 * round as u32 + if green { 0 } else { 3 };
+            split.push(commstime_split(w, loops, id, green));
+            if me == 0 {
+                local.push(commstime_local(loops, green));
+            }
         }
-    }
-    if me == 0 {
-        let (s, l) = (median(split), median(local));
-        println!("commstime (ns per communication, median of {rounds}, {loops} loops):");
-        println!("  all on rank 0             {l:>9.0}");
-        println!("  succ on rank 1 (2 of 4 cross) {s:>5.0}");
-        println!("  ratio 2 ranks / 1         {:>9.2}", s / l);
+        if me == 0 {
+            let (s, l) = (median(split), median(local));
+            let how = if green {
+                "async processes, green"
+            } else {
+                "thread processes"
+            };
+            println!("commstime, {how} (ns per communication, median of {rounds}, {loops} loops):");
+            println!("  all on rank 0                 {l:>9.0}");
+            println!("  succ on rank 1 (2 of 4 cross) {s:>9.0}");
+            println!("  ratio 2 ranks / 1             {:>9.2}", s / l);
+        }
     }
     w.finish().expect("finish");
 }
@@ -283,24 +295,86 @@ fn consumer(inp: Receiver<u64>, report: Sender<f64>, loops: u64) -> Process {
     )
 }
 
-fn commstime_local(loops: u64) -> f64 {
+// The same four as async processes, for the green scheduler.
+
+fn prefix_green(inp: Receiver<u64>, out: Sender<u64>) -> Process {
+    Process::with_async("prefix", (inp, out), |(inp, out)| async move {
+        out.send_async(0).await?;
+        loop {
+            out.send_async(inp.recv_async().await?).await?;
+        }
+        #[allow(unreachable_code)]
+        Ok::<(), occamy::Error>(())
+    })
+}
+
+fn delta_green(inp: Receiver<u64>, a: Sender<u64>, b: Sender<u64>) -> Process {
+    Process::with_async("delta", (inp, a, b), |(inp, a, b)| async move {
+        loop {
+            let v = inp.recv_async().await?;
+            a.send_async(v).await?;
+            b.send_async(v).await?;
+        }
+        #[allow(unreachable_code)]
+        Ok::<(), occamy::Error>(())
+    })
+}
+
+fn succ_green(inp: Receiver<u64>, out: Sender<u64>) -> Process {
+    Process::with_async("succ", (inp, out), |(inp, out)| async move {
+        loop {
+            out.send_async(inp.recv_async().await? + 1).await?;
+        }
+        #[allow(unreachable_code)]
+        Ok::<(), occamy::Error>(())
+    })
+}
+
+fn consumer_green(inp: Receiver<u64>, report: Sender<f64>, loops: u64) -> Process {
+    Process::with_async("consumer", (inp, report), move |(inp, report)| async move {
+        let warm = (loops / 20).max(100);
+        for _ in 0..warm {
+            inp.recv_async().await?;
+        }
+        let start = Instant::now();
+        for _ in 0..loops {
+            inp.recv_async().await?;
+        }
+        report
+            .send_async(start.elapsed().as_nanos() as f64 / loops as f64 / 4.0)
+            .await?;
+        inp.poison();
+        Ok::<(), occamy::Error>(())
+    })
+}
+
+fn commstime_local(loops: u64, green: bool) -> f64 {
     let (a_tx, a_rx) = channel();
     let (b_tx, b_rx) = channel();
     let (c_tx, c_rx) = channel();
     let (d_tx, d_rx) = channel();
     let (r_tx, r_rx) = channel();
     let h = std::thread::spawn(move || r_rx.recv().unwrap());
-    let _ = par([
-        prefix(c_rx, a_tx),
-        delta(a_rx, d_tx, b_tx),
-        succ(b_rx, c_tx),
-        consumer(d_rx, r_tx, loops),
-    ]);
+    let _ = if green {
+        par([
+            prefix_green(c_rx, a_tx),
+            delta_green(a_rx, d_tx, b_tx),
+            succ_green(b_rx, c_tx),
+            consumer_green(d_rx, r_tx, loops),
+        ])
+    } else {
+        par([
+            prefix(c_rx, a_tx),
+            delta(a_rx, d_tx, b_tx),
+            succ(b_rx, c_tx),
+            consumer(d_rx, r_tx, loops),
+        ])
+    };
     h.join().unwrap()
 }
 
 /// `b` (delta -> succ) and `c` (succ -> prefix) cross from rank 0 to 1 and back.
-fn commstime_split(w: &World, loops: u64, id: u32) -> f64 {
+fn commstime_split(w: &World, loops: u64, id: u32, green: bool) -> f64 {
     let b = w.link::<u64>(&Link::rendezvous(id, "b", [0], 1)).unwrap();
     let c = w
         .link::<u64>(&Link::rendezvous(id + 1, "c", [1], 0))
@@ -310,14 +384,28 @@ fn commstime_split(w: &World, loops: u64, id: u32) -> f64 {
         let (d_tx, d_rx) = channel();
         let (r_tx, r_rx) = channel();
         let h = std::thread::spawn(move || r_rx.recv().unwrap());
-        let _ = par([
-            prefix(c.receiver.unwrap(), a_tx),
-            delta(a_rx, d_tx, b.sender.unwrap()),
-            consumer(d_rx, r_tx, loops),
-        ]);
+        let (c_rx, b_tx) = (c.receiver.unwrap(), b.sender.unwrap());
+        let _ = if green {
+            par([
+                prefix_green(c_rx, a_tx),
+                delta_green(a_rx, d_tx, b_tx),
+                consumer_green(d_rx, r_tx, loops),
+            ])
+        } else {
+            par([
+                prefix(c_rx, a_tx),
+                delta(a_rx, d_tx, b_tx),
+                consumer(d_rx, r_tx, loops),
+            ])
+        };
         h.join().unwrap()
     } else {
-        let _ = par([succ(b.receiver.unwrap(), c.sender.unwrap())]);
+        let (b_rx, c_tx) = (b.receiver.unwrap(), c.sender.unwrap());
+        let _ = if green {
+            par([succ_green(b_rx, c_tx)])
+        } else {
+            par([succ(b_rx, c_tx)])
+        };
         0.0
     }
 }

@@ -489,10 +489,7 @@ fn start() -> Result<World, MpiError> {
                 return;
             };
             let world = universe.world();
-            let serialized = matches!(
-                level,
-                mpi::Threading::Serialized | mpi::Threading::Multiple
-            );
+            let serialized = matches!(level, mpi::Threading::Serialized | mpi::Threading::Multiple);
             let _ = tx.send(Ok((world.rank() as u32, world.size() as u32, serialized)));
             drive::run(sh, world);
             drop(universe); // MPI_Finalize, on the thread that initialised it

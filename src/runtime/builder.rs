@@ -70,14 +70,18 @@ pub(crate) fn local_ranks() -> usize {
 }
 
 fn local_ranks_from(var: impl Fn(&str) -> Option<String>) -> usize {
-    ["OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"]
-        .iter()
-        .find_map(|k| {
-            let v = var(k)?;
-            let digits: String = v.trim().chars().take_while(char::is_ascii_digit).collect();
-            digits.parse::<usize>().ok().filter(|n| *n > 0)
-        })
-        .unwrap_or(1)
+    [
+        "OMPI_COMM_WORLD_LOCAL_SIZE",
+        "MPI_LOCALNRANKS",
+        "SLURM_NTASKS_PER_NODE",
+    ]
+    .iter()
+    .find_map(|k| {
+        let v = var(k)?;
+        let digits: String = v.trim().chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<usize>().ok().filter(|n| *n > 0)
+    })
+    .unwrap_or(1)
 }
 
 #[cfg(test)]
@@ -87,13 +91,24 @@ mod tests {
     #[test]
     fn local_ranks_come_from_the_first_launcher_variable_set() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
         };
         assert_eq!(local_ranks_from(env(&[])), 1);
-        assert_eq!(local_ranks_from(env(&[("OMPI_COMM_WORLD_LOCAL_SIZE", "2")])), 2);
+        assert_eq!(
+            local_ranks_from(env(&[("OMPI_COMM_WORLD_LOCAL_SIZE", "2")])),
+            2
+        );
         assert_eq!(local_ranks_from(env(&[("MPI_LOCALNRANKS", "4")])), 4);
         // Slurm's form may carry a repeat count: "2(x3)".
-        assert_eq!(local_ranks_from(env(&[("SLURM_NTASKS_PER_NODE", "2(x3)")])), 2);
+        assert_eq!(
+            local_ranks_from(env(&[("SLURM_NTASKS_PER_NODE", "2(x3)")])),
+            2
+        );
         assert_eq!(
             local_ranks_from(env(&[
                 ("OMPI_COMM_WORLD_LOCAL_SIZE", "3"),
@@ -101,8 +116,14 @@ mod tests {
             ])),
             3
         );
-        assert_eq!(local_ranks_from(env(&[("OMPI_COMM_WORLD_LOCAL_SIZE", "0")])), 1);
-        assert_eq!(local_ranks_from(env(&[("OMPI_COMM_WORLD_LOCAL_SIZE", "x")])), 1);
+        assert_eq!(
+            local_ranks_from(env(&[("OMPI_COMM_WORLD_LOCAL_SIZE", "0")])),
+            1
+        );
+        assert_eq!(
+            local_ranks_from(env(&[("OMPI_COMM_WORLD_LOCAL_SIZE", "x")])),
+            1
+        );
     }
 }
 
