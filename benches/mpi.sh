@@ -1,12 +1,50 @@
 #!/usr/bin/env bash
-# Cross-rank benchmarks (feature `mpi`): ping-pong through occamy links against raw MPI
-# Ssend ping-pong in the same run, and commstime with succ on a second rank against all on
-# one. Two ranks on this machine (--oversubscribe: the ranks' engine threads and workers
-# share its cores). Sizes: OCCAMY_BENCH_ROUNDS, OCCAMY_BENCH_PINGPONG_N, OCCAMY_BENCH_N.
+# Cross-rank benchmarks (feature `mpi`), two ranks on this machine (--oversubscribe: the
+# ranks' engine threads and workers share its cores):
+# 1. examples/mpi_bench.rs: ping-pong through occamy links (async processes on the green
+#    scheduler, idle workers driving the engine or the engine thread alone; thread
+#    processes) against raw MPI Ssend ping-pong in the same run, and commstime with succ on
+#    a second rank against all on one. Sizes: OCCAMY_BENCH_ROUNDS, OCCAMY_BENCH_PINGPONG_N,
+#    OCCAMY_BENCH_N.
+# 2. The Mandelbrot farm (networks/mandelbrot.ron, placed round-robin) on 1 rank and on 2,
+#    the same image, taking turns: wall-clock seconds of the whole mpirun (MPI start-up
+#    included), median of OCCAMY_BENCH_MANDEL_ROUNDS (3), the speedup, and a byte-for-byte
+#    check of the two images. Size: OCCAMY_BENCH_MANDEL (WIDTHxHEIGHTxITERS, default
+#    1600x1200x1024), workers=4.
 # Usage: benches/mpi.sh [extra mpirun args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --features mpi --example mpi_bench
+cargo build --release --features mpi --example mpi_bench --example mandelbrot
 root=()
 [[ $(id -u) == 0 ]] && root=(--allow-run-as-root)
-exec mpirun "${root[@]}" --oversubscribe -n 2 "$@" target/release/examples/mpi_bench
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+mpirun "${root[@]}" --oversubscribe -n 2 "$@" target/release/examples/mpi_bench
+
+IFS=x read -r width height iters <<<"${OCCAMY_BENCH_MANDEL:-1600x1200x1024}"
+rounds=${OCCAMY_BENCH_MANDEL_ROUNDS:-3}
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+mandel() { # ranks out.png -> seconds
+    local t0 t1
+    t0=$(date +%s.%N)
+    mpirun "${root[@]}" --oversubscribe -n "$1" "${@:3}" target/release/examples/mandelbrot \
+        run networks/mandelbrot.ron --set workers=4 --set width="$width" \
+        --set height="$height" --set iters="$iters" --set out="$2" >/dev/null 2>&1
+    t1=$(date +%s.%N)
+    printf "%.2f" "$(echo "$t1 - $t0" | bc -l)"
+}
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+one=() two=()
+for ((r = 0; r < rounds; r++)); do
+    one+=("$(mandel 1 "$dir/one.png" "$@")")
+    two+=("$(mandel 2 "$dir/two.png" "$@")")
+done
+m1=$(printf '%s\n' "${one[@]}" | median)
+m2=$(printf '%s\n' "${two[@]}" | median)
+same=differ
+cmp -s "$dir/one.png" "$dir/two.png" && same="the same byte for byte"
+echo "mandelbrot farm ${width}x${height}, $iters iterations, 4 workers (s, mpirun wall clock, median of $rounds):"
+printf '  1 rank     %6.2f   (runs: %s)\n' "$m1" "${one[*]}"
+printf '  2 ranks    %6.2f   (runs: %s)\n' "$m2" "${two[*]}"
+printf '  speedup    %6.2f   images: %s\n' "$(echo "$m1 / $m2" | bc -l)" "$same"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,20 +1,25 @@
 //! Cross-rank figures, run by `benches/mpi.sh` under `mpirun -n 2`:
 //! - ping-pong between ranks 0 and 1 through occamy links (rendezvous both ways), against
-//!   raw MPI `Ssend`/`Recv` ping-pong on the same engine thread, in the same run, taking
-//!   turns for `ROUNDS` rounds: ns per round trip, medians, and the ratio occamy / raw;
+//!   raw MPI `Ssend`/`Recv` ping-pong on the engine thread, in the same run, taking turns
+//!   for `ROUNDS` rounds: ns per round trip, medians, and the ratio occamy / raw. The
+//!   occamy side three ways: async processes on the green scheduler with its idle workers
+//!   driving the engine (what a user writes, and the default), the same with the engine
+//!   thread alone driving, and blocking processes (a thread each);
 //! - commstime (prefix -> delta -> succ -> prefix, delta -> consumer) with `succ` on rank 1
 //!   and the rest on rank 0 (two of its four communications cross), against all four on
-//!   rank 0: ns per communication.
+//!   rank 0: ns per communication; as async processes on the green scheduler, and as
+//!   thread processes.
 //!
 //! Environment: `OCCAMY_BENCH_ROUNDS` (default 5), `OCCAMY_BENCH_PINGPONG_N` (default
-//! 20000), `OCCAMY_BENCH_N` (commstime loops, default 20000).
+//! 20000), `OCCAMY_BENCH_N` (commstime loops, default 20000), `OCCAMY_BENCH_ONLY` (a
+//! comma-separated subset of `raw,green,green_engine,threads,commstime`, to profile one).
 
 use std::time::Instant;
 
 use mpi::point_to_point::{Destination, Source};
 use mpi::topology::Communicator;
 use occamy::mpi::{Link, World};
-use occamy::{channel, par, Process, Receiver, Sender};
+use occamy::{channel, par, Process, Receiver, Runtime, Scheduler, Sender};
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -36,35 +41,84 @@ fn main() {
     let loops = env("OCCAMY_BENCH_N", 20_000);
     let me = w.rank();
 
-    let (mut raw, mut ours) = (Vec::new(), Vec::new());
+    let only = std::env::var("OCCAMY_BENCH_ONLY").ok();
+    let run = |what: &str| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|x| x == what))
+    };
+    let (mut raw, mut green, mut green_engine, mut threads) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
-        raw.push(raw_pingpong(w, n));
-        ours.push(occamy_pingpong(w, n, 10 + 2 * round as u32));
-    }
-    if me == 0 {
-        let (r, o) = (median(raw), median(ours));
-        println!("ping-pong across ranks (ns per round trip, median of {rounds}, n = {n}):");
-        println!("  raw MPI Ssend/Recv  {r:>9.0}");
-        println!("  occamy links        {o:>9.0}");
-        println!("  ratio occamy / raw  {:>9.2}", o / r);
-    }
-
-    let (mut split, mut local) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        split.push(commstime_split(w, loops, 100 + 3 * round as u32));
-        if me == 0 {
-            local.push(commstime_local(loops));
+        let id = 10 + 6 * round as u32;
+        if run("raw") {
+            raw.push(raw_pingpong(w, n));
+        }
+        if run("green") {
+            green.push(green_pingpong(w, n, id));
+        }
+        if run("green_engine") {
+            w.set_worker_driving(false);
+            green_engine.push(green_pingpong(w, n, id + 2));
+            w.set_worker_driving(true);
+        }
+        if run("threads") {
+            threads.push(occamy_pingpong(w, n, id + 4));
         }
     }
     if me == 0 {
-        let (s, l) = (median(split), median(local));
-        println!("commstime (ns per communication, median of {rounds}, {loops} loops):");
-        println!("  all on rank 0             {l:>9.0}");
-        println!("  succ on rank 1 (2 of 4 cross) {s:>5.0}");
-        println!("  ratio 2 ranks / 1         {:>9.2}", s / l);
+        println!("ping-pong across ranks (ns per round trip, median of {rounds}, n = {n}):");
+        let r = (!raw.is_empty()).then(|| median(raw));
+        if let Some(r) = r {
+            println!("  raw MPI Ssend/Recv                      {r:>9.0}");
+        }
+        for (what, v) in [
+            ("occamy green, workers drive the engine", green),
+            ("occamy green, engine thread drives    ", green_engine),
+            ("occamy thread processes               ", threads),
+        ] {
+            if v.is_empty() {
+                continue;
+            }
+            let o = median(v);
+            match r {
+                Some(r) => println!("  {what}  {o:>9.0}  ({:.2}x raw)", o / r),
+                None => println!("  {what}  {o:>9.0}"),
+            }
+        }
+    }
+    if !run("commstime") {
+        w.finish().expect("finish");
+        return;
+    }
+
+    for green in [true, false] {
+        let (mut split, mut local) = (Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let id = 100 + 6 * round as u32 + if green { 0 } else { 3 };
+            split.push(commstime_split(w, loops, id, green));
+            if me == 0 {
+                local.push(commstime_local(loops, green));
+            }
+        }
+        if me == 0 {
+            let (s, l) = (median(split), median(local));
+            let how = if green {
+                "async processes, green"
+            } else {
+                "thread processes"
+            };
+            println!("commstime, {how} (ns per communication, median of {rounds}, {loops} loops):");
+            println!("  all on rank 0                 {l:>9.0}");
+            println!("  succ on rank 1 (2 of 4 cross) {s:>9.0}");
+            println!("  ratio 2 ranks / 1             {:>9.2}", s / l);
+        }
     }
     w.finish().expect("finish");
 }
+
+/// Not occamy's tag: a link message posted just before (a last `Ack`) must not be taken
+/// for a ping.
+const RAW_TAG: i32 = 7;
 
 /// Raw rsmpi ping-pong on the engine's thread: rank 0 `Ssend`s and receives, rank 1
 /// receives and `Ssend`s back. Returns ns per round trip (rank 0's clock).
@@ -79,18 +133,71 @@ fn raw_pingpong(w: &World, n: u64) -> f64 {
                 start = Instant::now();
             }
             if world.rank() == 0 {
-                other.synchronous_send(&v);
-                v = other.receive::<u64>().0;
+                other.synchronous_send_with_tag(&v, RAW_TAG);
+                v = other.receive_with_tag::<u64>(RAW_TAG).0;
             } else {
-                v = other.receive::<u64>().0;
-                other.synchronous_send(&(v + 1));
+                v = other.receive_with_tag::<u64>(RAW_TAG).0;
+                other.synchronous_send_with_tag(&(v + 1), RAW_TAG);
             }
         }
         start.elapsed().as_nanos() as f64 / n as f64
     })
 }
 
-/// The same through two rendezvous links, by two occamy processes.
+/// The same through two rendezvous links, by two async occamy processes on the green
+/// scheduler (what a user writes).
+fn green_pingpong(w: &World, n: u64, id: u32) -> f64 {
+    let there = w
+        .link::<u64>(&Link::rendezvous(id, "ping", [0], 1))
+        .unwrap();
+    let back = w
+        .link::<u64>(&Link::rendezvous(id + 1, "pong", [1], 0))
+        .unwrap();
+    let warm = (n / 20).max(100);
+    let rt = Runtime::new().scheduler(Scheduler::green());
+    if w.rank() == 0 {
+        let (tx, rx) = (there.sender.unwrap(), back.receiver.unwrap());
+        let (out, result) = channel::<f64>();
+        let h = std::thread::spawn(move || result.recv().unwrap());
+        rt.par([Process::with_async(
+            "ping",
+            (tx, rx, out),
+            move |(tx, rx, out)| async move {
+                let mut v = 0;
+                let mut start = Instant::now();
+                for i in 0..n + warm {
+                    if i == warm {
+                        start = Instant::now();
+                    }
+                    tx.send_async(v).await?;
+                    v = rx.recv_async().await?;
+                }
+                out.send_async(start.elapsed().as_nanos() as f64 / n as f64)
+                    .await?;
+                Ok::<(), occamy::Error>(())
+            },
+        )])
+        .unwrap();
+        h.join().unwrap()
+    } else {
+        let (rx, tx) = (there.receiver.unwrap(), back.sender.unwrap());
+        rt.par([Process::with_async(
+            "pong",
+            (rx, tx),
+            move |(rx, tx)| async move {
+                for _ in 0..n + warm {
+                    tx.send_async(rx.recv_async().await? + 1).await?;
+                }
+                Ok::<(), occamy::Error>(())
+            },
+        )])
+        .unwrap();
+        0.0
+    }
+}
+
+/// The same through two rendezvous links, by two blocking occamy processes (a thread
+/// each).
 fn occamy_pingpong(w: &World, n: u64, id: u32) -> f64 {
     let there = w
         .link::<u64>(&Link::rendezvous(id, "ping", [0], 1))
@@ -188,24 +295,86 @@ fn consumer(inp: Receiver<u64>, report: Sender<f64>, loops: u64) -> Process {
     )
 }
 
-fn commstime_local(loops: u64) -> f64 {
+// The same four as async processes, for the green scheduler.
+
+fn prefix_green(inp: Receiver<u64>, out: Sender<u64>) -> Process {
+    Process::with_async("prefix", (inp, out), |(inp, out)| async move {
+        out.send_async(0).await?;
+        loop {
+            out.send_async(inp.recv_async().await?).await?;
+        }
+        #[allow(unreachable_code)]
+        Ok::<(), occamy::Error>(())
+    })
+}
+
+fn delta_green(inp: Receiver<u64>, a: Sender<u64>, b: Sender<u64>) -> Process {
+    Process::with_async("delta", (inp, a, b), |(inp, a, b)| async move {
+        loop {
+            let v = inp.recv_async().await?;
+            a.send_async(v).await?;
+            b.send_async(v).await?;
+        }
+        #[allow(unreachable_code)]
+        Ok::<(), occamy::Error>(())
+    })
+}
+
+fn succ_green(inp: Receiver<u64>, out: Sender<u64>) -> Process {
+    Process::with_async("succ", (inp, out), |(inp, out)| async move {
+        loop {
+            out.send_async(inp.recv_async().await? + 1).await?;
+        }
+        #[allow(unreachable_code)]
+        Ok::<(), occamy::Error>(())
+    })
+}
+
+fn consumer_green(inp: Receiver<u64>, report: Sender<f64>, loops: u64) -> Process {
+    Process::with_async("consumer", (inp, report), move |(inp, report)| async move {
+        let warm = (loops / 20).max(100);
+        for _ in 0..warm {
+            inp.recv_async().await?;
+        }
+        let start = Instant::now();
+        for _ in 0..loops {
+            inp.recv_async().await?;
+        }
+        report
+            .send_async(start.elapsed().as_nanos() as f64 / loops as f64 / 4.0)
+            .await?;
+        inp.poison();
+        Ok::<(), occamy::Error>(())
+    })
+}
+
+fn commstime_local(loops: u64, green: bool) -> f64 {
     let (a_tx, a_rx) = channel();
     let (b_tx, b_rx) = channel();
     let (c_tx, c_rx) = channel();
     let (d_tx, d_rx) = channel();
     let (r_tx, r_rx) = channel();
     let h = std::thread::spawn(move || r_rx.recv().unwrap());
-    let _ = par([
-        prefix(c_rx, a_tx),
-        delta(a_rx, d_tx, b_tx),
-        succ(b_rx, c_tx),
-        consumer(d_rx, r_tx, loops),
-    ]);
+    let _ = if green {
+        par([
+            prefix_green(c_rx, a_tx),
+            delta_green(a_rx, d_tx, b_tx),
+            succ_green(b_rx, c_tx),
+            consumer_green(d_rx, r_tx, loops),
+        ])
+    } else {
+        par([
+            prefix(c_rx, a_tx),
+            delta(a_rx, d_tx, b_tx),
+            succ(b_rx, c_tx),
+            consumer(d_rx, r_tx, loops),
+        ])
+    };
     h.join().unwrap()
 }
 
 /// `b` (delta -> succ) and `c` (succ -> prefix) cross from rank 0 to 1 and back.
-fn commstime_split(w: &World, loops: u64, id: u32) -> f64 {
+fn commstime_split(w: &World, loops: u64, id: u32, green: bool) -> f64 {
     let b = w.link::<u64>(&Link::rendezvous(id, "b", [0], 1)).unwrap();
     let c = w
         .link::<u64>(&Link::rendezvous(id + 1, "c", [1], 0))
@@ -215,14 +384,28 @@ fn commstime_split(w: &World, loops: u64, id: u32) -> f64 {
         let (d_tx, d_rx) = channel();
         let (r_tx, r_rx) = channel();
         let h = std::thread::spawn(move || r_rx.recv().unwrap());
-        let _ = par([
-            prefix(c.receiver.unwrap(), a_tx),
-            delta(a_rx, d_tx, b.sender.unwrap()),
-            consumer(d_rx, r_tx, loops),
-        ]);
+        let (c_rx, b_tx) = (c.receiver.unwrap(), b.sender.unwrap());
+        let _ = if green {
+            par([
+                prefix_green(c_rx, a_tx),
+                delta_green(a_rx, d_tx, b_tx),
+                consumer_green(d_rx, r_tx, loops),
+            ])
+        } else {
+            par([
+                prefix(c_rx, a_tx),
+                delta(a_rx, d_tx, b_tx),
+                consumer(d_rx, r_tx, loops),
+            ])
+        };
         h.join().unwrap()
     } else {
-        let _ = par([succ(b.receiver.unwrap(), c.sender.unwrap())]);
+        let (b_rx, c_tx) = (b.receiver.unwrap(), c.sender.unwrap());
+        let _ = if green {
+            par([succ_green(b_rx, c_tx)])
+        } else {
+            par([succ(b_rx, c_tx)])
+        };
         0.0
     }
 }

@@ -7,7 +7,9 @@
 //! ranks, one-to-any among two readers), `alt_fair` (a fair alt over a local and a remote
 //! input), `poison` (poison crosses both ways), `retire` (retirement crosses both ways),
 //! `farm` and `farm_buffered` (one writer on rank 0, readers on every rank: values go on
-//! demand, each to exactly one reader), `kill` (rank 1 kills itself with SIGKILL while rank 0 waits on it).
+//! demand, each to exactly one reader), `kill` (rank 1 kills itself with SIGKILL while rank 0 waits on it),
+//! `handoff` (green ping-pong whose gaps make the engine's driver change hands, with a
+//! thread process sending meanwhile).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -15,6 +17,8 @@ use std::time::Duration;
 
 use occamy::mpi::{Link, World};
 use occamy::{alt, buffered, par, Process, RecvError, SendError, SendTimeoutError};
+
+const HANDOFF_N: u64 = 400;
 
 fn main() {
     let name = std::env::args()
@@ -32,6 +36,7 @@ fn main() {
         "poison" => poison(w),
         "retire" => retire(w),
         "kill" => kill(w),
+        "handoff" => handoff(w),
         other => panic!("no scenario {other}"),
     }
     w.finish().expect("finish");
@@ -321,4 +326,78 @@ fn farm(w: &World, capacity: usize) {
         ));
     }
     par(procs).unwrap();
+}
+
+/// A pause of kind `i % 5` before a green process's next message: none; a sleep longer
+/// than an idle worker lingers (it parks, handing the engine back to its thread); a busy
+/// poll longer than the engine thread's back-off (a driving worker stops stepping without
+/// parking: the engine thread must notice and take over); a longer sleep; none. Pauses
+/// shape the timing only: every value is checked whatever they do.
+async fn gap(i: u64) {
+    match i % 5 {
+        1 => occamy::sleep_async(Duration::from_micros(400)).await,
+        2 => {
+            let until = std::time::Instant::now() + Duration::from_micros(1500);
+            while std::time::Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        }
+        3 => occamy::sleep_async(Duration::from_millis(3)).await,
+        _ => {}
+    }
+}
+
+/// Rank 0's green `ping` sends 0..N on `a` and reads each answer on `b`; rank 1's green
+/// `pong` answers v + 1; the gaps (`gap`) on both sides, out of step, make the engine's
+/// driver change hands between messages, in every order (a worker parking, a worker
+/// stuck in a long poll, the engine thread taking over, a worker driving again).
+/// Meanwhile a thread process on rank 1 sends 0..N on `c` to a green `sink` on rank 0
+/// (its wakes come from outside the pool). A message lost while the driver changes hangs
+/// the run (the test's watchdog fails it).
+fn handoff(w: &World) {
+    let a = w.link::<u64>(&Link::rendezvous(1, "a", [0], 1)).unwrap();
+    let b = w.link::<u64>(&Link::rendezvous(2, "b", [1], 0)).unwrap();
+    let c = w.link::<u64>(&Link::rendezvous(3, "c", [1], 0)).unwrap();
+    if w.rank() == 0 {
+        let (tx, rx, sink) = (a.sender.unwrap(), b.receiver.unwrap(), c.receiver.unwrap());
+        par([
+            Process::with_async("ping", (tx, rx), |(tx, rx)| async move {
+                for i in 0..HANDOFF_N {
+                    gap(i).await;
+                    tx.send_async(i).await?;
+                    assert_eq!(rx.recv_async().await?, i + 1, "answer {i}");
+                }
+                Ok::<(), occamy::Error>(())
+            }),
+            Process::with_async("sink", sink, |sink| async move {
+                for i in 0..HANDOFF_N {
+                    assert_eq!(sink.recv_async().await?, i, "value {i} on c");
+                }
+                Ok::<(), occamy::Error>(())
+            }),
+        ])
+        .unwrap();
+    } else if w.rank() == 1 {
+        let (rx, tx, src) = (a.receiver.unwrap(), b.sender.unwrap(), c.sender.unwrap());
+        par([
+            Process::with_async("pong", (rx, tx), |(rx, tx)| async move {
+                for i in 0..HANDOFF_N {
+                    let v = rx.recv_async().await?;
+                    gap(i + 2).await;
+                    tx.send_async(v + 1).await?;
+                }
+                Ok::<(), occamy::Error>(())
+            }),
+            Process::with("source", src, |src| -> occamy::Result {
+                for i in 0..HANDOFF_N {
+                    if i % 3 == 1 {
+                        std::thread::sleep(Duration::from_micros(700));
+                    }
+                    src.send(i)?;
+                }
+                Ok(())
+            }),
+        ])
+        .unwrap();
+    }
 }

@@ -136,6 +136,12 @@ fn retirement_crosses_ranks_both_ways() {
 
 #[cfg(feature = "mpi")]
 #[test]
+fn messages_are_not_lost_while_the_engine_changes_hands() {
+    passes(2, "handoff");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
 fn a_killed_rank_ends_the_run_with_an_error_naming_it() {
     let Some(run) = mpirun(2, "kill") else { return };
     assert_ne!(

@@ -1,20 +1,22 @@
-//! The progress engine: one thread per rank that makes every MPI call (MPI is initialised
-//! `Funneled`, by this thread), drives non-blocking sends and probes for incoming
-//! messages, and runs the links' proxies. Processes never call MPI: one waiting on a
-//! cross-rank channel waits on a local channel (the wait layer's signals), and the proxy
-//! here completes it. Why one thread and not `MPI_THREAD_MULTIPLE`: see `README.md`.
+//! The progress engine: the state behind every MPI call of a rank (MPI is initialised
+//! `Serialized`: one call at a time, from whichever thread holds the engine's lock). It
+//! drives non-blocking sends, probes for incoming messages and runs the links' proxies,
+//! in `Engine::step`, which idle green workers call through the scheduler's idle hook and
+//! the engine thread calls when no worker does (`drive.rs`). Processes never call MPI:
+//! one waiting on a cross-rank channel waits on a local channel (the wait layer's
+//! signals), and a proxy here completes it. Why this shape: see `README.md`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::task::{Wake, Waker};
 use std::thread::Thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use mpi::point_to_point::{Destination, MatchedReceiveVec, Source};
 use mpi::request::{Request, StaticScope};
 use mpi::topology::{Communicator, SimpleCommunicator};
-use mpi::traits::CommunicatorCollectives;
 
 use super::link::{Out, Proxy};
 use super::wire::{decode, Kind, TAG};
@@ -35,7 +37,7 @@ pub(crate) enum Command {
 
 /// What the engine shares with the threads that use it.
 pub(crate) struct Shared {
-    commands: Mutex<Vec<Command>>,
+    pub(crate) commands: Mutex<Vec<Command>>,
     /// Links whose proxies were woken, to poll.
     ready: Mutex<Vec<u32>>,
     thread: std::sync::OnceLock<Thread>,
@@ -46,8 +48,18 @@ pub(crate) struct Shared {
     pub(crate) errors: Mutex<Vec<String>>,
     /// Link messages sent and received so far: a deadlock judged across ranks counts
     /// only if none moved between two looks and none was in flight.
-    pub(crate) sent: std::sync::atomic::AtomicU64,
-    pub(crate) received: std::sync::atomic::AtomicU64,
+    pub(crate) sent: AtomicU64,
+    pub(crate) received: AtomicU64,
+    /// The engine, from the engine thread's start until MPI is finalised. Whoever holds
+    /// the lock may make MPI calls: the engine thread, or an idle worker (`try_lock`).
+    pub(crate) engine: Mutex<Option<Engine>>,
+    /// Whether idle workers may drive the engine (MPI gave `Serialized` or more, and it
+    /// was not turned off).
+    pub(crate) workers_may: AtomicBool,
+    /// Whether a worker drives now: the engine thread backs off and wakers leave it be.
+    pub(crate) workers_drive: AtomicBool,
+    /// Steps made by workers: the engine thread takes over when they stop coming.
+    pub(crate) worker_steps: AtomicU64,
 }
 
 impl Shared {
@@ -59,8 +71,12 @@ impl Shared {
             control: Mutex::new(Vec::new()),
             control_cv: std::sync::Condvar::new(),
             errors: Mutex::new(Vec::new()),
-            sent: std::sync::atomic::AtomicU64::new(0),
-            received: std::sync::atomic::AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            engine: Mutex::new(None),
+            workers_may: AtomicBool::new(false),
+            workers_drive: AtomicBool::new(false),
+            worker_steps: AtomicU64::new(0),
         })
     }
 
@@ -69,15 +85,16 @@ impl Shared {
         self.unpark();
     }
 
-    fn unpark(&self) {
+    pub(crate) fn unpark(&self) {
         if let Some(t) = self.thread.get() {
             t.unpark();
         }
     }
 }
 
-/// A link's waker: marks the link ready and wakes the engine. Cheap, and takes no channel
-/// lock (channels wake it with their lock held).
+/// A link's waker: marks the link ready and wakes the engine thread, unless a worker
+/// drives the engine (it steps again before it parks, and hands back to the engine thread
+/// when it does). Cheap, and takes no channel lock (channels wake it with their lock held).
 struct LinkWaker {
     link: u32,
     shared: Arc<Shared>,
@@ -89,7 +106,12 @@ impl Wake for LinkWaker {
     }
     fn wake_by_ref(self: &Arc<Self>) {
         self.shared.ready.lock().unwrap().push(self.link);
-        self.shared.unpark();
+        // SeqCst, after the push: a worker handing back clears the flag and then unparks,
+        // so either this sees it cleared, or the engine thread, unparked after it, sees
+        // the push.
+        if !self.shared.workers_drive.load(SeqCst) {
+            self.shared.unpark();
+        }
     }
 }
 
@@ -99,37 +121,32 @@ struct LinkState {
 }
 
 /// A send under way: the request and the buffer it reads, freed when it completes.
-struct Sending {
+pub(crate) struct Sending {
     req: Request<'static, [u8], StaticScope>,
     buf: *mut [u8],
 }
 
-/// The engine, living on its thread (it holds raw buffers, so it is not `Send`).
+/// The engine: the world communicator, the links' proxies, the sends under way.
 pub(crate) struct Engine {
-    world: SimpleCommunicator,
-    shared: Arc<Shared>,
+    pub(crate) world: SimpleCommunicator,
     links: HashMap<u32, LinkState>,
     /// Messages for links not registered yet (a peer rank got there first).
     early: HashMap<u32, Vec<(u32, Vec<u8>)>>,
-    sending: Vec<Sending>,
+    pub(crate) sending: Vec<Sending>,
     out: Out,
 }
 
-/// When idle, the engine spins for `SPIN`, then yields its core (`sched_yield`: the
-/// processes it would wake get to run) until `YIELD` has passed since it last had work,
-/// then sleeps in `park_timeout`, doubling from 20 us up to `MAX_SLEEP` (what a quiet link
-/// adds to its next message's latency at worst). MPI can only be polled, so an engine that
-/// slept while a peer rank answered would add its sleep to every round trip.
-const SPIN: Duration = Duration::from_micros(50);
-const YIELD: Duration = Duration::from_millis(20);
-const MAX_SLEEP: Duration = Duration::from_millis(1);
+// SAFETY: the engine holds MPI handles and the raw buffers of sends under way, which MPI
+// lets any thread use when initialised `Serialized` (or `Multiple`) as long as no two
+// calls overlap: the engine lives in `Shared::engine`, and every MPI call is made by the
+// thread holding that lock. Under a lesser level only the engine thread locks it
+// (`workers_may` stays false). The buffers are touched only by MPI and by `flush`.
+unsafe impl Send for Engine {}
 
 impl Engine {
-    pub(crate) fn new(world: SimpleCommunicator, shared: Arc<Shared>) -> Engine {
-        let _ = shared.thread.set(std::thread::current());
+    pub(crate) fn new(world: SimpleCommunicator) -> Engine {
         Engine {
             world,
-            shared,
             links: HashMap::new(),
             early: HashMap::new(),
             sending: Vec::new(),
@@ -137,70 +154,40 @@ impl Engine {
         }
     }
 
-    /// Serves until a `Finish` command has been carried out.
-    pub(crate) fn run(mut self) {
-        let mut last_busy = Instant::now();
-        let mut sleeps = 0u32;
-        let mut finishing: Option<mpsc::Sender<()>> = None;
-        let mut barrier: Option<Request<'static, ()>> = None;
-        loop {
-            let mut busy = false;
-            let commands = std::mem::take(&mut *self.shared.commands.lock().unwrap());
-            for c in commands {
-                busy = true;
-                match c {
-                    Command::Link(id, proxy) => self.add_link(id, proxy),
-                    Command::Control { to, payload } => {
-                        self.post(to, super::wire::encode(Kind::Control, 0, &payload))
-                    }
-                    Command::Raw(f) => f(&self.world),
-                    Command::Finish(reply) => finishing = Some(reply),
-                }
+    /// Carries out a command (on the engine thread). Returns the reply channel of a
+    /// `Finish`.
+    pub(crate) fn command(&mut self, sh: &Arc<Shared>, c: Command) -> Option<mpsc::Sender<()>> {
+        match c {
+            Command::Link(id, proxy) => self.add_link(sh, id, proxy),
+            Command::Control { to, payload } => {
+                self.post(to, super::wire::encode(Kind::Control, 0, &payload))
             }
-            let ready = std::mem::take(&mut *self.shared.ready.lock().unwrap());
-            for id in ready {
-                busy = true;
-                if let Some(l) = self.links.get_mut(&id) {
-                    l.proxy.poll(&l.waker, &mut self.out);
-                }
-            }
-            busy |= self.receive();
-            busy |= self.flush();
-            if finishing.is_some() && self.sending.is_empty() && barrier.is_none() {
-                barrier = Some(self.world.immediate_barrier());
-            }
-            if let Some(b) = barrier.take() {
-                match b.test() {
-                    Ok(_) => break,
-                    Err(b) => barrier = Some(b),
-                }
-            }
-            if busy {
-                last_busy = Instant::now();
-                sleeps = 0;
-                continue;
-            }
-            let idle = last_busy.elapsed();
-            if idle < SPIN {
-                std::hint::spin_loop();
-            } else if idle < YIELD {
-                std::thread::yield_now();
-            } else {
-                let n = sleeps.min(10);
-                sleeps += 1;
-                std::thread::park_timeout((Duration::from_micros(20) * (1 << n)).min(MAX_SLEEP));
-            }
+            Command::Raw(f) => f(&self.world),
+            Command::Finish(reply) => return Some(reply),
         }
-        self.collect_errors();
-        if let Some(reply) = finishing {
-            let _ = reply.send(());
-        }
+        None
     }
 
-    fn add_link(&mut self, id: u32, proxy: Box<dyn Proxy>) {
+    /// One round: polls the proxies woken, takes every message arrived, posts what the
+    /// proxies queued and completes finished sends. Never blocks; whether it did work.
+    pub(crate) fn step(&mut self, sh: &Shared) -> bool {
+        let mut busy = false;
+        let ready = std::mem::take(&mut *sh.ready.lock().unwrap());
+        for id in ready {
+            busy = true;
+            if let Some(l) = self.links.get_mut(&id) {
+                l.proxy.poll(&l.waker, &mut self.out);
+            }
+        }
+        busy |= self.receive(sh);
+        busy |= self.flush(sh);
+        busy
+    }
+
+    fn add_link(&mut self, sh: &Arc<Shared>, id: u32, proxy: Box<dyn Proxy>) {
         let waker = Waker::from(Arc::new(LinkWaker {
             link: id,
-            shared: self.shared.clone(),
+            shared: sh.clone(),
         }));
         let mut l = LinkState { proxy, waker };
         for (from, m) in self.early.remove(&id).unwrap_or_default() {
@@ -214,7 +201,7 @@ impl Engine {
     }
 
     /// Takes every message that has arrived; whether there was one.
-    fn receive(&mut self) -> bool {
+    fn receive(&mut self, sh: &Shared) -> bool {
         let mut any = false;
         while let Some((msg, status)) = self
             .world
@@ -229,14 +216,12 @@ impl Engine {
                 continue;
             };
             if kind == Kind::Control {
-                self.shared
-                    .control
-                    .lock()
-                    .unwrap()
-                    .push((from, payload.to_vec()));
-                self.shared.control_cv.notify_all();
+                sh.control.lock().unwrap().push((from, payload.to_vec()));
+                sh.control_cv.notify_all();
                 continue;
             }
+            sh.received
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             match self.links.get_mut(&link) {
                 Some(l) => l
                     .proxy
@@ -245,26 +230,25 @@ impl Engine {
             }
         }
         if any {
-            self.collect_errors();
+            self.collect_errors(sh);
         }
         any
     }
 
-    fn collect_errors(&mut self) {
+    pub(crate) fn collect_errors(&mut self, sh: &Shared) {
         for l in self.links.values_mut() {
             if let Some(e) = l.proxy.take_error() {
                 tracing::error!("{e}");
-                self.shared.errors.lock().unwrap().push(e);
+                sh.errors.lock().unwrap().push(e);
             }
         }
     }
 
     /// Posts what the proxies queued and completes finished sends; whether any was posted.
-    fn flush(&mut self) -> bool {
+    fn flush(&mut self, sh: &Shared) -> bool {
         let out = std::mem::take(&mut self.out.0);
         let posted = !out.is_empty();
-        self.shared
-            .sent
+        sh.sent
             .fetch_add(out.len() as u64, std::sync::atomic::Ordering::Relaxed);
         for (to, m) in out {
             self.post(to, m);

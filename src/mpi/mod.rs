@@ -7,10 +7,12 @@
 //! rank has taken the value, a buffered link keeps its capacity, poison and retirement
 //! cross in both directions. Values cross as postcard bytes (`serde`).
 //!
-//! Every MPI call is made by one thread per rank, the *engine*, which polls non-blocking
-//! requests and runs the links' proxies; processes and tasks waiting on a link wait on
-//! local channels, so a green worker is never blocked by MPI. `src/mpi/README.md` has the
-//! protocol, the reasons and the figures.
+//! MPI is polled by a per-rank *engine* (non-blocking requests, the links' proxies), under
+//! one lock: idle green workers step it (through the scheduler's idle hook), so a reply
+//! wakes its task on the worker that received it; an engine thread steps it when no
+//! worker does. Processes and tasks waiting on a link wait on local channels, so a green
+//! worker is never blocked by MPI. `src/mpi/README.md` has the protocol, the reasons and
+//! the figures.
 //!
 //! Run a program using it under `mpirun -n R` (as root, with `--allow-run-as-root`; more
 //! ranks than cores, with `--oversubscribe`).
@@ -30,6 +32,7 @@
 //! world.finish().unwrap();
 //! ```
 
+mod drive;
 mod engine;
 mod link;
 mod wire;
@@ -44,7 +47,7 @@ use mpi::topology::Communicator;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use engine::{Command, Engine, Shared};
+use engine::{Command, Shared};
 use link::{DemandReader, DemandWriter, ReaderProxy, WriterProxy};
 
 use crate::{Receiver, Sender};
@@ -174,6 +177,8 @@ pub struct Ends<T> {
 pub struct World {
     rank: u32,
     size: u32,
+    /// MPI gave `MPI_THREAD_SERIALIZED` or more: workers may drive the engine.
+    serialized: bool,
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
     links: Mutex<Vec<u32>>,
@@ -182,8 +187,10 @@ pub struct World {
 static WORLD: OnceLock<Result<World, MpiError>> = OnceLock::new();
 
 impl World {
-    /// Initialises MPI (once: later calls return the same world) and starts this rank's
-    /// engine thread, which makes every MPI call from then on.
+    /// Initialises MPI (once: later calls return the same world, `MPI_THREAD_SERIALIZED`)
+    /// and starts this rank's engine thread; from then on, MPI calls are made under the
+    /// engine's lock, by that thread or by idle green workers (see `src/mpi/README.md`).
+    /// `OCCAMY_MPI_DRIVE=engine` leaves every call to the engine thread.
     ///
     /// # Blocking
     /// Blocks while MPI initialises (under `mpirun` it meets the other ranks).
@@ -435,6 +442,18 @@ impl World {
         rx.recv().expect("the engine thread ended")
     }
 
+    /// Whether idle green workers may step the engine (the default when MPI gave
+    /// `MPI_THREAD_SERIALIZED` or more); off, the engine thread alone does. For a
+    /// benchmark comparing the two in one run (`examples/mpi_bench.rs`).
+    #[doc(hidden)]
+    pub fn set_worker_driving(&self, on: bool) {
+        let o = std::sync::atomic::Ordering::SeqCst;
+        self.shared.workers_may.store(on && self.serialized, o);
+        if !on && self.shared.workers_drive.swap(false, o) {
+            self.shared.unpark();
+        }
+    }
+
     /// Sends `payload` to rank `to` as a control message (for the launcher's own
     /// exchanges: checks, reports, stops).
     #[cfg_attr(not(feature = "launcher"), allow(dead_code))] // the launcher's exchanges
@@ -461,24 +480,34 @@ fn start() -> Result<World, MpiError> {
     let thread = std::thread::Builder::new()
         .name("occamy-mpi".into())
         .spawn(move || {
-            // Funneled: this thread, which initialises MPI, makes every MPI call.
-            let Some((universe, _level)) = mpi::initialize_with_threading(mpi::Threading::Funneled)
+            // Serialized: MPI calls come from several threads, one at a time (the
+            // engine's lock); initialisation and finalisation from this one.
+            let Some((universe, level)) =
+                mpi::initialize_with_threading(mpi::Threading::Serialized)
             else {
                 let _ = tx.send(Err(MpiError::Init("MPI was initialised already".into())));
                 return;
             };
             let world = universe.world();
-            let _ = tx.send(Ok((world.rank() as u32, world.size() as u32)));
-            Engine::new(world, sh).run();
+            let serialized = matches!(level, mpi::Threading::Serialized | mpi::Threading::Multiple);
+            let _ = tx.send(Ok((world.rank() as u32, world.size() as u32, serialized)));
+            drive::run(sh, world);
             drop(universe); // MPI_Finalize, on the thread that initialised it
         })
         .map_err(|e| MpiError::Init(e.to_string()))?;
-    let (rank, size) = rx
+    let (rank, size, serialized) = rx
         .recv()
         .map_err(|_| MpiError::Init("the engine thread ended".into()))??;
+    let drive = std::env::var("OCCAMY_MPI_DRIVE").map_or(true, |v| v != "engine");
+    shared
+        .workers_may
+        .store(serialized && drive, std::sync::atomic::Ordering::SeqCst);
+    // One world per process, so this is the only registration.
+    let _ = crate::runtime::scheduler::set_idle_hook(Box::new(drive::Hook(shared.clone())));
     Ok(World {
         rank,
         size,
+        serialized,
         shared,
         thread: Mutex::new(Some(thread)),
         links: Mutex::new(Vec::new()),

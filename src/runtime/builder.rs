@@ -18,11 +18,12 @@ pub enum Scheduler {
     Threads,
     /// Async processes ([`Process::new_async`](crate::Process::new_async), kinds written
     /// async) as green tasks multiplexed on a pool of `workers` OS threads (0: one per
-    /// core), started for the run and stopped when it ends; blocking processes still get
+    /// core, or under an MPI launcher the node's cores divided among its ranks), started for the run and stopped when it ends; blocking processes still get
     /// their own OS thread, on the same channels. See the scheduler's design notes in
     /// `src/runtime/scheduler/README.md`.
     Green {
-        /// Worker threads (0: one per core).
+        /// Worker threads (0: one per core; under `mpirun`, cores / ranks on this node,
+        /// at least one).
         workers: usize,
     },
 }
@@ -47,14 +48,82 @@ impl Scheduler {
         }
     }
 
-    /// The worker count a green pool gets.
+    /// The worker count a green pool gets: `workers`, or for 0 one per core, shared among
+    /// the ranks of an MPI job on this node (see [`local_ranks`]), at least one.
     pub(crate) fn workers(self) -> usize {
         match self {
             Scheduler::Green { workers: 0 } | Scheduler::Threads => {
-                std::thread::available_parallelism().map_or(1, |n| n.get())
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                (cores / local_ranks()).max(1)
             }
             Scheduler::Green { workers } => workers,
         }
+    }
+}
+
+/// How many processes of an MPI job (or a Slurm step) share this node, from the launcher's
+/// environment (OpenMPI's `OMPI_COMM_WORLD_LOCAL_SIZE`, MPICH's `MPI_LOCALNRANKS`,
+/// Slurm's `SLURM_NTASKS_PER_NODE`); 1 outside one. Ranks on one node share its cores: a
+/// pool per rank of one worker per core would put several spinning workers on each.
+pub(crate) fn local_ranks() -> usize {
+    local_ranks_from(|k| std::env::var(k).ok())
+}
+
+fn local_ranks_from(var: impl Fn(&str) -> Option<String>) -> usize {
+    [
+        "OMPI_COMM_WORLD_LOCAL_SIZE",
+        "MPI_LOCALNRANKS",
+        "SLURM_NTASKS_PER_NODE",
+    ]
+    .iter()
+    .find_map(|k| {
+        let v = var(k)?;
+        let digits: String = v.trim().chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<usize>().ok().filter(|n| *n > 0)
+    })
+    .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_ranks_from;
+
+    #[test]
+    fn local_ranks_come_from_the_first_launcher_variable_set() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(local_ranks_from(env(&[])), 1);
+        assert_eq!(
+            local_ranks_from(env(&[("OMPI_COMM_WORLD_LOCAL_SIZE", "2")])),
+            2
+        );
+        assert_eq!(local_ranks_from(env(&[("MPI_LOCALNRANKS", "4")])), 4);
+        // Slurm's form may carry a repeat count: "2(x3)".
+        assert_eq!(
+            local_ranks_from(env(&[("SLURM_NTASKS_PER_NODE", "2(x3)")])),
+            2
+        );
+        assert_eq!(
+            local_ranks_from(env(&[
+                ("OMPI_COMM_WORLD_LOCAL_SIZE", "3"),
+                ("SLURM_NTASKS_PER_NODE", "8")
+            ])),
+            3
+        );
+        assert_eq!(
+            local_ranks_from(env(&[("OMPI_COMM_WORLD_LOCAL_SIZE", "0")])),
+            1
+        );
+        assert_eq!(
+            local_ranks_from(env(&[("OMPI_COMM_WORLD_LOCAL_SIZE", "x")])),
+            1
+        );
     }
 }
 

@@ -18,6 +18,7 @@
 //! reader.join().unwrap();
 //! ```
 
+mod hook;
 mod idle;
 mod state;
 mod task;
@@ -36,6 +37,8 @@ use std::task::{Context, Poll, Wake, Waker};
 use crossbeam_deque::{Injector, Stealer};
 use crossbeam_utils::sync::{Parker, Unparker};
 
+#[cfg_attr(not(feature = "mpi"), allow(unused_imports))]
+pub(crate) use hook::{set_idle_hook, IdleHook};
 use task::{Registry, Task, TaskRef};
 use worker::Core;
 

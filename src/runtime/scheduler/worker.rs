@@ -4,12 +4,13 @@
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{fence, AtomicPtr, Ordering::AcqRel, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Steal, Worker};
 use crossbeam_utils::sync::Parker;
 use crossbeam_utils::Backoff;
 
+use super::hook::{idle_hook, IdleHook};
 use super::task::{self, Header, TaskRef};
 use super::{lock, Shared};
 
@@ -21,6 +22,11 @@ const GLOBAL_INTERVAL: u32 = 61;
 const SEARCH_ROUNDS: u32 = 8;
 /// How long a thread that lost its core in `block_in_place` waits for one before exiting.
 const SPARE_KEEP_ALIVE: Duration = Duration::from_secs(10);
+/// How long a searcher whose idle hook last did work goes on searching (and calling the
+/// hook) before it parks: a peer's reply over MPI comes within a few microseconds to
+/// tens of them, and a worker parked by then costs an OS wake-up per message. Past
+/// `SEARCH_ROUNDS` it yields its core between rounds.
+const HOOK_LINGER: Duration = Duration::from_micros(200);
 
 /// What makes a thread a worker: its queues. It moves between threads in
 /// `block_in_place`, so everything per-worker lives here, not in the thread.
@@ -32,6 +38,8 @@ pub(super) struct Core {
     tick: u32,
     rng: u32,
     searching: bool,
+    /// When the idle hook last did work on this worker.
+    hook_worked: Option<Instant>,
 }
 
 impl Core {
@@ -44,6 +52,7 @@ impl Core {
             tick: 0,
             rng: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
             searching: false,
+            hook_worked: None,
         })
     }
 
@@ -128,6 +137,10 @@ impl Core {
         }
         self.park(shared);
         None
+    }
+
+    fn lingering(&self) -> bool {
+        self.hook_worked.is_some_and(|t| t.elapsed() < HOOK_LINGER)
     }
 
     fn park(&mut self, shared: &Shared) {
@@ -341,6 +354,10 @@ pub(super) fn thread_main(shared: Arc<Shared>, core: Option<Box<Core>>) {
             break;
         }
     }
+    if let Some(hook) = idle_hook() {
+        // Leaving at shutdown, perhaps while driving: as good as parking for good.
+        hook.parking();
+    }
     // Drop the core (its queues hold only tasks the shutdown sweep cancels) before
     // leaving the thread count, so the pool's drop sees every queue gone.
     let core = ctx.core.borrow_mut().take();
@@ -366,10 +383,19 @@ fn run(ctx: &Context) -> bool {
                     core.stop_searching(shared);
                     t
                 }
-                None => match core.search_or_park(shared) {
-                    Some(t) => t,
-                    None => continue,
-                },
+                None => {
+                    let found = match idle_hook() {
+                        None => core.search_or_park(shared),
+                        Some(hook) => {
+                            drop(slot);
+                            search_or_park_hooked(ctx, hook)
+                        }
+                    };
+                    match found {
+                        Some(t) => t,
+                        None => continue,
+                    }
+                }
             }
         };
         // No borrow of the core is held while the task runs: its wakes and spawns use it.
@@ -380,6 +406,67 @@ fn run(ctx: &Context) -> bool {
         }
         task.run();
     }
+}
+
+/// Calls the idle hook with no borrow of the core held (a task it wakes goes to this
+/// worker's run-next slot, which `schedule` reaches through the core); whether it did work.
+fn drive(ctx: &Context, hook: &dyn IdleHook) -> bool {
+    if !hook.poll() {
+        return false;
+    }
+    if let Some(core) = ctx.core.borrow_mut().as_mut() {
+        core.hook_worked = Some(Instant::now());
+    }
+    true
+}
+
+/// `Core::search_or_park` with an idle hook: the hook is called before the search and
+/// between its rounds; when it did work the worker looks at its own queues again (`None`:
+/// the tasks it woke wait there), still searching, so the search starts over while work
+/// flows; and it goes on past `SEARCH_ROUNDS` while the hook did work within
+/// `HOOK_LINGER`. Before parking it tells the hook.
+fn search_or_park_hooked(ctx: &Context, hook: &dyn IdleHook) -> Option<TaskRef> {
+    let shared = &*ctx.shared;
+    if drive(ctx, hook) {
+        return None;
+    }
+    let searching = {
+        let mut slot = ctx.core.borrow_mut();
+        let core = slot.as_mut()?;
+        if !core.searching {
+            core.searching = shared.idle.try_start_searching();
+        }
+        core.searching
+    };
+    if searching {
+        let backoff = Backoff::new();
+        let mut rounds = 0;
+        loop {
+            {
+                let mut slot = ctx.core.borrow_mut();
+                let core = slot.as_mut()?;
+                if let Some(t) = core.steal(shared) {
+                    core.stop_searching(shared);
+                    return Some(t);
+                }
+                if shared.is_shutdown() {
+                    return None;
+                }
+                rounds += 1;
+                if rounds >= SEARCH_ROUNDS && !core.lingering() {
+                    break;
+                }
+            }
+            if drive(ctx, hook) {
+                return None;
+            }
+            backoff.snooze();
+        }
+    }
+    hook.parking();
+    let mut slot = ctx.core.borrow_mut();
+    slot.as_mut()?.park(shared);
+    None
 }
 
 /// See [`super::block_in_place`].
