@@ -47,7 +47,8 @@ pub(super) struct RunArgs {
     #[arg(long, value_name = "WHICH", value_parser = ["threads", "green"])]
     scheduler: Option<String>,
     /// Worker threads of the green scheduler, whichever chose it (0: one per core; the
-    /// default is the file's `workers`, else one per core). No effect under threads.
+    /// default is the file's `workers`, else one per core, or under mpirun the node's
+    /// cores divided among its ranks). No effect under threads.
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
     /// Run as one rank of an MPI job (`mpirun -n R occamy run FILE`): every rank loads the
