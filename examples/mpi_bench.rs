@@ -144,15 +144,19 @@ fn raw_pingpong(w: &World, n: u64) -> f64 {
     })
 }
 
+/// The two links of a ping-pong between ranks 0 and 1: `ping` from 0 to 1, `pong` back.
+fn pingpong_links(w: &World, id: u32) -> (occamy::mpi::Ends<u64>, occamy::mpi::Ends<u64>) {
+    let link = |id, name, from, to| {
+        w.link::<u64>(&Link::rendezvous(id, name, [from], to))
+            .unwrap()
+    };
+    (link(id, "ping", 0, 1), link(id + 1, "pong", 1, 0))
+}
+
 /// The same through two rendezvous links, by two async occamy processes on the green
 /// scheduler (what a user writes).
 fn green_pingpong(w: &World, n: u64, id: u32) -> f64 {
-    let there = w
-        .link::<u64>(&Link::rendezvous(id, "ping", [0], 1))
-        .unwrap();
-    let back = w
-        .link::<u64>(&Link::rendezvous(id + 1, "pong", [1], 0))
-        .unwrap();
+    let (there, back) = pingpong_links(w, id);
     let warm = (n / 20).max(100);
     let rt = Runtime::new().scheduler(Scheduler::green());
     if w.rank() == 0 {
@@ -199,12 +203,7 @@ fn green_pingpong(w: &World, n: u64, id: u32) -> f64 {
 /// The same through two rendezvous links, by two blocking occamy processes (a thread
 /// each).
 fn occamy_pingpong(w: &World, n: u64, id: u32) -> f64 {
-    let there = w
-        .link::<u64>(&Link::rendezvous(id, "ping", [0], 1))
-        .unwrap();
-    let back = w
-        .link::<u64>(&Link::rendezvous(id + 1, "pong", [1], 0))
-        .unwrap();
+    let (there, back) = pingpong_links(w, id);
     let warm = (n / 20).max(100);
     if w.rank() == 0 {
         let (tx, rx) = (there.sender.unwrap(), back.receiver.unwrap());
