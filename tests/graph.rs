@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
-use common::{watchdog, LIMIT};
+use common::{blessing, golden, watchdog, LIMIT};
 use occamy::graph::{DotOptions, Graph};
 use occamy::graph::{EdgeRole, NodeRole};
 use occamy::network::Registry;
@@ -40,44 +40,6 @@ fn plain() -> DotOptions {
 fn collapsed() -> DotOptions {
     DotOptions {
         collapse_replicated: true,
-    }
-}
-
-fn blessing() -> bool {
-    std::env::var("OCCAMY_BLESS").is_ok_and(|v| !v.is_empty() && v != "0")
-}
-
-/// Compares `actual` with tests/golden/NAME, or rewrites it under OCCAMY_BLESS=1.
-fn golden(name: &str, actual: &str) {
-    let path = repo().join("tests/golden").join(name);
-    if blessing() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        eprintln!("blessed {}", path.display());
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot read the golden file {}: {e}\n  help: `OCCAMY_BLESS=1 cargo test --test graph` writes it",
-                path.display()
-            )
-        })
-        .replace("\r\n", "\n");
-    if expected != actual {
-        let line = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
-        panic!(
-            "{name} differs from the golden file at line {}:\n  expected: {:?}\n  actual:   {:?}\n\
-             --- actual output:\n{actual}\n  help: if the change is intended, \
-             `OCCAMY_BLESS=1 cargo test --test graph` rewrites the golden files",
-            line + 1,
-            expected.lines().nth(line).unwrap_or("<end>"),
-            actual.lines().nth(line).unwrap_or("<end>"),
-        );
     }
 }
 

@@ -381,13 +381,59 @@ fn stats_cover_every_rank_in_one_report() {
     assert_eq!(carried("slowed "), Some(4), "{}", run.stderr);
 }
 
+/// `--dot` under MPI: rank 0 draws the whole network after the run, every rank's
+/// processes coloured by rank, with the values each channel carried and how each
+/// process ended, whichever rank it ran on.
 #[cfg(feature = "mpi")]
 #[test]
-fn ctrl_c_on_mpirun_poisons_every_rank() {
-    use std::io::{BufRead, BufReader};
-    if mpirun_example(1, "occamy", &["--version"]).is_none() {
+fn dot_after_a_run_draws_every_rank() {
+    let dir = std::env::temp_dir().join(format!("occamy-mpi-dot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("slow.dot");
+    let out_s = out.to_str().unwrap();
+    let file = "tests/networks/mpi_slow.ron";
+    let Some(run) = mpirun_example(2, "occamy", &["run", file, "--dot", out_s]) else {
         return;
-    }
+    };
+    assert_eq!(run.code, Some(0), "{}\n{}", run.what, run.stderr);
+    let dot = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{out_s}: {e}"));
+    common::golden("mpi_slow_run.dot", &dot);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A deadlock through two ranks, drawn: both processes and both waits, under their plan
+/// names.
+#[cfg(feature = "mpi")]
+#[test]
+fn dot_after_a_deadlock_across_ranks_draws_the_cycle() {
+    let dir = std::env::temp_dir().join(format!("occamy-mpi-dl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("dl.dot");
+    let out_s = out.to_str().unwrap();
+    let file = "tests/networks/mpi_cross_deadlock.ron";
+    let args = ["run", file, "--deadlock-check-ms", "50", "--dot", out_s];
+    let Some(run) = mpirun_example(2, "occamy", &args) else {
+        return;
+    };
+    assert_eq!(run.code, Some(3), "{}\n{}", run.what, run.stderr);
+    let dot = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{out_s}: {e}"));
+    // (The nodes say the ranks.)
+    assert!(
+        dot.contains("deadlock: x waits to receive on a from y; y waits to receive on b from x"),
+        "{dot}"
+    );
+    assert_eq!(dot.matches("\\ndeadlocked\\n").count(), 2, "{dot}");
+    assert_eq!(dot.matches("penwidth=3.5").count(), 2, "{dot}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs tests/networks/mpi_forever.ron on 2 ranks, sends SIGINT to the pid `target`
+/// picks (given mpirun's) once a tick has crossed ranks, and gives back mpirun's exit
+/// status and stderr, both under the watchdog.
+#[cfg(feature = "mpi")]
+fn interrupted(target: fn(u32) -> u32) -> Option<(Option<i32>, String)> {
+    use std::io::{BufRead, BufReader};
+    mpirun_example(1, "occamy", &["--version"])?;
     let mut child = std::process::Command::new("mpirun")
         .args(["--allow-run-as-root", "--oversubscribe", "-n", "2"])
         .args([
@@ -411,23 +457,72 @@ fn ctrl_c_on_mpirun_poisons_every_rank() {
         line
     });
     assert_eq!(first.trim(), "0");
-    let pid = child.id().to_string();
+    let pid = target(child.id()).to_string();
     let sent = std::process::Command::new("kill")
         .args(["-INT", &pid])
         .status()
         .unwrap();
     assert!(sent.success());
     let mut err = child.stderr.take().unwrap();
-    let (code, stderr) = common::watchdog(common::LIMIT, "mpirun after Ctrl-C", move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut err, &mut s).unwrap();
-        (child.wait().unwrap().code(), s)
-    });
+    Some(common::watchdog(
+        common::LIMIT,
+        "mpirun after Ctrl-C",
+        move || {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut err, &mut s).unwrap();
+            (child.wait().unwrap().code(), s)
+        },
+    ))
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn ctrl_c_on_mpirun_poisons_every_rank() {
+    let Some((code, stderr)) = interrupted(|mpirun| mpirun) else {
+        return;
+    };
+    // OpenMPI's mpirun exits 1 for a job it aborted on a signal, whatever the ranks say.
     assert_ne!(code, Some(0), "exited 0 after Ctrl-C");
     assert!(
         stderr.contains("interrupted: poisoning the network"),
         "after Ctrl-C:\n--- stderr:\n{stderr}"
     );
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn an_interrupted_rank_poisons_every_rank_and_the_job_exits_130() {
+    // One of mpirun's `occamy` children: a rank (either will do).
+    let Some((code, stderr)) = interrupted(|mpirun| {
+        let ranks: Vec<u32> = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                // pid (comm) state ppid ...
+                let after = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
+                stat.contains("(occamy)")
+                    && after.split(' ').nth(1) == Some(mpirun.to_string().as_str())
+            })
+            .collect();
+        *ranks.iter().max().expect("mpirun's ranks are its children")
+    }) else {
+        return;
+    };
+    assert_eq!(code, Some(130), "--- stderr:\n{stderr}");
+    assert!(
+        stderr.contains("interrupted: poisoning the network"),
+        "--- stderr:\n{stderr}"
+    );
+    // Both ranks' processes ended by poison, in rank 0's one report.
+    for p in ["clock", "show"] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.trim_start().starts_with(p) && l.ends_with("poisoned")),
+            "no `{p} ... poisoned` line in\n{stderr}"
+        );
+    }
 }
 
 /// The checker refuses, at check time, a channel whose ends are on two ranks and whose

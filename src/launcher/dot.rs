@@ -176,7 +176,7 @@ pub(super) fn write_stopped_dot(
     write_graph(&graph, path)
 }
 
-fn write_graph(graph: &Graph, path: &Path) -> Result<(), String> {
+pub(super) fn write_graph(graph: &Graph, path: &Path) -> Result<(), String> {
     std::fs::write(path, graph.to_dot(&DotOptions::default()))
         .map_err(|e| format!("error: cannot write the graph to {}: {e}", path.display()))
 }

@@ -9,6 +9,7 @@
 //! whole network, as the single-machine launcher does, and sends every rank the worst
 //! exit status, which each exits with, so that `mpirun` exits with it too.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -265,7 +266,6 @@ fn run_on(reg: &Registry, a: &RunArgs, w: &World) -> u8 {
         }
     };
     let unsupported = [
-        (a.dot.is_some(), "--dot"),
         (a.record.is_some(), "--record"),
         (!a.feeds.is_empty(), "--feed"),
     ];
@@ -327,7 +327,17 @@ fn run_on(reg: &Registry, a: &RunArgs, w: &World) -> u8 {
         .map(|c| (c.name.clone(), c.ty.to_string()))
         .collect();
     let proxy_ends = proxy_ends(&plan, me);
-    let started = network::start_ranked(plan, reg, &runtime, w);
+    // Rank 0 keeps the plan to draw the run with --dot (every rank has the whole plan;
+    // rank 0 draws what every rank reports). Without it the start consumes the plan.
+    let (started, plan) = if me == 0 && a.dot.is_some() {
+        let started = network::start_ranked(Cow::Borrowed(&plan), reg, &runtime, w);
+        (started, Some(plan))
+    } else {
+        (
+            network::start_ranked(Cow::Owned(plan), reg, &runtime, w),
+            None,
+        )
+    };
     let error = started.as_ref().err().map(|e| format!("rank {me}: {e}"));
     let ok = agree(
         w,
@@ -368,8 +378,19 @@ fn run_on(reg: &Registry, a: &RunArgs, w: &World) -> u8 {
         proxy_ends,
     };
     let names: Vec<String> = chans.iter().map(|(n, _)| n.clone()).collect();
-    let report = supervise(a, w, running, &here, &names);
-    gather(a, w, report, (declared, &order, chans))
+    let (report, deadlock) = supervise(a, w, running, &here, &names);
+    let Some(whole) = gather(w, report) else {
+        return EXIT_FAILURE;
+    };
+    let (channels, processes) = merged(&whole, declared, &order, chans);
+    print_report(a, &whole, declared, (&channels, &processes));
+    if let (Some(path), Some(plan)) = (&a.dot, &plan) {
+        let stats = (channels.as_slice(), processes.as_slice());
+        if let Err(e) = write_dot(plan, stats, &whole, deadlock.as_ref(), path) {
+            eprintln!("{e}");
+        }
+    }
+    whole.code
 }
 
 /// Runs this rank's part to its end (or stops it), and says how it went.
@@ -379,7 +400,7 @@ fn supervise(
     mut running: network::Running,
     here: &look::Here,
     channel_names: &[String],
-) -> Report {
+) -> (Report, Option<DeadlockReport>) {
     let me = w.rank();
     let (int_tx, interrupted) = mpsc::channel();
     let _ = ctrlc::set_handler(move || {
@@ -401,6 +422,7 @@ fn supervise(
     };
     let mut stop: Option<u8> = None;
     let mut errors = Vec::new();
+    let mut cross = None;
     let mut rounds = Rounds::new(Duration::from_millis(a.deadlock_check_ms.max(100)));
     while !running.wait_timeout(Duration::from_millis(50)) {
         if interrupted.try_recv().is_ok() {
@@ -424,6 +446,7 @@ fn supervise(
             eprintln!("error: {rep}");
             errors.push(String::new());
             tell_all(&format!("a deadlock across ranks: {rep}"));
+            cross = Some(rep);
             stop = Some(EXIT_DEADLOCK);
         }
         if stop.is_some() {
@@ -446,7 +469,8 @@ fn supervise(
         // interrupt or a timeout here lists what ended, as one machine does (a deadlock
         // is its report alone).
         let listed = code != EXIT_OK && code != EXIT_DEADLOCK;
-        return report_of(code, errors, &channels, &processes, 0.0, listed);
+        let report = report_of(code, errors, &channels, &processes, 0.0, listed);
+        return (report, cross);
     }
     let report = running.wait();
     let mut code = EXIT_OK;
@@ -469,14 +493,15 @@ fn supervise(
         }
         tell_all(&format!("process `{}` on rank {me} failed", e.process));
     }
-    report_of(
+    let mine = report_of(
         code,
         errors,
         &report.channels,
         &report.processes,
         report.elapsed.as_secs_f64(),
         false,
-    )
+    );
+    (mine, report.deadlock)
 }
 
 fn report_of(
@@ -507,14 +532,18 @@ fn report_of(
     }
 }
 
-/// Every rank's report to rank 0, which prints one for the network; the worst exit
-/// status back to every rank.
-fn gather(a: &RunArgs, w: &World, mine: Report, plan: PlanFacts<'_>) -> u8 {
+/// Every rank's report to rank 0; the worst exit status back to every rank. Rank 0 gets
+/// every rank's report (its own first, then by rank) and the status; another rank an
+/// empty list and the status rank 0 sent; `None` if rank 0's answer did not decode.
+fn gather(w: &World, mine: Report) -> Option<Whole> {
     if w.rank() != 0 {
         send(w, 0, &Ctl::Report(mine));
         return match take(w, Some(0), Duration::MAX, |c| matches!(c, Ctl::Exit { .. })) {
-            Some((_, Ctl::Exit { code })) => code,
-            _ => EXIT_FAILURE,
+            Some((_, Ctl::Exit { code })) => Some(Whole {
+                code,
+                reports: Vec::new(),
+            }),
+            _ => None,
         };
     }
     let mut reports = vec![(0, mine)];
@@ -528,27 +557,31 @@ fn gather(a: &RunArgs, w: &World, mine: Report, plan: PlanFacts<'_>) -> u8 {
     for r in 1..w.size() {
         send(w, r, &Ctl::Exit { code });
     }
-    print_report(a, &reports, plan);
-    code
+    Some(Whole { code, reports })
 }
 
-/// What rank 0 keeps of the plan for the report: how many processes it declares, each
-/// process's place in it, and each channel's name and type.
-type PlanFacts<'a> = (
-    usize,
-    &'a std::collections::HashMap<String, usize>,
-    Vec<(String, String)>,
-);
+/// The network's run as rank 0 gathered it (other ranks: the status alone).
+struct Whole {
+    code: u8,
+    reports: Vec<(u32, Report)>,
+}
 
-fn print_report(a: &RunArgs, reports: &[(u32, Report)], (declared, order, names): PlanFacts<'_>) {
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    let mut processes: Vec<(usize, ProcessStats)> = reports
+/// Every rank's processes in plan order, and every channel of the plan with the most
+/// values any rank saw it carry (each side of a cross-rank channel counts the values it
+/// passed).
+fn merged(
+    whole: &Whole,
+    declared: usize,
+    order: &HashMap<String, usize>,
+    names: Vec<(String, String)>,
+) -> (Vec<ChannelStats>, Vec<ProcessStats>) {
+    let mut processes: Vec<(usize, ProcessStats)> = whole
+        .reports
         .iter()
         .flat_map(|(_, r)| &r.processes)
         .map(|(name, kind, ran, end)| {
             (
-                order.get(name).copied().unwrap_or(usize::MAX),
+                order.get(name).copied().unwrap_or(declared),
                 ProcessStats {
                     name: name.clone(),
                     kind: kind.as_str().into(),
@@ -559,40 +592,103 @@ fn print_report(a: &RunArgs, reports: &[(u32, Report)], (declared, order, names)
         })
         .collect();
     processes.sort_by_key(|(i, _)| *i);
-    let processes: Vec<ProcessStats> = processes.into_iter().map(|(_, p)| p).collect();
-    if reports.iter().any(|(_, r)| r.stopped) {
-        print_ran(&processes, declared);
+    let carried = |i: usize| {
+        whole
+            .reports
+            .iter()
+            .filter_map(|(_, r)| r.carried.get(i))
+            .max()
+            .copied()
+            .unwrap_or(0)
+    };
+    let channels = names
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, ty))| ChannelStats {
+            name,
+            ty,
+            carried: carried(i),
+        })
+        .collect();
+    (channels, processes.into_iter().map(|(_, p)| p).collect())
+}
+
+/// Rank 0 prints one report for the network, as the single-machine launcher does.
+fn print_report(
+    a: &RunArgs,
+    whole: &Whole,
+    declared: usize,
+    (channels, processes): (&[ChannelStats], &[ProcessStats]),
+) {
+    use std::io::Write;
+    if whole.reports.is_empty() {
+        return;
+    }
+    let _ = std::io::stdout().flush();
+    if whole.reports.iter().any(|(_, r)| r.stopped) {
+        print_ran(processes, declared);
     }
     if a.stats {
-        // Rank 0's own stats name every channel; a channel's count is the most any rank
-        // saw (each side of a cross-rank channel counts the values it passed).
-        let carried = |i: usize| {
-            reports
-                .iter()
-                .filter_map(|(_, r)| r.carried.get(i))
-                .max()
-                .copied()
-                .unwrap_or(0)
-        };
-        let channels: Vec<ChannelStats> = names
-            .into_iter()
-            .enumerate()
-            .map(|(i, (name, ty))| ChannelStats {
-                name,
-                ty,
-                carried: carried(i),
-            })
-            .collect();
-        print_stats(&channels, &processes);
-        let elapsed = reports.iter().map(|(_, r)| r.elapsed).fold(0.0, f64::max);
+        print_stats(channels, processes);
+        let elapsed = whole
+            .reports
+            .iter()
+            .map(|(_, r)| r.elapsed)
+            .fold(0.0, f64::max);
         eprintln!("run took {elapsed:.3}s");
     }
-    for (_, r) in reports {
+    for (_, r) in &whole.reports {
         // (An empty line stands for an error printed at once: a deadlock across ranks.)
         for e in r.errors.iter().filter(|e| !e.is_empty()) {
             eprintln!("error: {e}");
         }
     }
+}
+
+/// `--dot` under MPI: rank 0 draws the whole network, every rank's processes coloured by
+/// rank, with what every rank reported: values per channel, how each process ended, the
+/// errors, and a deadlock found on rank 0 or across ranks.
+fn write_dot(
+    plan: &network::Plan,
+    stats: (&[ChannelStats], &[ProcessStats]),
+    whole: &Whole,
+    deadlock: Option<&DeadlockReport>,
+    path: &std::path::Path,
+) -> Result<(), String> {
+    let mut graph = crate::graph::Graph::from_plan(plan);
+    graph.annotate_stats(stats.0, stats.1);
+    let shown = deadlock.map(ToString::to_string);
+    match whole.code {
+        EXIT_OK => graph.add_note("ended normally"),
+        EXIT_INTERRUPTED => graph.add_note("interrupted"),
+        _ => {}
+    }
+    for (_, r) in &whole.reports {
+        // A deadlock drawn below brings its own note.
+        for e in r.errors.iter().filter(|e| !e.is_empty()) {
+            if !shown.as_ref().is_some_and(|d| e.contains(d.as_str())) {
+                graph.add_note(format!("error: {e}"));
+            }
+        }
+    }
+    // The judgement across ranks names processes `x (rank 0)`; the graph's nodes are
+    // the plan's names.
+    if let Some(d) = deadlock {
+        let strip = |n: &String| match n.rfind(" (rank ") {
+            Some(i) if n.ends_with(')') => n[..i].to_string(),
+            _ => n.clone(),
+        };
+        let mut d = d.clone();
+        d.cycle = d.cycle.iter().map(strip).collect();
+        for b in &mut d.blocked {
+            b.name = strip(&b.name);
+            for op in &mut b.ops {
+                op.peers = op.peers.iter().map(strip).collect();
+            }
+        }
+        graph.annotate_deadlock(&d);
+    }
+    crate::launcher::dot::write_graph(&graph, path)
 }
 
 /// Per plan channel that crosses ranks, the ends this rank's proxy holds (writing,

@@ -351,12 +351,12 @@ pub fn load(
 /// processes, with the channels that cross ranks wired through `world`.
 #[cfg(feature = "mpi")]
 pub(crate) fn start_ranked(
-    plan: Plan,
+    plan: std::borrow::Cow<'_, Plan>,
     registry: &Registry,
     runtime: &Runtime,
     world: &crate::mpi::World,
 ) -> Result<Running, NetworkError> {
-    run::start_ranked(std::borrow::Cow::Owned(plan), registry, runtime, world)
+    run::start_ranked(plan, registry, runtime, world)
 }
 
 /// What [`load_with`] takes besides the file: param overrides and the number of ranks.

@@ -141,3 +141,48 @@ pub fn occamy(args: &[&str]) -> Run {
         .expect("cannot start the occamy binary");
     finish(child, &format!("occamy {}", args.join(" ")))
 }
+
+pub fn blessing() -> bool {
+    std::env::var("OCCAMY_BLESS").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Compares `actual` with tests/golden/NAME, or rewrites it under OCCAMY_BLESS=1.
+pub fn golden(name: &str, actual: &str) {
+    let bless = concat!(
+        "`OCCAMY_BLESS=1 cargo test --test ",
+        env!("CARGO_CRATE_NAME"),
+        "`"
+    );
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if blessing() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        eprintln!("blessed {}", path.display());
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot read the golden file {}: {e}\n  help: {bless} writes it",
+                path.display()
+            )
+        })
+        .replace("\r\n", "\n");
+    if expected != actual {
+        let line = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{name} differs from the golden file at line {}:\n  expected: {:?}\n  actual:   {:?}\n\
+             --- actual output:\n{actual}\n  help: if the change is intended, \
+             {bless} rewrites the golden files",
+            line + 1,
+            expected.lines().nth(line).unwrap_or("<end>"),
+            actual.lines().nth(line).unwrap_or("<end>"),
+        );
+    }
+}
