@@ -211,28 +211,42 @@ impl Engine {
             any = true;
             let from = status.source_rank() as u32;
             let (m, _) = (msg, status).matched_receive_vec::<u8>();
-            let Some((kind, link, payload)) = decode(&m) else {
-                tracing::warn!(from, "mpi: a message that is not occamy's; dropped");
-                continue;
-            };
-            if kind == Kind::Control {
-                sh.control.lock().unwrap().push((from, payload.to_vec()));
-                sh.control_cv.notify_all();
-                continue;
-            }
-            sh.received
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            match self.links.get_mut(&link) {
-                Some(l) => l
-                    .proxy
-                    .on_message(from, kind, payload, &l.waker, &mut self.out),
-                None => self.early.entry(link).or_default().push((from, m)),
+            match decode(&m) {
+                Some((Kind::Batch, _, payload)) => {
+                    for one in super::wire::batch(payload) {
+                        self.deliver(sh, from, one);
+                    }
+                }
+                Some(_) => self.deliver(sh, from, &m),
+                None => tracing::warn!(from, "mpi: a message that is not occamy's; dropped"),
             }
         }
         if any {
             self.collect_errors(sh);
         }
         any
+    }
+
+    /// Hands one received message to its link's proxy (or keeps it for a link not
+    /// registered yet), or a control message to whoever waits for it.
+    fn deliver(&mut self, sh: &Shared, from: u32, m: &[u8]) {
+        let Some((kind, link, payload)) = decode(m) else {
+            tracing::warn!(from, "mpi: a message that is not occamy's; dropped");
+            return;
+        };
+        if kind == Kind::Control {
+            sh.control.lock().unwrap().push((from, payload.to_vec()));
+            sh.control_cv.notify_all();
+            return;
+        }
+        sh.received
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match self.links.get_mut(&link) {
+            Some(l) => l
+                .proxy
+                .on_message(from, kind, payload, &l.waker, &mut self.out),
+            None => self.early.entry(link).or_default().push((from, m.to_vec())),
+        }
     }
 
     pub(crate) fn collect_errors(&mut self, sh: &Shared) {
@@ -250,7 +264,23 @@ impl Engine {
         let posted = !out.is_empty();
         sh.sent
             .fetch_add(out.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        // What one step queued for one rank goes as one MPI message: a reader's `Ack` and
+        // the reply its process sent next are queued by the same step (the process ran
+        // between two steps), so a ping-pong hop costs one MPI message, not two. The
+        // order of the messages for each rank is kept, as MPI keeps it between messages.
+        let mut to_each: Vec<(u32, Vec<Vec<u8>>)> = Vec::new();
         for (to, m) in out {
+            match to_each.iter_mut().find(|(r, _)| *r == to) {
+                Some((_, ms)) => ms.push(m),
+                None => to_each.push((to, vec![m])),
+            }
+        }
+        for (to, mut ms) in to_each {
+            let m = if ms.len() == 1 {
+                ms.pop().expect("one message")
+            } else {
+                super::wire::encode_batch(ms.iter().map(Vec::as_slice))
+            };
             self.post(to, m);
         }
         let mut still = Vec::with_capacity(self.sending.len());
