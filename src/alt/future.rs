@@ -44,8 +44,14 @@ impl<'a> Future for SelectFuture<'a> {
             .alt
             .as_deref_mut()
             .expect("SelectFuture polled after completion");
+        let mut again = false;
+        loop {
         let (sig, fired) = match &this.waiting {
-            None => match alt.begin(Some(cx.waker())) {
+            None => match if again {
+                alt.begin_again(Some(cx.waker()))
+            } else {
+                alt.begin(Some(cx.waker()))
+            } {
                 Begun::Done(index, event) => return Poll::Ready(this.complete(index, event)),
                 Begun::Waiting(sig) => {
                     this.waiting = Some(sig.clone());
@@ -74,14 +80,24 @@ impl<'a> Future for SelectFuture<'a> {
             },
         };
         match outcome {
-            None => Poll::Pending,
+            None => return Poll::Pending,
+            Some(Outcome::Retry(_)) => {
+                // Given back by a claimer (its remote reader left): enrol again, as if
+                // the claim had never happened; the timeouts still count from the start.
+                this.waiting = None;
+                this.mark = None;
+                this.timer.disarm();
+                alt.retry(&sig);
+                again = true;
+            }
             Some(o) => {
                 this.waiting = None;
                 this.mark = None;
                 this.timer.disarm();
                 let (index, event) = alt.finish(&sig, o);
-                Poll::Ready(this.complete(index, event))
+                return Poll::Ready(this.complete(index, event));
             }
+        }
         }
     }
 }

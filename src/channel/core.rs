@@ -26,7 +26,18 @@
 //!    so a sender that saw `Poisoned`, `Retired` or its own withdrawal takes its value back
 //!    alone. An extended rendezvous's claimer owns the claimed sender's value until it
 //!    completes it. The owner touches the value before queuing the slot, and afterwards
-//!    only as those outcomes allow (`Slot::take`'s contract).
+//!    only as those outcomes allow (`Slot::take`'s contract). A claimer that gives a soft
+//!    sender back (`Outcome::Retry`: a remote reader left before taking the value) hands
+//!    the value back with the same completing CAS as `Poisoned` or `Retired` do: it read
+//!    the value in place and never touches it after that CAS; the sender takes it back
+//!    only once it sees `Retry` (Acquire), and offers it again as a fresh attempt (a new
+//!    waiter, a new signal). A claimed sender is out of every queue (the claimer popped
+//!    it; its alt's other guards are stale once claimed and may have been dropped from
+//!    theirs), which is why a give-back cannot just put the signal back to `WAITING`: the
+//!    party must enrol again. Its own timeout cannot race the give-back: a claimed party
+//!    cannot withdraw, it waits for the claimer's outcome and finds its deadline passed
+//!    on the retry. A local reader cannot race it either: it skips a claimed sender, and
+//!    meets the retried one as any new waiter.
 //! 2. A signal fires at most once (CAS from `Waiting`); withdrawal (timeout, a dropped
 //!    future) is the same CAS, so it either wins or takes the result that won.
 //! 3. Poison and retirement fire every queued waiter under the channel lock and set a flag
@@ -547,7 +558,9 @@ pub(crate) enum ClaimNow {
     /// A sender, claimed (its signal is `CLAIMED`): its value stays in its slot until the
     /// claimer completes it.
     Claimed(Arc<dyn Waiter>),
-    Block,
+    /// Nothing to claim; `soft` says whether soft senders wait (left alone: see
+    /// `claim_now`).
+    Block { soft: bool },
     Poisoned,
     Retired,
 }
@@ -556,9 +569,13 @@ pub(crate) enum ClaimNow {
 /// Claims the first live waiting sender for an extended rendezvous (occam-pi's `??`, JCSP's
 /// `startRead`): unlike `recv_now`, the sender is not completed. It stays blocked, its value
 /// in its slot, until the claimer calls `Signal::complete` (`Ready` once the value was
-/// used, `Poisoned`/`Retired` to hand it back). Only for a rendezvous channel (its buffer,
-/// if it has one, is empty and stays so: values go straight from slot to claimer).
-pub(crate) fn claim_now(inner: &mut Inner) -> ClaimNow {
+/// used, `Poisoned`/`Retired` to hand it back, `Retry` to give a soft one back). Without
+/// `soft`, soft senders (`Signal::soft`: an alt's output guard, a send with a deadline)
+/// are passed over and stay queued in order: the claimer cannot yet promise that their
+/// value will be taken, and claiming one would commit its alt. Only for a rendezvous
+/// channel (its buffer, if it has one, is empty and stays so: values go straight from
+/// slot to claimer).
+pub(crate) fn claim_now(inner: &mut Inner, soft: bool) -> ClaimNow {
     if inner.poisoned {
         return ClaimNow::Poisoned;
     }
@@ -567,16 +584,38 @@ pub(crate) fn claim_now(inner: &mut Inner) -> ClaimNow {
         0,
         "claim on a channel with buffered values"
     );
+    let mut passed = WaitQueue::Empty;
+    let mut got = None;
     while let Some(w) = inner.sendq.pop_front() {
-        if w.signal().claim(w.guard()) {
-            inner.carried += 1;
-            return ClaimNow::Claimed(w);
+        let s = w.signal();
+        if !soft && s.is_soft() {
+            // Stale ones go, live ones stay (their order kept).
+            if s.outcome().is_none() && !s.is_claimed() {
+                passed.push_back(w);
+            }
+            continue;
         }
+        if s.claim(w.guard()) {
+            got = Some(w);
+            break;
+        }
+    }
+    let soft_waiting = !matches!(passed, WaitQueue::Empty);
+    if soft_waiting {
+        // The passed-over soft senders go back in front of those not yet looked at.
+        for w in std::mem::take(&mut inner.sendq).take_all() {
+            passed.push_back(w);
+        }
+        inner.sendq = passed;
+    }
+    if let Some(w) = got {
+        inner.carried += 1;
+        return ClaimNow::Claimed(w);
     }
     if inner.senders == 0 {
         return ClaimNow::Retired;
     }
-    ClaimNow::Block
+    ClaimNow::Block { soft: soft_waiting }
 }
 
 #[cfg(feature = "mpi")]
@@ -596,7 +635,9 @@ pub(crate) fn with_claimed<T: Send + 'static, R>(
 
 #[cfg(feature = "mpi")]
 /// Ends an extended rendezvous: `Ready` drops the sender's value (it was used), any other
-/// outcome leaves it in the slot for the sender to take back.
+/// outcome (`Retry` too: a give-back) leaves it in the slot for the sender to take back.
+/// The completing CAS (AcqRel) is the hand-over: the claimer touches the value no more
+/// after it, and the sender takes it only after seeing the outcome (Acquire).
 pub(crate) fn complete_claimed<T: Send + 'static>(w: Arc<dyn Waiter>, outcome: Outcome) {
     let used = match outcome {
         // SAFETY: the claimer owns a claimed sender's value until it completes it.

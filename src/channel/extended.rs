@@ -44,6 +44,22 @@ impl<T: Send + 'static> Claim<T> {
         complete_claimed::<T>(w, Outcome::Ready(g));
     }
 
+    /// Whether the claimed sender is soft (an alt's output guard, a send with a deadline):
+    /// it may be given back with [`Claim::retry`].
+    pub(crate) fn is_soft(&self) -> bool {
+        self.waiter.as_ref().expect("a live claim").signal().is_soft()
+    }
+
+    /// The value was not taken, and the soft sender had something else it could do: it
+    /// gets its value back with `Retry` and tries again from the start (its alt chooses
+    /// anew, its deadline still holds), as if it had never been claimed.
+    pub(crate) fn retry(mut self) {
+        let w = self.waiter.take().expect("a live claim");
+        debug_assert!(w.signal().is_soft(), "only a soft sender is given back");
+        let g = w.guard();
+        complete_claimed::<T>(w, Outcome::Retry(g));
+    }
+
     /// The value was not taken: the sender gets it back with `Poisoned` or `Retired`.
     pub(crate) fn refuse(mut self, poisoned: bool) {
         let w = self.waiter.take().expect("a live claim");
@@ -76,19 +92,34 @@ impl<T: Send + 'static> Receiver<T> {
     /// it must be cheap and lock nothing of the channel's). Poison gives
     /// `Err(Poisoned)`; no writers left, `Err(Retired)`.
     pub(crate) fn poll_claim(&self, waker: &Waker) -> Poll<Result<Claim<T>, RecvError>> {
+        match self.poll_claim_soft(waker, true) {
+            (Poll::Ready(r), _) => Poll::Ready(r),
+            (Poll::Pending, _) => Poll::Pending,
+        }
+    }
+
+    /// As [`poll_claim`](Self::poll_claim), but soft senders (see `claim_now`) are claimed
+    /// only with `soft`; the `bool` says whether soft senders were passed over (they stay
+    /// queued; `waker` is woken when another sender queues, not for those).
+    pub(crate) fn poll_claim_soft(
+        &self,
+        waker: &Waker,
+        soft: bool,
+    ) -> (Poll<Result<Claim<T>, RecvError>>, bool) {
         let mut inner = lock(&self.core.inner);
-        match claim_now(&mut inner) {
+        let r = match claim_now(&mut inner, soft) {
             ClaimNow::Claimed(w) => Poll::Ready(Ok(Claim {
                 waiter: Some(w),
                 _t: PhantomData,
             })),
             ClaimNow::Poisoned => Poll::Ready(Err(RecvError::Poisoned)),
             ClaimNow::Retired => Poll::Ready(Err(RecvError::Retired)),
-            ClaimNow::Block => {
+            ClaimNow::Block { soft } => {
                 inner.set_claimer(waker.clone());
-                Poll::Pending
+                return (Poll::Pending, soft);
             }
-        }
+        };
+        (r, false)
     }
 }
 
@@ -193,6 +224,7 @@ impl<T: Send + 'static> Offered<T> {
             Outcome::Poisoned(_) => Some(Offer::Closed { poisoned: true }),
             Outcome::Retired(_) => Some(Offer::Closed { poisoned: false }),
             Outcome::Withdrawn => unreachable!("nobody withdraws an offer"),
+            Outcome::Retry(_) => unreachable!("nobody claims an offer"),
         }
     }
 }
