@@ -310,6 +310,17 @@ struct Extra {
     /// values only on demand): woken, and forgotten, when a receiver queues. As for
     /// `claimer`, it is woken with this channel locked.
     demander: Option<Waker>,
+    /// A cross-rank writer proxy's stand-in for a remote reader that waits (the proxy holds
+    /// its demand): only `try_send` delivers to it (`send_stand_in`), so that a `try_send`
+    /// succeeds while a remote reader waits. Other senders never see it: a rendezvous send
+    /// must still wait until the remote reader took its value, which the proxy's claim
+    /// gives.
+    #[cfg(feature = "mpi")]
+    stand_in: Option<Arc<dyn Waiter>>,
+    /// A `try_send` found no reader (nor stand-in): the proxy, woken as `claimer`, asks the
+    /// reader rank for a demand.
+    #[cfg(feature = "mpi")]
+    tried: bool,
 }
 
 impl Inner {
@@ -369,6 +380,18 @@ impl Inner {
         if let Some(k) = self.extra.as_mut().and_then(|e| e.demander.take()) {
             k.wake();
         }
+    }
+
+    /// Registers (or with `None`, removes) a writer proxy's stand-in receiver.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn set_stand_in(&mut self, w: Option<Arc<dyn Waiter>>) {
+        self.extra().stand_in = w;
+    }
+
+    /// Whether a `try_send` failed since the last call (see `Extra::tried`).
+    #[cfg(feature = "mpi")]
+    pub(crate) fn take_tried(&mut self) -> bool {
+        self.extra.as_mut().is_some_and(|e| std::mem::take(&mut e.tried))
     }
 
     /// How many queued receivers still wait (their signal has not fired).
@@ -493,6 +516,36 @@ pub(crate) fn send_now<T: Send + 'static>(inner: &mut Inner, v: T) -> SendNow<T>
         return SendNow::Done(None);
     }
     SendNow::Block(v)
+}
+
+/// For `try_send` that found no reader: delivers `v` to a cross-rank proxy's stand-in
+/// (a remote reader waits), returning it to wake; else `Err(v)`, and the proxy (if any) is
+/// told that a `try_send` failed, so that it asks for a demand.
+#[cfg(feature = "mpi")]
+pub(crate) fn send_stand_in<T: Send + 'static>(
+    inner: &mut Inner,
+    v: T,
+) -> Result<Arc<dyn Waiter>, T> {
+    let Some(e) = inner.extra.as_mut() else {
+        return Err(v);
+    };
+    let Some(w) = e.stand_in.take() else {
+        if let Some(k) = &e.claimer {
+            e.tried = true;
+            k.wake_by_ref();
+        }
+        return Err(v);
+    };
+    let slot = slot_of::<T>(&w);
+    // SAFETY: we removed the stand-in from its place and hold the lock (a receiver's
+    // protocol, as in `send_now`): the value goes in before the CAS.
+    unsafe { slot.put(v) };
+    if slot.sig.fire(Outcome::Ready(slot.guard)) {
+        inner.carried += 1;
+        return Ok(w);
+    }
+    // SAFETY: as above; the CAS lost (the proxy withdrew it), so it will never look.
+    Err(unsafe { slot.take() }.expect("the value just put"))
 }
 
 /// Tries to receive with the channel locked.

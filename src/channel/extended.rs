@@ -228,3 +228,78 @@ impl<T: Send + 'static> Offered<T> {
         }
     }
 }
+
+/// A writer proxy's stand-in receiver (see `Extra::stand_in`): `try_send` fills it while
+/// a remote reader's demand is in hand.
+pub(crate) struct StandIn<T: Send + 'static>(Arc<Slot<T>>);
+
+impl<T: Send + 'static> Receiver<T> {
+    /// Registers a stand-in receiver that only `try_send` delivers to; its filling wakes
+    /// `waker`.
+    pub(crate) fn stand_in(&self, waker: &Waker) -> StandIn<T> {
+        let slot = Slot::<T>::owning(Signal::task(waker, 0), None);
+        lock(&self.core.inner).set_stand_in(Some(slot.clone()));
+        StandIn(slot)
+    }
+
+    /// Withdraws the stand-in: `Ok(None)` if withdrawn unfilled, `Ok(Some(v))` if a
+    /// `try_send` filled it first.
+    pub(crate) fn withdraw_stand_in(&self, s: StandIn<T>) -> Option<T> {
+        let mut inner = lock(&self.core.inner);
+        match s.0.sig.withdraw() {
+            Ok(()) => {
+                inner.set_stand_in(None);
+                None
+            }
+            // SAFETY: a receiver's slot that fired `Ready`: the value is ours.
+            Err(Some(Outcome::Ready(_))) => unsafe { s.0.take() },
+            Err(_) => None,
+        }
+    }
+
+    /// Whether a `try_send` found neither a reader nor a stand-in since the last call.
+    pub(crate) fn take_tried(&self) -> bool {
+        lock(&self.core.inner).take_tried()
+    }
+}
+
+impl<T: Send + 'static> StandIn<T> {
+    /// The value a `try_send` delivered, once it did.
+    pub(crate) fn filled(&self, waker: &Waker) -> Option<T> {
+        match self.0.sig.poll_outcome(waker)? {
+            // SAFETY: a receiver's slot that fired `Ready`: the value is ours.
+            Outcome::Ready(_) => unsafe { self.0.take() },
+            _ => None,
+        }
+    }
+}
+
+/// What [`Sender::offer_now`] found.
+pub(crate) enum OfferNow<T> {
+    /// A waiting reader took the value.
+    Taken,
+    /// No reader waits: the value back.
+    NoReader(T),
+    Closed { poisoned: bool },
+}
+
+impl<T: Send + 'static> Sender<T> {
+    /// Delivers `v` to a reader waiting now, or gives it back (a soft writer's value from
+    /// another rank, which must not wait here: its writer may do something else).
+    pub(crate) fn offer_now(&self, v: T) -> OfferNow<T> {
+        let mut inner = lock(&self.core.inner);
+        // Only waiting readers: a buffered link's values are not soft (see `WriterProxy`).
+        match send_now(&mut inner, v) {
+            SendNow::Done(w) => {
+                drop(inner);
+                if let Some(w) = w {
+                    w.signal().wake();
+                }
+                OfferNow::Taken
+            }
+            SendNow::Block(v) => OfferNow::NoReader(v),
+            SendNow::Poisoned(_) => OfferNow::Closed { poisoned: true },
+            SendNow::Retired(_) => OfferNow::Closed { poisoned: false },
+        }
+    }
+}

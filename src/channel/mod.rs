@@ -12,7 +12,7 @@ pub(crate) use self::core::{
     give_back, recv_now, send_now, Core, Inner, RecvNow, SendNow, Slot, Waiter,
 };
 #[cfg(feature = "mpi")]
-pub(crate) use extended::{Claim, Offer, Offered};
+pub(crate) use extended::{Claim, Offer, OfferNow, Offered, StandIn};
 pub use futures::{RecvFuture, SendFuture};
 
 use std::fmt;
@@ -276,6 +276,16 @@ impl<T: Send + 'static> Sender<T> {
         self.touch();
         let mut inner = lock(&self.core.inner);
         let r = send_now(&mut inner, value);
+        // A cross-rank link: no reader waits here, but a remote one may (its proxy's
+        // stand-in). Off the local paths: only a `try_send` that found no reader looks.
+        #[cfg(feature = "mpi")]
+        let r = match r {
+            SendNow::Block(v) => match core::send_stand_in(&mut inner, v) {
+                Ok(w) => SendNow::Done(Some(w)),
+                Err(v) => SendNow::Block(v),
+            },
+            r => r,
+        };
         drop(inner);
         tracing::trace!(channel = self.core.id, "try_send");
         match r {

@@ -27,6 +27,13 @@ pub(crate) enum Kind {
     /// Reader rank to writer rank: the value sent on demand found no reader any more
     /// (it left: an alt chose another guard, a timeout); it was not taken.
     Bounce = 7,
+    /// Writer rank to reader rank: the value of a *soft* writer (an alt's output guard, a
+    /// send with a deadline), sent against a `Demand`: taken only if a reader waits for it
+    /// on arrival, else sent back with `Bounce` (the writer tries again).
+    Offer = 8,
+    /// Writer rank to reader rank: soft writers wait here and no demand is in hand; send
+    /// a `Demand` when a reader waits.
+    Want = 9,
 }
 
 impl Kind {
@@ -39,6 +46,8 @@ impl Kind {
             5 => Kind::Control,
             6 => Kind::Demand,
             7 => Kind::Bounce,
+            8 => Kind::Offer,
+            9 => Kind::Want,
             _ => return None,
         })
     }
