@@ -391,7 +391,9 @@ impl Inner {
     /// Whether a `try_send` failed since the last call (see `Extra::tried`).
     #[cfg(feature = "mpi")]
     pub(crate) fn take_tried(&mut self) -> bool {
-        self.extra.as_mut().is_some_and(|e| std::mem::take(&mut e.tried))
+        self.extra
+            .as_mut()
+            .is_some_and(|e| std::mem::take(&mut e.tried))
     }
 
     /// How many queued receivers still wait (their signal has not fired).
@@ -613,7 +615,9 @@ pub(crate) enum ClaimNow {
     Claimed(Arc<dyn Waiter>),
     /// Nothing to claim; `soft` says whether soft senders wait (left alone: see
     /// `claim_now`).
-    Block { soft: bool },
+    Block {
+        soft: bool,
+    },
     Poisoned,
     Retired,
 }

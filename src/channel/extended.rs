@@ -47,7 +47,11 @@ impl<T: Send + 'static> Claim<T> {
     /// Whether the claimed sender is soft (an alt's output guard, a send with a deadline):
     /// it may be given back with [`Claim::retry`].
     pub(crate) fn is_soft(&self) -> bool {
-        self.waiter.as_ref().expect("a live claim").signal().is_soft()
+        self.waiter
+            .as_ref()
+            .expect("a live claim")
+            .signal()
+            .is_soft()
     }
 
     /// The value was not taken, and the soft sender had something else it could do: it
@@ -280,7 +284,9 @@ pub(crate) enum OfferNow<T> {
     Taken,
     /// No reader waits: the value back.
     NoReader(T),
-    Closed { poisoned: bool },
+    Closed {
+        poisoned: bool,
+    },
 }
 
 impl<T: Send + 'static> Sender<T> {

@@ -103,9 +103,9 @@ impl<T: Serialize + Send + 'static> WriterProxy<T> {
             self.close(true);
             return false;
         };
-        // Firm `Data`: the `try_send` has returned, so the value cannot go back; it waits
-        // on the reader rank for a reader, as a buffered value would.
-        out.push(self.reader, Kind::Data, self.link, &bytes);
+        // The `try_send` has returned, so the value cannot go back: if its reader left, it
+        // waits on the reader rank for the next, as a buffered value would.
+        out.push(self.reader, Kind::Tried, self.link, &bytes);
         self.demand = self.demand.saturating_sub(1);
         self.credits = self.credits.saturating_sub(1);
         self.claimed.push_back(None);
@@ -309,8 +309,14 @@ impl<T: DeserializeOwned + Send + 'static> ReaderProxy<T> {
 impl<T: DeserializeOwned + Send + 'static> Proxy for ReaderProxy<T> {
     fn on_message(&mut self, from: u32, kind: Kind, p: &[u8], waker: &Waker, out: &mut Out) {
         let Some(tx) = &self.tx else { return };
+        if kind == Kind::Tried {
+            // It answers a demand of ours, as an `Offer` would.
+            if let Some(w) = self.wants.iter_mut().find(|w| w.0 == from) {
+                w.2 = w.2.saturating_sub(1);
+            }
+        }
         match kind {
-            Kind::Data => match postcard::from_bytes::<T>(p) {
+            Kind::Data | Kind::Tried => match postcard::from_bytes::<T>(p) {
                 Ok(v) => match tx.offer(v, waker) {
                     Offer::Waiting(o) => self.offered.push((from, o)),
                     o => {

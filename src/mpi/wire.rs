@@ -34,6 +34,9 @@ pub(crate) enum Kind {
     /// Writer rank to reader rank: soft writers wait here and no demand is in hand; send
     /// a `Demand` when a reader waits.
     Want = 9,
+    /// Writer rank to reader rank: a `try_send`'s value, answering a `Demand`. The send
+    /// has returned, so it cannot come back: offered like `Data`.
+    Tried = 10,
 }
 
 impl Kind {
@@ -48,6 +51,7 @@ impl Kind {
             7 => Kind::Bounce,
             8 => Kind::Offer,
             9 => Kind::Want,
+            10 => Kind::Tried,
             _ => return None,
         })
     }
