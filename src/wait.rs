@@ -598,6 +598,66 @@ mod claim_models {
         set_waker_versus(true);
     }
 
+    /// A give-back (`Retry`) racing the party's own timeout: the party either withdrew
+    /// before the claim (the claimer got nothing) or is given back exactly once and sees
+    /// `Retry`, never left asleep.
+    #[test]
+    fn give_back_versus_withdraw_versus_park() {
+        loom::model(|| {
+            let s = Arc::new(Signal::thread(0).soft());
+            let s1 = s.clone();
+            let claimer = thread::spawn(move || {
+                let won = s1.claim(1);
+                if won {
+                    s1.complete(Outcome::Retry(1));
+                    s1.wake();
+                }
+                won
+            });
+            let o = match s.withdraw() {
+                Ok(()) => Outcome::Withdrawn,
+                Err(Some(o)) => o,
+                Err(None) => s.block(None, |sleep| sleep()),
+            };
+            let claimed = claimer.join().unwrap();
+            assert!(s.is_soft(), "the soft flag survives every transition");
+            if claimed {
+                assert_eq!(o, Outcome::Retry(1));
+            } else {
+                assert_eq!(o, Outcome::Withdrawn);
+            }
+        });
+    }
+
+    /// A party given back and enrolled again (a fresh signal, as `retry` does) races a
+    /// local peer firing it: the peer never fires the given-back signal, and the new one
+    /// is settled once.
+    #[test]
+    fn give_back_then_a_local_peer() {
+        loom::model(|| {
+            let old = Arc::new(Signal::thread(0).soft());
+            assert!(old.claim(0));
+            let o1 = old.clone();
+            let peer = thread::spawn(move || o1.fire(Outcome::Ready(0)));
+            old.complete(Outcome::Retry(0));
+            old.wake();
+            assert!(!peer.join().unwrap(), "a peer fired a claimed party");
+            assert_eq!(old.outcome(), Some(Outcome::Retry(0)));
+            let new = Arc::new(Signal::thread(0).soft());
+            let n1 = new.clone();
+            let peer = thread::spawn(move || {
+                let won = n1.fire(Outcome::Ready(0));
+                if won {
+                    n1.wake();
+                }
+                won
+            });
+            let o = new.block(None, |sleep| sleep());
+            assert!(peer.join().unwrap());
+            assert_eq!(o, Outcome::Ready(0));
+        });
+    }
+
     #[test]
     fn claim_versus_withdraw() {
         loom::model(|| {

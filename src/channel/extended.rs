@@ -104,13 +104,16 @@ impl<T: Send + 'static> Receiver<T> {
 
     /// As [`poll_claim`](Self::poll_claim), but soft senders (see `claim_now`) are claimed
     /// only with `soft`; the `bool` says whether soft senders were passed over (they stay
-    /// queued; `waker` is woken when another sender queues, not for those).
+    /// queued; `waker` is woken when another sender queues, not for those), or a
+    /// `try_send` found no reader since the last call (read under the same lock, so the
+    /// firm path takes no second one).
     pub(crate) fn poll_claim_soft(
         &self,
         waker: &Waker,
         soft: bool,
     ) -> (Poll<Result<Claim<T>, RecvError>>, bool) {
         let mut inner = lock(&self.core.inner);
+        let tried = inner.take_tried();
         let r = match claim_now(&mut inner, soft) {
             ClaimNow::Claimed(w) => Poll::Ready(Ok(Claim {
                 waiter: Some(w),
@@ -120,10 +123,10 @@ impl<T: Send + 'static> Receiver<T> {
             ClaimNow::Retired => Poll::Ready(Err(RecvError::Retired)),
             ClaimNow::Block { soft } => {
                 inner.set_claimer(waker.clone());
-                return (Poll::Pending, soft);
+                return (Poll::Pending, soft || tried);
             }
         };
-        (r, false)
+        (r, tried)
     }
 }
 
@@ -259,11 +262,6 @@ impl<T: Send + 'static> Receiver<T> {
             Err(Some(Outcome::Ready(_))) => unsafe { s.0.take() },
             Err(_) => None,
         }
-    }
-
-    /// Whether a `try_send` found neither a reader nor a stand-in since the last call.
-    pub(crate) fn take_tried(&self) -> bool {
-        lock(&self.core.inner).take_tried()
     }
 }
 

@@ -211,10 +211,9 @@ impl<T: Serialize + Send + 'static> Proxy for WriterProxy<T> {
         }
         let Some(rx) = &self.rx else { return };
         if self.rendezvous {
-            // Soft writers (or a `try_send`) wait for a remote reader: ask for a demand,
-            // once until one comes.
-            let tried = rx.take_tried();
-            if (soft_waiting || tried) && self.demand == 0 && !self.want_sent {
+            // Soft writers wait (or a `try_send` failed) for a remote reader: ask for a
+            // demand, once until one comes.
+            if soft_waiting && self.demand == 0 && !self.want_sent {
                 out.push(self.reader, Kind::Want, self.link, &[]);
                 self.want_sent = true;
             }
