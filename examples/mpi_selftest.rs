@@ -9,14 +9,23 @@
 //! `farm` and `farm_buffered` (one writer on rank 0, readers on every rank: values go on
 //! demand, each to exactly one reader), `kill` (rank 1 kills itself with SIGKILL while rank 0 waits on it),
 //! `handoff` (green ping-pong whose gaps make the engine's driver change hands, with a
-//! thread process sending meanwhile).
+//! thread process sending meanwhile), `rendezvous_soft` (as `rendezvous`, the writer an
+//! alt with an output guard and a timeout), `guard_timeout` (an output guard on a link
+//! whose reader does not read: the timeout fires and the value is not taken), `guard_two`
+//! (output guards to readers on two ranks, one reading: each value goes there, the other
+//! guard is never committed), `guard_stress` (output guards racing a remote reader that
+//! keeps timing out: every value the writer saw taken arrived, and no other),
+//! `try_send` (succeeds only while a remote reader waits).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use occamy::mpi::{Link, World};
-use occamy::{alt, buffered, par, Process, RecvError, SendError, SendTimeoutError};
+use occamy::{
+    alt, buffered, par, Process, RecvError, RecvTimeoutError, SendError, SendTimeoutError,
+    TrySendError,
+};
 
 const HANDOFF_N: u64 = 400;
 
@@ -27,7 +36,12 @@ fn main() {
     let w = World::init().expect("mpi init");
     assert!(w.size() >= 2, "run under mpirun -n 2 (or more)");
     match name.as_str() {
-        "rendezvous" => rendezvous(w),
+        "rendezvous" => rendezvous(w, false),
+        "rendezvous_soft" => rendezvous(w, true),
+        "guard_timeout" => guard_timeout(w),
+        "guard_two" => guard_two(w),
+        "guard_stress" => guard_stress(w),
+        "try_send" => try_send(w),
         "buffered" => buffered_link(w),
         "shared" => shared(w),
         "alt_fair" => alt_fair(w),
@@ -47,7 +61,9 @@ fn main() {
 /// send has returned. Rank 1 asks 50 times before it reads `a`: every answer must be
 /// "not yet" (a send completing before its reader took the value would show within a
 /// few: it was started before the first question). After the read, it asks until "yes".
-fn rendezvous(w: &World) {
+/// With `soft`, the writer is an alt with the output guard and a long timeout (a soft
+/// writer, claimed only against the remote reader's demand): the same must hold.
+fn rendezvous(w: &World, soft: bool) {
     let a = w.link::<u64>(&Link::rendezvous(1, "a", [0], 1)).unwrap();
     let ask = w.link::<()>(&Link::rendezvous(2, "ask", [1], 0)).unwrap();
     let ctl = w.link::<bool>(&Link::rendezvous(3, "ctl", [0], 1)).unwrap();
@@ -61,7 +77,15 @@ fn rendezvous(w: &World) {
         let d = done.clone();
         par([
             Process::new("writer", move || -> occamy::Result {
-                tx.send(42)?;
+                if soft {
+                    let sent = alt! {
+                        send(tx, 42) -> r => { r.unwrap(); true }
+                        after(Duration::from_secs(600)) => false,
+                    };
+                    assert!(sent, "the alt timed out");
+                } else {
+                    tx.send(42)?;
+                }
                 d.store(true, Ordering::SeqCst);
                 Ok(())
             }),
@@ -400,4 +424,191 @@ fn handoff(w: &World) {
         ])
         .unwrap();
     }
+}
+
+/// Rank 0 offers a value on `a` in an alt with a timeout while rank 1 does not read: the
+/// timeout must win, and rank 1, reading later with a deadline, sees nothing. Then a
+/// `send_timeout` (soft too) meets a demand rank 1 left behind (its reader timed out):
+/// its value is bounced back, and the send times out with its value.
+fn guard_timeout(w: &World) {
+    let a = w.link::<u64>(&Link::rendezvous(1, "a", [0], 1)).unwrap();
+    let ctl = w.link::<()>(&Link::rendezvous(2, "ctl", [0], 1)).unwrap();
+    let back = w.link::<()>(&Link::rendezvous(3, "back", [1], 0)).unwrap();
+    if w.rank() == 0 {
+        let (tx, ctl, back) = (
+            a.sender.unwrap(),
+            ctl.sender.unwrap(),
+            back.receiver.unwrap(),
+        );
+        let sent = alt! {
+            send(tx, 7) -> r => { r.unwrap(); true }
+            after(Duration::from_millis(300)) => false,
+        };
+        assert!(!sent, "an output guard was chosen though nobody read");
+        ctl.send(()).unwrap();
+        back.recv().unwrap();
+        match tx.send_timeout(8, Duration::from_millis(300)) {
+            Err(SendTimeoutError::Timeout(8)) => {}
+            other => panic!("a send nobody read: {other:?}"),
+        }
+        ctl.send(()).unwrap();
+    } else if w.rank() == 1 {
+        let (rx, ctl, back) = (
+            a.receiver.unwrap(),
+            ctl.receiver.unwrap(),
+            back.sender.unwrap(),
+        );
+        ctl.recv().unwrap();
+        let got = rx.recv_timeout(Duration::from_millis(300));
+        assert!(nothing(&got), "{}: {got:?}", "the alt's value was taken");
+        back.send(()).unwrap();
+        ctl.recv().unwrap();
+        let got = rx.recv_timeout(Duration::from_millis(300));
+        assert!(nothing(&got), "{}: {got:?}", "the timed-out send's value");
+    }
+}
+
+/// Rank 0 runs 20 alts, each with output guards on `a` (read on rank 1) and `b` (read on
+/// rank 2, which does not read): each must choose `a` (a committed `b` guard would hang
+/// the alt), and rank 2, reading `b` afterwards with a deadline, sees nothing.
+fn guard_two(w: &World) {
+    const N: u64 = 20;
+    let a = w.link::<u64>(&Link::rendezvous(1, "a", [0], 1)).unwrap();
+    let b = w.link::<u64>(&Link::rendezvous(2, "b", [0], 2)).unwrap();
+    let d1 = w.link::<()>(&Link::rendezvous(3, "d1", [0], 1)).unwrap();
+    let d2 = w.link::<()>(&Link::rendezvous(4, "d2", [0], 2)).unwrap();
+    match w.rank() {
+        0 => {
+            let (ta, tb) = (a.sender.unwrap(), b.sender.unwrap());
+            for i in 0..N {
+                let g = alt! {
+                    send(ta, i) -> r => { r.unwrap(); 0 }
+                    send(tb, 100 + i) -> r => { r.unwrap(); 1 }
+                };
+                assert_eq!(g, 0, "alt {i} chose the guard nobody reads");
+            }
+            d1.sender.unwrap().send(()).unwrap();
+            d2.sender.unwrap().send(()).unwrap();
+        }
+        1 => {
+            let rx = a.receiver.unwrap();
+            for i in 0..N {
+                assert_eq!(rx.recv(), Ok(i));
+            }
+            d1.receiver.unwrap().recv().unwrap();
+        }
+        2 => {
+            d2.receiver.unwrap().recv().unwrap();
+            let got = b.receiver.unwrap().recv_timeout(Duration::from_millis(300));
+            assert!(nothing(&got), "{}: {got:?}", "a value of b was taken");
+        }
+        _ => {}
+    }
+}
+
+/// Rank 0 runs 300 alts {send on `a`, a 500 µs timeout}; rank 1 reads `a` in alts with a
+/// 300 µs timeout, so that offers and demands keep crossing readers that left (bounces,
+/// give-backs). Whatever the timing, the values rank 1 got are exactly those whose guard
+/// rank 0 saw chosen, in order.
+fn guard_stress(w: &World) {
+    const N: u64 = 300;
+    let a = w.link::<u64>(&Link::rendezvous(1, "a", [0], 1)).unwrap();
+    let done = w
+        .link::<Vec<u64>>(&Link::rendezvous(2, "done", [0], 1))
+        .unwrap();
+    if w.rank() == 0 {
+        let tx = a.sender.unwrap();
+        let mut sent = Vec::new();
+        for i in 0..N {
+            let took = alt! {
+                send(tx, i) -> r => { r.unwrap(); true }
+                after(Duration::from_micros(500)) => false,
+            };
+            if took {
+                sent.push(i);
+            }
+        }
+        println!("guard_stress: {} of {N} taken", sent.len());
+        done.sender.unwrap().send(sent).unwrap();
+    } else if w.rank() == 1 {
+        let (rx, done) = (a.receiver.unwrap(), done.receiver.unwrap());
+        let mut got = Vec::new();
+        let sent = loop {
+            let step = alt! {
+                recv(rx) -> v => { got.push(v.unwrap()); None }
+                recv(done) -> s => Some(s.unwrap()),
+                after(Duration::from_micros(300)) => None,
+            };
+            if let Some(s) = step {
+                break s;
+            }
+        };
+        // A value whose guard was chosen may still be on its way: rank 0's `done` left
+        // after it, and MPI keeps their order, so it is queued here by now.
+        while let Ok(v) = rx.recv_timeout(Duration::from_millis(200)) {
+            got.push(v);
+        }
+        assert_eq!(got, sent, "values taken and values seen taken differ");
+    }
+}
+
+/// `try_send` on a link: `Full` while rank 1 does not read (50 tries), `Ok` once it waits
+/// to read (tried until then), and the value arrives once; `Full` again after.
+fn try_send(w: &World) {
+    let a = w.link::<u64>(&Link::rendezvous(1, "a", [0], 1)).unwrap();
+    let go = w.link::<()>(&Link::rendezvous(2, "go", [0], 1)).unwrap();
+    let back = w.link::<()>(&Link::rendezvous(3, "back", [1], 0)).unwrap();
+    if w.rank() == 0 {
+        let (tx, go, back) = (
+            a.sender.unwrap(),
+            go.sender.unwrap(),
+            back.receiver.unwrap(),
+        );
+        for i in 0..50 {
+            match tx.try_send(1) {
+                Err(TrySendError::Full(1)) => {}
+                other => panic!("try {i} with no reader waiting: {other:?}"),
+            }
+        }
+        go.send(()).unwrap();
+        let mut tries = 0u64;
+        loop {
+            tries += 1;
+            match tx.try_send(5) {
+                Ok(()) => break,
+                Err(TrySendError::Full(5)) => std::thread::yield_now(),
+                Err(e) => panic!("try_send: {e:?}"),
+            }
+        }
+        println!("try_send: succeeded after {tries} tries");
+        back.recv().unwrap();
+        for i in 0..50 {
+            match tx.try_send(6) {
+                Err(TrySendError::Full(6)) => {}
+                other => panic!("try {i} after the read: {other:?}"),
+            }
+        }
+        go.send(()).unwrap();
+    } else if w.rank() == 1 {
+        let (rx, go, back) = (
+            a.receiver.unwrap(),
+            go.receiver.unwrap(),
+            back.sender.unwrap(),
+        );
+        go.recv().unwrap();
+        assert_eq!(rx.recv(), Ok(5));
+        back.send(()).unwrap();
+        go.recv().unwrap();
+        let got = rx.recv_timeout(Duration::from_millis(200));
+        assert!(nothing(&got), "{}: {got:?}", "a second value arrived");
+    }
+}
+
+/// Nothing came: the deadline passed, or the writer rank's end has gone (its writer is
+/// done) with no value left.
+fn nothing<T>(got: &Result<T, RecvTimeoutError>) -> bool {
+    matches!(
+        got,
+        Err(RecvTimeoutError::Timeout | RecvTimeoutError::Retired)
+    )
 }

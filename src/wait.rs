@@ -43,8 +43,18 @@ const CLAIMED: usize = 1 << (usize::BITS - 2);
 /// alone (the waiter looks at the state again once it has cleared it), so that the common
 /// path, a wake, reads the waker with no lock.
 const REGISTERING: usize = 1 << (usize::BITS - 3);
+/// Set at creation on the signal of a *soft* party: one that could do something else than
+/// complete this operation (an alt, a send with a deadline). An extended rendezvous's
+/// claimer that cannot yet know whether the value will be taken (a cross-rank proxy with
+/// no remote reader's demand in hand) leaves a soft party alone, and may give a claimed
+/// one back (`Outcome::Retry`). Never changed after creation, so it costs the local paths
+/// nothing: the CAS that settles a signal keeps it like the other flags.
+const SOFT: usize = 1 << (usize::BITS - 4);
+/// The outcome `Retry(guard)`: a claimed party given back by its claimer (with the guard
+/// index in the usual place). Only `Signal::complete` sets it, from `CLAIMED`.
+const RETRY: usize = 1 << (usize::BITS - 5);
 /// The bits that are not the state proper.
-const FLAGS: usize = PARKED | REGISTERING;
+const FLAGS: usize = PARKED | REGISTERING | SOFT;
 const READY: usize = 1;
 const RETIRED: usize = 2;
 const POISONED: usize = 3;
@@ -61,6 +71,10 @@ pub(crate) enum Outcome {
     Poisoned(usize),
     /// The party withdrew itself (a deadline passed, or its future was dropped).
     Withdrawn,
+    /// The claimer of that guard (an extended rendezvous) gave the party back without
+    /// using its value: nothing happened, and the party (an alt, a send with a deadline)
+    /// tries again from the start, its value its own again. Only soft parties get it.
+    Retry(usize),
 }
 
 impl Outcome {
@@ -70,6 +84,7 @@ impl Outcome {
             Outcome::Retired(g) => (g << 2) | RETIRED,
             Outcome::Poisoned(g) => (g << 2) | POISONED,
             Outcome::Withdrawn => WITHDRAWN,
+            Outcome::Retry(g) => RETRY | (g << 2),
         }
     }
 
@@ -77,6 +92,9 @@ impl Outcome {
         let s = s & !FLAGS;
         if s & CLAIMED != 0 {
             return None;
+        }
+        if s & RETRY != 0 {
+            return Some(Outcome::Retry((s & !RETRY) >> 2));
         }
         let g = s >> 2;
         match s & 3 {
@@ -146,6 +164,19 @@ impl Signal {
             target: Target::Task(UnsafeCell::new(waker.clone())),
             owner,
         }
+    }
+
+    /// Marks a new signal *soft* (see `SOFT`): its party has something else it could do.
+    /// Only before anyone else sees the signal.
+    pub(crate) fn soft(self) -> Signal {
+        self.state.store(SOFT, Ordering::Relaxed);
+        self
+    }
+
+    /// Whether the party is soft (see [`Signal::soft`]).
+    #[inline]
+    pub(crate) fn is_soft(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & SOFT != 0
     }
 
     /// The process waiting on it (0: none).
@@ -426,8 +457,11 @@ mod tests {
             Outcome::Retired(3),
             Outcome::Poisoned(1 << 20),
             Outcome::Withdrawn,
+            Outcome::Retry(0),
+            Outcome::Retry(5),
         ] {
             assert_eq!(Outcome::decode(o.encode()), Some(o));
+            assert_eq!(Outcome::decode(o.encode() | SOFT | PARKED), Some(o));
         }
         assert_eq!(Outcome::decode(WAITING), None);
     }
@@ -562,6 +596,66 @@ mod claim_models {
     #[test]
     fn set_waker_versus_claim_and_complete() {
         set_waker_versus(true);
+    }
+
+    /// A give-back (`Retry`) racing the party's own timeout: the party either withdrew
+    /// before the claim (the claimer got nothing) or is given back exactly once and sees
+    /// `Retry`, never left asleep.
+    #[test]
+    fn give_back_versus_withdraw_versus_park() {
+        loom::model(|| {
+            let s = Arc::new(Signal::thread(0).soft());
+            let s1 = s.clone();
+            let claimer = thread::spawn(move || {
+                let won = s1.claim(1);
+                if won {
+                    s1.complete(Outcome::Retry(1));
+                    s1.wake();
+                }
+                won
+            });
+            let o = match s.withdraw() {
+                Ok(()) => Outcome::Withdrawn,
+                Err(Some(o)) => o,
+                Err(None) => s.block(None, |sleep| sleep()),
+            };
+            let claimed = claimer.join().unwrap();
+            assert!(s.is_soft(), "the soft flag survives every transition");
+            if claimed {
+                assert_eq!(o, Outcome::Retry(1));
+            } else {
+                assert_eq!(o, Outcome::Withdrawn);
+            }
+        });
+    }
+
+    /// A party given back and enrolled again (a fresh signal, as `retry` does) races a
+    /// local peer firing it: the peer never fires the given-back signal, and the new one
+    /// is settled once.
+    #[test]
+    fn give_back_then_a_local_peer() {
+        loom::model(|| {
+            let old = Arc::new(Signal::thread(0).soft());
+            assert!(old.claim(0));
+            let o1 = old.clone();
+            let peer = thread::spawn(move || o1.fire(Outcome::Ready(0)));
+            old.complete(Outcome::Retry(0));
+            old.wake();
+            assert!(!peer.join().unwrap(), "a peer fired a claimed party");
+            assert_eq!(old.outcome(), Some(Outcome::Retry(0)));
+            let new = Arc::new(Signal::thread(0).soft());
+            let n1 = new.clone();
+            let peer = thread::spawn(move || {
+                let won = n1.fire(Outcome::Ready(0));
+                if won {
+                    n1.wake();
+                }
+                won
+            });
+            let o = new.block(None, |sleep| sleep());
+            assert!(peer.join().unwrap());
+            assert_eq!(o, Outcome::Ready(0));
+        });
     }
 
     #[test]

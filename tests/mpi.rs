@@ -106,6 +106,36 @@ fn a_cross_rank_send_completes_only_once_the_reader_took_the_value() {
 
 #[cfg(feature = "mpi")]
 #[test]
+fn a_soft_cross_rank_send_completes_only_once_the_reader_took_the_value() {
+    passes(2, "rendezvous_soft");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn an_output_guard_on_a_link_nobody_reads_times_out_and_its_value_is_not_taken() {
+    passes(2, "guard_timeout");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn output_guards_to_two_ranks_of_which_one_reads_deliver_there_only() {
+    passes(3, "guard_two");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn output_guards_racing_a_reader_that_times_out_deliver_exactly_what_was_chosen() {
+    passes(2, "guard_stress");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn try_send_on_a_link_succeeds_only_while_a_remote_reader_waits() {
+    passes(2, "try_send");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
 fn a_buffered_link_keeps_its_capacity() {
     passes(2, "buffered");
 }

@@ -44,43 +44,59 @@ impl<'a> Future for SelectFuture<'a> {
             .alt
             .as_deref_mut()
             .expect("SelectFuture polled after completion");
-        let (sig, fired) = match &this.waiting {
-            None => match alt.begin(Some(cx.waker())) {
-                Begun::Done(index, event) => return Poll::Ready(this.complete(index, event)),
-                Begun::Waiting(sig) => {
-                    this.waiting = Some(sig.clone());
-                    this.mark = Some(context::pending_on(&alt.recorded_waits(), Some(&sig)));
-                    let fired = sig.outcome();
-                    (sig, fired)
-                }
-            },
-            Some(sig) => (sig.clone(), sig.poll_outcome(cx.waker())),
-        };
-        let outcome = match fired {
-            Some(o) => Some(o),
-            None => match alt.earliest {
-                Some((_, d)) if Instant::now() >= d => match sig.withdraw() {
-                    Ok(()) => Some(Outcome::Withdrawn),
-                    Err(Some(o)) => Some(o),
-                    // Claimed by an extended rendezvous: too late to time out; the
-                    // claimer's completion wakes this task.
-                    Err(None) => None,
+        let mut again = false;
+        loop {
+            let (sig, fired) = match &this.waiting {
+                None => match if again {
+                    alt.begin_again(Some(cx.waker()))
+                } else {
+                    alt.begin(Some(cx.waker()))
+                } {
+                    Begun::Done(index, event) => return Poll::Ready(this.complete(index, event)),
+                    Begun::Waiting(sig) => {
+                        this.waiting = Some(sig.clone());
+                        this.mark = Some(context::pending_on(&alt.recorded_waits(), Some(&sig)));
+                        let fired = sig.outcome();
+                        (sig, fired)
+                    }
                 },
-                Some((_, d)) => {
-                    this.timer.arm(d, cx.waker());
-                    None
+                Some(sig) => (sig.clone(), sig.poll_outcome(cx.waker())),
+            };
+            let outcome = match fired {
+                Some(o) => Some(o),
+                None => match alt.earliest {
+                    Some((_, d)) if Instant::now() >= d => match sig.withdraw() {
+                        Ok(()) => Some(Outcome::Withdrawn),
+                        Err(Some(o)) => Some(o),
+                        // Claimed by an extended rendezvous: too late to time out; the
+                        // claimer's completion wakes this task.
+                        Err(None) => None,
+                    },
+                    Some((_, d)) => {
+                        this.timer.arm(d, cx.waker());
+                        None
+                    }
+                    None => None,
+                },
+            };
+            match outcome {
+                None => return Poll::Pending,
+                Some(Outcome::Retry(_)) => {
+                    // Given back by a claimer (its remote reader left): enrol again, as if
+                    // the claim had never happened; the timeouts still count from the start.
+                    this.waiting = None;
+                    this.mark = None;
+                    this.timer.disarm();
+                    alt.retry(&sig);
+                    again = true;
                 }
-                None => None,
-            },
-        };
-        match outcome {
-            None => Poll::Pending,
-            Some(o) => {
-                this.waiting = None;
-                this.mark = None;
-                this.timer.disarm();
-                let (index, event) = alt.finish(&sig, o);
-                Poll::Ready(this.complete(index, event))
+                Some(o) => {
+                    this.waiting = None;
+                    this.mark = None;
+                    this.timer.disarm();
+                    let (index, event) = alt.finish(&sig, o);
+                    return Poll::Ready(this.complete(index, event));
+                }
             }
         }
     }

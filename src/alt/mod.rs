@@ -160,6 +160,9 @@ pub struct Alt {
     enqueued: Vec<usize>,
     /// The timeout guard with the earliest deadline in the current select.
     earliest: Option<(usize, Instant)>,
+    /// When the current select began: its relative timeouts count from then, also when
+    /// it is tried again after a give-back (`Outcome::Retry`).
+    started: Option<Instant>,
 }
 
 impl Default for Alt {
@@ -208,6 +211,7 @@ impl Alt {
             holding: None,
             enqueued: Vec::new(),
             earliest: None,
+            started: None,
         }
     }
 
@@ -539,14 +543,22 @@ impl Alt {
     /// assert_ne!(sel.index(), input);
     /// ```
     pub fn select(&mut self) -> Selected<'_> {
-        let (index, event) = match self.begin(None) {
-            Begun::Done(index, event) => (index, event),
-            Begun::Waiting(sig) => {
-                let on = self.recorded_waits();
-                let outcome = sig.block(self.earliest.map(|(_, d)| d), |sleep| {
-                    context::park(&on, Some(&sig), sleep)
-                });
-                self.finish(&sig, outcome)
+        let mut begun = self.begin(None);
+        let (index, event) = loop {
+            match begun {
+                Begun::Done(index, event) => break (index, event),
+                Begun::Waiting(sig) => {
+                    let on = self.recorded_waits();
+                    let outcome = sig.block(self.earliest.map(|(_, d)| d), |sleep| {
+                        context::park(&on, Some(&sig), sleep)
+                    });
+                    if let Outcome::Retry(_) = outcome {
+                        self.retry(&sig);
+                        begun = self.begin_again(None);
+                        continue;
+                    }
+                    break self.finish(&sig, outcome);
+                }
             }
         };
         Selected {
@@ -642,6 +654,13 @@ impl Alt {
     /// Steps 1 to 4 of a select (see the module docs). With `task`, the alt waits as an
     /// async task.
     pub(crate) fn begin(&mut self, task: Option<&std::task::Waker>) -> Begun {
+        self.started = None;
+        self.begin_again(task)
+    }
+
+    /// As `begin`, for a select given back (`Outcome::Retry`, after `retry`): its
+    /// timeouts still count from its first beginning.
+    pub(crate) fn begin_again(&mut self, task: Option<&std::task::Waker>) -> Begun {
         match self.try_all(task) {
             Begun::Done(i, e) if e != Event::Exhausted => {
                 let (i, e) = self.chosen(i, e);
@@ -665,6 +684,7 @@ impl Alt {
             return Begun::Done(usize::MAX, Event::Exhausted);
         }
         let now = Instant::now();
+        let started = *self.started.get_or_insert(now);
         let mut locks = Vec::with_capacity(self.cores.len());
         let mut poisoned = false;
         for c in &self.cores {
@@ -709,7 +729,7 @@ impl Alt {
                     drop(locks);
                     return Begun::Done(i, Event::Skip);
                 }
-                Kind::Timeout(d) => now + *d,
+                Kind::Timeout(d) => started + *d,
                 Kind::Deadline(d) => *d,
             };
             if deadline <= now {
@@ -720,9 +740,22 @@ impl Alt {
                 earliest = Some((i, deadline));
             }
         }
-        let sig = Arc::new(match task {
+        let sig = match task {
             None => Signal::thread(context::current_id()),
             Some(w) => Signal::task(w, context::current_id()),
+        };
+        // An alt with a choice (two guards that can wait, or a timeout) is soft: a claimer
+        // that cannot promise its value will be taken (a cross-rank proxy with no remote
+        // reader's demand) leaves its output guards alone rather than commit it.
+        let choices = self
+            .guards
+            .iter()
+            .filter(|g| g.live() && matches!(g.kind, Kind::Chan { .. }))
+            .count();
+        let sig = Arc::new(if choices > 1 || earliest.is_some() {
+            sig.soft()
+        } else {
+            sig
         });
         // Enrolled in the order just tried (every position of a random order is drawn by
         // now): of several waiters a peer could complete, it completes the first.
@@ -749,12 +782,25 @@ impl Alt {
         }
     }
 
+    /// Undoes an enrolment given back by a claimer (`Outcome::Retry`): every guard leaves
+    /// its channel and an output guard takes its value back, for `begin_again`.
+    pub(crate) fn retry(&mut self, sig: &Arc<Signal>) {
+        self.dequeue_all(sig);
+        for &i in &self.enqueued {
+            if let Kind::Chan { op, .. } = &mut self.guards[i].kind {
+                op.finish(None);
+            }
+        }
+        self.enqueued.clear();
+    }
+
     /// Step 5 of a select, once the signal fired or the deadline withdrew it.
     pub(crate) fn finish(&mut self, sig: &Arc<Signal>, outcome: Outcome) -> (usize, Event) {
         self.dequeue_all(sig);
         let fired = match outcome {
             Outcome::Ready(i) | Outcome::Retired(i) | Outcome::Poisoned(i) => i,
             Outcome::Withdrawn => self.earliest.expect("only a deadline withdraws a select").0,
+            Outcome::Retry(_) => unreachable!("a select given back is tried again"),
         };
         let mut event = None;
         for &i in &self.enqueued {

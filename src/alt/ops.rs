@@ -86,6 +86,7 @@ impl<T: Send + 'static> ChanOp for RecvOp<T> {
             Outcome::Poisoned(_) => Event::Poisoned,
             Outcome::Retired(_) => Event::Retired,
             Outcome::Withdrawn => unreachable!("withdrawal fires no guard"),
+            Outcome::Retry(_) => unreachable!("a select given back is tried again"),
         })
     }
     fn abandon(&mut self, fired: Option<Outcome>) {
@@ -164,6 +165,7 @@ impl<T: Send + 'static> ChanOp for SendOp<T> {
             Outcome::Poisoned(_) => Event::Poisoned,
             Outcome::Retired(_) => Event::Retired,
             Outcome::Withdrawn => unreachable!("withdrawal fires no guard"),
+            Outcome::Retry(_) => unreachable!("a select given back is tried again"),
         })
     }
     fn abandon(&mut self, fired: Option<Outcome>) {

@@ -26,7 +26,18 @@
 //!    so a sender that saw `Poisoned`, `Retired` or its own withdrawal takes its value back
 //!    alone. An extended rendezvous's claimer owns the claimed sender's value until it
 //!    completes it. The owner touches the value before queuing the slot, and afterwards
-//!    only as those outcomes allow (`Slot::take`'s contract).
+//!    only as those outcomes allow (`Slot::take`'s contract). A claimer that gives a soft
+//!    sender back (`Outcome::Retry`: a remote reader left before taking the value) hands
+//!    the value back with the same completing CAS as `Poisoned` or `Retired` do: it read
+//!    the value in place and never touches it after that CAS; the sender takes it back
+//!    only once it sees `Retry` (Acquire), and offers it again as a fresh attempt (a new
+//!    waiter, a new signal). A claimed sender is out of every queue (the claimer popped
+//!    it; its alt's other guards are stale once claimed and may have been dropped from
+//!    theirs), which is why a give-back cannot just put the signal back to `WAITING`: the
+//!    party must enrol again. Its own timeout cannot race the give-back: a claimed party
+//!    cannot withdraw, it waits for the claimer's outcome and finds its deadline passed
+//!    on the retry. A local reader cannot race it either: it skips a claimed sender, and
+//!    meets the retried one as any new waiter.
 //! 2. A signal fires at most once (CAS from `Waiting`); withdrawal (timeout, a dropped
 //!    future) is the same CAS, so it either wins or takes the result that won.
 //! 3. Poison and retirement fire every queued waiter under the channel lock and set a flag
@@ -299,6 +310,17 @@ struct Extra {
     /// values only on demand): woken, and forgotten, when a receiver queues. As for
     /// `claimer`, it is woken with this channel locked.
     demander: Option<Waker>,
+    /// A cross-rank writer proxy's stand-in for a remote reader that waits (the proxy holds
+    /// its demand): only `try_send` delivers to it (`send_stand_in`), so that a `try_send`
+    /// succeeds while a remote reader waits. Other senders never see it: a rendezvous send
+    /// must still wait until the remote reader took its value, which the proxy's claim
+    /// gives.
+    #[cfg(feature = "mpi")]
+    stand_in: Option<Arc<dyn Waiter>>,
+    /// A `try_send` found no reader (nor stand-in): the proxy, woken as `claimer`, asks the
+    /// reader rank for a demand.
+    #[cfg(feature = "mpi")]
+    tried: bool,
 }
 
 impl Inner {
@@ -358,6 +380,20 @@ impl Inner {
         if let Some(k) = self.extra.as_mut().and_then(|e| e.demander.take()) {
             k.wake();
         }
+    }
+
+    /// Registers (or with `None`, removes) a writer proxy's stand-in receiver.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn set_stand_in(&mut self, w: Option<Arc<dyn Waiter>>) {
+        self.extra().stand_in = w;
+    }
+
+    /// Whether a `try_send` failed since the last call (see `Extra::tried`).
+    #[cfg(feature = "mpi")]
+    pub(crate) fn take_tried(&mut self) -> bool {
+        self.extra
+            .as_mut()
+            .is_some_and(|e| std::mem::take(&mut e.tried))
     }
 
     /// How many queued receivers still wait (their signal has not fired).
@@ -484,6 +520,36 @@ pub(crate) fn send_now<T: Send + 'static>(inner: &mut Inner, v: T) -> SendNow<T>
     SendNow::Block(v)
 }
 
+/// For `try_send` that found no reader: delivers `v` to a cross-rank proxy's stand-in
+/// (a remote reader waits), returning it to wake; else `Err(v)`, and the proxy (if any) is
+/// told that a `try_send` failed, so that it asks for a demand.
+#[cfg(feature = "mpi")]
+pub(crate) fn send_stand_in<T: Send + 'static>(
+    inner: &mut Inner,
+    v: T,
+) -> Result<Arc<dyn Waiter>, T> {
+    let Some(e) = inner.extra.as_mut() else {
+        return Err(v);
+    };
+    let Some(w) = e.stand_in.take() else {
+        if let Some(k) = &e.claimer {
+            e.tried = true;
+            k.wake_by_ref();
+        }
+        return Err(v);
+    };
+    let slot = slot_of::<T>(&w);
+    // SAFETY: we removed the stand-in from its place and hold the lock (a receiver's
+    // protocol, as in `send_now`): the value goes in before the CAS.
+    unsafe { slot.put(v) };
+    if slot.sig.fire(Outcome::Ready(slot.guard)) {
+        inner.carried += 1;
+        return Ok(w);
+    }
+    // SAFETY: as above; the CAS lost (the proxy withdrew it), so it will never look.
+    Err(unsafe { slot.take() }.expect("the value just put"))
+}
+
 /// Tries to receive with the channel locked.
 pub(crate) fn recv_now<T: Send + 'static>(inner: &mut Inner) -> RecvNow<T> {
     if inner.poisoned {
@@ -547,7 +613,11 @@ pub(crate) enum ClaimNow {
     /// A sender, claimed (its signal is `CLAIMED`): its value stays in its slot until the
     /// claimer completes it.
     Claimed(Arc<dyn Waiter>),
-    Block,
+    /// Nothing to claim; `soft` says whether soft senders wait (left alone: see
+    /// `claim_now`).
+    Block {
+        soft: bool,
+    },
     Poisoned,
     Retired,
 }
@@ -556,9 +626,13 @@ pub(crate) enum ClaimNow {
 /// Claims the first live waiting sender for an extended rendezvous (occam-pi's `??`, JCSP's
 /// `startRead`): unlike `recv_now`, the sender is not completed. It stays blocked, its value
 /// in its slot, until the claimer calls `Signal::complete` (`Ready` once the value was
-/// used, `Poisoned`/`Retired` to hand it back). Only for a rendezvous channel (its buffer,
-/// if it has one, is empty and stays so: values go straight from slot to claimer).
-pub(crate) fn claim_now(inner: &mut Inner) -> ClaimNow {
+/// used, `Poisoned`/`Retired` to hand it back, `Retry` to give a soft one back). Without
+/// `soft`, soft senders (`Signal::soft`: an alt's output guard, a send with a deadline)
+/// are passed over and stay queued in order: the claimer cannot yet promise that their
+/// value will be taken, and claiming one would commit its alt. Only for a rendezvous
+/// channel (its buffer, if it has one, is empty and stays so: values go straight from
+/// slot to claimer).
+pub(crate) fn claim_now(inner: &mut Inner, soft: bool) -> ClaimNow {
     if inner.poisoned {
         return ClaimNow::Poisoned;
     }
@@ -567,16 +641,38 @@ pub(crate) fn claim_now(inner: &mut Inner) -> ClaimNow {
         0,
         "claim on a channel with buffered values"
     );
+    let mut passed = WaitQueue::Empty;
+    let mut got = None;
     while let Some(w) = inner.sendq.pop_front() {
-        if w.signal().claim(w.guard()) {
-            inner.carried += 1;
-            return ClaimNow::Claimed(w);
+        let s = w.signal();
+        if !soft && s.is_soft() {
+            // Stale ones go, live ones stay (their order kept).
+            if s.outcome().is_none() && !s.is_claimed() {
+                passed.push_back(w);
+            }
+            continue;
         }
+        if s.claim(w.guard()) {
+            got = Some(w);
+            break;
+        }
+    }
+    let soft_waiting = !matches!(passed, WaitQueue::Empty);
+    if soft_waiting {
+        // The passed-over soft senders go back in front of those not yet looked at.
+        for w in std::mem::take(&mut inner.sendq).take_all() {
+            passed.push_back(w);
+        }
+        inner.sendq = passed;
+    }
+    if let Some(w) = got {
+        inner.carried += 1;
+        return ClaimNow::Claimed(w);
     }
     if inner.senders == 0 {
         return ClaimNow::Retired;
     }
-    ClaimNow::Block
+    ClaimNow::Block { soft: soft_waiting }
 }
 
 #[cfg(feature = "mpi")]
@@ -596,7 +692,9 @@ pub(crate) fn with_claimed<T: Send + 'static, R>(
 
 #[cfg(feature = "mpi")]
 /// Ends an extended rendezvous: `Ready` drops the sender's value (it was used), any other
-/// outcome leaves it in the slot for the sender to take back.
+/// outcome (`Retry` too: a give-back) leaves it in the slot for the sender to take back.
+/// The completing CAS (AcqRel) is the hand-over: the claimer touches the value no more
+/// after it, and the sender takes it only after seeing the outcome (Acquire).
 pub(crate) fn complete_claimed<T: Send + 'static>(w: Arc<dyn Waiter>, outcome: Outcome) {
     let used = match outcome {
         // SAFETY: the claimer owns a claimed sender's value until it completes it.

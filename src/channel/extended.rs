@@ -44,6 +44,26 @@ impl<T: Send + 'static> Claim<T> {
         complete_claimed::<T>(w, Outcome::Ready(g));
     }
 
+    /// Whether the claimed sender is soft (an alt's output guard, a send with a deadline):
+    /// it may be given back with [`Claim::retry`].
+    pub(crate) fn is_soft(&self) -> bool {
+        self.waiter
+            .as_ref()
+            .expect("a live claim")
+            .signal()
+            .is_soft()
+    }
+
+    /// The value was not taken, and the soft sender had something else it could do: it
+    /// gets its value back with `Retry` and tries again from the start (its alt chooses
+    /// anew, its deadline still holds), as if it had never been claimed.
+    pub(crate) fn retry(mut self) {
+        let w = self.waiter.take().expect("a live claim");
+        debug_assert!(w.signal().is_soft(), "only a soft sender is given back");
+        let g = w.guard();
+        complete_claimed::<T>(w, Outcome::Retry(g));
+    }
+
     /// The value was not taken: the sender gets it back with `Poisoned` or `Retired`.
     pub(crate) fn refuse(mut self, poisoned: bool) {
         let w = self.waiter.take().expect("a live claim");
@@ -76,19 +96,37 @@ impl<T: Send + 'static> Receiver<T> {
     /// it must be cheap and lock nothing of the channel's). Poison gives
     /// `Err(Poisoned)`; no writers left, `Err(Retired)`.
     pub(crate) fn poll_claim(&self, waker: &Waker) -> Poll<Result<Claim<T>, RecvError>> {
+        match self.poll_claim_soft(waker, true) {
+            (Poll::Ready(r), _) => Poll::Ready(r),
+            (Poll::Pending, _) => Poll::Pending,
+        }
+    }
+
+    /// As [`poll_claim`](Self::poll_claim), but soft senders (see `claim_now`) are claimed
+    /// only with `soft`; the `bool` says whether soft senders were passed over (they stay
+    /// queued; `waker` is woken when another sender queues, not for those), or a
+    /// `try_send` found no reader since the last call (read under the same lock, so the
+    /// firm path takes no second one).
+    pub(crate) fn poll_claim_soft(
+        &self,
+        waker: &Waker,
+        soft: bool,
+    ) -> (Poll<Result<Claim<T>, RecvError>>, bool) {
         let mut inner = lock(&self.core.inner);
-        match claim_now(&mut inner) {
+        let tried = inner.take_tried();
+        let r = match claim_now(&mut inner, soft) {
             ClaimNow::Claimed(w) => Poll::Ready(Ok(Claim {
                 waiter: Some(w),
                 _t: PhantomData,
             })),
             ClaimNow::Poisoned => Poll::Ready(Err(RecvError::Poisoned)),
             ClaimNow::Retired => Poll::Ready(Err(RecvError::Retired)),
-            ClaimNow::Block => {
+            ClaimNow::Block { soft } => {
                 inner.set_claimer(waker.clone());
-                Poll::Pending
+                return (Poll::Pending, soft || tried);
             }
-        }
+        };
+        (r, tried)
     }
 }
 
@@ -193,6 +231,79 @@ impl<T: Send + 'static> Offered<T> {
             Outcome::Poisoned(_) => Some(Offer::Closed { poisoned: true }),
             Outcome::Retired(_) => Some(Offer::Closed { poisoned: false }),
             Outcome::Withdrawn => unreachable!("nobody withdraws an offer"),
+            Outcome::Retry(_) => unreachable!("nobody claims an offer"),
+        }
+    }
+}
+
+/// A writer proxy's stand-in receiver (see `Extra::stand_in`): `try_send` fills it while
+/// a remote reader's demand is in hand.
+pub(crate) struct StandIn<T: Send + 'static>(Arc<Slot<T>>);
+
+impl<T: Send + 'static> Receiver<T> {
+    /// Registers a stand-in receiver that only `try_send` delivers to; its filling wakes
+    /// `waker`.
+    pub(crate) fn stand_in(&self, waker: &Waker) -> StandIn<T> {
+        let slot = Slot::<T>::owning(Signal::task(waker, 0), None);
+        lock(&self.core.inner).set_stand_in(Some(slot.clone()));
+        StandIn(slot)
+    }
+
+    /// Withdraws the stand-in: `Ok(None)` if withdrawn unfilled, `Ok(Some(v))` if a
+    /// `try_send` filled it first.
+    pub(crate) fn withdraw_stand_in(&self, s: StandIn<T>) -> Option<T> {
+        let mut inner = lock(&self.core.inner);
+        match s.0.sig.withdraw() {
+            Ok(()) => {
+                inner.set_stand_in(None);
+                None
+            }
+            // SAFETY: a receiver's slot that fired `Ready`: the value is ours.
+            Err(Some(Outcome::Ready(_))) => unsafe { s.0.take() },
+            Err(_) => None,
+        }
+    }
+}
+
+impl<T: Send + 'static> StandIn<T> {
+    /// The value a `try_send` delivered, once it did.
+    pub(crate) fn filled(&self, waker: &Waker) -> Option<T> {
+        match self.0.sig.poll_outcome(waker)? {
+            // SAFETY: a receiver's slot that fired `Ready`: the value is ours.
+            Outcome::Ready(_) => unsafe { self.0.take() },
+            _ => None,
+        }
+    }
+}
+
+/// What [`Sender::offer_now`] found.
+pub(crate) enum OfferNow<T> {
+    /// A waiting reader took the value.
+    Taken,
+    /// No reader waits: the value back.
+    NoReader(T),
+    Closed {
+        poisoned: bool,
+    },
+}
+
+impl<T: Send + 'static> Sender<T> {
+    /// Delivers `v` to a reader waiting now, or gives it back (a soft writer's value from
+    /// another rank, which must not wait here: its writer may do something else).
+    pub(crate) fn offer_now(&self, v: T) -> OfferNow<T> {
+        let mut inner = lock(&self.core.inner);
+        // Only waiting readers: a buffered link's values are not soft (see `WriterProxy`).
+        match send_now(&mut inner, v) {
+            SendNow::Done(w) => {
+                drop(inner);
+                if let Some(w) = w {
+                    w.signal().wake();
+                }
+                OfferNow::Taken
+            }
+            SendNow::Block(v) => OfferNow::NoReader(v),
+            SendNow::Poisoned(_) => OfferNow::Closed { poisoned: true },
+            SendNow::Retired(_) => OfferNow::Closed { poisoned: false },
         }
     }
 }

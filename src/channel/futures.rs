@@ -63,6 +63,14 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
         let this = &mut *self;
         if let Some(slot) = &this.waiting {
             let r = match slot.sig.poll_outcome(cx.waker()) {
+                // An async send is firm (never marked soft), so no claimer gives it
+                // back; were one to, the value is the sender's again and it sends anew.
+                Some(Outcome::Retry(_)) => {
+                    // SAFETY: given back by its claimer: the value is the sender's again.
+                    this.value = unsafe { slot.take() };
+                    this.waiting = None;
+                    return Pin::new(this).poll(cx);
+                }
                 None => return Poll::Pending,
                 Some(Outcome::Ready(_)) => Ok(()),
                 // SAFETY (both): not taken, so the value is the sender's again.
@@ -158,6 +166,7 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
                 Some(Outcome::Poisoned(_)) => Err(RecvError::Poisoned),
                 Some(Outcome::Retired(_)) => Err(RecvError::Retired),
                 Some(Outcome::Withdrawn) => unreachable!("only drop withdraws a future"),
+                Some(Outcome::Retry(_)) => unreachable!("only a sender is given back"),
             };
             this.waiting = None;
             this.done = true;

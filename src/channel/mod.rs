@@ -12,7 +12,7 @@ pub(crate) use self::core::{
     give_back, recv_now, send_now, Core, Inner, RecvNow, SendNow, Slot, Waiter,
 };
 #[cfg(feature = "mpi")]
-pub(crate) use extended::{Claim, Offer, Offered};
+pub(crate) use extended::{Claim, Offer, OfferNow, Offered, StandIn};
 pub use futures::{RecvFuture, SendFuture};
 
 use std::fmt;
@@ -276,6 +276,16 @@ impl<T: Send + 'static> Sender<T> {
         self.touch();
         let mut inner = lock(&self.core.inner);
         let r = send_now(&mut inner, value);
+        // A cross-rank link: no reader waits here, but a remote one may (its proxy's
+        // stand-in). Off the local paths: only a `try_send` that found no reader looks.
+        #[cfg(feature = "mpi")]
+        let r = match r {
+            SendNow::Block(v) => match core::send_stand_in(&mut inner, v) {
+                Ok(w) => SendNow::Done(Some(w)),
+                Err(v) => SendNow::Block(v),
+            },
+            r => r,
+        };
         drop(inner);
         tracing::trace!(channel = self.core.id, "try_send");
         match r {
@@ -317,6 +327,22 @@ impl<T: Send + 'static> Sender<T> {
     fn send_until(&self, value: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
         self.touch();
         tracing::trace!(channel = self.core.id, "send");
+        let mut value = value;
+        loop {
+            match self.send_once(value, deadline) {
+                Err(Retry(v)) => value = v,
+                Ok(r) => return r,
+            }
+        }
+    }
+
+    /// One attempt of `send_until`; `Err(Retry)` gives the value back for another (a
+    /// cross-rank claimer gave this soft send back: its remote reader left).
+    fn send_once(
+        &self,
+        value: T,
+        deadline: Option<Instant>,
+    ) -> Result<Result<(), SendTimeoutError<T>>, Retry<T>> {
         let mut inner = lock(&self.core.inner);
         let value = match send_now(&mut inner, value) {
             SendNow::Done(w) => {
@@ -324,13 +350,16 @@ impl<T: Send + 'static> Sender<T> {
                 if let Some(w) = w {
                     w.signal().wake();
                 }
-                return Ok(());
+                return Ok(Ok(()));
             }
             SendNow::Block(v) => v,
-            SendNow::Poisoned(v) => return Err(SendTimeoutError::Poisoned(v)),
-            SendNow::Retired(v) => return Err(SendTimeoutError::Retired(v)),
+            SendNow::Poisoned(v) => return Ok(Err(SendTimeoutError::Poisoned(v))),
+            SendNow::Retired(v) => return Ok(Err(SendTimeoutError::Retired(v))),
         };
-        let sig = Arc::new(Signal::thread(context::current_id()));
+        let sig = Signal::thread(context::current_id());
+        // A send with a deadline has something else to do (time out): a claimer that cannot
+        // promise the value will be taken leaves it alone (`claim_now`).
+        let sig = Arc::new(if deadline.is_some() { sig.soft() } else { sig });
         let slot = Slot::new(sig.clone(), 0, Some(value));
         inner.push_sender(slot.clone());
         drop(inner);
@@ -343,7 +372,7 @@ impl<T: Send + 'static> Sender<T> {
         // SAFETY: called only for outcomes other than `Ready`, or after withdrawing: nobody
         // took the value, and nobody will.
         let back = || unsafe { slot.take() }.expect("an unsent value stays in its slot");
-        match outcome {
+        Ok(match outcome {
             Outcome::Ready(_) => Ok(()),
             Outcome::Poisoned(_) => Err(SendTimeoutError::Poisoned(back())),
             Outcome::Retired(_) => Err(SendTimeoutError::Retired(back())),
@@ -351,7 +380,9 @@ impl<T: Send + 'static> Sender<T> {
                 lock(&self.core.inner).dequeue(&sig);
                 Err(SendTimeoutError::Timeout(back()))
             }
-        }
+            // The claimer popped the slot: nothing to dequeue.
+            Outcome::Retry(_) => return Err(Retry(back())),
+        })
     }
 
     /// Sends `value` from async code: the future completes when a reader has taken it.
@@ -527,6 +558,7 @@ impl<T: Send + 'static> Receiver<T> {
             Outcome::Ready(_) => Ok(unsafe { slot.take() }.expect("a fired receiver's value")),
             Outcome::Poisoned(_) => Err(RecvTimeoutError::Poisoned),
             Outcome::Retired(_) => Err(RecvTimeoutError::Retired),
+            Outcome::Retry(_) => unreachable!("only a sender is given back"),
             Outcome::Withdrawn => {
                 lock(&self.core.inner).dequeue(&sig);
                 Err(RecvTimeoutError::Timeout)
@@ -752,3 +784,6 @@ impl<T: Send + 'static> IntoIterator for Receiver<T> {
         IntoIter { rx: self }
     }
 }
+
+/// A value given back to a soft sender for another attempt (`Outcome::Retry`).
+struct Retry<T>(T);

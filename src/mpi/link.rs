@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::wire::{encode, Kind};
-use crate::channel::{Claim, Offer, Offered};
+use crate::channel::{Claim, Offer, OfferNow, Offered, StandIn};
 use crate::{Receiver, RecvError, Sender};
 
 /// Messages a proxy wants sent: (destination rank, bytes).
@@ -36,6 +36,14 @@ pub(crate) trait Proxy: Send {
 
 /// The writer-side proxy: the only reader of a local rendezvous channel whose writers are
 /// the local processes writing to the link.
+///
+/// A *firm* writer (a plain `send`: it has nothing else to do) is claimed as soon as a
+/// credit allows, its value shipped as `Data`. A *soft* one (an alt's output guard, a send
+/// with a deadline) is claimed on a rendezvous link only against a remote reader's
+/// `Demand` (asked for with `Want`), shipped as `Offer`, and given back (`Claim::retry`)
+/// if the reader rank bounces it: its alt goes on choosing as if never claimed. On a
+/// buffered link a credit is room in the buffer, so a soft writer is claimed like a firm
+/// one (a local buffered channel with room takes an output guard at once too).
 pub(crate) struct WriterProxy<T: Send + 'static> {
     pub(crate) link: u32,
     pub(crate) name: String,
@@ -45,22 +53,63 @@ pub(crate) struct WriterProxy<T: Send + 'static> {
     /// (one for a rendezvous channel, whose one value in flight is a claimed writer).
     pub(crate) credits: usize,
     pub(crate) rendezvous: bool,
-    /// Rendezvous only: the claimed writers, oldest first, each completed by one `Ack`.
-    pub(crate) claimed: VecDeque<Claim<T>>,
+    /// Rendezvous only: the values in flight, oldest first, each settled by one `Ack` (or
+    /// `Bounce`, for a soft writer's): the claimed writer, or none (a `try_send`'s value).
+    pub(crate) claimed: VecDeque<Option<Claim<T>>>,
+    /// Rendezvous only: demands in hand (remote readers that waited when they asked).
+    pub(crate) demand: usize,
+    /// A `Want` is on its way and no `Demand` has come since.
+    pub(crate) want_sent: bool,
+    /// While a demand is in hand: the receiver `try_send` may deliver to.
+    pub(crate) stand_in: Option<StandIn<T>>,
     pub(crate) error: Option<String>,
 }
 
 impl<T: Serialize + Send + 'static> WriterProxy<T> {
     fn close(&mut self, poisoned: bool) {
-        for c in self.claimed.drain(..) {
+        for c in self.claimed.drain(..).flatten() {
             c.refuse(poisoned);
         }
         if let Some(rx) = self.rx.take() {
+            if let Some(s) = self.stand_in.take() {
+                // A value a `try_send` left at the last moment is lost with the link.
+                drop(rx.withdraw_stand_in(s));
+            }
             if poisoned {
                 rx.poison();
             }
             // Dropped outside any process: the local writers see `Retired` at once.
         }
+    }
+
+    fn encode(&mut self, v: &T) -> Option<Vec<u8>> {
+        match postcard::to_allocvec(v) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                self.error = Some(format!(
+                    "channel {}: a value of type {} would not encode: {e}",
+                    self.name,
+                    std::any::type_name::<T>()
+                ));
+                None
+            }
+        }
+    }
+
+    /// Ships a value a `try_send` left in the stand-in, against the demand it used.
+    fn ship_tried(&mut self, v: T, out: &mut Out) -> bool {
+        let Some(bytes) = self.encode(&v) else {
+            out.push(self.reader, Kind::Poison, self.link, &[]);
+            self.close(true);
+            return false;
+        };
+        // The `try_send` has returned, so the value cannot go back: if its reader left, it
+        // waits on the reader rank for the next, as a buffered value would.
+        out.push(self.reader, Kind::Tried, self.link, &bytes);
+        self.demand = self.demand.saturating_sub(1);
+        self.credits = self.credits.saturating_sub(1);
+        self.claimed.push_back(None);
+        true
     }
 }
 
@@ -70,10 +119,24 @@ impl<T: Serialize + Send + 'static> Proxy for WriterProxy<T> {
             Kind::Ack => {
                 self.credits += 1;
                 if self.rendezvous {
-                    if let Some(c) = self.claimed.pop_front() {
+                    if let Some(Some(c)) = self.claimed.pop_front() {
                         c.complete();
                     }
                 }
+                self.poll(waker, out);
+            }
+            Kind::Bounce => {
+                // The remote reader left before the soft writer's value arrived: the
+                // writer gets it back and chooses again.
+                self.credits += 1;
+                if let Some(Some(c)) = self.claimed.pop_front() {
+                    c.retry();
+                }
+                self.poll(waker, out);
+            }
+            Kind::Demand => {
+                self.demand += 1;
+                self.want_sent = false;
                 self.poll(waker, out);
             }
             Kind::Poison => self.close(true),
@@ -83,45 +146,93 @@ impl<T: Serialize + Send + 'static> Proxy for WriterProxy<T> {
     }
 
     fn poll(&mut self, waker: &Waker, out: &mut Out) {
+        if self.rx.is_none() {
+            return;
+        }
+        if let Some(v) = self.stand_in.as_ref().and_then(|s| s.filled(waker)) {
+            self.stand_in = None;
+            if !self.ship_tried(v, out) {
+                return;
+            }
+        }
         let Some(rx) = &self.rx else { return };
+        let mut soft_waiting = false;
         while self.credits > 0 {
-            match rx.poll_claim(waker) {
+            let soft_ok = !self.rendezvous || self.demand > 0;
+            let (p, passed) = rx.poll_claim_soft(waker, soft_ok);
+            soft_waiting |= passed;
+            match p {
                 Poll::Pending => break,
-                Poll::Ready(Ok(c)) => match c.with_value(|v| postcard::to_allocvec(v)) {
-                    Ok(bytes) => {
-                        out.push(self.reader, Kind::Data, self.link, &bytes);
-                        self.credits -= 1;
-                        if self.rendezvous {
-                            self.claimed.push_back(c);
-                        } else {
-                            // Buffered: the value is in flight, as if in the buffer.
-                            c.complete();
+                Poll::Ready(Ok(c)) => {
+                    let soft = self.rendezvous && c.is_soft();
+                    match c.with_value(|v| postcard::to_allocvec(v)) {
+                        Ok(bytes) => {
+                            let kind = if soft {
+                                self.demand -= 1;
+                                Kind::Offer
+                            } else {
+                                Kind::Data
+                            };
+                            out.push(self.reader, kind, self.link, &bytes);
+                            self.credits -= 1;
+                            if self.rendezvous {
+                                self.claimed.push_back(Some(c));
+                            } else {
+                                // Buffered: the value is in flight, as if in the buffer.
+                                c.complete();
+                            }
+                        }
+                        Err(e) => {
+                            self.error = Some(format!(
+                                "channel {}: a value of type {} would not encode: {e}",
+                                self.name,
+                                std::any::type_name::<T>()
+                            ));
+                            drop(c);
+                            out.push(self.reader, Kind::Poison, self.link, &[]);
+                            self.close(true);
+                            return;
                         }
                     }
-                    Err(e) => {
-                        self.error = Some(format!(
-                            "channel {}: a value of type {} would not encode: {e}",
-                            self.name,
-                            std::any::type_name::<T>()
-                        ));
-                        drop(c);
-                        out.push(self.reader, Kind::Poison, self.link, &[]);
-                        self.close(true);
-                        return;
-                    }
-                },
+                }
                 Poll::Ready(Err(RecvError::Poisoned)) => {
                     out.push(self.reader, Kind::Poison, self.link, &[]);
                     self.close(true);
                     return;
                 }
                 Poll::Ready(Err(RecvError::Retired)) => {
+                    // The values in flight are still settled by their `Ack`s.
                     out.push(self.reader, Kind::Retired, self.link, &[]);
+                    self.stand_in = None;
                     self.rx = None;
                     return;
                 }
             }
         }
+        let Some(rx) = &self.rx else { return };
+        if self.rendezvous {
+            // Soft writers wait (or a `try_send` failed) for a remote reader: ask for a
+            // demand, once until one comes.
+            if soft_waiting && self.demand == 0 && !self.want_sent {
+                out.push(self.reader, Kind::Want, self.link, &[]);
+                self.want_sent = true;
+            }
+            // A `try_send` may deliver while a demand is in hand and a credit free.
+            let open = self.demand > 0 && self.credits > 0;
+            match (open, self.stand_in.take()) {
+                (true, None) => self.stand_in = Some(rx.stand_in(waker)),
+                (true, Some(s)) => self.stand_in = Some(s),
+                (false, Some(s)) => {
+                    if let Some(v) = rx.withdraw_stand_in(s) {
+                        if !self.ship_tried(v, out) {
+                            return;
+                        }
+                    }
+                }
+                (false, None) => {}
+            }
+        }
+        let Some(rx) = &self.rx else { return };
         // Out of credits (or nothing to claim): still hear of local poison at once.
         if rx.core.watch(u64::from(self.link), waker, |i| i.poisoned) {
             out.push(self.reader, Kind::Poison, self.link, &[]);
@@ -146,6 +257,9 @@ pub(crate) struct ReaderProxy<T: Send + 'static> {
     pub(crate) offered: Vec<(u32, Offered<T>)>,
     /// Writer ranks that have retired.
     pub(crate) retired: Vec<u32>,
+    /// Per writer rank that has soft writers: (rank, it sent `Want` and awaits demands,
+    /// demands sent whose `Offer` has not arrived).
+    pub(crate) wants: Vec<(u32, bool, usize)>,
     pub(crate) error: Option<String>,
 }
 
@@ -194,8 +308,14 @@ impl<T: DeserializeOwned + Send + 'static> ReaderProxy<T> {
 impl<T: DeserializeOwned + Send + 'static> Proxy for ReaderProxy<T> {
     fn on_message(&mut self, from: u32, kind: Kind, p: &[u8], waker: &Waker, out: &mut Out) {
         let Some(tx) = &self.tx else { return };
+        if kind == Kind::Tried {
+            // It answers a demand of ours, as an `Offer` would.
+            if let Some(w) = self.wants.iter_mut().find(|w| w.0 == from) {
+                w.2 = w.2.saturating_sub(1);
+            }
+        }
         match kind {
-            Kind::Data => match postcard::from_bytes::<T>(p) {
+            Kind::Data | Kind::Tried => match postcard::from_bytes::<T>(p) {
                 Ok(v) => match tx.offer(v, waker) {
                     Offer::Waiting(o) => self.offered.push((from, o)),
                     o => {
@@ -211,11 +331,46 @@ impl<T: DeserializeOwned + Send + 'static> Proxy for ReaderProxy<T> {
                     self.close(true, None, out);
                 }
             },
+            Kind::Offer => {
+                if let Some(w) = self.wants.iter_mut().find(|w| w.0 == from) {
+                    w.2 = w.2.saturating_sub(1);
+                }
+                match postcard::from_bytes::<T>(p) {
+                    // A soft writer's value: taken by a reader waiting now, or back at
+                    // once (it must not wait here: its writer may choose otherwise).
+                    Ok(v) => match tx.offer_now(v) {
+                        OfferNow::Taken => out.push(from, Kind::Ack, self.link, &[]),
+                        OfferNow::NoReader(_) => out.push(from, Kind::Bounce, self.link, &[]),
+                        OfferNow::Closed { poisoned } => {
+                            self.close(poisoned, None, out);
+                            return;
+                        }
+                    },
+                    Err(e) => {
+                        self.error = Some(format!(
+                            "channel {}: a value from rank {from} would not decode as {}: {e}",
+                            self.name,
+                            std::any::type_name::<T>()
+                        ));
+                        self.close(true, None, out);
+                        return;
+                    }
+                }
+                self.poll(waker, out);
+            }
+            Kind::Want => {
+                match self.wants.iter_mut().find(|w| w.0 == from) {
+                    Some(w) => w.1 = true,
+                    None => self.wants.push((from, true, 0)),
+                }
+                self.poll(waker, out);
+            }
             Kind::Poison => self.close(true, Some(from), out),
             Kind::Retired => {
                 if !self.retired.contains(&from) {
                     self.retired.push(from);
                 }
+                self.wants.retain(|w| w.0 != from);
                 self.maybe_retire();
             }
             _ => {}
@@ -242,6 +397,23 @@ impl<T: DeserializeOwned + Send + 'static> Proxy for ReaderProxy<T> {
             let poisoned = tx.is_poisoned();
             self.close(poisoned, None, out);
             return;
+        }
+        if self.wants.iter().any(|w| w.1) {
+            // A writer rank's soft writers wait: one demand per reader waiting here that
+            // no value (offered, or asked of that rank) answers yet. Only then: a firm
+            // link sends no demands, so its round trip carries no extra message.
+            let waiting = tx.waiting_readers(waker);
+            let have = self.offered.len();
+            for w in self.wants.iter_mut().filter(|w| w.1) {
+                let n = waiting.saturating_sub(have + w.2);
+                for _ in 0..n {
+                    out.push(w.0, Kind::Demand, self.link, &[]);
+                }
+                if n > 0 {
+                    w.2 += n;
+                    w.1 = false;
+                }
+            }
         }
         self.maybe_retire();
     }
@@ -289,6 +461,15 @@ impl<T: Serialize + Send + 'static> DemandWriter<T> {
         }
         if let Some(rx) = self.rx.take() {
             rx.poison();
+        }
+    }
+
+    /// A value that came back untaken: a soft writer's goes back to it (its alt chooses
+    /// again, as if never claimed); any other goes to the next demand.
+    fn bounced(&mut self, b: Vec<u8>, c: Option<Claim<T>>) {
+        match c {
+            Some(c) if c.is_soft() => c.retry(),
+            c => self.spare.push_front((b, c)),
         }
     }
 
@@ -358,7 +539,7 @@ impl<T: Serialize + Send + 'static> Proxy for DemandWriter<T> {
             Kind::Bounce => {
                 if let Some(i) = self.in_flight.iter().position(|x| x.0 == from) {
                     let (_, b, c) = self.in_flight.remove(i);
-                    self.spare.push_front((b, c));
+                    self.bounced(b, c);
                 }
             }
             Kind::Poison => {
@@ -372,7 +553,7 @@ impl<T: Serialize + Send + 'static> Proxy for DemandWriter<T> {
                 self.demands.retain(|r| *r != from);
                 while let Some(i) = self.in_flight.iter().position(|x| x.0 == from) {
                     let (_, b, c) = self.in_flight.remove(i);
-                    self.spare.push_front((b, c));
+                    self.bounced(b, c);
                 }
                 if self
                     .readers

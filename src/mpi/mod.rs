@@ -305,6 +305,7 @@ impl World {
                     tx: Some(tx),
                     offered: Vec::new(),
                     retired: Vec::new(),
+                    wants: Vec::new(),
                     error: None,
                 };
                 self.shared.command(Command::Link(l.id, Box::new(proxy)));
@@ -324,6 +325,9 @@ impl World {
                 credits: l.capacity.max(1),
                 rendezvous: l.capacity == 0,
                 claimed: VecDeque::new(),
+                demand: 0,
+                want_sent: false,
+                stand_in: None,
                 error: None,
             };
             self.shared.command(Command::Link(l.id, Box::new(proxy)));

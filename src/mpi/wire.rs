@@ -27,6 +27,16 @@ pub(crate) enum Kind {
     /// Reader rank to writer rank: the value sent on demand found no reader any more
     /// (it left: an alt chose another guard, a timeout); it was not taken.
     Bounce = 7,
+    /// Writer rank to reader rank: the value of a *soft* writer (an alt's output guard, a
+    /// send with a deadline), sent against a `Demand`: taken only if a reader waits for it
+    /// on arrival, else sent back with `Bounce` (the writer tries again).
+    Offer = 8,
+    /// Writer rank to reader rank: soft writers wait here and no demand is in hand; send
+    /// a `Demand` when a reader waits.
+    Want = 9,
+    /// Writer rank to reader rank: a `try_send`'s value, answering a `Demand`. The send
+    /// has returned, so it cannot come back: offered like `Data`.
+    Tried = 10,
     /// Several messages for one rank, queued by one engine step, sent as one MPI message
     /// (`encode_batch`): a reader's `Ack` and the reply its process sends next cross
     /// together, one MPI message a hop instead of two.
@@ -43,6 +53,9 @@ impl Kind {
             5 => Kind::Control,
             6 => Kind::Demand,
             7 => Kind::Bounce,
+            8 => Kind::Offer,
+            9 => Kind::Want,
+            10 => Kind::Tried,
             16 => Kind::Batch,
             _ => return None,
         })
