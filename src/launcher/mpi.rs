@@ -327,6 +327,12 @@ fn run_on(reg: &Registry, a: &RunArgs, w: &World) -> u8 {
         .map(|c| (c.name.clone(), c.ty.to_string()))
         .collect();
     let proxy_ends = proxy_ends(&plan, me);
+    // Before the start: once this rank's processes run, a peer rank may see them run
+    // (a value crossed) and a Ctrl-C must find the handler in place.
+    let (int_tx, interrupted) = mpsc::channel();
+    let _ = ctrlc::set_handler(move || {
+        let _ = int_tx.send(());
+    });
     // Rank 0 keeps the plan to draw the run with --dot (every rank has the whole plan;
     // rank 0 draws what every rank reports). Without it the start consumes the plan.
     let (started, plan) = if me == 0 && a.dot.is_some() {
@@ -378,7 +384,7 @@ fn run_on(reg: &Registry, a: &RunArgs, w: &World) -> u8 {
         proxy_ends,
     };
     let names: Vec<String> = chans.iter().map(|(n, _)| n.clone()).collect();
-    let (report, deadlock) = supervise(a, w, running, &here, &names);
+    let (report, deadlock) = supervise(a, w, running, &here, &names, &interrupted);
     let Some(whole) = gather(w, report) else {
         return EXIT_FAILURE;
     };
@@ -400,12 +406,9 @@ fn supervise(
     mut running: network::Running,
     here: &look::Here,
     channel_names: &[String],
+    interrupted: &mpsc::Receiver<()>,
 ) -> (Report, Option<DeadlockReport>) {
     let me = w.rank();
-    let (int_tx, interrupted) = mpsc::channel();
-    let _ = ctrlc::set_handler(move || {
-        let _ = int_tx.send(());
-    });
     let deadline = a
         .timeout
         .map(|t| Instant::now() + Duration::from_secs_f64(t));
