@@ -108,7 +108,7 @@ mod tests {
     fn round_trips() {
         let m = encode(Kind::Data, 0xdead_beef, b"xyz");
         assert_eq!(decode(&m), Some((Kind::Data, 0xdead_beef, &b"xyz"[..])));
-        assert_eq!(decode(&[9, 0, 0, 0, 0]), None);
+        assert_eq!(decode(&[0xee, 0, 0, 0, 0]), None);
         assert_eq!(decode(&[1, 0]), None);
     }
 
