@@ -99,7 +99,7 @@ fn candidate(r: &Record) -> Option<Blocked> {
     if !r.group.config.detect {
         return None;
     }
-    let seq = r.seq.load(Ordering::Acquire);
+    let seq = u64::from(r.seq.load(Ordering::Acquire));
     if !r.parked.load(Ordering::Acquire) {
         return None;
     }
@@ -130,7 +130,7 @@ fn candidate(r: &Record) -> Option<Blocked> {
         }
     }
     // Parked before and after reading the entries, with no park between: one wait.
-    if !r.parked.load(Ordering::Acquire) || r.seq.load(Ordering::Acquire) != seq {
+    if !r.parked.load(Ordering::Acquire) || u64::from(r.seq.load(Ordering::Acquire)) != seq {
         return None;
     }
     Some(Blocked { on, seq })

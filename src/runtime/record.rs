@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
 use std::task::{Wake, Waker};
 
@@ -40,6 +40,18 @@ pub(crate) struct WaitEntry {
 pub(crate) struct Wait {
     pub(crate) on: Vec<WaitEntry>,
     next_token: u64,
+}
+
+/// The record's mutable parts, under one lock: three locks took 24 bytes more a record,
+/// and no path holds one part while it takes another of the same record.
+#[derive(Default)]
+struct Parts {
+    held: Vec<HeldEntry>,
+    wait: Wait,
+    /// Ends dropped but not yet let go of (see [`Record::defer_drop`]).
+    pending: Vec<(Arc<dyn Endpoint>, Direction)>,
+    /// How it ended.
+    ended: Ended,
 }
 
 /// The waker an async process is polled with, one per process, kept by its record so
@@ -87,27 +99,26 @@ struct Ended {
     failure: Option<Box<(u64, Failure)>>,
 }
 
-/// One running (or finished) process. Kept small (216 bytes with its `Arc`): a network
-/// of a million processes has a million records.
+/// One running (or finished) process. Kept small (184 bytes with its `Arc`, the
+/// allocator's 192-byte class): a network of a million processes has a million records.
 pub(crate) struct Record {
     pub(crate) id: u64,
     pub(crate) name: Box<str>,
     pub(crate) group: Arc<Group>,
-    pub(crate) held: Mutex<Vec<HeldEntry>>,
-    pub(crate) wait: Mutex<Wait>,
+    /// What it holds, waits on, has dropped, and how it ended. Taken before a channel's
+    /// lock (see [`Record::each_wait`]), never while one is held.
+    parts: Mutex<Parts>,
     /// Whether the process is parked: a thread asleep in a wait, or an async process
     /// whose last poll returned pending. Its wait entries count only while it is. An
     /// atomic, not under `wait`'s lock: a green process sets it around every poll.
     pub(crate) parked: AtomicBool,
     /// Bumped at every park, so a checker can tell "still blocked" from "blocked again"
-    /// (and, read before and after the entries, that it read one wait).
-    pub(crate) seq: AtomicU64,
-    /// Ends dropped but not yet let go of (see [`Record::defer_drop`]).
-    pending: Mutex<Vec<(Arc<dyn Endpoint>, Direction)>>,
-    /// Whether `pending` may be non-empty: checked without its lock on every park.
+    /// (and, read before and after the entries, that it read one wait). 32 bits: a
+    /// checker compares two reads a few microseconds apart, and 2^32 parks between them
+    /// cannot happen.
+    pub(crate) seq: AtomicU32,
+    /// Whether the pending drops may be non-empty: checked without the lock on every park.
     has_pending: AtomicBool,
-    /// How it ended.
-    ended: Mutex<Ended>,
     /// For async processes: the waker their driver polls them with.
     pub(crate) driver: OnceLock<Arc<ProcWaker>>,
     /// Whether it was warned of a blocking call inside a green task.
@@ -190,13 +201,13 @@ impl Record {
             id,
             name: name.into_boxed_str(),
             group: group.clone(),
-            held: Mutex::new(held),
-            wait: Mutex::new(Wait::default()),
+            parts: Mutex::new(Parts {
+                held,
+                ..Parts::default()
+            }),
             parked: AtomicBool::new(false),
-            seq: AtomicU64::new(0),
-            pending: Mutex::new(Vec::new()),
+            seq: AtomicU32::new(0),
             has_pending: AtomicBool::new(false),
-            ended: Mutex::new(Ended::default()),
             driver: OnceLock::new(),
             warned: AtomicBool::new(false),
         });
@@ -206,26 +217,28 @@ impl Record {
 
     /// How the process ended and how long it ran, once it has.
     pub(crate) fn end(&self) -> Option<(ProcessEnd, std::time::Duration)> {
-        let e = lock_std(&self.ended);
+        let p = lock_std(&self.parts);
+        let e = &p.ended;
         e.how
             .map(|how| (how, std::time::Duration::from_nanos(e.ran_ns)))
     }
 
     /// Records how the process ended, after running for `ran`.
     pub(crate) fn set_end(&self, how: ProcessEnd, ran: std::time::Duration) {
-        let mut e = lock_std(&self.ended);
+        let mut p = lock_std(&self.parts);
+        let e = &mut p.ended;
         e.how = Some(how);
         e.ran_ns = u64::try_from(ran.as_nanos()).unwrap_or(u64::MAX);
     }
 
     /// Leaves a green process's failure (with its sequence number) for whoever joins it.
     pub(crate) fn set_failure(&self, seq: u64, failure: Failure) {
-        lock_std(&self.ended).failure = Some(Box::new((seq, failure)));
+        lock_std(&self.parts).ended.failure = Some(Box::new((seq, failure)));
     }
 
     /// Takes the failure a green process left, if any.
     pub(crate) fn take_failure(&self) -> Option<Box<(u64, Failure)>> {
-        lock_std(&self.ended).failure.take()
+        lock_std(&self.parts).ended.failure.take()
     }
 
     /// Adds the record to the live set (the process has started).
@@ -243,7 +256,8 @@ impl Record {
         if recorder::on() {
             record_hold(self.id, &h);
         }
-        let mut held = lock_std(&self.held);
+        let mut p = lock_std(&self.parts);
+        let held = &mut p.held;
         match held.iter_mut().find(|e| e.held.same(&h)) {
             Some(e) => e.refs += 1,
             None => held.push(HeldEntry { held: h, refs: 1 }),
@@ -252,7 +266,8 @@ impl Record {
 
     /// One end object of this process on `h` moved to another process.
     pub(crate) fn unhold(&self, h: &Held) {
-        let mut held = lock_std(&self.held);
+        let mut p = lock_std(&self.parts);
+        let held = &mut p.held;
         if let Some(i) = held.iter().position(|e| e.held.same(h)) {
             held[i].refs = held[i].refs.saturating_sub(1);
             if held[i].refs == 0 {
@@ -262,7 +277,8 @@ impl Record {
     }
 
     pub(crate) fn held(&self) -> Vec<Held> {
-        lock_std(&self.held)
+        lock_std(&self.parts)
+            .held
             .iter()
             .map(|e| e.held.clone())
             .collect()
@@ -284,7 +300,7 @@ impl Record {
     /// waits (on a channel, a barrier, a timer) releases it first, so deferral never holds
     /// back a retirement that someone is waiting for. `retire()` is never deferred.
     pub(crate) fn defer_drop(&self, end: Arc<dyn Endpoint>, dir: Direction) {
-        lock_std(&self.pending).push((end, dir));
+        lock_std(&self.parts).pending.push((end, dir));
         self.has_pending.store(true, Ordering::Release);
     }
 
@@ -292,7 +308,7 @@ impl Record {
     /// ended by poison or failure, retiring them otherwise.
     pub(crate) fn flush(&self, poison: bool) {
         self.has_pending.store(false, Ordering::Relaxed);
-        let pending = std::mem::take(&mut *lock_std(&self.pending));
+        let pending = std::mem::take(&mut lock_std(&self.parts).pending);
         for (end, dir) in pending {
             end.drop_end(dir, poison);
         }
@@ -326,7 +342,8 @@ impl Record {
             }
             return 0;
         }
-        let mut w = lock_std(&self.wait);
+        let mut p = lock_std(&self.parts);
+        let w = &mut p.wait;
         w.next_token += 1;
         let token = w.next_token;
         // Exactly what the first wait needs (one entry, mostly), not Vec's minimum of
@@ -341,7 +358,7 @@ impl Record {
                 sig: sig.clone(),
             });
         }
-        drop(w);
+        drop(p);
         if park {
             self.set_parked(true);
         }
@@ -357,7 +374,7 @@ impl Record {
             recorder::wake(self.id);
         }
         if token != 0 {
-            lock_std(&self.wait).on.retain(|e| e.token != token);
+            lock_std(&self.parts).wait.on.retain(|e| e.token != token);
         }
     }
 
@@ -367,7 +384,7 @@ impl Record {
     /// Meaningful while the process is parked; read its `seq` before and after to know
     /// that all were one wait.
     pub(crate) fn each_wait(&self, mut f: impl FnMut(WaitOn, Option<&Signal>)) {
-        for e in lock_std(&self.wait).on.iter() {
+        for e in lock_std(&self.parts).wait.on.iter() {
             f(e.on, e.sig.as_deref().map(Signalled::as_signal));
         }
         // Not under the record's locks: a channel's lock is taken after them elsewhere
@@ -417,7 +434,7 @@ impl Record {
     pub(crate) fn info(&self) -> ProcessInfo {
         let mut ends = Vec::new();
         let mut barriers = Vec::new();
-        for e in lock_std(&self.held).iter() {
+        for e in lock_std(&self.parts).held.iter() {
             match &e.held {
                 Held::Chan(c, d) => ends.push(EndInfo {
                     channel: c.id(),
@@ -511,10 +528,10 @@ impl fmt::Debug for Record {
 #[cfg(all(test, not(loom), target_pointer_width = "64"))]
 mod size {
     /// A network of a million processes has a million records: with its `Arc`'s two
-    /// counts, a record must fit the allocator's 224-byte class.
+    /// counts, a record must fit the allocator's 192-byte class.
     #[test]
     fn a_record_fits_its_budget() {
         let n = std::mem::size_of::<super::Record>();
-        assert!(n <= 200, "a record takes {n} bytes");
+        assert!(n <= 176, "a record takes {n} bytes");
     }
 }
