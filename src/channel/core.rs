@@ -263,7 +263,7 @@ impl<T: Send + 'static> Waiter for Slot<T> {
     }
 }
 
-fn slot_of<T: Send + 'static>(w: &Arc<dyn Waiter>) -> &Slot<T> {
+pub(super) fn slot_of<T: Send + 'static>(w: &Arc<dyn Waiter>) -> &Slot<T> {
     w.as_any()
         .downcast_ref::<Slot<T>>()
         .expect("occamy: waiter of another type in a channel queue")
@@ -406,7 +406,7 @@ impl Inner {
     }
 
     #[inline]
-    fn buf_len(&self) -> usize {
+    pub(super) fn buf_len(&self) -> usize {
         self.extra
             .as_ref()
             .and_then(|e| e.buf.as_ref())
@@ -608,76 +608,8 @@ pub(crate) fn recv_now<T: Send + 'static>(inner: &mut Inner) -> RecvNow<T> {
 }
 
 #[cfg(feature = "mpi")]
-/// What an attempt to claim a waiting sender found.
-pub(crate) enum ClaimNow {
-    /// A sender, claimed (its signal is `CLAIMED`): its value stays in its slot until the
-    /// claimer completes it.
-    Claimed(Arc<dyn Waiter>),
-    /// Nothing to claim; `soft` says whether soft senders wait (left alone: see
-    /// `claim_now`).
-    Block {
-        soft: bool,
-    },
-    Poisoned,
-    Retired,
-}
-
-#[cfg(feature = "mpi")]
-/// Claims the first live waiting sender for an extended rendezvous (occam-pi's `??`, JCSP's
-/// `startRead`): unlike `recv_now`, the sender is not completed. It stays blocked, its value
-/// in its slot, until the claimer calls `Signal::complete` (`Ready` once the value was
-/// used, `Poisoned`/`Retired` to hand it back, `Retry` to give a soft one back). Without
-/// `soft`, soft senders (`Signal::soft`: an alt's output guard, a send with a deadline)
-/// are passed over and stay queued in order: the claimer cannot yet promise that their
-/// value will be taken, and claiming one would commit its alt. Only for a rendezvous
-/// channel (its buffer, if it has one, is empty and stays so: values go straight from
-/// slot to claimer).
-pub(crate) fn claim_now(inner: &mut Inner, soft: bool) -> ClaimNow {
-    if inner.poisoned {
-        return ClaimNow::Poisoned;
-    }
-    debug_assert_eq!(
-        inner.buf_len(),
-        0,
-        "claim on a channel with buffered values"
-    );
-    let mut passed = WaitQueue::Empty;
-    let mut got = None;
-    while let Some(w) = inner.sendq.pop_front() {
-        let s = w.signal();
-        if !soft && s.is_soft() {
-            // Stale ones go, live ones stay (their order kept).
-            if s.outcome().is_none() && !s.is_claimed() {
-                passed.push_back(w);
-            }
-            continue;
-        }
-        if s.claim(w.guard()) {
-            got = Some(w);
-            break;
-        }
-    }
-    let soft_waiting = !matches!(passed, WaitQueue::Empty);
-    if soft_waiting {
-        // The passed-over soft senders go back in front of those not yet looked at.
-        for w in std::mem::take(&mut inner.sendq).take_all() {
-            passed.push_back(w);
-        }
-        inner.sendq = passed;
-    }
-    if let Some(w) = got {
-        inner.carried += 1;
-        return ClaimNow::Claimed(w);
-    }
-    if inner.senders == 0 {
-        return ClaimNow::Retired;
-    }
-    ClaimNow::Block { soft: soft_waiting }
-}
-
-#[cfg(feature = "mpi")]
 /// Reads the value a claimed sender offers, without taking it.
-pub(crate) fn with_claimed<T: Send + 'static, R>(
+pub(super) fn with_claimed<T: Send + 'static, R>(
     w: &Arc<dyn Waiter>,
     f: impl FnOnce(&T) -> R,
 ) -> R {
@@ -688,22 +620,6 @@ pub(crate) fn with_claimed<T: Send + 'static, R>(
             .as_ref()
             .expect("a claimed sender's value stays in its slot"))
     })
-}
-
-#[cfg(feature = "mpi")]
-/// Ends an extended rendezvous: `Ready` drops the sender's value (it was used), any other
-/// outcome (`Retry` too: a give-back) leaves it in the slot for the sender to take back.
-/// The completing CAS (AcqRel) is the hand-over: the claimer touches the value no more
-/// after it, and the sender takes it only after seeing the outcome (Acquire).
-pub(crate) fn complete_claimed<T: Send + 'static>(w: Arc<dyn Waiter>, outcome: Outcome) {
-    let used = match outcome {
-        // SAFETY: the claimer owns a claimed sender's value until it completes it.
-        Outcome::Ready(_) => unsafe { slot_of::<T>(&w).take() },
-        _ => None,
-    };
-    w.signal().complete(outcome);
-    w.signal().wake();
-    drop(used);
 }
 
 /// Puts back a value that landed in a receiver which then went away (a dropped future):

@@ -15,13 +15,93 @@ use std::sync::Arc;
 use std::task::{Poll, Waker};
 
 use super::core::{
-    claim_now, complete_claimed, recv_now, send_now, with_claimed, ClaimNow, RecvNow, SendNow,
-    Slot, Waiter,
+    recv_now, send_now, slot_of, with_claimed, Inner, RecvNow, SendNow, Slot, WaitQueue, Waiter,
 };
 use super::{Receiver, Sender};
 use crate::error::RecvError;
 use crate::loom::lock;
 use crate::wait::{Outcome, Signal};
+
+/// What an attempt to claim a waiting sender found.
+enum ClaimNow {
+    /// A sender, claimed (its signal is `CLAIMED`): its value stays in its slot until the
+    /// claimer completes it.
+    Claimed(Arc<dyn Waiter>),
+    /// Nothing to claim; `soft` says whether soft senders wait (left alone: see
+    /// `claim_now`).
+    Block {
+        soft: bool,
+    },
+    Poisoned,
+    Retired,
+}
+
+/// Claims the first live waiting sender for an extended rendezvous (occam-pi's `??`, JCSP's
+/// `startRead`): unlike `recv_now`, the sender is not completed. It stays blocked, its value
+/// in its slot, until the claimer calls `Signal::complete` (`Ready` once the value was
+/// used, `Poisoned`/`Retired` to hand it back, `Retry` to give a soft one back). Without
+/// `soft`, soft senders (`Signal::soft`: an alt's output guard, a send with a deadline)
+/// are passed over and stay queued in order: the claimer cannot yet promise that their
+/// value will be taken, and claiming one would commit its alt. Only for a rendezvous
+/// channel (its buffer, if it has one, is empty and stays so: values go straight from
+/// slot to claimer).
+fn claim_now(inner: &mut Inner, soft: bool) -> ClaimNow {
+    if inner.poisoned {
+        return ClaimNow::Poisoned;
+    }
+    debug_assert_eq!(
+        inner.buf_len(),
+        0,
+        "claim on a channel with buffered values"
+    );
+    let mut passed = WaitQueue::Empty;
+    let mut got = None;
+    while let Some(w) = inner.sendq.pop_front() {
+        let s = w.signal();
+        if !soft && s.is_soft() {
+            // Stale ones go, live ones stay (their order kept).
+            if s.outcome().is_none() && !s.is_claimed() {
+                passed.push_back(w);
+            }
+            continue;
+        }
+        if s.claim(w.guard()) {
+            got = Some(w);
+            break;
+        }
+    }
+    let soft_waiting = !matches!(passed, WaitQueue::Empty);
+    if soft_waiting {
+        // The passed-over soft senders go back in front of those not yet looked at.
+        for w in std::mem::take(&mut inner.sendq).take_all() {
+            passed.push_back(w);
+        }
+        inner.sendq = passed;
+    }
+    if let Some(w) = got {
+        inner.carried += 1;
+        return ClaimNow::Claimed(w);
+    }
+    if inner.senders == 0 {
+        return ClaimNow::Retired;
+    }
+    ClaimNow::Block { soft: soft_waiting }
+}
+
+/// Ends an extended rendezvous: `Ready` drops the sender's value (it was used), any other
+/// outcome (`Retry` too: a give-back) leaves it in the slot for the sender to take back.
+/// The completing CAS (AcqRel) is the hand-over: the claimer touches the value no more
+/// after it, and the sender takes it only after seeing the outcome (Acquire).
+fn complete_claimed<T: Send + 'static>(w: Arc<dyn Waiter>, outcome: Outcome) {
+    let used = match outcome {
+        // SAFETY: the claimer owns a claimed sender's value until it completes it.
+        Outcome::Ready(_) => unsafe { slot_of::<T>(&w).take() },
+        _ => None,
+    };
+    w.signal().complete(outcome);
+    w.signal().wake();
+    drop(used);
+}
 
 /// A claimed sender: its value, still in its slot, and the promise to settle it. Dropped
 /// without [`Claim::complete`] or [`Claim::refuse`], it hands the value back with
