@@ -129,41 +129,6 @@ fn golden_barrier() {
 }
 
 #[test]
-fn golden_placed_on_two_ranks() {
-    let opts = network::LoadOptions {
-        ranks: 2,
-        ..Default::default()
-    };
-    let file = repo().join("tests/networks/placement_round_robin.ron");
-    let plan = network::load_with(&file, &opts, &Registry::with_builtins()).unwrap();
-    let graph = Graph::from_plan(&plan);
-    assert_eq!(graph.ranks(), 2);
-    let dot = graph.to_dot(&plain());
-    // Each process filled with its rank's colour and labelled with it; a legend.
-    assert!(
-        dot.contains(
-            "p6 [label=\"farm[1].deal\\n(round_robin)\\nrank 1\", fillcolor=\"#ffffb3\"];"
-        ),
-        "{dot}"
-    );
-    assert!(dot.contains("subgraph cluster_ranks {"), "{dot}");
-    golden("placement_round_robin_ranks2.dot", &dot);
-    let dot = graph.to_dot(&collapsed());
-    assert!(
-        dot.contains("src[0..1] ×2\\n(numbers)\\nranks 0..1\""),
-        "{dot}"
-    );
-    golden("placement_round_robin_ranks2_collapsed.dot", &dot);
-    // On one rank the same file draws as any other: no colours, no legend.
-    let dot =
-        Graph::from_plan(&load("tests/networks/placement_round_robin.ron", &[])).to_dot(&plain());
-    assert!(
-        !dot.contains("cluster_ranks") && !dot.contains("\\nrank ") && !dot.contains("#8dd3c7"),
-        "{dot}"
-    );
-}
-
-#[test]
 fn dot_is_deterministic() {
     for (file, sets) in network_files() {
         let a = Graph::from_plan(&load(&file, &refs(&sets)));

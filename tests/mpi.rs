@@ -454,6 +454,9 @@ fn dot_after_a_deadlock_across_ranks_draws_the_cycle() {
     );
     assert_eq!(dot.matches("\\ndeadlocked\\n").count(), 2, "{dot}");
     assert_eq!(dot.matches("penwidth=3.5").count(), 2, "{dot}");
+    // Each keeps its rank's colour, as a band under the fill of how it ended.
+    assert!(dot.contains(":#8dd3c7\", gradientangle=270"), "{dot}");
+    assert!(dot.contains(":#ffffb3\", gradientangle=270"), "{dot}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -307,12 +307,15 @@ fn node_stmt(graph: &Graph, s: &Shown) -> String {
                     if let Some(r) = n.rank {
                         let _ = write!(label, "\nrank {r}");
                     }
+                    let lines = label.lines().count();
                     attrs.push(format!("label={}", quote(&label)));
-                    // How it ended, once known, says more than where it ran.
                     if let (Some(r), None) = (n.rank, n.end) {
                         attrs.push(format!("fillcolor={}", rank_fill(r)));
                     }
                     process_style(n.end.into_iter(), n.deadlocked, n.in_cycle, &mut attrs);
+                    if let (Some(r), Some(_)) = (n.rank, n.end) {
+                        rank_band(r, lines, &mut attrs);
+                    }
                 }
                 NodeRole::Junction => {
                     let w = g
@@ -373,17 +376,17 @@ fn node_stmt(graph: &Graph, s: &Shown) -> String {
             if let Some(r) = &ranks {
                 let _ = write!(label, "\n{r}");
             }
+            let lines = label.lines().count();
             let mut attrs = vec![
                 format!("label={}", quote(&label)),
                 "shape=box3d, style=filled".into(),
             ];
             // One rank's colour when the whole group is on it.
             let first = g[members[0]].rank;
+            let one_rank = first.filter(|_| members.iter().all(|&m| g[m].rank == first));
             let ended = members.iter().any(|&m| g[m].end.is_some());
-            if let (Some(r), false) = (first, ended) {
-                if members.iter().all(|&m| g[m].rank == first) {
-                    attrs.push(format!("fillcolor={}", rank_fill(r)));
-                }
+            if let (Some(r), false) = (one_rank, ended) {
+                attrs.push(format!("fillcolor={}", rank_fill(r)));
             }
             process_style(
                 members.iter().filter_map(|&m| g[m].end),
@@ -391,6 +394,9 @@ fn node_stmt(graph: &Graph, s: &Shown) -> String {
                 members.iter().any(|&m| g[m].in_cycle),
                 &mut attrs,
             );
+            if let (Some(r), true) = (one_rank, ended) {
+                rank_band(r, lines, &mut attrs);
+            }
             format!("{id}{};", attr_list(&attrs))
         }
     }
@@ -407,9 +413,28 @@ fn rank_fill(rank: u32) -> String {
     quote(RANK_FILLS[rank as usize % RANK_FILLS.len()])
 }
 
+/// After a run the fill says how a process ended, which matters more than where it ran;
+/// the rank keeps its colour in a band along the bottom, behind the label's last line
+/// (`rank N`), so that the legend still finds every process. The band is the fill's
+/// second colour from `lines - 1.1` lines of `lines` (a sharp gradient: Graphviz draws
+/// a weighted two-colour list that way), a little over one line.
+fn rank_band(rank: u32, lines: usize, attrs: &mut [String]) {
+    let lines = lines.max(2) as f64;
+    let top = 1.0 - 1.1 / lines;
+    for a in attrs.iter_mut() {
+        if let Some(fill) = a
+            .strip_prefix("fillcolor=\"")
+            .and_then(|f| f.strip_suffix('"'))
+        {
+            let band = RANK_FILLS[rank as usize % RANK_FILLS.len()];
+            *a = format!("fillcolor=\"{fill};{top:.2}:{band}\", gradientangle=270");
+        }
+    }
+}
+
 /// `rank 1`, `ranks 0..3` (in a row), `ranks 0, 2`, or `ranks 0, 2, ...` (more than four
 /// that are not in a row): where a collapsed group runs.
-fn group_ranks(ranks: impl Iterator<Item = u32>) -> Option<String> {
+pub(super) fn group_ranks(ranks: impl Iterator<Item = u32>) -> Option<String> {
     let mut rs: Vec<u32> = ranks.collect();
     rs.sort_unstable();
     rs.dedup();

@@ -98,6 +98,18 @@ fn rank_fill_of(graph: &Graph, n: &PlacedNode) -> Option<&'static str> {
         .then(|| super::dot::RANK_FILLS[first as usize % super::dot::RANK_FILLS.len()])
 }
 
+/// The band of a node's rank once the run has ended (the fill then says how).
+fn rank_band_of(graph: &Graph, n: &PlacedNode) -> Option<&'static str> {
+    if !matches!(n.shape, Shape::Process | Shape::Group | Shape::Rest) {
+        return None;
+    }
+    let ended = n
+        .members
+        .iter()
+        .any(|id| graph.nodes().any(|x| &x.id == id && x.end.is_some()));
+    ended.then(|| rank_fill_of(graph, n)).flatten()
+}
+
 fn node_svg(graph: &Graph, n: &PlacedNode, out: &mut String) {
     let (x, y, w, h) = (n.x - n.w / 2.0, n.y - n.h / 2.0, n.w, n.h);
     let (fill, stroke) = fill_of(graph, n);
@@ -162,6 +174,23 @@ fn node_svg(graph: &Graph, n: &PlacedNode, out: &mut String) {
     }
     let lines = &n.lines;
     let top = n.y - (lines.len() as f64 - 1.0) * 15.0 / 2.0 + 4.0;
+    if let Some(band) = rank_band_of(graph, n) {
+        // As in DOT: after a run the fill says how it ended, the rank keeps a band of its
+        // colour behind the last line (`rank N`), bottom corners rounded as the box's.
+        let by = top + (lines.len() as f64 - 1.0) * 15.0 - 11.5;
+        let (r, b) = (6.0, y + h);
+        let _ = write!(
+            out,
+            "<path d=\"M{x:.1},{by:.1} H{:.1} V{:.1} Q{:.1},{b:.1} {:.1},{b:.1} H{:.1} Q{x:.1},{b:.1} {x:.1},{:.1} Z\" fill=\"{band}\"/>\
+             <rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" rx=\"6\" fill=\"none\" stroke=\"{stroke}\" stroke-width=\"{sw}\"/>",
+            x + w,
+            b - r,
+            x + w,
+            x + w - r,
+            x + r,
+            b - r
+        );
+    }
     let color = if n.deadlocked { "#d62728" } else { "#111" };
     for (i, l) in lines.iter().enumerate() {
         let size = if i == 0 && n.shape != Shape::Junction {

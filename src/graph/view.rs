@@ -103,6 +103,9 @@ fn process_lines(n: &Node) -> Vec<String> {
     if n.deadlocked {
         lines.push("deadlocked".into());
     }
+    if let Some(r) = n.rank {
+        lines.push(format!("rank {r}"));
+    }
     lines
 }
 
@@ -131,6 +134,9 @@ fn group_lines(
     let dl = members.iter().filter(|&&m| g.g[m].deadlocked).count();
     if dl > 0 {
         lines.push(format!("deadlocked ×{dl}"));
+    }
+    if let Some(r) = super::dot::group_ranks(members.iter().filter_map(|&m| g.g[m].rank)) {
+        lines.push(r);
     }
     lines
 }
