@@ -12,6 +12,10 @@
 //! - `pingpong N`: two processes; ns per round trip (a send and a receive), same warm-up.
 //! - `ring P H`: P processes in a ring (node 0 is the one that measures) pass a token for H
 //!   hops; ns per hop. Start-up and tear-down are not timed.
+//! - `farm`: the Mandelbrot farm (a farmer, 4 green workers, a collector; bands of 4 rows)
+//!   against the serial render of the same image (default 3200x2400, 1024 iterations, the
+//!   bar of issue 8: a speedup of at least 0.9 x cores); ms per image, and the speedup.
+//!   The image's sum of iteration counts must be the same both ways.
 //!
 //! After them, `detection` runs occamy's commstime with the deadlock monitor on and off
 //! (alternating) and prints the ratio: the monitor's overhead. `watch` does the same with
@@ -21,7 +25,7 @@
 //! (`occamy run --record`) and not recorded, alternating, and prints the ratio: the cost
 //! of recording every communication, wait and wake-up (the bar is 2).
 //!
-//! Usage: `cargo bench --bench core [-- [--quick] [commstime|pingpong|ring|spawn|alt|detection|watch|record]...]`
+//! Usage: `cargo bench --bench core [-- [--quick] [commstime|pingpong|ring|spawn|alt|farm|detection|watch|record]...]`
 //! (a name also runs its green variants);
 //! `--occamy-only` or `--crossbeam-only` runs one side alone (for profiling).
 //!
@@ -35,7 +39,9 @@
 //! - `OCCAMY_BENCH_SPAWN_N`: processes started and joined (default 100000, quick 2000);
 //! - `OCCAMY_BENCH_ALT_N`: messages into the 32-writer alt (default 320000, quick 6400);
 //! - `OCCAMY_BENCH_SELECT_N`: selects of the never-blocking `alt3` benchmarks (default
-//!   1000000, quick 20000).
+//!   1000000, quick 20000);
+//! - `OCCAMY_BENCH_FARM`: the farm's image, `WIDTHxHEIGHTxITERS` (default 3200x2400x1024,
+//!   quick 400x300x256).
 //!
 //! Run without `--bench` (as `cargo test --benches` does), it does the quick run.
 
@@ -46,6 +52,8 @@ use std::time::Instant;
 
 use occamy::{Process, Result, Runtime};
 
+#[path = "support/farm.rs"]
+mod farm;
 #[path = "support/green.rs"]
 mod green;
 #[path = "support/select.rs"]
@@ -315,6 +323,7 @@ struct Config {
     spawn_n: usize,
     alt_n: u64,
     select_n: u64,
+    farm: farm::Frame,
     /// Benchmarks named on the command line (none: all).
     only: Vec<String>,
     /// Which systems to run (both, unless `--occamy-only` / `--crossbeam-only`, for profiling).
@@ -335,12 +344,12 @@ impl Config {
                 "--quick" => quick = true,
                 "--occamy-only" => crossbeam = false,
                 "--crossbeam-only" => occamy = false,
-                "commstime" | "pingpong" | "ring" | "spawn" | "alt" | "detection" | "watch"
+                "commstime" | "pingpong" | "ring" | "spawn" | "alt" | "farm" | "detection" | "watch"
                 | "record" => only.push(arg),
                 a if a.starts_with('-') => eprintln!("core bench: ignoring option {a}"),
                 a => {
                     return Err(format!(
-                        "unknown benchmark {a:?} (commstime, pingpong, ring, spawn, alt, detection, watch, record)"
+                        "unknown benchmark {a:?} (commstime, pingpong, ring, spawn, alt, farm, detection, watch, record)"
                     ))
                 }
             }
@@ -358,6 +367,11 @@ impl Config {
             spawn_n: env_num("OCCAMY_BENCH_SPAWN_N", q(100_000, 2_000) as usize)?,
             alt_n: env_num("OCCAMY_BENCH_ALT_N", q(320_000, 6_400))?,
             select_n: env_num("OCCAMY_BENCH_SELECT_N", q(1_000_000, 20_000))?,
+            farm: frame(if quick {
+                "400x300x256"
+            } else {
+                "3200x2400x1024"
+            })?,
             only,
             occamy,
             crossbeam,
@@ -367,6 +381,8 @@ impl Config {
             || cfg.pingpong_n == 0
             || cfg.ring_hops == 0
             || cfg.select_n == 0
+            || cfg.farm.width == 0
+            || cfg.farm.height == 0
         {
             return Err("rounds and sizes must be at least 1".into());
         }
@@ -382,6 +398,24 @@ impl Config {
     fn wants(&self, name: &str) -> bool {
         // `ring` also names `ring-green2`, and so on.
         self.only.is_empty() || self.only.iter().any(|o| name.starts_with(o.as_str()))
+    }
+}
+
+/// `OCCAMY_BENCH_FARM=WIDTHxHEIGHTxITERS`, or `default`.
+fn frame(default: &str) -> std::result::Result<farm::Frame, String> {
+    let v = std::env::var("OCCAMY_BENCH_FARM").unwrap_or_else(|_| default.into());
+    let bad = || format!("OCCAMY_BENCH_FARM={v}: expected WIDTHxHEIGHTxITERS, e.g. 3200x2400x1024");
+    let n: Vec<u32> = v
+        .split('x')
+        .map(|p| p.trim().parse().map_err(|_| bad()))
+        .collect::<std::result::Result<_, _>>()?;
+    match n[..] {
+        [width, height, iters] if iters <= u32::from(u16::MAX) => Ok(farm::Frame {
+            width,
+            height,
+            iters,
+        }),
+        _ => Err(bad()),
     }
 }
 
@@ -467,7 +501,15 @@ fn main() -> ExitCode {
         cfg.ring_procs,
         cfg.ring_hops,
     );
-    let (sn, an, seln) = (cfg.spawn_n, cfg.alt_n, cfg.select_n);
+    let (sn, an, seln, frame) = (cfg.spawn_n, cfg.alt_n, cfg.select_n, cfg.farm);
+    // Whichever side of the farm runs first sets the image's sum; the other must match it.
+    let sum = std::sync::Arc::new(std::sync::OnceLock::<u64>::new());
+    let checked = move |(ms, s): (f64, u64)| {
+        let want = *sum.get_or_init(|| s);
+        assert_eq!(s, want, "the farm's image differs from the serial render");
+        ms
+    };
+    let checked2 = checked.clone();
     let all = vec![
         Bench {
             name: "commstime",
@@ -533,6 +575,14 @@ fn main() -> ExitCode {
             baseline: "crossbeam",
             crossbeam: Box::new(move || green::alt_crossbeam(32, an)),
         },
+        // Issue 8's bar: speedup over serial at least 0.9 x cores (4 worker processes).
+        Bench {
+            name: "farm-green2",
+            unit: "ms/image",
+            occamy: Box::new(move || checked(farm::green(2, 4, frame))),
+            baseline: "serial",
+            crossbeam: Box::new(move || checked2(farm::serial(frame))),
+        },
         // One thread, never blocking: the cost of choosing among ready guards.
         Bench {
             name: "alt3-fresh",
@@ -576,6 +626,18 @@ fn main() -> ExitCode {
             spread(&s.crossbeam),
             ratio
         );
+    }
+    if let Some(s) = results.iter().find(|s| s.name == "farm-green2") {
+        if let (Some(o), Some(c)) = (median(&s.occamy), median(&s.crossbeam)) {
+            println!(
+                "farm-green2      speedup over serial {:.2}x on {cores} core(s) ({}x{}, {} iterations; bar: {:.2}x)",
+                c / o,
+                frame.width,
+                frame.height,
+                frame.iters,
+                0.9 * cores as f64
+            );
+        }
     }
     if cfg.occamy && cfg.wants("detection") {
         detection_overhead(&cfg);
