@@ -42,12 +42,15 @@ pub use crate::registry::{
     TypeInfo,
 };
 pub use check::check;
+#[cfg(feature = "launcher")] // the launcher's `--feed` is its one user
 pub(crate) use codes::FEED_TYPE;
 pub use codes::{CodeInfo, CODES};
 pub use error::{Diagnostic, NetworkError};
 pub use loader::MAX_THREADS;
+#[cfg(feature = "launcher")]
+pub(crate) use ports::input_port;
 pub use ports::RunOptions;
-pub(crate) use ports::{feed_from_ron, input_port, FeedRonFn};
+pub(crate) use ports::{feed_from_ron, FeedRonFn};
 pub use run::{ChannelStats, ProcessStats, RunReport, Running};
 pub use values::{ValuesError, ValuesOut};
 

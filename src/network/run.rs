@@ -118,6 +118,7 @@ impl RunReport {
 
     /// The values `name` kept as the `print` kind shows them, if it knows how (`collect`
     /// processes and output ports).
+    #[cfg_attr(not(feature = "launcher"), allow(dead_code))] // its one user: the launcher
     pub(crate) fn shown_values(&self, name: &str) -> Option<Vec<String>> {
         self.collected.shown(name)
     }

@@ -232,6 +232,7 @@ impl Collected {
     }
 
     /// `name`'s values as `print` would show them, if known.
+    #[cfg_attr(not(feature = "launcher"), allow(dead_code))] // its one user: the launcher
     pub(crate) fn shown(&self, name: &str) -> Option<Vec<String>> {
         let g = lock_std(&self.slots);
         let slot = g.1.get(name)?;

@@ -212,6 +212,7 @@ impl TypeInfo {
         (self.check_value)(v)
     }
 
+    #[cfg_attr(not(feature = "launcher"), allow(dead_code))] // its one user: the launcher
     pub(crate) fn feed_ron(&self) -> Option<crate::network::FeedRonFn> {
         self.feed_ron
     }
