@@ -385,6 +385,41 @@ fn a_network_only_slow_across_ranks_is_not_reported() {
 
 #[cfg(feature = "mpi")]
 #[test]
+fn open_ports_are_fed_and_read_on_rank_0() {
+    // `inc` runs on rank 1: the fed values cross to it, and its results come back.
+    let file = "tests/networks/mpi_open_ports.ron";
+    let Some(run) = mpirun_example(2, "occamy", &["run", file, "--feed", "in=[1, 2, 3]"]) else {
+        return;
+    };
+    assert_eq!(run.code, Some(0), "{}\n{}", run.what, run.stderr);
+    assert_eq!(run.stdout, "out: 2\nout: 3\nout: 4\n", "{}", run.stderr);
+    // Not fed: the input is retired at the start, and the network ends with nothing out.
+    let Some(run) = mpirun_example(2, "occamy", &["run", file]) else {
+        return;
+    };
+    assert_eq!(run.code, Some(0), "{}\n{}", run.what, run.stderr);
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr.matches("input port `in` is not fed").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    // A bad feed is refused by every rank, said once.
+    let Some(run) = mpirun_example(2, "occamy", &["run", file, "--feed", "in=[\"x\"]"]) else {
+        return;
+    };
+    assert_eq!(run.code, Some(2), "{}\n{}", run.what, run.stderr);
+    assert_eq!(
+        run.stderr.matches("error[E0704]").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}
+
+#[cfg(feature = "mpi")]
+#[test]
 fn stats_cover_every_rank_in_one_report() {
     let file = "tests/networks/mpi_slow.ron";
     let Some(run) = mpirun_example(2, "occamy", &["run", file, "--stats"]) else {

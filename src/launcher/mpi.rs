@@ -25,7 +25,7 @@ use crate::deadlock::{DeadlockReport, OnDeadlock};
 use crate::launcher::{EXIT_DEADLOCK, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK};
 use crate::mpi::World;
 use crate::network::{self, ChannelStats, ProcessStats};
-use crate::registry::Registry;
+use crate::registry::{PortDir, Registry};
 use crate::runtime::{ProcessEnd, Runtime};
 
 /// How long rank 0 waits for every rank to say which network it loaded.
@@ -265,15 +265,34 @@ fn run_on(reg: &Registry, a: &RunArgs, w: &World) -> u8 {
             return EXIT_INVALID;
         }
     };
-    let unsupported = [
-        (a.record.is_some(), "--record"),
-        (!a.feeds.is_empty(), "--feed"),
-    ];
-    if let Some((_, flag)) = unsupported.iter().find(|(on, _)| *on) {
+    if a.record.is_some() {
         if me == 0 {
-            eprintln!("error: `{flag}` is not supported under MPI yet");
+            eprintln!("error: `--record` is not supported under MPI yet");
         }
         return EXIT_INVALID;
+    }
+    // The open ports are rank 0's: it feeds the inputs and prints what reaches the
+    // outputs. Every rank reads `--feed` the same way, so that all refuse a bad one.
+    let options = match super::feeds(&plan, reg, &a.feeds) {
+        Ok(o) if me == 0 => o,
+        Ok(_) => network::RunOptions::new(),
+        Err(e) => {
+            if me == 0 {
+                eprintln!("{e}");
+            }
+            return EXIT_INVALID;
+        }
+    };
+    let mut outputs = Vec::new();
+    for port in &plan.ports {
+        match port.dir {
+            PortDir::In if me == 0 && !a.feeds.iter().any(|(p, _)| *p == port.name) => eprintln!(
+                "note: input port `{}` is not fed (no `--feed {}=[...]`): it is retired at the start",
+                port.name, port.name
+            ),
+            PortDir::In => {}
+            PortDir::Out => outputs.push(port.name.clone()),
+        }
     }
     #[cfg(feature = "viz")]
     if a.viz.viz.is_some() {
@@ -336,11 +355,11 @@ fn run_on(reg: &Registry, a: &RunArgs, w: &World) -> u8 {
     // Rank 0 keeps the plan to draw the run with --dot (every rank has the whole plan;
     // rank 0 draws what every rank reports). Without it the start consumes the plan.
     let (started, plan) = if me == 0 && a.dot.is_some() {
-        let started = network::start_ranked(Cow::Borrowed(&plan), reg, &runtime, w);
+        let started = network::start_ranked(Cow::Borrowed(&plan), reg, &runtime, w, options);
         (started, Some(plan))
     } else {
         (
-            network::start_ranked(Cow::Owned(plan), reg, &runtime, w),
+            network::start_ranked(Cow::Owned(plan), reg, &runtime, w, options),
             None,
         )
     };
@@ -384,11 +403,14 @@ fn run_on(reg: &Registry, a: &RunArgs, w: &World) -> u8 {
         proxy_ends,
     };
     let names: Vec<String> = chans.iter().map(|(n, _)| n.clone()).collect();
-    let (report, deadlock) = supervise(a, w, running, &here, &names, &interrupted);
+    let (report, deadlock, shown) =
+        supervise(a, w, running, (&here, &names, &outputs), &interrupted);
     let Some(whole) = gather(w, report) else {
         return EXIT_FAILURE;
     };
     let (channels, processes) = merged(&whole, declared, &order, chans);
+    // What reached the open outputs (rank 0's), before the report, as on one machine.
+    crate::launcher::write_stdout(&shown);
     print_report(a, &whole, declared, (&channels, &processes));
     if let (Some(path), Some(plan)) = (&a.dot, &plan) {
         let stats = (channels.as_slice(), processes.as_slice());
@@ -404,10 +426,9 @@ fn supervise(
     a: &RunArgs,
     w: &World,
     mut running: network::Running,
-    here: &look::Here,
-    channel_names: &[String],
+    (here, channel_names, outputs): (&look::Here, &[String], &[String]),
     interrupted: &mpsc::Receiver<()>,
-) -> (Report, Option<DeadlockReport>) {
+) -> (Report, Option<DeadlockReport>, String) {
     let me = w.rank();
     let deadline = a
         .timeout
@@ -473,9 +494,15 @@ fn supervise(
         // is its report alone).
         let listed = code != EXIT_OK && code != EXIT_DEADLOCK;
         let report = report_of(code, errors, &channels, &processes, 0.0, listed);
-        return (report, cross);
+        return (report, cross, String::new());
     }
     let report = running.wait();
+    let mut shown = String::new();
+    for name in outputs {
+        for v in report.shown_values(name).unwrap_or_default() {
+            shown += &format!("{name}: {v}\n");
+        }
+    }
     let mut code = EXIT_OK;
     if let Some(d) = &report.deadlock {
         code = EXIT_DEADLOCK;
@@ -504,7 +531,7 @@ fn supervise(
         report.elapsed.as_secs_f64(),
         false,
     );
-    (mine, report.deadlock)
+    (mine, report.deadlock, shown)
 }
 
 fn report_of(
@@ -697,16 +724,15 @@ fn write_dot(
 /// Per plan channel that crosses ranks, the ends this rank's proxy holds (writing,
 /// reading): what `World::link` gives it, by the same rules.
 fn proxy_ends(plan: &network::Plan, me: u32) -> HashMap<u64, (usize, usize)> {
-    let ranks = |v: &[(usize, Arc<str>)]| {
-        let mut r: Vec<u32> = v.iter().map(|(p, _)| plan.processes[*p].rank).collect();
+    let dedup = |mut r: Vec<u32>| {
         r.sort_unstable();
         r.dedup();
         r
     };
     let mut out = HashMap::new();
     for ci in plan.cross_rank_channels() {
-        let c = &plan.channels[ci];
-        let (wr, rd) = (ranks(&c.writers), ranks(&c.readers));
+        let (wr, rd) = plan.end_ranks(ci);
+        let (wr, rd) = (dedup(wr), dedup(rd));
         let ends = match (wr.as_slice(), rd.as_slice()) {
             (_, [reader]) => (
                 usize::from(me == *reader && wr.iter().any(|r| *r != me)),

@@ -388,7 +388,7 @@ fn supervise(
 }
 
 /// The options feeding `plan`'s input ports what `--feed PORT=VALUES` gives them.
-fn feeds(
+pub(super) fn feeds(
     plan: &network::Plan,
     reg: &Registry,
     feeds: &[(String, String)],

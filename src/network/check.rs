@@ -134,8 +134,14 @@ fn cross_ranks(plan: &Plan, reg: &Registry, diags: &mut Vec<Diagnostic>) {
             ));
         }
     }
-    for c in &plan.channels {
-        let (w, r) = (ranks(&c.writers), ranks(&c.readers));
+    let dedup = |mut v: Vec<u32>| {
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    for (ci, c) in plan.channels.iter().enumerate() {
+        let (w, r) = plan.end_ranks(ci);
+        let (w, r) = (dedup(w), dedup(r));
         let mut all: Vec<u32> = w.iter().chain(&r).copied().collect();
         all.sort_unstable();
         all.dedup();

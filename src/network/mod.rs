@@ -351,15 +351,18 @@ pub fn load(
 }
 
 /// Starts this rank's share of `plan` under MPI (the launcher's `mpirun` runs): only its
-/// processes, with the channels that cross ranks wired through `world`.
+/// processes, with the channels that cross ranks wired through `world`. The open ports
+/// are rank 0's (the program that feeds and reads them runs there): `options`' feeds
+/// apply on rank 0, and are refused elsewhere.
 #[cfg(feature = "mpi")]
 pub(crate) fn start_ranked(
     plan: std::borrow::Cow<'_, Plan>,
     registry: &Registry,
     runtime: &Runtime,
     world: &crate::mpi::World,
+    options: RunOptions,
 ) -> Result<Running, NetworkError> {
-    run::start_ranked(plan, registry, runtime, world)
+    run::start_ranked(plan, registry, runtime, world, options.feeds)
 }
 
 /// What [`load_with`] takes besides the file: param overrides and the number of ranks.

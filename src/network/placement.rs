@@ -13,6 +13,8 @@
 //!    declaration order) on rank `k % ranks`; with no policy, or outside any replicated
 //!    declaration or instance, rank 0.
 
+use std::sync::Arc;
+
 use indexmap::IndexMap;
 use ron::Value;
 
@@ -23,6 +25,7 @@ use super::expr::{eval_int_value, Scope};
 use super::loader::Loader;
 use super::model::{Locator, NetworkDecl, PlacementDecl};
 use super::Plan;
+use crate::registry::PortDir;
 
 /// The name under which every file sees the number of ranks: `$ranks`.
 pub(super) const RANKS_PARAM: &str = "ranks";
@@ -233,12 +236,31 @@ impl Plan {
     /// assert_eq!(cross, ["d"]);
     /// ```
     pub fn cross_rank_channels(&self) -> impl Iterator<Item = usize> + '_ {
-        self.channels.iter().enumerate().filter_map(|(i, c)| {
-            let mut ends = c.writers.iter().chain(&c.readers);
-            let first = self.processes[ends.next()?.0].rank;
-            ends.any(|(p, _)| self.processes[*p].rank != first)
-                .then_some(i)
+        (0..self.channels.len()).filter(|&i| {
+            let (w, r) = self.end_ranks(i);
+            w.iter()
+                .chain(&r)
+                .any(|x| *x != w.first().or(r.first()).copied().unwrap_or(0))
         })
+    }
+
+    /// The ranks of channel `ci`'s writing ends and of its reading ends, one entry per
+    /// end, in the plan's order. An open port's end is the program's, which runs on rank
+    /// 0 (it feeds the inputs and prints the outputs): every rule about which ends are
+    /// where (the checker's, the wiring's, the deadlock looks') reads them from here.
+    pub(crate) fn end_ranks(&self, ci: usize) -> (Vec<u32>, Vec<u32>) {
+        let c = &self.channels[ci];
+        let rank = |v: &[(usize, Arc<str>)]| -> Vec<u32> {
+            v.iter().map(|(p, _)| self.processes[*p].rank).collect()
+        };
+        let (mut w, mut r) = (rank(&c.writers), rank(&c.readers));
+        for port in self.ports.iter().filter(|p| p.channel == ci) {
+            match port.dir {
+                PortDir::In => w.push(0),
+                PortDir::Out => r.push(0),
+            }
+        }
+        (w, r)
     }
 
     /// The processes (indices into [`Plan::processes`]) placed on `rank`.

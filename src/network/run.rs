@@ -181,12 +181,25 @@ fn wire_on_rank(
     w: &crate::mpi::World,
     ranks: &[u32],
     (ci, c, file): (usize, &PlanChannel, &std::path::Path),
+    (open_w, open_r): (usize, usize),
     info: &crate::registry::TypeInfo,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<(Ends, Ends, Arc<Core>)> {
     let me = w.rank();
-    let wr: Vec<u32> = c.writers.iter().map(|(p, _)| ranks[*p]).collect();
-    let rd: Vec<u32> = c.readers.iter().map(|(p, _)| ranks[*p]).collect();
+    // An open port's end is the program's, on rank 0 (as `Plan::end_ranks` has it; the
+    // plan is being taken apart here, so the ranks come in as `ranks`).
+    let wr: Vec<u32> = c
+        .writers
+        .iter()
+        .map(|(p, _)| ranks[*p])
+        .chain(std::iter::repeat_n(0, open_w))
+        .collect();
+    let rd: Vec<u32> = c
+        .readers
+        .iter()
+        .map(|(p, _)| ranks[*p])
+        .chain(std::iter::repeat_n(0, open_r))
+        .collect();
     let none = || Ends {
         first: None,
         rest: Vec::new(),
@@ -288,15 +301,21 @@ pub(crate) fn start(
 
 /// Starts this rank's share of `plan` (feature `mpi`): only the processes placed on
 /// `world`'s rank, with the channels that cross ranks wired through MPI links (link id:
-/// the channel's index + 1, the same on every rank). No ports are fed.
+/// the channel's index + 1, the same on every rank). The program's side of the open
+/// ports (feeders, collectors) is on rank 0, which alone takes `feeds`.
 #[cfg(feature = "mpi")]
 pub(crate) fn start_ranked(
     plan: Cow<'_, Plan>,
     reg: &Registry,
     runtime: &Runtime,
     world: &crate::mpi::World,
+    feeds: Vec<Feed>,
 ) -> Result<Running, NetworkError> {
-    start_on(plan, reg, runtime, Vec::new(), Some(world))
+    assert!(
+        feeds.is_empty() || world.rank() == 0,
+        "the open ports are rank 0's"
+    );
+    start_on(plan, reg, runtime, feeds, Some(world))
 }
 
 fn start_on(
@@ -367,7 +386,10 @@ fn start_on(
             .expect("a checked plan names registered types");
         #[cfg(feature = "mpi")]
         if let Some(w) = world {
-            if let Some((t, r, core)) = wire_on_rank(w, &ranks, (id, c, &file), info, &mut diags) {
+            let open = open_ends.get(&id).copied().unwrap_or_default();
+            if let Some((t, r, core)) =
+                wire_on_rank(w, &ranks, (id, c, &file), open, info, &mut diags)
+            {
                 txs.push(t);
                 rxs.push(r);
                 cores.push((c.ty.clone(), core));
@@ -483,7 +505,13 @@ fn start_on(
         }
     }
     // The program's side of the open ports: a feeder for each input port fed, a
-    // collector for each output port.
+    // collector for each output port; under MPI, on rank 0.
+    #[cfg(feature = "mpi")]
+    let open = if world.is_some_and(|w| w.rank() != 0) {
+        Vec::new()
+    } else {
+        open
+    };
     for port in &open {
         let (core, dir) = (cores[port.channel].1.clone(), port.dir);
         let (end, d) = match dir {
