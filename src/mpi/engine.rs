@@ -203,11 +203,23 @@ impl Engine {
     /// Takes every message that has arrived; whether there was one.
     fn receive(&mut self, sh: &Shared) -> bool {
         let mut any = false;
-        while let Some((msg, status)) = self
-            .world
-            .any_process()
-            .immediate_matched_probe_with_tag(TAG)
-        {
+        let mut missed = false;
+        loop {
+            let Some((msg, status)) = self
+                .world
+                .any_process()
+                .immediate_matched_probe_with_tag(TAG)
+            else {
+                // A probe that finds nothing runs MPI's progress after looking (OpenMPI's
+                // ob1 does), so what that progress pulled in is seen only by the next
+                // probe: look once more now rather than a whole idle round later (a hop's
+                // message sat 2.1 us in MPI before, 0.55 after, by timestamps).
+                if missed {
+                    break;
+                }
+                missed = true;
+                continue;
+            };
             any = true;
             let from = status.source_rank() as u32;
             let (m, _) = (msg, status).matched_receive_vec::<u8>();
