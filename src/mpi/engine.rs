@@ -21,6 +21,9 @@ use mpi::topology::{Communicator, SimpleCommunicator};
 use super::link::{Out, Proxy};
 use super::wire::{decode, Kind, TAG};
 
+/// Sends posted before `Engine::step` tests them anyway, in steps that keep receiving.
+const MAX_UNTESTED: usize = 64;
+
 /// What other threads ask of the engine.
 pub(crate) enum Command {
     /// Start serving a link.
@@ -140,7 +143,7 @@ pub(crate) struct Engine {
 // lets any thread use when initialised `Serialized` (or `Multiple`) as long as no two
 // calls overlap: the engine lives in `Shared::engine`, and every MPI call is made by the
 // thread holding that lock. Under a lesser level only the engine thread locks it
-// (`workers_may` stays false). The buffers are touched only by MPI and by `flush`.
+// (`workers_may` stays false). The buffers are touched only by MPI and by `complete_sends`.
 unsafe impl Send for Engine {}
 
 impl Engine {
@@ -179,8 +182,18 @@ impl Engine {
                 l.proxy.poll(&l.waker, &mut self.out);
             }
         }
-        busy |= self.receive(sh);
-        busy |= self.flush(sh);
+        // What the polls queued (a reader's `Ack` and the reply its process sent) goes
+        // out before the probes: a probe that finds nothing still costs MPI's progress,
+        // twice (`receive`), and the peer waits for this message meanwhile.
+        busy |= self.post_out(sh);
+        let received = self.receive(sh);
+        busy |= received | self.post_out(sh);
+        // Finished sends are tested (MPI's progress again) only in a step that woke no
+        // process by a message, so as not to delay the one it woke; but never left for
+        // long, so that a rank always busy does not pile up requests.
+        if !received || self.sending.len() >= MAX_UNTESTED {
+            self.complete_sends();
+        }
         busy
     }
 
@@ -270,10 +283,12 @@ impl Engine {
         }
     }
 
-    /// Posts what the proxies queued and completes finished sends; whether any was posted.
-    fn flush(&mut self, sh: &Shared) -> bool {
+    /// Posts what the proxies queued; whether anything was.
+    fn post_out(&mut self, sh: &Shared) -> bool {
+        if self.out.0.is_empty() {
+            return false;
+        }
         let out = std::mem::take(&mut self.out.0);
-        let posted = !out.is_empty();
         sh.sent
             .fetch_add(out.len() as u64, std::sync::atomic::Ordering::Relaxed);
         // What one step queued for one rank goes as one MPI message: a reader's `Ack` and
@@ -295,6 +310,14 @@ impl Engine {
             };
             self.post(to, m);
         }
+        true
+    }
+
+    /// Frees the buffers of the sends MPI is done with.
+    fn complete_sends(&mut self) {
+        if self.sending.is_empty() {
+            return;
+        }
         let mut still = Vec::with_capacity(self.sending.len());
         for s in self.sending.drain(..) {
             match s.req.test() {
@@ -304,12 +327,11 @@ impl Engine {
             }
         }
         self.sending = still;
-        posted
     }
 
     fn post(&mut self, to: u32, m: Vec<u8>) {
         let buf = Box::into_raw(m.into_boxed_slice());
-        // SAFETY: the buffer lives until the request completes (`flush` frees it then), and
+        // SAFETY: the buffer lives until the request completes (`complete_sends` frees it then), and
         // nothing else touches it meanwhile.
         let view: &'static [u8] = unsafe { &*buf };
         let req = self
