@@ -14,7 +14,8 @@ use std::task::{Wake, Waker};
 use std::thread::Thread;
 use std::time::Instant;
 
-use mpi::point_to_point::{Destination, MatchedReceiveVec, Source};
+use mpi::datatype::Equivalence;
+use mpi::point_to_point::{Destination, Source};
 use mpi::request::{Request, StaticScope};
 use mpi::topology::{Communicator, SimpleCommunicator};
 
@@ -126,7 +127,8 @@ struct LinkState {
 /// A send under way: the request and the buffer it reads, freed when it completes.
 pub(crate) struct Sending {
     req: Request<'static, [u8], StaticScope>,
-    buf: *mut [u8],
+    /// A vector's pointer, length and capacity.
+    buf: (*mut u8, usize, usize),
 }
 
 /// The engine: the world communicator, the links' proxies, the sends under way.
@@ -137,6 +139,8 @@ pub(crate) struct Engine {
     early: HashMap<u32, Vec<(u32, Vec<u8>)>>,
     pub(crate) sending: Vec<Sending>,
     out: Out,
+    /// The buffer messages are received into.
+    inbox: Vec<u8>,
 }
 
 // SAFETY: the engine holds MPI handles and the raw buffers of sends under way, which MPI
@@ -154,6 +158,7 @@ impl Engine {
             early: HashMap::new(),
             sending: Vec::new(),
             out: Out::default(),
+            inbox: Vec::new(),
         }
     }
 
@@ -235,7 +240,11 @@ impl Engine {
             };
             any = true;
             let from = status.source_rank() as u32;
-            let (m, _) = (msg, status).matched_receive_vec::<u8>();
+            // Into a buffer kept from message to message: no allocation per message.
+            let mut m = std::mem::take(&mut self.inbox);
+            m.clear();
+            m.resize(status.count(u8::equivalent_datatype()).max(0) as usize, 0);
+            msg.matched_receive_into(&mut m[..]);
             match decode(&m) {
                 Some((Kind::Batch, _, payload)) => {
                     for one in super::wire::batch(payload) {
@@ -245,6 +254,7 @@ impl Engine {
                 Some(_) => self.deliver(sh, from, &m),
                 None => tracing::warn!(from, "mpi: a message that is not occamy's; dropped"),
             }
+            self.inbox = m;
         }
         if any {
             self.collect_errors(sh);
@@ -288,28 +298,19 @@ impl Engine {
         if self.out.0.is_empty() {
             return false;
         }
-        let out = std::mem::take(&mut self.out.0);
-        sh.sent
-            .fetch_add(out.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        // What one step queued for one rank goes as one MPI message: a reader's `Ack` and
-        // the reply its process sent next are queued by the same step (the process ran
-        // between two steps), so a ping-pong hop costs one MPI message, not two. The
-        // order of the messages for each rank is kept, as MPI keeps it between messages.
-        let mut to_each: Vec<(u32, Vec<Vec<u8>>)> = Vec::new();
-        for (to, m) in out {
-            match to_each.iter_mut().find(|(r, _)| *r == to) {
-                Some((_, ms)) => ms.push(m),
-                None => to_each.push((to, vec![m])),
-            }
-        }
-        for (to, mut ms) in to_each {
-            let m = if ms.len() == 1 {
-                ms.pop().expect("one message")
-            } else {
-                super::wire::encode_batch(ms.iter().map(Vec::as_slice))
-            };
+        // What one step queued for one rank goes as one MPI message (a `Batch`, written
+        // in place by `Out`): a reader's `Ack` and the reply its process sent next are
+        // queued by the same step (the process ran between two steps), so a ping-pong hop
+        // costs one MPI message, not two. The order of the messages for each rank is
+        // kept, as MPI keeps it between messages.
+        let mut out = std::mem::take(&mut self.out.0);
+        for (to, m) in out.drain(..) {
+            let n = super::wire::batch(&m[5..]).count();
+            sh.sent
+                .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
             self.post(to, m);
         }
+        self.out.0 = out;
         true
     }
 
@@ -321,8 +322,9 @@ impl Engine {
         let mut still = Vec::with_capacity(self.sending.len());
         for s in self.sending.drain(..) {
             match s.req.test() {
-                // SAFETY: `buf` came from `Box::into_raw` in `post`, and MPI is done with it.
-                Ok(_) => drop(unsafe { Box::from_raw(s.buf) }),
+                // SAFETY: `buf` is a vector's parts, taken apart in `post`, and MPI is done
+                // with it.
+                Ok(_) => drop(unsafe { Vec::from_raw_parts(s.buf.0, s.buf.1, s.buf.2) }),
                 Err(req) => still.push(Sending { req, buf: s.buf }),
             }
         }
@@ -330,10 +332,11 @@ impl Engine {
     }
 
     fn post(&mut self, to: u32, m: Vec<u8>) {
-        let buf = Box::into_raw(m.into_boxed_slice());
-        // SAFETY: the buffer lives until the request completes (`complete_sends` frees it then), and
-        // nothing else touches it meanwhile.
-        let view: &'static [u8] = unsafe { &*buf };
+        let mut m = std::mem::ManuallyDrop::new(m);
+        let buf = (m.as_mut_ptr(), m.len(), m.capacity());
+        // SAFETY: the buffer lives until the request completes (`complete_sends` frees it
+        // then), and nothing else touches it meanwhile.
+        let view: &'static [u8] = unsafe { std::slice::from_raw_parts(buf.0, buf.1) };
         let req = self
             .world
             .process_at_rank(to as i32)
