@@ -22,7 +22,8 @@ use mpi::topology::{Communicator, SimpleCommunicator};
 use super::link::{Out, Proxy};
 use super::wire::{decode, Kind, TAG};
 
-/// Sends posted before `Engine::step` tests them anyway, in steps that keep receiving.
+/// How many sends may wait untested before a step that received a message (and so woke a
+/// process, which it lets run first) tests them anyway.
 const MAX_UNTESTED: usize = 64;
 
 /// What other threads ask of the engine.
