@@ -10,17 +10,65 @@ use std::task::{Poll, Waker};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::wire::{encode, Kind};
+use super::wire::Kind;
 use crate::channel::{Claim, Offer, OfferNow, Offered, StandIn};
 use crate::{Receiver, RecvError, Sender};
 
-/// Messages a proxy wants sent: (destination rank, bytes).
+/// Messages the proxies want sent, per destination rank, written straight into the one
+/// MPI message that carries them (`Kind::Batch`, `wire::begin_one`): a hop's `Ack` and
+/// reply, values serialised in place, cost one buffer, with no copy between them.
 #[derive(Default)]
 pub(crate) struct Out(pub(crate) Vec<(u32, Vec<u8>)>);
 
+/// Lets postcard append to a borrowed buffer (so a failed encode can be cut off it).
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl Extend<u8> for Append<'_> {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, bytes: I) {
+        self.0.extend(bytes);
+    }
+}
+
 impl Out {
-    fn push(&mut self, to: u32, kind: Kind, link: u32, payload: &[u8]) {
-        self.0.push((to, encode(kind, link, payload)));
+    fn buf(&mut self, to: u32) -> &mut Vec<u8> {
+        let i = match self.0.iter().position(|(r, _)| *r == to) {
+            Some(i) => i,
+            None => {
+                self.0.push((to, super::wire::batch_begin()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    pub(crate) fn push(&mut self, to: u32, kind: Kind, link: u32, payload: &[u8]) {
+        let b = self.buf(to);
+        let at = super::wire::begin_one(b, kind, link);
+        b.extend_from_slice(payload);
+        super::wire::end_one(b, at);
+    }
+
+    /// Queues a message whose payload is `v` in postcard; on an encoding error nothing is
+    /// queued.
+    fn push_value<T: Serialize>(
+        &mut self,
+        to: u32,
+        kind: Kind,
+        link: u32,
+        v: &T,
+    ) -> postcard::Result<()> {
+        let b = self.buf(to);
+        let at = super::wire::begin_one(b, kind, link);
+        match postcard::to_extend(v, Append(b)) {
+            Ok(_) => {
+                super::wire::end_one(b, at);
+                Ok(())
+            }
+            Err(e) => {
+                b.truncate(at);
+                Err(e)
+            }
+        }
     }
 }
 
@@ -165,15 +213,12 @@ impl<T: Serialize + Send + 'static> Proxy for WriterProxy<T> {
                 Poll::Pending => break,
                 Poll::Ready(Ok(c)) => {
                     let soft = self.rendezvous && c.is_soft();
-                    match c.with_value(|v| postcard::to_allocvec(v)) {
-                        Ok(bytes) => {
-                            let kind = if soft {
+                    let kind = if soft { Kind::Offer } else { Kind::Data };
+                    match c.with_value(|v| out.push_value(self.reader, kind, self.link, v)) {
+                        Ok(()) => {
+                            if soft {
                                 self.demand -= 1;
-                                Kind::Offer
-                            } else {
-                                Kind::Data
-                            };
-                            out.push(self.reader, kind, self.link, &bytes);
+                            }
                             self.credits -= 1;
                             if self.rendezvous {
                                 self.claimed.push_back(Some(c));

@@ -78,10 +78,36 @@ pub(crate) fn decode(m: &[u8]) -> Option<(Kind, u32, &[u8])> {
     Some((kind, link, &m[5..]))
 }
 
-/// Encodes messages for one rank as one: `Batch`, then each message's length (u32, little
-/// endian) and bytes, in order (the order MPI would have kept between them).
+/// The start of a `Batch`: several messages for one rank as one MPI message, each as its
+/// length (u32, little endian) and bytes, in order (the order MPI would have kept between
+/// them). Messages are appended with `begin_one` .. `end_one`.
+pub(crate) fn batch_begin() -> Vec<u8> {
+    let mut m = Vec::with_capacity(64);
+    m.push(Kind::Batch as u8);
+    m.extend_from_slice(&0u32.to_le_bytes());
+    m
+}
+
+/// Appends a message's head (its length to come, its kind and link) to a batch; its
+/// payload follows, then `end_one` with what this returned.
+pub(crate) fn begin_one(batch: &mut Vec<u8>, kind: Kind, link: u32) -> usize {
+    let at = batch.len();
+    batch.extend_from_slice(&[0; 4]);
+    batch.push(kind as u8);
+    batch.extend_from_slice(&link.to_le_bytes());
+    at
+}
+
+/// Writes the length of the message begun at `at`, now that its payload is in.
+pub(crate) fn end_one(batch: &mut [u8], at: usize) {
+    let len = (batch.len() - at - 4) as u32;
+    batch[at..at + 4].copy_from_slice(&len.to_le_bytes());
+}
+
+/// Encodes messages for one rank as one `Batch` (see `batch_begin`).
+#[cfg(test)]
 pub(crate) fn encode_batch<'a>(messages: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
-    let mut m = encode(Kind::Batch, 0, &[]);
+    let mut m = batch_begin();
     for one in messages {
         m.extend_from_slice(&(one.len() as u32).to_le_bytes());
         m.extend_from_slice(one);
@@ -121,6 +147,14 @@ mod tests {
         assert_eq!(kind, Kind::Batch);
         let got: Vec<&[u8]> = batch(payload).collect();
         assert_eq!(got, [&a[..], &d[..]]);
+        // Written in place, the same bytes.
+        let mut b = batch_begin();
+        let at = begin_one(&mut b, Kind::Ack, 1);
+        end_one(&mut b, at);
+        let at = begin_one(&mut b, Kind::Data, 2);
+        b.extend_from_slice(b"value");
+        end_one(&mut b, at);
+        assert_eq!(b, m);
         // A truncated batch yields what is whole.
         assert_eq!(batch(&payload[..payload.len() - 1]).count(), 1);
     }
