@@ -20,6 +20,14 @@ use crate::{Receiver, RecvError, Sender};
 #[derive(Default)]
 pub(crate) struct Out(pub(crate) Vec<(u32, Vec<u8>)>);
 
+/// What a reader proxy reports of a value from rank `from` that would not decode as `T`.
+fn undecodable<T>(channel: &str, from: u32, e: &postcard::Error) -> String {
+    format!(
+        "channel {channel}: a value from rank {from} would not decode as {}: {e}",
+        std::any::type_name::<T>()
+    )
+}
+
 /// Lets postcard append to a borrowed buffer (so a failed encode can be cut off it).
 struct Append<'a>(&'a mut Vec<u8>);
 
@@ -368,11 +376,7 @@ impl<T: DeserializeOwned + Send + 'static> Proxy for ReaderProxy<T> {
                     }
                 },
                 Err(e) => {
-                    self.error = Some(format!(
-                        "channel {}: a value from rank {from} would not decode as {}: {e}",
-                        self.name,
-                        std::any::type_name::<T>()
-                    ));
+                    self.error = Some(undecodable::<T>(&self.name, from, &e));
                     self.close(true, None, out);
                 }
             },
@@ -392,11 +396,7 @@ impl<T: DeserializeOwned + Send + 'static> Proxy for ReaderProxy<T> {
                         }
                     },
                     Err(e) => {
-                        self.error = Some(format!(
-                            "channel {}: a value from rank {from} would not decode as {}: {e}",
-                            self.name,
-                            std::any::type_name::<T>()
-                        ));
+                        self.error = Some(undecodable::<T>(&self.name, from, &e));
                         self.close(true, None, out);
                         return;
                     }
@@ -700,12 +700,7 @@ impl<T: DeserializeOwned + Send + 'static> Proxy for DemandReader<T> {
                         }
                     },
                     Err(e) => {
-                        self.error = Some(format!(
-                            "channel {}: a value from rank {} would not decode as {}: {e}",
-                            self.name,
-                            self.writer,
-                            std::any::type_name::<T>()
-                        ));
+                        self.error = Some(undecodable::<T>(&self.name, self.writer, &e));
                         self.close(true, true, out);
                         return;
                     }
