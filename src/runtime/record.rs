@@ -82,6 +82,17 @@ impl ProcWaker {
         }
     }
 
+    /// A waker over `this` that borrows the count `this` holds instead of taking one of
+    /// its own: the record's `driver` is then the only count besides the clones that
+    /// wait somewhere (the deadlock monitor counts on that), and a driver keeps no
+    /// second copy of the waker (16 bytes a task). Never drop the inner waker: it would
+    /// give back a count it did not take (clones take their own).
+    pub(crate) fn borrowed(this: &Arc<ProcWaker>) -> std::mem::ManuallyDrop<Waker> {
+        // SAFETY: `this` keeps the count alive for as long as the caller holds it, and the
+        // `ManuallyDrop` never releases the count that `from_raw` did not take.
+        std::mem::ManuallyDrop::new(Waker::from(unsafe { Arc::from_raw(Arc::as_ptr(this)) }))
+    }
+
     /// Whether the process was woken since its last poll began.
     pub(crate) fn woken(&self) -> bool {
         self.woken.load(Ordering::Relaxed)
