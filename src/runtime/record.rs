@@ -167,30 +167,52 @@ pub(crate) fn next_id() -> u64 {
 
 const SHARDS: usize = 16;
 
-/// The live records by id, sharded so that a million processes starting and ending do
-/// not queue on one lock; adding and removing are O(1).
+/// Ids per chunk of the live table.
+const CHUNK: usize = 256;
+
+/// The live records of `CHUNK` consecutive ids, in id order. Ids are handed out densely
+/// as processes are made, so a slot per id costs 8 bytes a process where a hash map's
+/// entry, with its control byte and spare capacity, took about 40 (and doubled, for a
+/// moment, at every resize of a million-entry map).
+struct Chunk {
+    slots: Box<[Option<Arc<Record>>]>,
+    live: usize,
+}
+
+/// The live records by id: chunks of consecutive ids, sharded so that a million
+/// processes starting and ending do not queue on one lock; adding and removing are O(1).
+/// A chunk goes when its last record does.
 static LIVE: LazyLock<[Shard; SHARDS]> =
     LazyLock::new(|| std::array::from_fn(|_| Mutex::new(HashMap::new())));
 
-type Shard = Mutex<HashMap<u64, Arc<Record>>>;
+type Shard = Mutex<HashMap<u64, Chunk>>;
 
-fn shard(id: u64) -> &'static Shard {
-    &LIVE[(id as usize) % SHARDS]
+/// The shard, chunk number and slot of `id`.
+fn place(id: u64) -> (&'static Shard, u64, usize) {
+    let chunk = id / CHUNK as u64;
+    let shard = &LIVE[(chunk % SHARDS as u64) as usize];
+    (shard, chunk, (id % CHUNK as u64) as usize)
 }
 
 /// The live records, in id order.
 pub(crate) fn live() -> Vec<Arc<Record>> {
-    let mut all: Vec<Arc<Record>> = LIVE
+    let mut chunks: Vec<(u64, Vec<Arc<Record>>)> = LIVE
         .iter()
-        .flat_map(|s| lock_std(s).values().cloned().collect::<Vec<_>>())
+        .flat_map(|s| {
+            lock_std(s)
+                .iter()
+                .map(|(&k, c)| (k, c.slots.iter().flatten().cloned().collect()))
+                .collect::<Vec<_>>()
+        })
         .collect();
-    all.sort_by_key(|r| r.id);
-    all
+    chunks.sort_unstable_by_key(|c| c.0);
+    chunks.into_iter().flat_map(|c| c.1).collect()
 }
 
 /// The live record with this id.
 pub(crate) fn live_record(id: u64) -> Option<Arc<Record>> {
-    lock_std(shard(id)).get(&id).cloned()
+    let (shard, chunk, slot) = place(id);
+    lock_std(shard).get(&chunk)?.slots[slot].clone()
 }
 
 impl Record {
@@ -269,12 +291,31 @@ impl Record {
 
     /// Adds the record to the live set (the process has started).
     pub(crate) fn go_live(self: &Arc<Self>) {
-        lock_std(shard(self.id)).insert(self.id, self.clone());
+        let (shard, chunk, slot) = place(self.id);
+        let mut s = lock_std(shard);
+        let c = s.entry(chunk).or_insert_with(|| Chunk {
+            slots: (0..CHUNK).map(|_| None).collect(),
+            live: 0,
+        });
+        if c.slots[slot].replace(self.clone()).is_none() {
+            c.live += 1;
+        }
     }
 
     /// Removes it (the process has ended).
     pub(crate) fn go_dead(&self) {
-        lock_std(shard(self.id)).remove(&self.id);
+        let (shard, chunk, slot) = place(self.id);
+        let mut s = lock_std(shard);
+        let Some(c) = s.get_mut(&chunk) else { return };
+        let taken = c.slots[slot].take();
+        if taken.is_some() {
+            c.live -= 1;
+            if c.live == 0 {
+                s.remove(&chunk);
+            }
+        }
+        drop(s);
+        drop(taken); // outside the lock: it may be the record's last count
     }
 
     /// Records one more end object (or a barrier enrolment) of this process on `h`.
