@@ -126,8 +126,10 @@ impl RunReport {
 
 /// A network that is running.
 pub struct Running {
-    /// Per channel, its declared type and its core (which knows its name).
-    cores: Vec<(Arc<str>, Arc<Core>)>,
+    /// Per channel, its core (which knows its name).
+    cores: Vec<Arc<Core>>,
+    /// The channels' declared types, as runs: see [`TypeRuns`].
+    types: TypeRuns,
     /// The kinds of its processes, by process id: each entry names the kind of the
     /// processes from its id up to the next entry's (ids follow plan order).
     kinds: Vec<(u64, Arc<str>)>,
@@ -147,7 +149,7 @@ impl Running {
     /// rank's side of it).
     #[cfg(all(feature = "mpi", feature = "launcher"))]
     pub(crate) fn channel_ids(&self) -> Vec<u64> {
-        self.cores.iter().map(|(_, c)| c.id).collect()
+        self.cores.iter().map(|c| c.id).collect()
     }
 }
 
@@ -371,6 +373,7 @@ fn start_on(
     let mut txs: Vec<Ends> = Vec::with_capacity(channels.len());
     let mut rxs: Vec<Ends> = Vec::with_capacity(channels.len());
     let mut cores = Vec::with_capacity(channels.len());
+    let mut types = TypeRuns::default();
     // The ends the program holds: one per open port, beside the processes' ones.
     let mut open_ends: HashMap<usize, (usize, usize)> = HashMap::new();
     for port in &open {
@@ -392,7 +395,8 @@ fn start_on(
             {
                 txs.push(t);
                 rxs.push(r);
-                cores.push((c.ty.clone(), core));
+                types.push(id, &c.ty);
+                cores.push(core);
                 continue;
             }
         }
@@ -416,7 +420,8 @@ fn start_on(
             first: Some(ch.rx),
             rest: r,
         });
-        cores.push((c.ty.clone(), ch.core));
+        types.push(id, &c.ty);
+        cores.push(ch.core);
     }
     drop(channels);
     // One enrolment per party: the barrier's first handle, then one more per party.
@@ -450,7 +455,7 @@ fn start_on(
                 PortDir::In => Direction::Recv,
             };
             let ids = port.bind.ids();
-            held.extend(ids.iter().map(|&id| Held::Chan(cores[id].1.clone(), d)));
+            held.extend(ids.iter().map(|&id| Held::Chan(cores[id].clone(), d)));
             let ends = match port.dir {
                 PortDir::Out => &mut txs,
                 PortDir::In => &mut rxs,
@@ -513,7 +518,7 @@ fn start_on(
         open
     };
     for port in &open {
-        let (core, dir) = (cores[port.channel].1.clone(), port.dir);
+        let (core, dir) = (cores[port.channel].clone(), port.dir);
         let (end, d) = match dir {
             PortDir::In => (txs[port.channel].take(), Direction::Send),
             PortDir::Out => (rxs[port.channel].take(), Direction::Recv),
@@ -522,7 +527,7 @@ fn start_on(
             // Not fed: its end goes now, which retires the channel.
             PortDir::In => ports::feeder(&mut feeds, &port.name, end).map(Ok),
             PortDir::Out => {
-                let ty = cores[port.channel].0.clone();
+                let ty = types.get(port.channel).clone();
                 Some(ports::collector(reg, &port.name, &ty, end, &collected))
             }
         };
@@ -579,6 +584,7 @@ fn start_on(
         })?;
     Ok(Running {
         cores,
+        types,
         kinds,
         done,
         finished: None,
@@ -604,7 +610,7 @@ impl Running {
     /// Poisons every channel of the network, so that every process stops at its next
     /// channel operation (or at once, if blocked on one).
     pub fn poison(&self) {
-        for (_, c) in &self.cores {
+        for c in &self.cores {
             c.poison();
         }
     }
@@ -650,9 +656,10 @@ impl Running {
         let channels = self
             .cores
             .iter()
-            .map(|(ty, c)| ChannelStats {
+            .enumerate()
+            .map(|(i, c)| ChannelStats {
                 name: c.name().unwrap_or_default().to_string(),
-                ty: ty.to_string(),
+                ty: self.types.get(i).to_string(),
                 carried: c.carried(),
             })
             .collect();
@@ -704,6 +711,27 @@ impl Running {
 /// Hands out a vector's items in order and gives its memory back as it goes: the built
 /// processes of a million-process network take about 90 MB, which would otherwise stay
 /// allocated until the last one has started, when the running processes' memory peaks.
+/// The declared types of a network's channels, as runs of consecutive channels of one
+/// type (a replicated channel's copies are consecutive): a million channels of one type
+/// take one entry, where a type per channel took 16 bytes each.
+#[derive(Default)]
+struct TypeRuns(Vec<(usize, Arc<str>)>);
+
+impl TypeRuns {
+    /// Channel `i` (the next one) has type `ty`.
+    fn push(&mut self, i: usize, ty: &Arc<str>) {
+        if self.0.last().is_none_or(|(_, last)| last != ty) {
+            self.0.push((i, ty.clone()));
+        }
+    }
+
+    /// The type of channel `i`.
+    fn get(&self, i: usize) -> &Arc<str> {
+        let k = self.0.partition_point(|(first, _)| *first <= i);
+        &self.0[k - 1].1
+    }
+}
+
 struct Draining<T>(std::collections::VecDeque<T>);
 
 impl<T> From<Vec<T>> for Draining<T> {

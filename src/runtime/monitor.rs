@@ -122,10 +122,11 @@ fn candidate(r: &Record) -> Option<Blocked> {
         return None;
     }
     if let Some(d) = r.driver.get() {
-        // The record's clone and the driver's own waker, plus one per waiting signal:
-        // any other clone is held by something else that may wake the process.
+        // The record's count (its driver polls with a waker borrowing it), plus one per
+        // waiting signal: any other clone is held by something else that may wake the
+        // process.
         let wakers = sigs.iter().filter(|&&(_, w)| w).count();
-        if Arc::strong_count(d) != 2 + wakers {
+        if Arc::strong_count(d) != 1 + wakers {
             return None;
         }
     }

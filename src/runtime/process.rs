@@ -8,7 +8,7 @@ use std::pin::Pin;
 use super::context;
 use super::error::{Error, ProcessResult};
 use super::held::Held;
-use super::record::next_id;
+use super::record::{next_id, HeldEntry};
 use crate::barrier::Barrier;
 use crate::channel::{Receiver, Sender};
 use crate::wait::Direction;
@@ -62,7 +62,7 @@ pub struct Process {
     pub(crate) name: String,
     pub(crate) body: Body,
     /// What it is declared to hold, and how many of its end objects stand for each.
-    pub(crate) holds: Vec<(Held, usize)>,
+    pub(crate) holds: Vec<HeldEntry>,
     pub(crate) id: u64,
     /// Run on a thread of its own even under the green scheduler.
     pub(crate) own_thread: bool,
@@ -221,20 +221,24 @@ impl Process {
     /// use of each registers it).
     #[cfg(feature = "network")]
     pub(crate) fn holding(mut self, h: Vec<Held>) -> Process {
-        self.holds.extend(h.into_iter().map(|h| (h, 0)));
+        // Exactly sized: the record keeps this list for the process's life (`Vec::extend`
+        // into an empty list would make room for four).
+        self.holds.reserve_exact(h.len());
+        self.holds
+            .extend(h.into_iter().map(|h| HeldEntry::new(h, 0)));
         self
     }
 }
 
 /// What `ends` holds, claimed for process `id`: each end object now belongs to it, and a
 /// process that had used one lets go of it.
-fn declare<H: Holds>(id: u64, ends: &H) -> Vec<(Held, usize)> {
+fn declare<H: Holds>(id: u64, ends: &H) -> Vec<HeldEntry> {
     let mut set = HeldSet {
         owner: id,
         held: Vec::new(),
     };
     ends.held(&mut set);
-    set.held.into_iter().map(|h| (h, 1)).collect()
+    set.held.into_iter().map(|h| HeldEntry::new(h, 1)).collect()
 }
 
 /// Things a process can be declared to hold, so that the runtime knows its ends before it

@@ -19,12 +19,22 @@ pub(crate) fn lock_std<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// One thing a process holds, and how many of its end objects stand for it.
+/// One thing a process holds, and how many of its end objects stand for it. A process
+/// is declared with a list of these and its record keeps that list (no copy: a copy made
+/// at start-up by another thread than the one that built the process left the first
+/// list's freed memory in the builder's heap, about 128 bytes a process at the peak of a
+/// million-process start).
 pub(crate) struct HeldEntry {
     pub(crate) held: Held,
     /// End objects of this process registered on it. Declared but not yet used ends count
     /// 0; an entry whose last end object moved to another process goes.
     refs: usize,
+}
+
+impl HeldEntry {
+    pub(crate) fn new(held: Held, refs: usize) -> HeldEntry {
+        HeldEntry { held, refs }
+    }
 }
 
 /// One thing a waiting process waits on.
@@ -70,6 +80,17 @@ impl ProcWaker {
             waker,
             woken: AtomicBool::new(false),
         }
+    }
+
+    /// A waker over `this` that borrows the count `this` holds instead of taking one of
+    /// its own: the record's `driver` is then the only count besides the clones that
+    /// wait somewhere (the deadlock monitor counts on that), and a driver keeps no
+    /// second copy of the waker (16 bytes a task). Never drop the inner waker: it would
+    /// give back a count it did not take (clones take their own).
+    pub(crate) fn borrowed(this: &Arc<ProcWaker>) -> std::mem::ManuallyDrop<Waker> {
+        // SAFETY: `this` keeps the count alive for as long as the caller holds it, and the
+        // `ManuallyDrop` never releases the count that `from_raw` did not take.
+        std::mem::ManuallyDrop::new(Waker::from(unsafe { Arc::from_raw(Arc::as_ptr(this)) }))
     }
 
     /// Whether the process was woken since its last poll began.
@@ -146,30 +167,52 @@ pub(crate) fn next_id() -> u64 {
 
 const SHARDS: usize = 16;
 
-/// The live records by id, sharded so that a million processes starting and ending do
-/// not queue on one lock; adding and removing are O(1).
+/// Ids per chunk of the live table.
+const CHUNK: usize = 256;
+
+/// The live records of `CHUNK` consecutive ids, in id order. Ids are handed out densely
+/// as processes are made, so a slot per id costs 8 bytes a process where a hash map's
+/// entry, with its control byte and spare capacity, took about 40 (and doubled, for a
+/// moment, at every resize of a million-entry map).
+struct Chunk {
+    slots: Box<[Option<Arc<Record>>]>,
+    live: usize,
+}
+
+/// The live records by id: chunks of consecutive ids, sharded so that a million
+/// processes starting and ending do not queue on one lock; adding and removing are O(1).
+/// A chunk goes when its last record does.
 static LIVE: LazyLock<[Shard; SHARDS]> =
     LazyLock::new(|| std::array::from_fn(|_| Mutex::new(HashMap::new())));
 
-type Shard = Mutex<HashMap<u64, Arc<Record>>>;
+type Shard = Mutex<HashMap<u64, Chunk>>;
 
-fn shard(id: u64) -> &'static Shard {
-    &LIVE[(id as usize) % SHARDS]
+/// The shard, chunk number and slot of `id`.
+fn place(id: u64) -> (&'static Shard, u64, usize) {
+    let chunk = id / CHUNK as u64;
+    let shard = &LIVE[(chunk % SHARDS as u64) as usize];
+    (shard, chunk, (id % CHUNK as u64) as usize)
 }
 
 /// The live records, in id order.
 pub(crate) fn live() -> Vec<Arc<Record>> {
-    let mut all: Vec<Arc<Record>> = LIVE
+    let mut chunks: Vec<(u64, Vec<Arc<Record>>)> = LIVE
         .iter()
-        .flat_map(|s| lock_std(s).values().cloned().collect::<Vec<_>>())
+        .flat_map(|s| {
+            lock_std(s)
+                .iter()
+                .map(|(&k, c)| (k, c.slots.iter().flatten().cloned().collect()))
+                .collect::<Vec<_>>()
+        })
         .collect();
-    all.sort_by_key(|r| r.id);
-    all
+    chunks.sort_unstable_by_key(|c| c.0);
+    chunks.into_iter().flat_map(|c| c.1).collect()
 }
 
 /// The live record with this id.
 pub(crate) fn live_record(id: u64) -> Option<Arc<Record>> {
-    lock_std(shard(id)).get(&id).cloned()
+    let (shard, chunk, slot) = place(id);
+    lock_std(shard).get(&chunk)?.slots[slot].clone()
 }
 
 impl Record {
@@ -179,22 +222,27 @@ impl Record {
         id: u64,
         name: String,
         group: Arc<Group>,
-        declared: Vec<(Held, usize)>,
+        declared: Vec<HeldEntry>,
     ) -> Arc<Record> {
-        let mut held: Vec<HeldEntry> = Vec::with_capacity(declared.len());
         if recorder::on() {
             recorder::emit(Ev::Process {
                 id,
                 name: name.clone(),
             });
-            for (h, _) in &declared {
-                record_hold(id, h);
+            for e in &declared {
+                record_hold(id, &e.held);
             }
         }
-        for (h, refs) in declared {
-            match held.iter_mut().find(|e| e.held.same(&h)) {
-                Some(e) => e.refs += refs,
-                None => held.push(HeldEntry { held: h, refs }),
+        // Merged in place: a declared list seldom names one thing twice.
+        let mut held = declared;
+        let mut i = 1;
+        while i < held.len() {
+            match held[..i].iter().position(|e| e.held.same(&held[i].held)) {
+                Some(j) => {
+                    let dup = held.remove(i);
+                    held[j].refs += dup.refs;
+                }
+                None => i += 1,
             }
         }
         let r = Arc::new(Record {
@@ -243,12 +291,31 @@ impl Record {
 
     /// Adds the record to the live set (the process has started).
     pub(crate) fn go_live(self: &Arc<Self>) {
-        lock_std(shard(self.id)).insert(self.id, self.clone());
+        let (shard, chunk, slot) = place(self.id);
+        let mut s = lock_std(shard);
+        let c = s.entry(chunk).or_insert_with(|| Chunk {
+            slots: (0..CHUNK).map(|_| None).collect(),
+            live: 0,
+        });
+        if c.slots[slot].replace(self.clone()).is_none() {
+            c.live += 1;
+        }
     }
 
     /// Removes it (the process has ended).
     pub(crate) fn go_dead(&self) {
-        lock_std(shard(self.id)).remove(&self.id);
+        let (shard, chunk, slot) = place(self.id);
+        let mut s = lock_std(shard);
+        let Some(c) = s.get_mut(&chunk) else { return };
+        let taken = c.slots[slot].take();
+        if taken.is_some() {
+            c.live -= 1;
+            if c.live == 0 {
+                s.remove(&chunk);
+            }
+        }
+        drop(s);
+        drop(taken); // outside the lock: it may be the record's last count
     }
 
     /// Records one more end object (or a barrier enrolment) of this process on `h`.

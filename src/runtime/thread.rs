@@ -61,15 +61,13 @@ pub(crate) fn block_on<F: Future>(fut: F, rec: Option<&Arc<Record>>) -> F::Outpu
         return super::scheduler::block_in_place(|| block_on(fut, None));
     }
     let thread = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
-    let waker = match rec {
-        Some(r) => {
-            let pw = Arc::new(ProcWaker::new(thread));
-            let _ = r.driver.set(pw.clone());
-            Waker::from(pw)
-        }
-        None => thread,
-    };
-    let mut cx = Context::from_waker(&waker);
+    let own = rec.map(|r| {
+        let pw = r
+            .driver
+            .get_or_init(|| Arc::new(ProcWaker::new(thread.clone())));
+        ProcWaker::borrowed(pw)
+    });
+    let mut cx = Context::from_waker(own.as_deref().unwrap_or(&thread));
     let mut fut = std::pin::pin!(fut);
     loop {
         if let Some(r) = rec {

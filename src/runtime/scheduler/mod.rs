@@ -371,3 +371,9 @@ pub fn block_in_place<R>(f: impl FnOnce() -> R) -> R {
     worker::hand_off_core();
     f()
 }
+
+/// The bytes one task running `F` takes with its `Arc`'s two counts (for size tests).
+#[cfg(all(test, not(loom)))]
+pub(crate) fn task_bytes<F: Future<Output = ()> + Send + 'static>() -> usize {
+    std::mem::size_of::<Task<F>>() + 2 * std::mem::size_of::<usize>()
+}
