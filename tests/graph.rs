@@ -6,6 +6,8 @@
 //! rewrites them from the current output (review the diff before committing it).
 
 mod common;
+#[path = "support/graph.rs"]
+mod graph_support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,34 +16,12 @@ use std::thread;
 use std::time::Duration;
 
 use common::{blessing, golden, watchdog, LIMIT};
+use graph_support::{collapsed, load, plain, repo};
 use occamy::graph::{DotOptions, Graph};
 use occamy::graph::{EdgeRole, NodeRole};
+use occamy::network;
 use occamy::network::Registry;
-use occamy::network::{self, Plan};
 use occamy::{channel, Process, ProcessEnd, Result, Runtime};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn load(file: &str, sets: &[(&str, &str)]) -> Plan {
-    let sets: Vec<(String, String)> = sets
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    network::load(&repo().join(file), &sets, &Registry::with_builtins())
-        .unwrap_or_else(|e| panic!("{file} should load: {e}"))
-}
-
-fn plain() -> DotOptions {
-    DotOptions::default()
-}
-
-fn collapsed() -> DotOptions {
-    DotOptions {
-        collapse_replicated: true,
-    }
-}
 
 /// Whether Graphviz's `dot` is installed; says so once per test when it is not.
 fn have_dot() -> bool {

@@ -4,27 +4,16 @@
 //! (`OCCAMY_BLESS=1 cargo test --test graph_ranks` rewrites them).
 
 mod common;
+#[path = "support/graph.rs"]
+mod graph_support;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use common::golden;
-use occamy::graph::{DotOptions, Graph};
+use graph_support::{collapsed, load, plain, repo};
+use occamy::graph::Graph;
 use occamy::network::{self, Plan, ProcessStats, Registry};
 use occamy::ProcessEnd;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn load(file: &str, sets: &[(&str, &str)]) -> Plan {
-    let sets: Vec<(String, String)> = sets
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    network::load(&repo().join(file), &sets, &Registry::with_builtins())
-        .unwrap_or_else(|e| panic!("{file} should load: {e}"))
-}
 
 fn placed(ranks: u32) -> Plan {
     let opts = network::LoadOptions {
@@ -33,16 +22,6 @@ fn placed(ranks: u32) -> Plan {
     };
     let file = repo().join("tests/networks/placement_round_robin.ron");
     network::load_with(&file, &opts, &Registry::with_builtins()).unwrap()
-}
-
-fn plain() -> DotOptions {
-    DotOptions::default()
-}
-
-fn collapsed() -> DotOptions {
-    DotOptions {
-        collapse_replicated: true,
-    }
 }
 
 #[test]
