@@ -194,7 +194,7 @@ pub(crate) struct Slot<T> {
     pub(crate) guard: usize,
     /// Guarded by the protocol of invariant 1, not a lock: a lock here cost four atomic
     /// read-modify-writes per rendezvous.
-    value: UnsafeCell<Option<T>>,
+    pub(super) value: UnsafeCell<Option<T>>,
 }
 
 // SAFETY: the value is touched by one party at a time (invariant 1); the signal's CAS and

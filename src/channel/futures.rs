@@ -68,7 +68,9 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
                 Some(Outcome::Retry(_)) => {
                     // SAFETY: given back by its claimer: the value is the sender's again.
                     this.value = unsafe { slot.take() };
-                    this.waiting = None;
+                    if let Some(s) = this.waiting.take() {
+                        this.tx.spare.keep(s);
+                    }
                     return Pin::new(this).poll(cx);
                 }
                 None => return Poll::Pending,
@@ -82,7 +84,9 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
                 }
                 Some(Outcome::Withdrawn) => unreachable!("only drop withdraws a future"),
             };
-            this.waiting = None;
+            if let Some(s) = this.waiting.take() {
+                this.tx.spare.keep(s);
+            }
             record_wake();
             return Poll::Ready(r);
         }
@@ -104,7 +108,8 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
             SendNow::Poisoned(v) => Poll::Ready(Err(SendError::Poisoned(v))),
             SendNow::Retired(v) => Poll::Ready(Err(SendError::Retired(v))),
             SendNow::Block(v) => {
-                let slot = Slot::owning(Signal::task(cx.waker(), context::current_id()), Some(v));
+                let slot = (this.tx.spare)
+                    .waiter(Signal::task(cx.waker(), context::current_id()), Some(v));
                 // The wait is found by its signal's owner in this queue (see `wait`):
                 // nothing to record.
                 inner.push_sender(slot.clone());
@@ -168,7 +173,9 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
                 Some(Outcome::Withdrawn) => unreachable!("only drop withdraws a future"),
                 Some(Outcome::Retry(_)) => unreachable!("only a sender is given back"),
             };
-            this.waiting = None;
+            if let Some(s) = this.waiting.take() {
+                this.rx.spare.keep(s);
+            }
             this.done = true;
             record_wake();
             return Poll::Ready(r);
@@ -187,7 +194,8 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
             RecvNow::Poisoned => Err(RecvError::Poisoned),
             RecvNow::Retired => Err(RecvError::Retired),
             RecvNow::Block => {
-                let slot = Slot::<T>::owning(Signal::task(cx.waker(), context::current_id()), None);
+                let slot =
+                    (this.rx.spare).waiter(Signal::task(cx.waker(), context::current_id()), None);
                 inner.push_receiver(slot.clone());
                 drop(inner);
                 record_block(this.rx.core.id, Direction::Recv);

@@ -5,6 +5,7 @@ mod core;
 #[cfg(feature = "mpi")]
 mod extended;
 mod futures;
+mod spare;
 #[cfg(feature = "bridge")]
 mod watch;
 
@@ -17,7 +18,7 @@ pub use futures::{RecvFuture, SendFuture};
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -105,21 +106,29 @@ pub fn buffered_channels<T: Send + 'static>(
     (0..n).map(|_| buffered(capacity)).unzip()
 }
 
+/// An end's `owner` bit saying it is being retired (`retire`), not merely dropped. A bit
+/// of the owner rather than a field: an end is then three words, its spare waiter
+/// included, and a million-process network holds two million ends. Process ids never
+/// come near it.
+const RETIRE_NOW: u64 = 1 << 63;
+
 /// The writing end of a channel. Clone it for more writers.
 pub struct Sender<T> {
     pub(crate) core: Arc<Core>,
-    /// The process this end is registered with (0: none yet).
+    /// The process this end is registered with (0: none yet), and `RETIRE_NOW`.
     owner: AtomicU64,
-    retire_now: AtomicBool,
+    /// The waiter its last async wait left, for the next one (`spare.rs`).
+    pub(crate) spare: spare::Spare<T>,
     _t: PhantomData<fn(T) -> T>,
 }
 
 /// The reading end of a channel. Clone it for more readers.
 pub struct Receiver<T> {
     pub(crate) core: Arc<Core>,
-    /// The process this end is registered with (0: none yet).
+    /// The process this end is registered with (0: none yet), and `RETIRE_NOW`.
     owner: AtomicU64,
-    retire_now: AtomicBool,
+    /// The waiter its last async wait left, for the next one (`spare.rs`).
+    pub(crate) spare: spare::Spare<T>,
     _t: PhantomData<fn(T) -> T>,
 }
 
@@ -129,7 +138,7 @@ macro_rules! common_end_methods {
             Self {
                 core,
                 owner: AtomicU64::new(0),
-                retire_now: AtomicBool::new(false),
+                spare: spare::Spare::new(),
                 _t: PhantomData,
             }
         }
@@ -413,8 +422,8 @@ impl<T: Send + 'static> Sender<T> {
     /// assert_eq!(rx.recv(), Err(occamy::RecvError::Retired));
     /// ```
     pub fn retire(self) {
-        self.retire_now
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.owner
+            .fetch_or(RETIRE_NOW, std::sync::atomic::Ordering::Relaxed);
         drop(self)
     }
 }
@@ -642,8 +651,8 @@ impl<T: Send + 'static> Receiver<T> {
     /// Retires this reader (the same as dropping it): when the last reader has gone,
     /// writers get `Retired`.
     pub fn retire(self) {
-        self.retire_now
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.owner
+            .fetch_or(RETIRE_NOW, std::sync::atomic::Ordering::Relaxed);
         drop(self)
     }
 }
@@ -654,7 +663,7 @@ impl<T> Clone for Sender<T> {
         Sender {
             core: self.core.clone(),
             owner: AtomicU64::new(0),
-            retire_now: AtomicBool::new(false),
+            spare: spare::Spare::new(),
             _t: PhantomData,
         }
     }
@@ -666,7 +675,7 @@ impl<T> Clone for Receiver<T> {
         Receiver {
             core: self.core.clone(),
             owner: AtomicU64::new(0),
-            retire_now: AtomicBool::new(false),
+            spare: spare::Spare::new(),
             _t: PhantomData,
         }
     }
@@ -694,13 +703,21 @@ fn drop_end(core: &Arc<Core>, dir: Direction, retire_now: bool) {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        drop_end(&self.core, Direction::Send, *self.retire_now.get_mut());
+        drop_end(
+            &self.core,
+            Direction::Send,
+            *self.owner.get_mut() & RETIRE_NOW != 0,
+        );
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        drop_end(&self.core, Direction::Recv, *self.retire_now.get_mut());
+        drop_end(
+            &self.core,
+            Direction::Recv,
+            *self.owner.get_mut() & RETIRE_NOW != 0,
+        );
     }
 }
 
