@@ -383,7 +383,9 @@ fn start_on(
             PortDir::Out => e.1 += 1,
         }
     }
-    for (id, c) in channels.iter().enumerate() {
+    let mut channels = channels;
+    for id in 0..channels.len() {
+        let c = &channels[id];
         let info = reg
             .type_info(&c.ty)
             .expect("a checked plan names registered types");
@@ -401,15 +403,23 @@ fn start_on(
             }
         }
         let ch = info.make(c.buffer);
-        ch.core.set_name(c.name.clone());
+        let (writers, readers) = (c.writers.len(), c.readers.len());
+        types.push(id, &c.ty);
+        // An owned plan gives its channels' names to the channels: a copy would be freed
+        // with the plan, among blocks nothing of that size comes to reuse.
+        let name = match &mut channels {
+            Cow::Owned(v) => std::mem::take(&mut v[id].name),
+            Cow::Borrowed(v) => v[id].name.clone(),
+        };
+        ch.core.set_name(name);
         if crate::runtime::recorder::on() && crate::runtime::recorder::values() {
             crate::runtime::recorder::show_values(ch.core.id, info.shower());
         }
         let (open_w, open_r) = open_ends.get(&id).copied().unwrap_or_default();
-        let t = (1..c.writers.len() + open_w)
+        let t = (1..writers + open_w)
             .map(|_| (ch.clone_tx)(&*ch.tx))
             .collect();
-        let r = (1..c.readers.len() + open_r)
+        let r = (1..readers + open_r)
             .map(|_| (ch.clone_rx)(&*ch.rx))
             .collect();
         txs.push(Ends {
@@ -420,7 +430,6 @@ fn start_on(
             first: Some(ch.rx),
             rest: r,
         });
-        types.push(id, &c.ty);
         cores.push(ch.core);
     }
     drop(channels);
@@ -440,7 +449,7 @@ fn start_on(
     let mut procs = Vec::with_capacity(n_procs);
     #[cfg(not(feature = "mpi"))]
     let mut diags = Vec::new();
-    for (i, p) in processes.enumerate() {
+    for (i, mut p) in processes.enumerate() {
         #[cfg(feature = "mpi")]
         if let Some(w) = world {
             if ranks[i] != w.rank() {
@@ -475,8 +484,13 @@ fn start_on(
             held.push(Held::Barrier(h.shared.clone()));
             barriers.insert(port.to_string(), h);
         }
+        // As for the channels' names: the process's is moved out of an owned plan.
+        let name = match &mut p {
+            Cow::Owned(pp) => std::mem::take(&mut pp.name),
+            Cow::Borrowed(pp) => pp.name.clone(),
+        };
         let mut ctx = BuildCtx {
-            name: p.name.clone(),
+            name,
             ports,
             params: p.params.clone(),
             elem: p.elem.clone(),
@@ -503,7 +517,7 @@ fn start_on(
                 file: p.file.to_path_buf(),
                 pos: p.pos,
                 code: super::codes::BUILD_FAILED,
-                context: vec![format!("process `{}`", p.name)],
+                context: vec![format!("process `{}`", ctx.name)],
                 message: format!("cannot build: {e}"),
                 help: None,
             }),
