@@ -211,6 +211,7 @@ impl Detector {
     /// one waits on a member of another) are separate sets. The caller must then check
     /// with a fresh snapshot that every member is still in that wait
     /// ([`Detector::still`]).
+    #[cfg_attr(not(all(feature = "mpi", feature = "launcher")), allow(dead_code))]
     pub(crate) fn check(&mut self, s: &Snapshot) -> Vec<(Vec<u64>, HashMap<u64, Blocked>)> {
         let now = s.blocked();
         let stuck = eliminate(s, &now);
@@ -220,6 +221,26 @@ impl Detector {
             .map(|id| (*id, now[id].clone()))
             .collect();
         self.previous = stuck.iter().map(|id| (*id, now[id].clone())).collect();
+        self.verdicts(s, confirmed)
+    }
+
+    /// As [`Detector::check`], for a snapshot whose candidates are known to have been in
+    /// the same wait at the previous look too (the local monitor's, which leaves out the
+    /// processes that moved in between): that is the confirmation `check` waits a look
+    /// for, so the stuck ones are confirmed at once.
+    pub(crate) fn check_stable(&mut self, s: &Snapshot) -> Vec<(Vec<u64>, HashMap<u64, Blocked>)> {
+        let now = s.blocked();
+        let stuck = eliminate(s, &now);
+        let confirmed: HashMap<u64, Blocked> =
+            stuck.iter().map(|id| (*id, now[id].clone())).collect();
+        self.verdicts(s, confirmed)
+    }
+
+    fn verdicts(
+        &self,
+        s: &Snapshot,
+        confirmed: HashMap<u64, Blocked>,
+    ) -> Vec<(Vec<u64>, HashMap<u64, Blocked>)> {
         if confirmed.is_empty() {
             return Vec::new();
         }

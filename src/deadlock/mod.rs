@@ -12,9 +12,16 @@
 //! does not know of (an end no process has declared or used, a plain thread): such
 //! candidates are removed, and their removal may free others, until none can be. What is
 //! left can never be woken: every one of them waits only on others of them. Because a
-//! snapshot is not atomic, the verdict counts only when a later check finds the same
-//! processes still blocked in the same waits (same wait sequence numbers), so a network
-//! that is merely busy, or a rendezvous in progress, is never reported.
+//! snapshot is not atomic, the verdict counts only for processes that two checks in a row
+//! found blocked in the same waits (same wait sequence numbers), and only if a third look
+//! right after finds them there still, so a network that is merely busy, or a rendezvous in
+//! progress, is never reported. The local monitor applies the first half as a filter: a
+//! snapshot holds only the processes already in the wait the previous check saw them in,
+//! and any other process counts as one that may act (the ends it holds keep the waits on
+//! them open). Leaving a process out can delay a verdict, never make one; and a network
+//! of a million processes that moves costs a pass over its records each check, not a
+//! snapshot of every wait. A deadlock is reported within about two check intervals of
+//! forming. (Across MPI ranks the snapshots are whole and confirmed over two checks.)
 //!
 //! This finds total deadlocks and partial ones (a cycle of blocked processes while others
 //! keep running) alike. Ends are known to the runtime once a process has used them, or

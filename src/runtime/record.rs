@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, OnceLock};
 use std::task::{Wake, Waker};
 
@@ -57,11 +57,51 @@ pub(crate) struct Wait {
 #[derive(Default)]
 struct Parts {
     held: Vec<HeldEntry>,
+    /// What most processes never need, made on first use: with it inline a record took
+    /// the allocator's 192-byte class, without it the 128-byte one (64 MB less at a
+    /// million processes).
+    rare: Option<Box<Rare>>,
+    /// How long it ran, in nanoseconds (a `Duration` would take twice the room), once
+    /// it has ended ([`Record::how`] says how).
+    ran_ns: u64,
+}
+
+impl Parts {
+    fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+}
+
+#[derive(Default)]
+struct Rare {
+    /// Its waits on barriers and timers (its channel waits are in the channels' queues).
     wait: Wait,
     /// Ends dropped but not yet let go of (see [`Record::defer_drop`]).
     pending: Vec<(Arc<dyn Endpoint>, Direction)>,
-    /// How it ended.
-    ended: Ended,
+    /// A green process's failure, left here by its task for whoever joins it.
+    failure: Option<Box<(u64, Failure)>>,
+}
+
+/// [`Record::how`] as a byte: 0 while it runs, else one more than the `ProcessEnd`.
+fn end_code(how: ProcessEnd) -> u8 {
+    1 + match how {
+        ProcessEnd::Ok => 0,
+        ProcessEnd::Poisoned => 1,
+        ProcessEnd::Retired => 2,
+        ProcessEnd::Failed => 3,
+        ProcessEnd::Panicked => 4,
+    }
+}
+
+fn end_of(code: u8) -> Option<ProcessEnd> {
+    Some(match code {
+        1 => ProcessEnd::Ok,
+        2 => ProcessEnd::Poisoned,
+        3 => ProcessEnd::Retired,
+        4 => ProcessEnd::Failed,
+        5 => ProcessEnd::Panicked,
+        _ => return None,
+    })
 }
 
 /// The waker an async process is polled with, one per process, kept by its record so
@@ -109,19 +149,8 @@ impl Wake for ProcWaker {
     }
 }
 
-/// How a process ended, once it has.
-#[derive(Default)]
-struct Ended {
-    how: Option<ProcessEnd>,
-    /// How long it ran, in nanoseconds (a `Duration` would take twice the room).
-    ran_ns: u64,
-    /// A green process's failure, left here by its task for whoever joins it (a box: most
-    /// processes never fail, and the record of each is kept until its run ends).
-    failure: Option<Box<(u64, Failure)>>,
-}
-
-/// One running (or finished) process. Kept small (184 bytes with its `Arc`, the
-/// allocator's 192-byte class): a network of a million processes has a million records.
+/// One running (or finished) process. Kept small (128 bytes with its `Arc`, an allocator
+/// size class; a test checks it): a network of a million processes has a million records.
 pub(crate) struct Record {
     pub(crate) id: u64,
     pub(crate) name: Box<str>,
@@ -138,15 +167,26 @@ pub(crate) struct Record {
     /// checker compares two reads a few microseconds apart, and 2^32 parks between them
     /// cannot happen.
     pub(crate) seq: AtomicU32,
+    /// The `seq` of the wait the deadlock monitor found it parked in at its last look
+    /// (`NOT_SEEN`: not parked, or not a candidate): a process still in that very wait at
+    /// the next look has been blocked for the whole interval between (see `monitor.rs`).
+    pub(crate) looked: AtomicU32,
     /// Whether the pending drops may be non-empty: checked without the lock on every park.
     has_pending: AtomicBool,
     /// For async processes: the waker their driver polls them with.
     pub(crate) driver: OnceLock<Arc<ProcWaker>>,
     /// Whether it was warned of a blocking call inside a green task.
     warned: AtomicBool,
+    /// How it ended (`end_code`; 0: it has not). Written under the parts' lock, beside
+    /// `ran_ns`.
+    how: AtomicU8,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// [`Record::looked`] when the monitor did not see the process parked. A wait whose `seq`
+/// happens to be this value is never taken as seen (a lost look, not a wrong one).
+pub(crate) const NOT_SEEN: u32 = u32::MAX;
 
 /// Records that process `id` holds `h` (a channel end; barriers are not recorded).
 fn record_hold(id: u64, h: &Held) {
@@ -209,6 +249,28 @@ pub(crate) fn live() -> Vec<Arc<Record>> {
     chunks.into_iter().flat_map(|c| c.1).collect()
 }
 
+/// Calls `f` on each live record, in id order, holding at most one chunk's records at a
+/// time (`live` holds them all: two vectors of a million pointers, for a monitor that
+/// looks at each record once).
+pub(crate) fn each_live(mut f: impl FnMut(&Arc<Record>)) {
+    let mut keys: Vec<u64> = LIVE
+        .iter()
+        .flat_map(|s| lock_std(s).keys().copied().collect::<Vec<_>>())
+        .collect();
+    keys.sort_unstable();
+    let mut batch: Vec<Arc<Record>> = Vec::with_capacity(CHUNK);
+    for k in keys {
+        let shard = &LIVE[(k % SHARDS as u64) as usize];
+        if let Some(c) = lock_std(shard).get(&k) {
+            batch.extend(c.slots.iter().flatten().cloned());
+        }
+        // Called without the shard's lock: `f` may look at channels and records.
+        for r in batch.drain(..) {
+            f(&r);
+        }
+    }
+}
+
 /// The live record with this id.
 pub(crate) fn live_record(id: u64) -> Option<Arc<Record>> {
     let (shard, chunk, slot) = place(id);
@@ -255,9 +317,11 @@ impl Record {
             }),
             parked: AtomicBool::new(false),
             seq: AtomicU32::new(0),
+            looked: AtomicU32::new(NOT_SEEN),
             has_pending: AtomicBool::new(false),
             driver: OnceLock::new(),
             warned: AtomicBool::new(false),
+            how: AtomicU8::new(0),
         });
         group.add(r.clone());
         r
@@ -266,27 +330,25 @@ impl Record {
     /// How the process ended and how long it ran, once it has.
     pub(crate) fn end(&self) -> Option<(ProcessEnd, std::time::Duration)> {
         let p = lock_std(&self.parts);
-        let e = &p.ended;
-        e.how
-            .map(|how| (how, std::time::Duration::from_nanos(e.ran_ns)))
+        let how = end_of(self.how.load(Ordering::Relaxed))?;
+        Some((how, std::time::Duration::from_nanos(p.ran_ns)))
     }
 
     /// Records how the process ended, after running for `ran`.
     pub(crate) fn set_end(&self, how: ProcessEnd, ran: std::time::Duration) {
         let mut p = lock_std(&self.parts);
-        let e = &mut p.ended;
-        e.how = Some(how);
-        e.ran_ns = u64::try_from(ran.as_nanos()).unwrap_or(u64::MAX);
+        p.ran_ns = u64::try_from(ran.as_nanos()).unwrap_or(u64::MAX);
+        self.how.store(end_code(how), Ordering::Relaxed);
     }
 
     /// Leaves a green process's failure (with its sequence number) for whoever joins it.
     pub(crate) fn set_failure(&self, seq: u64, failure: Failure) {
-        lock_std(&self.parts).ended.failure = Some(Box::new((seq, failure)));
+        lock_std(&self.parts).rare().failure = Some(Box::new((seq, failure)));
     }
 
     /// Takes the failure a green process left, if any.
     pub(crate) fn take_failure(&self) -> Option<Box<(u64, Failure)>> {
-        lock_std(&self.parts).ended.failure.take()
+        lock_std(&self.parts).rare.as_mut()?.failure.take()
     }
 
     /// Adds the record to the live set (the process has started).
@@ -367,7 +429,7 @@ impl Record {
     /// waits (on a channel, a barrier, a timer) releases it first, so deferral never holds
     /// back a retirement that someone is waiting for. `retire()` is never deferred.
     pub(crate) fn defer_drop(&self, end: Arc<dyn Endpoint>, dir: Direction) {
-        lock_std(&self.parts).pending.push((end, dir));
+        lock_std(&self.parts).rare().pending.push((end, dir));
         self.has_pending.store(true, Ordering::Release);
     }
 
@@ -375,7 +437,11 @@ impl Record {
     /// ended by poison or failure, retiring them otherwise.
     pub(crate) fn flush(&self, poison: bool) {
         self.has_pending.store(false, Ordering::Relaxed);
-        let pending = std::mem::take(&mut lock_std(&self.parts).pending);
+        let pending = lock_std(&self.parts)
+            .rare
+            .as_mut()
+            .map(|r| std::mem::take(&mut r.pending))
+            .unwrap_or_default();
         for (end, dir) in pending {
             end.drop_end(dir, poison);
         }
@@ -410,7 +476,7 @@ impl Record {
             return 0;
         }
         let mut p = lock_std(&self.parts);
-        let w = &mut p.wait;
+        let w = &mut p.rare().wait;
         w.next_token += 1;
         let token = w.next_token;
         // Exactly what the first wait needs (one entry, mostly), not Vec's minimum of
@@ -441,7 +507,9 @@ impl Record {
             recorder::wake(self.id);
         }
         if token != 0 {
-            lock_std(&self.parts).wait.on.retain(|e| e.token != token);
+            if let Some(r) = lock_std(&self.parts).rare.as_mut() {
+                r.wait.on.retain(|e| e.token != token);
+            }
         }
     }
 
@@ -451,8 +519,10 @@ impl Record {
     /// Meaningful while the process is parked; read its `seq` before and after to know
     /// that all were one wait.
     pub(crate) fn each_wait(&self, mut f: impl FnMut(WaitOn, Option<&Signal>)) {
-        for e in lock_std(&self.parts).wait.on.iter() {
-            f(e.on, e.sig.as_deref().map(Signalled::as_signal));
+        if let Some(r) = lock_std(&self.parts).rare.as_ref() {
+            for e in r.wait.on.iter() {
+                f(e.on, e.sig.as_deref().map(Signalled::as_signal));
+            }
         }
         // Not under the record's locks: a channel's lock is taken after them elsewhere
         // (a process flushing its dropped ends before it waits).
@@ -594,11 +664,12 @@ impl fmt::Debug for Record {
 
 #[cfg(all(test, not(loom), target_pointer_width = "64"))]
 mod size {
-    /// A network of a million processes has a million records: with its `Arc`'s two
-    /// counts, a record must fit the allocator's 192-byte class.
     #[test]
-    fn a_record_fits_its_budget() {
-        let n = std::mem::size_of::<super::Record>();
-        assert!(n <= 176, "a record takes {n} bytes");
+    fn a_record_and_its_counts_fit_in_128_bytes() {
+        // A network of a million processes has a million records. An `Arc`'s allocation
+        // is its two counts, then the record: 128 bytes is one of the allocator's size
+        // classes, the next is 160.
+        let size = std::mem::size_of::<super::Record>() + 2 * std::mem::size_of::<usize>();
+        assert!(size <= 128, "a record and its counts take {size} bytes");
     }
 }
