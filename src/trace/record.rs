@@ -5,9 +5,9 @@ use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{Header, TraceWriter};
 use crate::runtime::record::lock_std;
@@ -16,6 +16,15 @@ use crate::runtime::recorder::{self, Stamped};
 /// How often the writer drains the buffers: often enough that they stay small, seldom
 /// enough that a frame holds many events (the header of a frame costs a few bytes).
 const EVERY: Duration = Duration::from_millis(20);
+
+/// The events' clock: nanoseconds from the time-stamp counter, scaled by `quanta` (which
+/// falls back to the OS's monotonic clock where the counter is not invariant). Made on
+/// the first recording: its calibration takes about a millisecond.
+fn now() -> u64 {
+    static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+    let c = CLOCK.get_or_init(quanta::Clock::new);
+    c.delta_as_nanos(0, c.raw())
+}
 
 /// Records every run of this program, from [`start`](Recorder::start) until
 /// [`finish`](Recorder::finish), into a trace file. One recording at a time per program.
@@ -75,13 +84,13 @@ impl Recorder {
             io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display()))
         })?;
         let mut w = TraceWriter::new(BufWriter::with_capacity(1 << 16, file), &header)?;
-        if !recorder::start(values) {
+        let origin = now();
+        if !recorder::start(values, now, origin) {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
                 "a recording is already on in this program",
             ));
         }
-        let started = Instant::now();
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             lock: Mutex::new(()),
@@ -114,7 +123,7 @@ impl Recorder {
                     }
                 }
                 failed?;
-                let at = started.elapsed().as_nanos() as u64;
+                let at = now().saturating_sub(origin);
                 w.finish(at)?.into_inner().map_err(|e| e.into_error())?;
                 Ok(())
             });
