@@ -9,13 +9,13 @@
 //! a process's waiter one allocation for its whole life, and a wait one allocation
 //! cheaper.
 //!
-//! A waiter is kept only when nothing else refers to it (`Arc::get_mut`): a channel's queue
-//! or a peer that still holds a clone keeps it, and the end simply allocates again. A kept
+//! A waiter is kept only when nothing else refers to it (its count is 1): a channel's
+//! queue or a peer that still holds a clone keeps it, and the end simply allocates again. A kept
 //! waiter holds no waker (a no-op one instead), so the deadlock monitor, which counts a
 //! process's waker clones, is not misled by it.
 
 use std::ptr;
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{fence, AtomicPtr, Ordering};
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -40,14 +40,18 @@ impl<T: Send + 'static> Spare<T> {
     pub(crate) fn waiter(&self, sig: Signal, value: Option<T>) -> Arc<Slot<T>> {
         let p = self.0.swap(ptr::null_mut(), Ordering::Acquire);
         if !p.is_null() {
-            // SAFETY: `p` came from `Arc::into_raw` in `keep`, and the swap took it out, so
-            // this is the only owner of that count.
-            let mut slot = unsafe { Arc::from_raw(p) };
-            if let Some(s) = Arc::get_mut(&mut slot) {
+            // SAFETY: `p` came from `Arc::into_raw` in `keep`, which stored it only while it
+            // was the one reference (there are no weak ones: a slot is never downgraded),
+            // and the swap took it out: a pointer held only here cannot have been cloned,
+            // so this is still the only reference, and the write is ordered after `keep`'s
+            // by the swap's Acquire (the store's Release). `get_mut` would check that again
+            // with a compare-exchange on every wait.
+            unsafe {
+                let s = &mut *p;
                 s.sig = SigRef::Own(sig);
                 s.guard = 0;
                 s.value = UnsafeCell::new(value);
-                return slot;
+                return Arc::from_raw(p);
             }
         }
         Slot::owning(sig, value)
@@ -56,13 +60,20 @@ impl<T: Send + 'static> Spare<T> {
     /// Keeps `slot` for the next wait if nothing else holds it, emptied of its waker and
     /// value; else drops it.
     #[inline]
-    pub(crate) fn keep(&self, mut slot: Arc<Slot<T>>) {
-        let Some(s) = Arc::get_mut(&mut slot) else {
+    pub(crate) fn keep(&self, slot: Arc<Slot<T>>) {
+        // Unique if its count is 1: there are no weak references to a slot, so nothing can
+        // make a new one. A load instead of `get_mut`'s compare-exchange; the fence orders
+        // the writes below after the other holders' drops (their Release decrements).
+        if Arc::strong_count(&slot) != 1 {
             return;
-        };
-        s.sig = SigRef::Own(Signal::task(Waker::noop(), 0));
-        s.value = UnsafeCell::new(None);
+        }
+        fence(Ordering::Acquire);
         let p = Arc::into_raw(slot).cast_mut();
+        // SAFETY: the only reference (above); `into_raw` keeps its count for `p`.
+        unsafe {
+            (*p).sig = SigRef::Own(Signal::task(Waker::noop(), 0));
+            (*p).value = UnsafeCell::new(None);
+        }
         if self
             .0
             .compare_exchange(ptr::null_mut(), p, Ordering::Release, Ordering::Relaxed)
