@@ -199,6 +199,9 @@ impl TypeInfo {
         self.link.map(|f| f(w, l))
     }
 
+    // `T` is used only with the `mpi` feature (the link maker); without it a type with a
+    // codec is only marked.
+    #[cfg_attr(not(feature = "mpi"), allow(clippy::extra_unused_type_parameters))]
     pub(super) fn set_codec<T: Send + serde::Serialize + DeserializeOwned + 'static>(&mut self) {
         self.codec = true;
         #[cfg(feature = "mpi")]
