@@ -7,7 +7,7 @@
 //! signals), and a proxy here completes it. Why this shape: see `README.md`.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::task::{Wake, Waker};
@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     pub(crate) commands: Mutex<Vec<Command>>,
     /// Links whose proxies were woken, to poll.
     ready: Mutex<Vec<u32>>,
+    /// Set after each push onto `ready`: an idle step looks at this, not at the lock.
+    pub(crate) ready_any: AtomicBool,
     thread: std::sync::OnceLock<Thread>,
     /// Control messages received, by the rank they came from, for whoever waits on them.
     pub(crate) control: Mutex<Vec<(u32, Vec<u8>)>>,
@@ -72,6 +74,7 @@ impl Shared {
         Arc::new(Shared {
             commands: Mutex::new(Vec::new()),
             ready: Mutex::new(Vec::new()),
+            ready_any: AtomicBool::new(false),
             thread: std::sync::OnceLock::new(),
             control: Mutex::new(Vec::new()),
             control_cv: std::sync::Condvar::new(),
@@ -111,6 +114,9 @@ impl Wake for LinkWaker {
     }
     fn wake_by_ref(self: &Arc<Self>) {
         self.shared.ready.lock().unwrap().push(self.link);
+        // After the push: a flush that clears the flag before taking the list finds the
+        // link, or leaves the flag set for the next.
+        self.shared.ready_any.store(true, SeqCst);
         // SeqCst, after the push: a worker handing back clears the flag and then unparks,
         // so either this sees it cleared, or the engine thread, unparked after it, sees
         // the push.
@@ -132,16 +138,39 @@ pub(crate) struct Sending {
     buf: (*mut u8, usize, usize),
 }
 
+/// Hashes a link id as itself: ids are small and distinct, and a link is looked up for
+/// every message and every wake (SipHash was ~450 instructions a round trip).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.0 = u64::from(i);
+    }
+}
+
+type ById<V> = HashMap<u32, V, std::hash::BuildHasherDefault<IdHasher>>;
+
 /// The engine: the world communicator, the links' proxies, the sends under way.
 pub(crate) struct Engine {
     pub(crate) world: SimpleCommunicator,
-    links: HashMap<u32, LinkState>,
+    links: ById<LinkState>,
     /// Messages for links not registered yet (a peer rank got there first).
     early: HashMap<u32, Vec<(u32, Vec<u8>)>>,
     pub(crate) sending: Vec<Sending>,
     out: Out,
     /// The buffer messages are received into.
     inbox: Vec<u8>,
+    /// The ready list's spare vector (`flush`).
+    ready: Vec<u32>,
 }
 
 // SAFETY: the engine holds MPI handles and the raw buffers of sends under way, which MPI
@@ -155,11 +184,12 @@ impl Engine {
     pub(crate) fn new(world: SimpleCommunicator) -> Engine {
         Engine {
             world,
-            links: HashMap::new(),
+            links: ById::default(),
             early: HashMap::new(),
             sending: Vec::new(),
             out: Out::default(),
             inbox: Vec::new(),
+            ready: Vec::new(),
         }
     }
 
@@ -180,20 +210,13 @@ impl Engine {
     /// One round: polls the proxies woken, takes every message arrived, posts what the
     /// proxies queued and completes finished sends. Never blocks; whether it did work.
     pub(crate) fn step(&mut self, sh: &Shared) -> bool {
-        let mut busy = false;
-        let ready = std::mem::take(&mut *sh.ready.lock().unwrap());
-        for id in ready {
-            busy = true;
-            if let Some(l) = self.links.get_mut(&id) {
-                l.proxy.poll(&l.waker, &mut self.out);
-            }
-        }
         // What the polls queued (a reader's `Ack` and the reply its process sent) goes
         // out before the probes: a probe that finds nothing still costs MPI's progress,
         // twice (`receive`), and the peer waits for this message meanwhile.
-        busy |= self.post_out(sh);
+        let mut busy = self.flush(sh);
         let received = self.receive(sh);
-        busy |= received | self.post_out(sh);
+        busy |= self.post_out(sh);
+        busy |= received;
         // Finished sends are tested (MPI's progress again) only in a step that woke no
         // process by a message, so as not to delay the one it woke; but never left for
         // long, so that a rank always busy does not pile up requests.
@@ -201,6 +224,27 @@ impl Engine {
             self.complete_sends();
         }
         busy
+    }
+
+    /// Polls the proxies woken and posts what they queued; no probe, no test.
+    pub(crate) fn flush(&mut self, sh: &Shared) -> bool {
+        let mut busy = false;
+        // Cleared before the list is taken: a push it misses sets it again after. The
+        // list's vector and this one trade places, so neither is reallocated.
+        if sh.ready_any.load(Relaxed) && sh.ready_any.swap(false, SeqCst) {
+            let mut ready = std::mem::take(&mut self.ready);
+            std::mem::swap(&mut *sh.ready.lock().unwrap(), &mut ready);
+            for &id in &ready {
+                busy = true;
+                if let Some(l) = self.links.get_mut(&id) {
+                    l.proxy.poll(&l.waker, &mut self.out);
+                    report(sh, &mut *l.proxy);
+                }
+            }
+            ready.clear();
+            self.ready = ready;
+        }
+        busy | self.post_out(sh)
     }
 
     fn add_link(&mut self, sh: &Arc<Shared>, id: u32, proxy: Box<dyn Proxy>) {
@@ -216,6 +260,7 @@ impl Engine {
             }
         }
         l.proxy.poll(&l.waker, &mut self.out);
+        report(sh, &mut *l.proxy);
         self.links.insert(id, l);
     }
 
@@ -257,9 +302,6 @@ impl Engine {
             }
             self.inbox = m;
         }
-        if any {
-            self.collect_errors(sh);
-        }
         any
     }
 
@@ -278,19 +320,18 @@ impl Engine {
         sh.received
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match self.links.get_mut(&link) {
-            Some(l) => l
-                .proxy
-                .on_message(from, kind, payload, &l.waker, &mut self.out),
+            Some(l) => {
+                l.proxy
+                    .on_message(from, kind, payload, &l.waker, &mut self.out);
+                report(sh, &mut *l.proxy);
+            }
             None => self.early.entry(link).or_default().push((from, m.to_vec())),
         }
     }
 
     pub(crate) fn collect_errors(&mut self, sh: &Shared) {
         for l in self.links.values_mut() {
-            if let Some(e) = l.proxy.take_error() {
-                tracing::error!("{e}");
-                sh.errors.lock().unwrap().push(e);
-            }
+            report(sh, &mut *l.proxy);
         }
     }
 
@@ -343,6 +384,15 @@ impl Engine {
             .process_at_rank(to as i32)
             .immediate_send_with_tag(StaticScope, view, TAG);
         self.sending.push(Sending { req, buf });
+    }
+}
+
+/// Reports a failure the proxy just met. Asked of the one proxy that ran, not of every
+/// link after each message (a rank with thousands of links paid a call per link).
+fn report(sh: &Shared, p: &mut dyn Proxy) {
+    if let Some(e) = p.take_error() {
+        tracing::error!("{e}");
+        sh.errors.lock().unwrap().push(e);
     }
 }
 

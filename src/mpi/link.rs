@@ -213,12 +213,16 @@ impl<T: Serialize + Send + 'static> Proxy for WriterProxy<T> {
         }
         let Some(rx) = &self.rx else { return };
         let mut soft_waiting = false;
+        let mut claimer = false;
         while self.credits > 0 {
             let soft_ok = !self.rendezvous || self.demand > 0;
             let (p, passed) = rx.poll_claim_soft(waker, soft_ok);
             soft_waiting |= passed;
             match p {
-                Poll::Pending => break,
+                Poll::Pending => {
+                    claimer = true;
+                    break;
+                }
                 Poll::Ready(Ok(c)) => {
                     let soft = self.rendezvous && c.is_soft();
                     let kind = if soft { Kind::Offer } else { Kind::Data };
@@ -286,8 +290,9 @@ impl<T: Serialize + Send + 'static> Proxy for WriterProxy<T> {
             }
         }
         let Some(rx) = &self.rx else { return };
-        // Out of credits (or nothing to claim): still hear of local poison at once.
-        if rx.core.watch(u64::from(self.link), waker, |i| i.poisoned) {
+        // Out of credits: still hear of local poison at once. A claim that found nothing
+        // left `waker` as the channel's claimer, which poison wakes too: no second lock.
+        if !claimer && rx.core.watch(u64::from(self.link), waker, |i| i.poisoned) {
             out.push(self.reader, Kind::Poison, self.link, &[]);
             self.close(true);
         }
