@@ -48,20 +48,6 @@ pub(crate) enum Held {
 }
 
 impl Held {
-    /// The same channel end (direction) or the same barrier. Compares data pointers only:
-    /// two `Arc<dyn _>` to one object may carry different vtable pointers.
-    pub(crate) fn same(&self, other: &Held) -> bool {
-        match (self, other) {
-            (Held::Chan(a, d), Held::Chan(b, e)) => {
-                std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b)) && d == e
-            }
-            (Held::Barrier(a), Held::Barrier(b)) => {
-                std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
-            }
-            _ => false,
-        }
-    }
-
     pub(crate) fn poison(&self) {
         match self {
             Held::Chan(c, _) => c.poison(),

@@ -238,7 +238,11 @@ fn declare<H: Holds>(id: u64, ends: &H) -> Vec<HeldEntry> {
         held: Vec::new(),
     };
     ends.held(&mut set);
-    set.held.into_iter().map(|h| HeldEntry::new(h, 1)).collect()
+    // A new list, exactly sized: collected from `set.held` (entries of the same size) it
+    // would reuse that list and its room for four.
+    let mut out = Vec::with_capacity(set.held.len());
+    out.extend(set.held.into_iter().map(|h| HeldEntry::new(h, 1)));
+    out
 }
 
 /// Things a process can be declared to hold, so that the runtime knows its ends before it
