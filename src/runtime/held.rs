@@ -48,6 +48,15 @@ pub(crate) enum Held {
 }
 
 impl Held {
+    /// What tells one held thing from another: the object's data pointer (two `Arc<dyn _>`
+    /// to one object may carry different vtables) and, for a channel, the direction.
+    pub(crate) fn key(&self) -> (*const (), Option<Direction>) {
+        match self {
+            Held::Chan(c, d) => (Arc::as_ptr(c).cast(), Some(*d)),
+            Held::Barrier(b) => (Arc::as_ptr(b).cast(), None),
+        }
+    }
+
     pub(crate) fn poison(&self) {
         match self {
             Held::Chan(c, _) => c.poison(),

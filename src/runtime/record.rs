@@ -53,30 +53,15 @@ impl HeldEntry {
         }
     }
 
-    /// Whether it stands for the same channel end (direction) or barrier as `h`. Compares
-    /// data pointers only: two `Arc<dyn _>` to one object may carry different vtables.
+    /// Whether it stands for the same channel end (direction) or barrier as `h`.
     fn same(&self, h: &Held) -> bool {
-        match (self, h) {
-            (HeldEntry::Chan(a, d, _), Held::Chan(b, e)) => {
-                std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b)) && d == e
-            }
-            (HeldEntry::Barrier(a, _), Held::Barrier(b)) => {
-                std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
-            }
-            _ => false,
-        }
+        self.key() == h.key()
     }
 
-    /// Whether two entries stand for the same thing.
-    fn same_entry(&self, other: &HeldEntry) -> bool {
-        match (self, other) {
-            (HeldEntry::Chan(a, d, _), HeldEntry::Chan(b, e, _)) => {
-                std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b)) && d == e
-            }
-            (HeldEntry::Barrier(a, _), HeldEntry::Barrier(b, _)) => {
-                std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b))
-            }
-            _ => false,
+    fn key(&self) -> (*const (), Option<Direction>) {
+        match self {
+            HeldEntry::Chan(c, d, _) => (Arc::as_ptr(c).cast(), Some(*d)),
+            HeldEntry::Barrier(b, _) => (Arc::as_ptr(b).cast(), None),
         }
     }
 
@@ -349,7 +334,7 @@ impl Record {
         let mut held = declared;
         let mut i = 1;
         while i < held.len() {
-            match held[..i].iter().position(|e| e.same_entry(&held[i])) {
+            match held[..i].iter().position(|e| e.key() == held[i].key()) {
                 Some(j) => {
                     let mut dup = held.remove(i);
                     let n = *dup.refs();
