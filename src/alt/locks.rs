@@ -7,21 +7,21 @@
 use std::ops::{Index, IndexMut};
 
 use crate::channel::Inner;
-use crate::loom::{lock, Mutex, MutexGuard};
+use crate::loom::{lock, SpinGuard, SpinLock};
 
 const INLINE: usize = 4;
 
 pub(super) enum Locks<'a> {
-    Few([Option<MutexGuard<'a, Inner>>; INLINE]),
-    Many(Vec<MutexGuard<'a, Inner>>),
+    Few([Option<SpinGuard<'a, Inner>>; INLINE]),
+    Many(Vec<SpinGuard<'a, Inner>>),
 }
 
 impl<'a> Locks<'a> {
     /// Locks `cores`' channels in their order (the alt keeps them sorted by id, the one
     /// lock order every alt and peer follows).
-    pub(super) fn all(cores: impl ExactSizeIterator<Item = &'a Mutex<Inner>>) -> Locks<'a> {
+    pub(super) fn all(cores: impl ExactSizeIterator<Item = &'a SpinLock<Inner>>) -> Locks<'a> {
         if cores.len() <= INLINE {
-            let mut few: [Option<MutexGuard<'a, Inner>>; INLINE] = Default::default();
+            let mut few: [Option<SpinGuard<'a, Inner>>; INLINE] = Default::default();
             for (slot, c) in few.iter_mut().zip(cores) {
                 *slot = Some(lock(c));
             }
@@ -32,7 +32,7 @@ impl<'a> Locks<'a> {
     }
 
     /// Each lock, in order.
-    pub(super) fn each(&mut self) -> impl Iterator<Item = &mut MutexGuard<'a, Inner>> {
+    pub(super) fn each(&mut self) -> impl Iterator<Item = &mut SpinGuard<'a, Inner>> {
         let (few, many) = match self {
             Locks::Few(few) => (Some(few.iter_mut().flatten()), None),
             Locks::Many(v) => (None, Some(v.iter_mut())),
@@ -42,7 +42,7 @@ impl<'a> Locks<'a> {
 }
 
 impl<'a> Index<usize> for Locks<'a> {
-    type Output = MutexGuard<'a, Inner>;
+    type Output = SpinGuard<'a, Inner>;
     fn index(&self, i: usize) -> &Self::Output {
         match self {
             Locks::Few(few) => few[i].as_ref().expect("a channel of the alt, locked"),

@@ -3,8 +3,11 @@
 //! on `send_now`, `recv_now` and the waiter queues here.
 //!
 //! # Design
-//! A channel is one `Core`: a mutex over its `Inner` state (the buffer, the queue of
+//! A channel is one `Core`: a lock over its `Inner` state (the buffer, the queue of
 //! waiting senders, the queue of waiting receivers, the party counts, the poison flag).
+//! The lock is a spin lock whose unlock is a plain store (`loom::SpinLock`, which says
+//! why that is safe here): nothing ever waits, or runs user code but a recorded value's
+//! `Debug`, while holding it.
 //! `Inner` is not generic: the buffer is a boxed `VecDeque<T>` and the queues hold
 //! `Arc<dyn Waiter>`, so that an alt can hold the locks of channels of different element
 //! types at once (in channel-id order, as Go's `select` does) and the deadlock detector can
@@ -56,7 +59,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::task::Waker;
 
-use crate::loom::{lock, Mutex, UnsafeCell};
+use crate::loom::{lock, SpinLock, UnsafeCell};
 use crate::runtime::recorder::{self, Ev};
 use crate::wait::{Direction, Outcome, Signal, Signalled};
 
@@ -274,7 +277,7 @@ pub(super) fn slot_of<T: Send + 'static>(w: &Arc<dyn Waiter>) -> &Slot<T> {
 pub(crate) struct Core {
     pub(crate) id: u64,
     name: std::sync::OnceLock<Box<str>>,
-    pub(crate) inner: Mutex<Inner>,
+    pub(crate) inner: SpinLock<Inner>,
     pub(crate) type_name: &'static str,
 }
 
@@ -658,7 +661,7 @@ impl Core {
             id,
             name: std::sync::OnceLock::new(),
             type_name: std::any::type_name::<T>(),
-            inner: Mutex::new(Inner {
+            inner: SpinLock::new(Inner {
                 id,
                 // A large buffer grows as it fills rather than being allocated up front;
                 // a rendezvous channel's, used only to give a value back, is made when

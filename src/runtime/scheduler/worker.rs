@@ -2,7 +2,9 @@
 //! parking, and the hand-off of a core in `block_in_place`.
 
 use std::cell::{Cell, RefCell};
-use std::sync::atomic::{fence, AtomicPtr, Ordering::AcqRel, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{
+    fence, AtomicPtr, Ordering::AcqRel, Ordering::Relaxed, Ordering::Release, Ordering::SeqCst,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -188,8 +190,16 @@ impl Default for Lifo {
 impl Lifo {
     /// Puts `t` in the slot; gives back the task it displaced.
     fn put(&self, t: TaskRef) -> Option<TaskRef> {
+        let t = task::into_thin(t);
+        if self.slot.load(Relaxed).is_null() {
+            // Only the worker that holds this slot's core puts (the monitor only takes), so
+            // an empty slot stays empty until this store: no RMW for the common case.
+            // Release: whoever takes the task sees it whole.
+            self.slot.store(t, Release);
+            return None;
+        }
         // AcqRel: whoever takes the task sees it whole, and we see the displaced one whole.
-        let prev = self.slot.swap(task::into_thin(t), AcqRel);
+        let prev = self.slot.swap(t, AcqRel);
         // SAFETY: the slot holds only `into_thin` pointers, each swapped out once.
         unsafe { task::from_thin(prev) }
     }
