@@ -53,8 +53,15 @@ const SOFT: usize = 1 << (usize::BITS - 4);
 /// The outcome `Retry(guard)`: a claimed party given back by its claimer (with the guard
 /// index in the usual place). Only `Signal::complete` sets it, from `CLAIMED`.
 const RETRY: usize = 1 << (usize::BITS - 5);
+/// Set on a task signal whose waker is its process's *task* waker itself, not the counted
+/// process waker that futures see (`Signal::task_direct`): its settler, the one party
+/// that won the settling CAS, moves the waker out and wakes it by value, so that the
+/// count the waker holds becomes the run queue's entry (no clone and no drop per wake).
+/// The deadlock monitor, which counts the clones of a process waker, leaves it out. Set at
+/// creation, and changed only by the holder of `REGISTERING`.
+const DIRECT: usize = 1 << (usize::BITS - 6);
 /// The bits that are not the state proper.
-const FLAGS: usize = PARKED | REGISTERING | SOFT;
+const FLAGS: usize = PARKED | REGISTERING | SOFT | DIRECT;
 const READY: usize = 1;
 const RETIRED: usize = 2;
 const POISONED: usize = 3;
@@ -166,10 +173,22 @@ impl Signal {
         }
     }
 
+    /// A task signal holding `waker`; `direct` says that it is the waiting process's task
+    /// waker itself (see `DIRECT`; `runtime::context::wait_waker` tells). A direct signal
+    /// must be woken only by the party that settled it: its wake moves the waker out.
+    pub(crate) fn task_direct(waker: Waker, direct: bool, owner: u64) -> Signal {
+        Signal {
+            state: AtomicUsize::new(if direct { DIRECT } else { WAITING }),
+            target: Target::Task(UnsafeCell::new(waker)),
+            owner,
+        }
+    }
+
     /// Marks a new signal *soft* (see `SOFT`): its party has something else it could do.
     /// Only before anyone else sees the signal.
     pub(crate) fn soft(self) -> Signal {
-        self.state.store(SOFT, Ordering::Relaxed);
+        let s = self.state.load(Ordering::Relaxed);
+        self.state.store(s | SOFT, Ordering::Relaxed);
         self
     }
 
@@ -279,7 +298,19 @@ impl Signal {
                 // more; one replacing it now has REGISTERING set and will find the outcome
                 // itself. Without it, the replacement (if any) is complete: its Release
                 // clear and this Acquire load order it before our read.
-                if self.state.load(Ordering::Acquire) & REGISTERING == 0 {
+                let s = self.state.load(Ordering::Acquire);
+                if s & REGISTERING != 0 {
+                    return;
+                }
+                if s & DIRECT != 0 && Outcome::decode(s).is_some() {
+                    // SAFETY: as below; and only the settler wakes a direct signal (its
+                    // contract), so no other waker reads the cell while we replace it.
+                    // The owner leaves a settled signal's waker alone until the settler
+                    // has let go of its waiter (a spare is kept only at count 1).
+                    let w = w
+                        .with_mut(|w| unsafe { std::mem::replace(&mut *w, Waker::noop().clone()) });
+                    w.wake();
+                } else {
                     // SAFETY: as just said, nobody writes the waker while we read it.
                     // Woken by reference: no clone (two atomic counts) per wake.
                     w.with(|w| unsafe { &*w }.wake_by_ref());
@@ -292,6 +323,16 @@ impl Signal {
     /// [`Signal::outcome`] on a later poll, so that a fire between the two is not missed
     /// (a fire during the call may skip the wake: the check after it sees the outcome).
     pub(crate) fn set_waker(&self, waker: &Waker) {
+        self.set_waker_inner(waker, false)
+    }
+
+    /// `set_waker` with an owned waker, saying whether it is the waiting process's task
+    /// waker itself (see `DIRECT`).
+    pub(crate) fn set_waker_direct(&self, waker: Waker, direct: bool) {
+        self.set_waker_inner(&waker, direct)
+    }
+
+    fn set_waker_inner(&self, waker: &Waker, direct: bool) {
         let Target::Task(w) = &self.target else {
             return;
         };
@@ -313,13 +354,31 @@ impl Signal {
         }
         // SAFETY: REGISTERING is ours, and only its holder writes the waker; a waker that
         // sees it does not read it (see `wake`).
+        let was_direct = cur & DIRECT != 0;
         w.with_mut(|w| {
             let w = unsafe { &mut *w };
-            if !w.will_wake(waker) {
+            if was_direct != direct || !w.will_wake(waker) {
                 *w = waker.clone();
             }
         });
-        self.state.fetch_and(!REGISTERING, Ordering::Release);
+        if was_direct == direct {
+            self.state.fetch_and(!REGISTERING, Ordering::Release);
+        } else {
+            // Peers' CASes keep the flags, so the flag changes with the clear, in one RMW.
+            let mut cur = self.state.load(Ordering::Relaxed);
+            loop {
+                let next = (cur & !(REGISTERING | DIRECT)) | if direct { DIRECT } else { 0 };
+                match self.state.compare_exchange_weak(
+                    cur,
+                    next,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => break,
+                    Err(now) => cur = now,
+                }
+            }
+        }
     }
 
     /// For async waiters, on a later poll: the outcome if the signal has fired (no lock
@@ -333,9 +392,10 @@ impl Signal {
         })
     }
 
-    /// Whether firing the signal wakes an async task (it holds a clone of its waker).
+    /// Whether firing the signal wakes an async task through a clone of the waker its
+    /// future was polled with (not a direct signal: see `DIRECT`).
     pub(crate) fn holds_waker(&self) -> bool {
-        matches!(&self.target, Target::Task(_))
+        matches!(&self.target, Target::Task(_)) && self.state.load(Ordering::Relaxed) & DIRECT == 0
     }
 
     /// Blocks the calling thread until the signal fires, or until `deadline`, when the party
@@ -592,6 +652,46 @@ mod claim_models {
     #[test]
     fn set_waker_versus_fire() {
         set_waker_versus(false);
+    }
+
+    /// A direct signal (its settler moves the waker out and wakes it by value) fired
+    /// while its task, polled again, registers a waker, direct or not: the outcome is
+    /// seen or a waker woken, the cell is never written by both (loom checks), and the
+    /// waker is not lost: it is woken, or still in the signal.
+    fn direct_fire_versus_set_waker(direct_again: bool) {
+        loom::model(move || {
+            let ((old, w1), (new, w2)) = (flag(), flag());
+            let s = Arc::new(Signal::task_direct(w1, true, 0));
+            let s1 = s.clone();
+            let firer = thread::spawn(move || {
+                if s1.fire(Outcome::Ready(0)) {
+                    s1.wake();
+                }
+            });
+            let seen = s.outcome().or_else(|| {
+                s.set_waker_direct(w2, direct_again);
+                s.outcome()
+            });
+            firer.join().unwrap();
+            let woken = old.0.load(Ordering::SeqCst) || new.0.load(Ordering::SeqCst);
+            assert!(seen.is_some() || woken, "the fire was lost");
+            assert_eq!(s.outcome(), Some(Outcome::Ready(0)));
+            // Nothing to count: the monitor leaves direct signals out, others in.
+            assert_eq!(
+                s.holds_waker(),
+                s.state.load(Ordering::SeqCst) & DIRECT == 0
+            );
+        });
+    }
+
+    #[test]
+    fn wait_direct_fire_versus_direct_set_waker() {
+        direct_fire_versus_set_waker(true);
+    }
+
+    #[test]
+    fn wait_direct_fire_versus_counted_set_waker() {
+        direct_fire_versus_set_waker(false);
     }
 
     #[test]

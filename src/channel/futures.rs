@@ -9,14 +9,32 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::{give_back, recv_now, send_now, Receiver, RecvNow, SendNow, Sender, Slot};
+use super::spare::Waiting;
+use super::{give_back, recv_now, send_now, Receiver, RecvNow, SendNow, Sender};
 use crate::error::{RecvError, SendError};
 use crate::loom::lock;
 use crate::runtime::{context, recorder};
 use crate::wait::{Direction, Outcome, Signal, WaitOn};
+
+/// A waiting future's poll: the outcome if its signal has settled, else it registers the
+/// waker it was polled with (as `context::wait_waker` gives it) and looks once more.
+#[inline]
+fn poll_wait(sig: &Signal, waker: &std::task::Waker) -> Option<Outcome> {
+    sig.outcome().or_else(|| {
+        let (w, direct) = context::wait_waker(waker);
+        sig.set_waker_direct(w, direct);
+        sig.outcome()
+    })
+}
+
+/// The signal of a future about to wait, polled with `waker`.
+#[inline]
+fn wait_signal(waker: &std::task::Waker) -> Signal {
+    let (w, direct) = context::wait_waker(waker);
+    Signal::task_direct(w, direct, context::current_id())
+}
 
 /// A recording's record of a future's wait on one channel (the deadlock monitor finds it
 /// in the channel's queue instead).
@@ -40,10 +58,10 @@ fn record_wake() {
 pub struct SendFuture<'a, T: Send + 'static> {
     tx: &'a Sender<T>,
     value: Option<T>,
-    waiting: Option<Arc<Slot<T>>>,
+    waiting: Option<Waiting<T>>,
 }
 
-// Nothing in the future is pinned in place: the waiter lives in an `Arc`.
+// Nothing in the future is pinned in place: the waiter lives on the heap.
 impl<T: Send + 'static> Unpin for SendFuture<'_, T> {}
 
 impl<'a, T: Send + 'static> SendFuture<'a, T> {
@@ -62,14 +80,14 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         if let Some(slot) = &this.waiting {
-            let r = match slot.sig.poll_outcome(cx.waker()) {
+            let r = match poll_wait(&slot.sig, cx.waker()) {
                 // An async send is firm (never marked soft), so no claimer gives it
                 // back; were one to, the value is the sender's again and it sends anew.
                 Some(Outcome::Retry(_)) => {
                     // SAFETY: given back by its claimer: the value is the sender's again.
                     this.value = unsafe { slot.take() };
                     if let Some(s) = this.waiting.take() {
-                        this.tx.spare.keep(s);
+                        this.tx.spare.release(s);
                     }
                     return Pin::new(this).poll(cx);
                 }
@@ -85,7 +103,7 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
                 Some(Outcome::Withdrawn) => unreachable!("only drop withdraws a future"),
             };
             if let Some(s) = this.waiting.take() {
-                this.tx.spare.keep(s);
+                this.tx.spare.release(s);
             }
             record_wake();
             return Poll::Ready(r);
@@ -108,11 +126,10 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
             SendNow::Poisoned(v) => Poll::Ready(Err(SendError::Poisoned(v))),
             SendNow::Retired(v) => Poll::Ready(Err(SendError::Retired(v))),
             SendNow::Block(v) => {
-                let slot = (this.tx.spare)
-                    .waiter(Signal::task(cx.waker(), context::current_id()), Some(v));
+                let (slot, queued) = (this.tx.spare).waiter(wait_signal(cx.waker()), Some(v));
                 // The wait is found by its signal's owner in this queue (see `wait`):
                 // nothing to record.
-                inner.push_sender(slot.clone());
+                inner.push_sender(queued);
                 drop(inner);
                 record_block(this.tx.core.id, Direction::Send);
                 this.waiting = Some(slot);
@@ -130,7 +147,10 @@ impl<T: Send + 'static> Drop for SendFuture<'_, T> {
             if slot.sig.withdraw().is_ok() {
                 inner.dequeue(&slot.sig);
             }
-            // Either withdrawn (the value drops with the slot, undelivered) or completed.
+            drop(inner);
+            // Either withdrawn (the value drops with the release, undelivered, outside
+            // the lock) or completed.
+            self.tx.spare.release(slot);
         }
     }
 }
@@ -139,7 +159,7 @@ impl<T: Send + 'static> Drop for SendFuture<'_, T> {
 #[must_use = "futures do nothing unless polled"]
 pub struct RecvFuture<'a, T: Send + 'static> {
     rx: &'a Receiver<T>,
-    waiting: Option<Arc<Slot<T>>>,
+    waiting: Option<Waiting<T>>,
     done: bool,
 }
 
@@ -162,7 +182,7 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
         let this = &mut *self;
         assert!(!this.done, "RecvFuture polled after completion");
         if let Some(slot) = &this.waiting {
-            let r = match slot.sig.poll_outcome(cx.waker()) {
+            let r = match poll_wait(&slot.sig, cx.waker()) {
                 None => return Poll::Pending,
                 // SAFETY: fired `Ready`: the peer put the value and is done with it.
                 Some(Outcome::Ready(_)) => {
@@ -174,7 +194,7 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
                 Some(Outcome::Retry(_)) => unreachable!("only a sender is given back"),
             };
             if let Some(s) = this.waiting.take() {
-                this.rx.spare.keep(s);
+                this.rx.spare.release(s);
             }
             this.done = true;
             record_wake();
@@ -194,9 +214,8 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
             RecvNow::Poisoned => Err(RecvError::Poisoned),
             RecvNow::Retired => Err(RecvError::Retired),
             RecvNow::Block => {
-                let slot =
-                    (this.rx.spare).waiter(Signal::task(cx.waker(), context::current_id()), None);
-                inner.push_receiver(slot.clone());
+                let (slot, queued) = (this.rx.spare).waiter(wait_signal(cx.waker()), None);
+                inner.push_receiver(queued);
                 drop(inner);
                 record_block(this.rx.core.id, Direction::Recv);
                 this.waiting = Some(slot);
@@ -223,10 +242,13 @@ impl<T: Send + 'static> Drop for RecvFuture<'_, T> {
                         if let Some(w) = w {
                             w.signal().wake();
                         }
+                        return self.rx.spare.release(slot);
                     }
                 }
                 Err(_) => {}
             }
+            drop(inner);
+            self.rx.spare.release(slot);
         }
     }
 }

@@ -6,7 +6,9 @@
 //! hands this module a [`Snapshot`](detect::Snapshot): plain data, so that the same
 //! judgement serves one machine or many. A process is a *candidate* when it is parked on
 //! channel operations or a barrier sync with no timeout pending, its signal has not fired,
-//! and (for an async process) nothing but those operations holds its waker. A candidate
+//! and (for an async process) nothing but those operations holds its waker (the monitor
+//! counts the clones of the process's waker; a channel wait that holds the task's own
+//! waker instead, a *direct* one, is found in the channel's queue). A candidate
 //! can still be woken if, for any one thing it waits on, some process at the other end is
 //! not a candidate (it may yet act), or the other end is held by something the runtime
 //! does not know of (an end no process has declared or used, a plain thread): such

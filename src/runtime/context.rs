@@ -12,6 +12,7 @@
 
 use std::cell::Cell;
 use std::sync::Arc;
+use std::task::Waker;
 
 use super::held::{Endpoint, Enrolment, Held};
 use super::record::{live_record, Record};
@@ -54,6 +55,39 @@ impl Drop for Entered<'_> {
         let _ = CURRENT.try_with(|c| c.set(self.prev));
         let _ = CURRENT_ID.try_with(|c| c.set(self.prev_id));
     }
+}
+
+/// The waker an async wait on a channel should leave in its signal, polled with `waker`,
+/// and whether the signal is *direct* (see `Signal::task_direct`). When `waker` is the
+/// running process's own (its driver's, see `ProcWaker`), it is the task waker inside
+/// it: the deadlock monitor counts each clone of the process waker as something that may
+/// wake the process, and a channel wait, which the monitor finds in the channel's queue
+/// anyway, need not be one; its settler then moves the count the waker holds into the
+/// run queue. And if the running task's queue entry still has its count, the waker takes
+/// that one instead of a new one (`scheduler::take_run_count`). Otherwise a clone of
+/// `waker`.
+#[inline]
+pub(crate) fn wait_waker(waker: &Waker) -> (Waker, bool) {
+    let p = CURRENT.try_with(Cell::get).unwrap_or(std::ptr::null());
+    // SAFETY: as in `with_current`.
+    if let Some(pw) = unsafe { p.as_ref() }.and_then(|r| r.driver.get()) {
+        // The process waker is crate-private and only ever made into a waker by
+        // `ProcWaker::borrowed` or a clone of it, so its address identifies it.
+        if std::ptr::eq(waker.data(), Arc::as_ptr(pw).cast()) {
+            // Its wake will not pass through the process waker, which keeps the viewer's
+            // "woken" flag: counted now. The flag is read only when the process is
+            // parked and no wait of it is found, i.e. once this one has ended.
+            pw.woken_direct();
+            let task = pw.task_waker();
+            if scheduler::take_run_count(task.data()) {
+                // SAFETY: the count just taken is this waker's (see `take_run_count`);
+                // the parts are those of a live waker of the same task.
+                return (unsafe { Waker::new(task.data(), task.vtable()) }, true);
+            }
+            return (task.clone(), true);
+        }
+    }
+    (waker.clone(), false)
 }
 
 /// The running process's id, or 0 outside processes.

@@ -145,7 +145,8 @@ fn end_of(code: u8) -> Option<ProcessEnd> {
 pub(crate) struct ProcWaker {
     waker: Waker,
     /// Woken since its last poll began: a parked process whose wait has ended (its signal
-    /// fired and left the channel's queue) is about to run, not waiting elsewhere.
+    /// fired and left the channel's queue) is about to run, not waiting elsewhere. A
+    /// direct channel wait (`task_waker`) sets it when it begins: it ends woken.
     woken: AtomicBool,
 }
 
@@ -168,9 +169,21 @@ impl ProcWaker {
         std::mem::ManuallyDrop::new(Waker::from(unsafe { Arc::from_raw(Arc::as_ptr(this)) }))
     }
 
-    /// Whether the process was woken since its last poll began.
+    /// Whether the process was woken through it since its last poll began.
     pub(crate) fn woken(&self) -> bool {
         self.woken.load(Ordering::Relaxed)
+    }
+
+    /// Counts as woken a wait that will be woken without this waker (a direct one: see
+    /// `task_waker`), once it ends.
+    pub(crate) fn woken_direct(&self) {
+        self.woken.store(true, Ordering::Relaxed);
+    }
+
+    /// The waker of the task or thread that runs the process, which this one wraps:
+    /// what a direct channel wait holds (`context::with_wait_waker`).
+    pub(crate) fn task_waker(&self) -> &Waker {
+        &self.waker
     }
 }
 

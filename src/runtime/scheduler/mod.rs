@@ -39,6 +39,7 @@ use crossbeam_utils::sync::{Parker, Unparker};
 
 #[cfg_attr(not(feature = "mpi"), allow(unused_imports))]
 pub(crate) use hook::{set_idle_hook, IdleHook};
+pub(crate) use task::take_run_count;
 use task::{Registry, Task, TaskRef};
 use worker::Core;
 

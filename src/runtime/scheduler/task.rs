@@ -40,6 +40,30 @@ struct JoinSlot {
     waker: Option<Waker>,
 }
 
+thread_local! {
+    /// The task being polled on this thread whose queue entry's count may be *donated*
+    /// (its address; null: none, or already taken). See [`take_run_count`].
+    static RUN: Cell<*const ()> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Takes the count the running task's queue entry holds, for a waker of that task to be
+/// stored somewhere (a channel wait: `runtime::context::wait_waker`), if `data` is the
+/// running task's waker data and no one took it yet during this poll. `true`: the caller
+/// owns one count of the task without incrementing it (`Waker::new` over the task's raw
+/// parts), and the run, which would have dropped that count when the poll went idle,
+/// keeps its hands off it. A task that waits once per poll (a process blocked on one
+/// channel) so costs no reference-count traffic at all: the wait's waker carries the
+/// count into the wake, the wake into the run queue, the run into the next wait.
+pub(crate) fn take_run_count(data: *const ()) -> bool {
+    RUN.with(|r| {
+        let mine = !data.is_null() && std::ptr::eq(r.get(), data);
+        if mine {
+            r.set(std::ptr::null());
+        }
+        mine
+    })
+}
+
 /// The type-erased face of a task, as run queues and join handles hold it.
 pub(super) trait Runnable: Send + Sync + 'static {
     fn header(&self) -> &Header;
@@ -117,7 +141,10 @@ impl<F: Future<Output = ()> + Send + 'static> Task<F> {
     unsafe fn waker_wake(p: *const ()) {
         // SAFETY: as above; this consumes the waker's count.
         let task = unsafe { Arc::from_raw(p.cast::<Self>()) };
-        Self::wake_by_ref(&task);
+        if task.header.state.wake() {
+            // The waker's count becomes the queue entry's: no clone, and no drop.
+            worker::schedule(task, false);
+        }
     }
 
     unsafe fn waker_wake_by_ref(p: *const ()) {
@@ -174,6 +201,8 @@ impl<F: Future<Output = ()> + Send + 'static> Runnable for Task<F> {
             Waker::from_raw(RawWaker::new(Arc::as_ptr(&self).cast(), &Self::VTABLE))
         });
         let mut cx = Context::from_waker(&waker);
+        let me = Arc::as_ptr(&self).cast::<()>();
+        let outer = RUN.with(|r| r.replace(me));
         let polled = catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: RUNNING is ours; the future is never moved (it lives in the Arc).
             match unsafe { &mut *self.future.get() } {
@@ -181,9 +210,38 @@ impl<F: Future<Output = ()> + Send + 'static> Runnable for Task<F> {
                 None => Poll::Ready(()),
             }
         }));
+        let donated = RUN.with(|r| r.replace(outer)).is_null();
+        if donated {
+            // The queue entry's count went to a waker (`take_run_count`), which another
+            // thread may wake, and so drop, at any moment. `self` stays valid all the
+            // same: only a process's channel wait takes the count, and that process's
+            // record holds a counted waker of this task (its driver's) for as long as
+            // the future lives, which only this runner can end while it runs. The paths
+            // below that need a count of their own (a re-queue, a completion) take a
+            // fresh one; the idle path, the common one, none.
+            if !matches!(polled, Ok(Poll::Pending)) {
+                // SAFETY: the task is alive (see above); this is the count `self` drops.
+                unsafe { Arc::increment_strong_count(Arc::as_ptr(&self)) };
+            }
+        }
         match polled {
             Ok(Poll::Pending) => match self.header.state.end_poll() {
-                AfterPoll::Idle => {}
+                AfterPoll::Idle => {
+                    if donated {
+                        std::mem::forget(self);
+                    }
+                }
+                AfterPoll::Requeue if donated => {
+                    // SAFETY: as above: a count for the queue entry.
+                    unsafe { Arc::increment_strong_count(Arc::as_ptr(&self)) };
+                    worker::schedule(self, true)
+                }
+                AfterPoll::Cancel if donated => {
+                    // SAFETY: as above: the count `self` drops after completing.
+                    unsafe { Arc::increment_strong_count(Arc::as_ptr(&self)) };
+                    let _ = self.drop_future();
+                    self.complete(Err(Box::new(CANCELLED)));
+                }
                 // Woken while it ran (by itself, i.e. a yield, or by another thread):
                 // behind the queue, not into the run-next slot, which a self-waking task
                 // would otherwise monopolise.
