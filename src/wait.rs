@@ -326,12 +326,6 @@ impl Signal {
         self.set_waker_inner(waker, false)
     }
 
-    /// `set_waker` with an owned waker, saying whether it is the waiting process's task
-    /// waker itself (see `DIRECT`).
-    pub(crate) fn set_waker_direct(&self, waker: Waker, direct: bool) {
-        self.set_waker_inner(&waker, direct)
-    }
-
     fn set_waker_inner(&self, waker: &Waker, direct: bool) {
         let Target::Task(w) = &self.target else {
             return;
@@ -388,6 +382,18 @@ impl Signal {
     pub(crate) fn poll_outcome(&self, waker: &Waker) -> Option<Outcome> {
         self.outcome().or_else(|| {
             self.set_waker(waker);
+            self.outcome()
+        })
+    }
+
+    /// `poll_outcome` for a waiter whose waker may be direct: `waker` gives the waker to
+    /// register and whether it is the waiting process's task waker itself (see `DIRECT`),
+    /// and is called only if the signal has not settled.
+    #[inline]
+    pub(crate) fn poll_outcome_as(&self, waker: impl FnOnce() -> (Waker, bool)) -> Option<Outcome> {
+        self.outcome().or_else(|| {
+            let (w, direct) = waker();
+            self.set_waker_inner(&w, direct);
             self.outcome()
         })
     }
@@ -668,10 +674,7 @@ mod claim_models {
                     s1.wake();
                 }
             });
-            let seen = s.outcome().or_else(|| {
-                s.set_waker_direct(w2, direct_again);
-                s.outcome()
-            });
+            let seen = s.poll_outcome_as(|| (w2, direct_again));
             firer.join().unwrap();
             let woken = old.0.load(Ordering::SeqCst) || new.0.load(Ordering::SeqCst);
             assert!(seen.is_some() || woken, "the fire was lost");

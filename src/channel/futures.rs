@@ -18,17 +18,6 @@ use crate::loom::lock;
 use crate::runtime::{context, recorder};
 use crate::wait::{Direction, Outcome, Signal, WaitOn};
 
-/// A waiting future's poll: the outcome if its signal has settled, else it registers the
-/// waker it was polled with (as `context::wait_waker` gives it) and looks once more.
-#[inline]
-fn poll_wait(sig: &Signal, waker: &std::task::Waker) -> Option<Outcome> {
-    sig.outcome().or_else(|| {
-        let (w, direct) = context::wait_waker(waker);
-        sig.set_waker_direct(w, direct);
-        sig.outcome()
-    })
-}
-
 /// The signal of a future about to wait, polled with `waker`.
 #[inline]
 fn wait_signal(waker: &std::task::Waker) -> Signal {
@@ -80,7 +69,7 @@ impl<T: Send + 'static> Future for SendFuture<'_, T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         if let Some(slot) = &this.waiting {
-            let r = match poll_wait(&slot.sig, cx.waker()) {
+            let r = match slot.sig.poll_outcome_as(|| context::wait_waker(cx.waker())) {
                 // An async send is firm (never marked soft), so no claimer gives it
                 // back; were one to, the value is the sender's again and it sends anew.
                 Some(Outcome::Retry(_)) => {
@@ -182,7 +171,7 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
         let this = &mut *self;
         assert!(!this.done, "RecvFuture polled after completion");
         if let Some(slot) = &this.waiting {
-            let r = match poll_wait(&slot.sig, cx.waker()) {
+            let r = match slot.sig.poll_outcome_as(|| context::wait_waker(cx.waker())) {
                 None => return Poll::Pending,
                 // SAFETY: fired `Ready`: the peer put the value and is done with it.
                 Some(Outcome::Ready(_)) => {

@@ -92,15 +92,19 @@ mod spin {
 
         #[inline]
         pub(crate) fn lock(&self) -> SpinGuard<'_, T> {
-            // Acquire: the holder sees what the previous one wrote before its Release.
-            if self
-                .locked
-                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-            {
+            if !self.try_take() {
                 self.lock_contended();
             }
             SpinGuard { lock: self }
+        }
+
+        /// One attempt. Acquire: the holder sees what the previous one wrote before its
+        /// Release.
+        #[inline]
+        fn try_take(&self) -> bool {
+            self.locked
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
         }
 
         #[cold]
@@ -108,12 +112,7 @@ mod spin {
             let backoff = crossbeam_utils::Backoff::new();
             loop {
                 // Reads while it is held, so the waiting does not bounce the line.
-                if !self.locked.load(Ordering::Relaxed)
-                    && self
-                        .locked
-                        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                        .is_ok()
-                {
+                if !self.locked.load(Ordering::Relaxed) && self.try_take() {
                     return;
                 }
                 if backoff.is_completed() {
