@@ -58,6 +58,18 @@ impl Group {
         all
     }
 
+    /// Takes the records, in declaration order, to let go of them one by one, unless
+    /// someone watches the group (it keeps them: `release`).
+    #[cfg(feature = "network")]
+    pub(crate) fn take_records(&self) -> Option<Vec<Arc<Record>>> {
+        if self.watch.is_some() {
+            return None;
+        }
+        let mut all = std::mem::take(&mut *lock_std(&self.records));
+        all.sort_by_key(|r| r.id);
+        Some(all)
+    }
+
     /// Lets go of the records once the run has been concluded: they refer to the group,
     /// so keeping them would keep both alive for ever.
     pub(crate) fn release(&self) {
