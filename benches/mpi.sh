@@ -5,7 +5,9 @@
 #    scheduler, idle workers driving the engine or the engine thread alone; thread
 #    processes) against raw MPI Ssend ping-pong in the same run, and commstime with succ on
 #    a second rank against all on one. Sizes: OCCAMY_BENCH_ROUNDS, OCCAMY_BENCH_PINGPONG_N,
-#    OCCAMY_BENCH_N.
+#    OCCAMY_BENCH_N. Then the ping-pong alone again over TCP (`--mca btl tcp,self`, on
+#    loopback): shared memory is the transport of ranks on one host, TCP (or a faster
+#    interconnect) the one between hosts, and what each costs a hop changes the ratio.
 # 2. The Mandelbrot farm (networks/mandelbrot.ron, placed round-robin) on 1 rank and on 2,
 #    the same image, taking turns: wall-clock seconds of the whole mpirun (MPI start-up
 #    included), median of OCCAMY_BENCH_MANDEL_ROUNDS (3), the speedup, and a byte-for-byte
@@ -19,6 +21,9 @@ root=()
 [[ $(id -u) == 0 ]] && root=(--allow-run-as-root)
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 mpirun "${root[@]}" --oversubscribe -n 2 "$@" target/release/examples/mpi_bench
+echo "over TCP (--mca btl tcp,self, loopback):"
+OCCAMY_BENCH_ONLY=raw,green mpirun "${root[@]}" --oversubscribe --mca btl tcp,self -n 2 "$@" \
+    target/release/examples/mpi_bench
 
 IFS=x read -r width height iters <<<"${OCCAMY_BENCH_MANDEL:-1600x1200x1024}"
 rounds=${OCCAMY_BENCH_MANDEL_ROUNDS:-3}
