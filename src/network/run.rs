@@ -711,15 +711,15 @@ impl Running {
             self.group.release();
             return stats;
         };
-        let mut processes = Vec::with_capacity(records.len());
-        for r in records {
-            processes.extend(self.process_stats(&r));
-        }
-        let cores = std::mem::take(&mut self.cores);
-        let mut channels = Vec::with_capacity(cores.len());
-        for (i, c) in cores.into_iter().enumerate() {
-            channels.push(self.channel_stats(i, &c));
-        }
+        let processes = records
+            .into_iter()
+            .filter_map(|r| self.process_stats(&r))
+            .collect();
+        let channels = std::mem::take(&mut self.cores)
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| self.channel_stats(i, &c))
+            .collect();
         (channels, processes)
     }
 
