@@ -4,7 +4,8 @@
 //!   for `ROUNDS` rounds: ns per round trip, medians, and the ratio occamy / raw. The
 //!   occamy side three ways: async processes on the green scheduler with its idle workers
 //!   driving the engine (what a user writes, and the default), the same with the engine
-//!   thread alone driving, and blocking processes (a thread each);
+//!   thread alone driving, and blocking processes (a thread each), which drive the engine
+//!   themselves while blocked, and the same with the engine thread alone driving;
 //! - commstime (prefix -> delta -> succ -> prefix, delta -> consumer) with `succ` on rank 1
 //!   and the rest on rank 0 (two of its four communications cross), against all four on
 //!   rank 0: ns per communication; as async processes on the green scheduler, and as
@@ -12,7 +13,7 @@
 //!
 //! Environment: `OCCAMY_BENCH_ROUNDS` (default 5), `OCCAMY_BENCH_PINGPONG_N` (default
 //! 20000), `OCCAMY_BENCH_N` (commstime loops, default 20000), `OCCAMY_BENCH_ONLY` (a
-//! comma-separated subset of `raw,green,green_engine,threads,commstime`, to profile one).
+//! comma-separated subset of `raw,green,green_engine,threads,threads_engine,commstime`, to profile one).
 
 use std::time::Instant;
 
@@ -46,10 +47,10 @@ fn main() {
         only.as_deref()
             .is_none_or(|o| o.split(',').any(|x| x == what))
     };
-    let (mut raw, mut green, mut green_engine, mut threads) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut raw, mut green, mut green_engine, mut threads, mut threads_engine) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
-        let id = 10 + 6 * round as u32;
+        let id = 10 + 8 * round as u32;
         if run("raw") {
             raw.push(raw_pingpong(w, n));
         }
@@ -64,6 +65,11 @@ fn main() {
         if run("threads") {
             threads.push(occamy_pingpong(w, n, id + 4));
         }
+        if run("threads_engine") {
+            w.set_worker_driving(false);
+            threads_engine.push(occamy_pingpong(w, n, id + 6));
+            w.set_worker_driving(true);
+        }
     }
     if me == 0 {
         println!("ping-pong across ranks (ns per round trip, median of {rounds}, n = {n}):");
@@ -74,7 +80,8 @@ fn main() {
         for (what, v) in [
             ("occamy green, workers drive the engine", green),
             ("occamy green, engine thread drives    ", green_engine),
-            ("occamy thread processes               ", threads),
+            ("occamy threads, blocked threads drive ", threads),
+            ("occamy threads, engine thread drives  ", threads_engine),
         ] {
             if v.is_empty() {
                 continue;

@@ -9,7 +9,8 @@
 //! `farm` and `farm_buffered` (one writer on rank 0, readers on every rank: values go on
 //! demand, each to exactly one reader), `kill` (rank 1 kills itself with SIGKILL while rank 0 waits on it),
 //! `handoff` (green ping-pong whose gaps make the engine's driver change hands, with a
-//! thread process sending meanwhile), `rendezvous_soft` (as `rendezvous`, the writer an
+//! thread process sending meanwhile), `handoff_threads` (the same with thread processes,
+//! which drive the engine themselves while blocked on a link), `rendezvous_soft` (as `rendezvous`, the writer an
 //! alt with an output guard and a timeout), `guard_timeout` (an output guard on a link
 //! whose reader does not read: the timeout fires and the value is not taken), `guard_two`
 //! (output guards to readers on two ranks, one reading: each value goes there, the other
@@ -51,6 +52,7 @@ fn main() {
         "retire" => retire(w),
         "kill" => kill(w),
         "handoff" => handoff(w),
+        "handoff_threads" => handoff_threads(w),
         other => panic!("no scenario {other}"),
     }
     w.finish().expect("finish");
@@ -352,22 +354,36 @@ fn farm(w: &World, capacity: usize) {
     par(procs).unwrap();
 }
 
-/// A pause of kind `i % 5` before a green process's next message: none; a sleep longer
-/// than an idle worker lingers (it parks, handing the engine back to its thread); a busy
-/// poll longer than the engine thread's back-off (a driving worker stops stepping without
-/// parking: the engine thread must notice and take over); a longer sleep; none. Pauses
-/// shape the timing only: every value is checked whatever they do.
-async fn gap(i: u64) {
+/// A pause of kind `i % 5` before a process's next message: none; a sleep longer than an
+/// idle worker or a blocked thread lingers driving (it parks, handing the engine back to
+/// its thread); a busy poll longer than the engine thread's back-off (a driver stops
+/// stepping without parking: the engine thread must notice and take over); a longer
+/// sleep; none. Pauses shape the timing only: every value is checked whatever they do.
+/// `Some(d)`: sleep `d` (`gap` for green processes, `thread_gap` for thread processes).
+fn pause(i: u64) -> Option<Duration> {
     match i % 5 {
-        1 => occamy::sleep_async(Duration::from_micros(400)).await,
+        1 => Some(Duration::from_micros(400)),
         2 => {
             let until = std::time::Instant::now() + Duration::from_micros(1500);
             while std::time::Instant::now() < until {
                 std::hint::spin_loop();
             }
+            None
         }
-        3 => occamy::sleep_async(Duration::from_millis(3)).await,
-        _ => {}
+        3 => Some(Duration::from_millis(3)),
+        _ => None,
+    }
+}
+
+async fn gap(i: u64) {
+    if let Some(d) = pause(i) {
+        occamy::sleep_async(d).await;
+    }
+}
+
+fn thread_gap(i: u64) {
+    if let Some(d) = pause(i) {
+        std::thread::sleep(d);
     }
 }
 
@@ -412,18 +428,88 @@ fn handoff(w: &World) {
                 }
                 Ok::<(), occamy::Error>(())
             }),
-            Process::with("source", src, |src| -> occamy::Result {
+            source(src),
+        ])
+        .unwrap();
+    }
+}
+
+/// Rank 1's thread process `source` of `handoff`: 0..N on `src`, pausing now and then.
+fn source(src: occamy::Sender<u64>) -> Process {
+    Process::with("source", src, |src| -> occamy::Result {
+        for i in 0..HANDOFF_N {
+            if i % 3 == 1 {
+                std::thread::sleep(Duration::from_micros(700));
+            }
+            src.send(i)?;
+        }
+        Ok(())
+    })
+}
+
+/// `handoff` with thread processes: rank 0's `ping` and rank 1's `pong` answer each other
+/// across `a` and `b` with `thread_gap`s out of step, so that the driver changes hands
+/// between a blocked thread, the engine thread and back, in every order; meanwhile
+/// rank 1's `source` sends 0..N on `c` to rank 0's `sink`, and rank 0's `tick` and `tock`
+/// talk over a local channel: two threads blocked on links at once on each rank (one
+/// drives, the other sleeps until the driver completes it), and local waits beside them.
+/// Every value is checked; a message lost while the driver changes hangs the run (the
+/// test's watchdog fails it). Each rank checks that its blocked threads did drive.
+fn handoff_threads(w: &World) {
+    let a = w.link::<u64>(&Link::rendezvous(1, "a", [0], 1)).unwrap();
+    let b = w.link::<u64>(&Link::rendezvous(2, "b", [1], 0)).unwrap();
+    let c = w.link::<u64>(&Link::rendezvous(3, "c", [1], 0)).unwrap();
+    if w.rank() == 0 {
+        let (tx, rx, sink) = (a.sender.unwrap(), b.receiver.unwrap(), c.receiver.unwrap());
+        let (tick, tock) = occamy::channel::<u64>();
+        par([
+            Process::with("ping", (tx, rx), |(tx, rx)| -> occamy::Result {
                 for i in 0..HANDOFF_N {
-                    if i % 3 == 1 {
-                        std::thread::sleep(Duration::from_micros(700));
-                    }
-                    src.send(i)?;
+                    thread_gap(i);
+                    tx.send(i)?;
+                    assert_eq!(rx.recv()?, i + 1, "answer {i}");
+                }
+                Ok(())
+            }),
+            Process::with("sink", sink, |sink| -> occamy::Result {
+                for i in 0..HANDOFF_N {
+                    assert_eq!(sink.recv()?, i, "value {i} on c");
+                }
+                Ok(())
+            }),
+            Process::with("tick", tick, |tick| -> occamy::Result {
+                for i in 0..HANDOFF_N {
+                    tick.send(i)?;
+                }
+                Ok(())
+            }),
+            Process::with("tock", tock, |tock| -> occamy::Result {
+                for i in 0..HANDOFF_N {
+                    assert_eq!(tock.recv()?, i, "value {i} on the local channel");
                 }
                 Ok(())
             }),
         ])
         .unwrap();
+    } else if w.rank() == 1 {
+        let (rx, tx, src) = (a.receiver.unwrap(), b.sender.unwrap(), c.sender.unwrap());
+        par([
+            Process::with("pong", (rx, tx), |(rx, tx)| -> occamy::Result {
+                for i in 0..HANDOFF_N {
+                    let v = rx.recv()?;
+                    thread_gap(i + 2);
+                    tx.send(v + 1)?;
+                }
+                Ok(())
+            }),
+            source(src),
+        ])
+        .unwrap();
     }
+    assert!(
+        w.blocked_thread_drives() > 0,
+        "no thread blocked on a link drove the engine"
+    );
 }
 
 /// Rank 0 offers a value on `a` in an alt with a timeout while rank 1 does not read: the

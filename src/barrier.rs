@@ -144,7 +144,9 @@ impl Barrier {
             Some(sig) => sig,
         };
         let on = [WaitOn::Barrier { id: self.shared.id }];
-        match sig.block(None, |sleep| context::park(&on, Some(&sig), sleep)) {
+        match sig.block(None, true, |sleep| {
+            context::park(&on, Some(&sig), None, sleep)
+        }) {
             Outcome::Ready(_) => Ok(()),
             _ => Err(BarrierPoisoned),
         }

@@ -40,7 +40,7 @@ pub fn sleep(d: Duration) {
 
 /// Sleeps until `deadline` (occam's `tim ? AFTER t`); see [`sleep`].
 pub fn sleep_until(deadline: Instant) {
-    context::park(&[WaitOn::Timer], None, &mut || loop {
+    context::park(&[WaitOn::Timer], None, None, &mut || loop {
         let now = Instant::now();
         if now >= deadline {
             return;

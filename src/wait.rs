@@ -406,15 +406,17 @@ impl Signal {
 
     /// Blocks the calling thread until the signal fires, or until `deadline`, when the party
     /// withdraws itself (unless a peer got there first, whose outcome is then returned).
-    /// After a short spin, it hands the sleep to `park`, which must call it once: the
-    /// caller records there what the party waits on, and may move the sleep off a
-    /// scheduler's worker.
+    /// After a short spin (if `spin`), it hands the sleep to `park`, which must call it
+    /// once: the caller records there what the party waits on, and may move the sleep off
+    /// a scheduler's worker, or do work before it (`spin` false: a thread that drives the
+    /// MPI engine while it waits, which the spin's yields would only delay).
     pub(crate) fn block(
         self: &Arc<Self>,
         deadline: Option<Instant>,
+        spin: bool,
         park: impl FnOnce(&mut dyn FnMut() -> Outcome) -> Outcome,
     ) -> Outcome {
-        if spin_until(|| self.outcome().is_some()) {
+        if spin && spin_until(|| self.outcome().is_some()) {
             return self.outcome().unwrap();
         }
         park(&mut || self.sleep(deadline))
@@ -539,7 +541,7 @@ mod tests {
         assert!(s.fire(Outcome::Ready(2)));
         assert!(!s.fire(Outcome::Poisoned(0)));
         assert_eq!(s.withdraw(), Err(Some(Outcome::Ready(2))));
-        assert_eq!(s.block(None, |sleep| sleep()), Outcome::Ready(2));
+        assert_eq!(s.block(None, true, |sleep| sleep()), Outcome::Ready(2));
     }
 
     #[test]
@@ -551,7 +553,7 @@ mod tests {
         assert!(!s.claim(0));
         assert_eq!(s.withdraw(), Err(None));
         let s2 = s.clone();
-        let t = std::thread::spawn(move || s2.block(Some(Instant::now()), |sleep| sleep()));
+        let t = std::thread::spawn(move || s2.block(Some(Instant::now()), true, |sleep| sleep()));
         // Whether the thread has parked yet or not, completing wakes it.
         s.complete(Outcome::Ready(3));
         s.wake();
@@ -561,7 +563,7 @@ mod tests {
     #[test]
     fn deadline_withdraws() {
         let s = Arc::new(Signal::thread(0));
-        let o = s.block(Some(Instant::now()), |sleep| sleep());
+        let o = s.block(Some(Instant::now()), true, |sleep| sleep());
         assert_eq!(o, Outcome::Withdrawn);
         assert!(!s.fire(Outcome::Ready(0)));
     }
@@ -597,7 +599,7 @@ mod claim_models {
                 }
                 won
             });
-            let o = s.block(None, |sleep| sleep());
+            let o = s.block(None, true, |sleep| sleep());
             let (claimed, fired) = (claimer.join().unwrap(), poisoner.join().unwrap());
             assert!(claimed != fired, "exactly one of them settles the party");
             let want = if claimed {
@@ -721,7 +723,7 @@ mod claim_models {
             let o = match s.withdraw() {
                 Ok(()) => Outcome::Withdrawn,
                 Err(Some(o)) => o,
-                Err(None) => s.block(None, |sleep| sleep()),
+                Err(None) => s.block(None, true, |sleep| sleep()),
             };
             let claimed = claimer.join().unwrap();
             assert!(s.is_soft(), "the soft flag survives every transition");
@@ -756,7 +758,7 @@ mod claim_models {
                 }
                 won
             });
-            let o = new.block(None, |sleep| sleep());
+            let o = new.block(None, true, |sleep| sleep());
             assert!(peer.join().unwrap());
             assert_eq!(o, Outcome::Ready(0));
         });
@@ -782,7 +784,7 @@ mod claim_models {
                 // Too late: the claimer owns the party and settles it.
                 Err(None) => {
                     assert!(claimed);
-                    assert_eq!(s.block(None, |sleep| sleep()), Outcome::Retired(2));
+                    assert_eq!(s.block(None, true, |sleep| sleep()), Outcome::Retired(2));
                 }
                 Err(Some(o)) => {
                     assert!(claimed);

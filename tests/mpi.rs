@@ -172,6 +172,12 @@ fn messages_are_not_lost_while_the_engine_changes_hands() {
 
 #[cfg(feature = "mpi")]
 #[test]
+fn thread_processes_drive_the_engine_while_blocked_and_lose_nothing_as_it_changes_hands() {
+    passes(2, "handoff_threads");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
 fn a_killed_rank_ends_the_run_with_an_error_naming_it() {
     let Some(run) = mpirun(2, "kill") else { return };
     assert_ne!(

@@ -162,6 +162,7 @@ impl Alt {
                 self.enqueued.push(i);
             }
         }
+        self.remote = locks.each().any(|inner| inner.remote);
         drop(locks);
         self.earliest = earliest;
         Begun::Waiting(sig)

@@ -163,6 +163,8 @@ pub struct Alt {
     /// When the current select began: its relative timeouts count from then, also when
     /// it is tried again after a give-back (`Outcome::Retry`).
     started: Option<Instant>,
+    /// Whether the current select waits on a cross-rank link's channel (`Inner::remote`).
+    remote: bool,
 }
 
 impl Default for Alt {
@@ -239,6 +241,7 @@ impl Alt {
             enqueued: Vec::new(),
             earliest: None,
             started: None,
+            remote: false,
         }
     }
 
@@ -575,8 +578,10 @@ impl Alt {
                 Begun::Done(index, event) => break (index, event),
                 Begun::Waiting(sig) => {
                     let on = self.recorded_waits();
-                    let outcome = sig.block(self.earliest.map(|(_, d)| d), |sleep| {
-                        context::park(&on, Some(&sig), sleep)
+                    let deadline = self.earliest.map(|(_, d)| d);
+                    let drive = self.remote.then_some(deadline);
+                    let outcome = sig.block(deadline, drive.is_none(), |sleep| {
+                        context::park(&on, Some(&sig), drive, sleep)
                     });
                     if let Outcome::Retry(_) = outcome {
                         self.retry(&sig);

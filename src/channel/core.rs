@@ -294,6 +294,9 @@ pub(crate) struct Inner {
     pub(crate) senders: u32,
     pub(crate) receivers: u32,
     pub(crate) poisoned: bool,
+    /// Set on the local channel of a cross-rank link (`src/mpi/`): a thread blocked on it
+    /// waits for the MPI engine, and drives it meanwhile (`context::park`).
+    pub(crate) remote: bool,
 }
 
 /// The rarely needed part of a channel's state.
@@ -679,6 +682,7 @@ impl Core {
                 senders: 1,
                 receivers: 1,
                 poisoned: false,
+                remote: false,
                 carried: 0,
             }),
         })
@@ -749,6 +753,12 @@ impl Core {
 
     pub(crate) fn name(&self) -> Option<&str> {
         self.name.get().map(|n| &**n)
+    }
+
+    /// Marks this the local channel of a cross-rank link (see `Inner::remote`).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // its one user is the mpi engine
+    pub(crate) fn set_remote(&self) {
+        lock(&self.inner).remote = true;
     }
 
     pub(crate) fn set_name(&self, name: String) {

@@ -371,13 +371,16 @@ impl<T: Send + 'static> Sender<T> {
         let sig = Arc::new(if deadline.is_some() { sig.soft() } else { sig });
         let slot = Slot::new(sig.clone(), 0, Some(value));
         inner.push_sender(slot.clone());
+        let drive = inner.remote.then_some(deadline);
         drop(inner);
         // For a recording: the monitor finds the wait in the queue (see `wait`).
         let on = [WaitOn::Channel {
             id: self.core.id,
             dir: Direction::Send,
         }];
-        let outcome = sig.block(deadline, |sleep| context::park(&on, Some(&sig), sleep));
+        let outcome = sig.block(deadline, drive.is_none(), |sleep| {
+            context::park(&on, Some(&sig), drive, sleep)
+        });
         // SAFETY: called only for outcomes other than `Ready`, or after withdrawing: nobody
         // took the value, and nobody will.
         let back = || unsafe { slot.take() }.expect("an unsent value stays in its slot");
@@ -556,13 +559,16 @@ impl<T: Send + 'static> Receiver<T> {
         let sig = Arc::new(Signal::thread(context::current_id()));
         let slot = Slot::<T>::new(sig.clone(), 0, None);
         inner.push_receiver(slot.clone());
+        let drive = inner.remote.then_some(deadline);
         drop(inner);
         // For a recording: the monitor finds the wait in the queue (see `wait`).
         let on = [WaitOn::Channel {
             id: self.core.id,
             dir: Direction::Recv,
         }];
-        match sig.block(deadline, |sleep| context::park(&on, Some(&sig), sleep)) {
+        match sig.block(deadline, drive.is_none(), |sleep| {
+            context::park(&on, Some(&sig), drive, sleep)
+        }) {
             // SAFETY: fired `Ready`: the peer put the value and is done with it.
             Outcome::Ready(_) => Ok(unsafe { slot.take() }.expect("a fired receiver's value")),
             Outcome::Poisoned(_) => Err(RecvTimeoutError::Poisoned),

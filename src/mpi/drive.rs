@@ -4,7 +4,9 @@
 //! engine thread (`run`) initialises and finalises MPI, carries out commands, and steps
 //! the engine whenever no worker does: it backs off while workers step it, takes over
 //! when a worker about to park hands driving back, and also when workers stop stepping
-//! without parking (all busy in long polls). Why: `README.md`, "Who drives the engine".
+//! without parking (all busy in long polls). A thread process blocked on a link drives
+//! through the same hook (`claim`, then `poll`s, then `parking`), as a worker would. Why:
+//! `README.md`, "Who drives the engine".
 
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::mpsc;
@@ -117,7 +119,8 @@ pub(crate) fn run(sh: Arc<Shared>, world: SimpleCommunicator) {
     }
 }
 
-/// The idle hook through which green workers drive the engine.
+/// The idle hook through which green workers, and threads blocked on links, drive the
+/// engine.
 pub(crate) struct Hook(pub(crate) Arc<Shared>);
 
 impl IdleHook for Hook {
@@ -138,6 +141,19 @@ impl IdleHook for Hook {
             sh.workers_drive.store(true, SeqCst);
         }
         e.step(sh)
+    }
+
+    fn claim(&self) -> bool {
+        let sh = &*self.0;
+        if !sh.workers_may.load(Relaxed) {
+            return false;
+        }
+        // Counted as a step, so the engine thread, seeing the count move, backs off (it
+        // takes its lock only between its own steps) and the thread's `poll`s get it.
+        sh.worker_steps.fetch_add(1, Relaxed);
+        sh.workers_drive.store(true, SeqCst);
+        sh.thread_claims.fetch_add(1, Relaxed);
+        true
     }
 
     fn parking(&self) {

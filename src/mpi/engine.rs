@@ -1,8 +1,9 @@
 //! The progress engine: the state behind every MPI call of a rank (MPI is initialised
 //! `Serialized`: one call at a time, from whichever thread holds the engine's lock). It
 //! drives non-blocking sends, probes for incoming messages and runs the links' proxies,
-//! in `Engine::step`, which idle green workers call through the scheduler's idle hook and
-//! the engine thread calls when no worker does (`drive.rs`). Processes never call MPI:
+//! in `Engine::step`, which idle green workers call through the scheduler's idle hook (and
+//! threads blocked on a link, through the same hook) and the engine thread calls when no
+//! one else does (`drive.rs`). Processes never call MPI:
 //! one waiting on a cross-rank channel waits on a local channel (the wait layer's
 //! signals), and a proxy here completes it. Why this shape: see `README.md`.
 
@@ -67,6 +68,8 @@ pub(crate) struct Shared {
     pub(crate) workers_drive: AtomicBool,
     /// Steps made by workers: the engine thread takes over when they stop coming.
     pub(crate) worker_steps: AtomicU64,
+    /// Times a thread blocked on a link claimed the driving (`Hook::claim`).
+    pub(crate) thread_claims: AtomicU64,
 }
 
 impl Shared {
@@ -85,6 +88,7 @@ impl Shared {
             workers_may: AtomicBool::new(false),
             workers_drive: AtomicBool::new(false),
             worker_steps: AtomicU64::new(0),
+            thread_claims: AtomicU64::new(0),
         })
     }
 

@@ -298,6 +298,7 @@ impl World {
             let sender = writes.then(|| tx.clone());
             let writers: Vec<u32> = l.writers.iter().copied().filter(|w| *w != me).collect();
             if !writers.is_empty() {
+                tx.core.set_remote();
                 let proxy = ReaderProxy {
                     link: l.id,
                     name: l.name.clone(),
@@ -317,6 +318,7 @@ impl World {
         }
         if writes {
             let (tx, rx) = crate::channel::<T>();
+            tx.core.set_remote();
             let proxy = WriterProxy {
                 link: l.id,
                 name: l.name.clone(),
@@ -352,6 +354,7 @@ impl World {
         if writes {
             // The channel lives here, with its buffer; local readers read it directly.
             let (tx, rx) = crate::buffered::<T>(l.capacity);
+            tx.core.set_remote();
             let receiver = reads.then(|| rx.clone());
             let proxy = DemandWriter {
                 link: l.id,
@@ -374,6 +377,7 @@ impl World {
         }
         if reads {
             let (tx, rx) = crate::channel::<T>();
+            tx.core.set_remote();
             let proxy = DemandReader {
                 link: l.id,
                 name: l.name.clone(),
@@ -456,6 +460,15 @@ impl World {
         if !on && self.shared.workers_drive.swap(false, o) {
             self.shared.unpark();
         }
+    }
+
+    /// How many times a thread blocked on a link took over driving the engine while it
+    /// waited (see `src/mpi/README.md`, "Who drives the engine"). For tests.
+    #[doc(hidden)]
+    pub fn blocked_thread_drives(&self) -> u64 {
+        self.shared
+            .thread_claims
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Sends `payload` to rank `to` as a control message (for the launcher's own

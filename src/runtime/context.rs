@@ -160,8 +160,16 @@ pub(crate) struct Waiting {
 /// Runs `sleep`, which blocks the thread until `sig` fires (or a timer, with no signal),
 /// with the process recorded as parked, waiting on `on`. Inside a green task the sleep
 /// first hands the worker's queue to another thread, so that the other tasks move on; the
-/// process is warned about once (a blocking call in an async process).
-pub(crate) fn park<R>(on: &[WaitOn], sig: Option<&Arc<Signal>>, sleep: &mut dyn FnMut() -> R) -> R {
+/// process is warned about once (a blocking call in an async process). A thread waiting
+/// on a cross-rank link's channel (`drive`: `Some` of the wait's deadline) first drives
+/// the scheduler's idle hook (the MPI engine: `scheduler::drive_blocked`), as an idle
+/// worker would, so that it receives what it waits for itself.
+pub(crate) fn park<R>(
+    on: &[WaitOn],
+    sig: Option<&Arc<Signal>>,
+    drive: Option<Option<std::time::Instant>>,
+    sleep: &mut dyn FnMut() -> R,
+) -> R {
     let _waiting = wait(on, sig.map(|s| s.clone() as Arc<dyn Signalled>), true);
     if scheduler::on_worker() {
         if let Some(r) = &_waiting.rec {
@@ -169,7 +177,22 @@ pub(crate) fn park<R>(on: &[WaitOn], sig: Option<&Arc<Signal>>, sleep: &mut dyn 
         }
         scheduler::block_in_place(sleep)
     } else {
+        if let (Some(sig), Some(deadline)) = (sig, drive) {
+            // The hook runs other parties' code (the engine's proxies use channel ends):
+            // as this process, an end they touch would register with it.
+            let _outside = outside();
+            scheduler::drive_blocked(&|| sig.outcome().is_some(), deadline);
+        }
         sleep()
+    }
+}
+
+/// Until the guard drops, the calling thread runs no process.
+fn outside() -> Entered<'static> {
+    Entered {
+        prev: CURRENT.with(|c| c.replace(std::ptr::null())),
+        prev_id: CURRENT_ID.with(|c| c.replace(0)),
+        _rec: std::marker::PhantomData,
     }
 }
 

@@ -3,17 +3,32 @@
 //! workers, as tokio's workers drive its I/O and timer drivers, without the scheduler
 //! knowing of it). See README.md, "The idle hook".
 
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::{Acquire, Release};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
-/// What an idle worker calls. Both methods run on a worker thread between two polls, with
-/// no task's record current and no scheduler lock held; a task they wake goes to that
-/// worker's run-next slot, so a reply that the hook receives runs at once on the thread
-/// that received it.
+use crossbeam_utils::Backoff;
+
+/// How long whoever drives the hook goes on calling it after it last did work before it
+/// sleeps: a peer's reply over MPI comes within a few microseconds to tens of them, and a
+/// thread asleep by then costs an OS wake-up per message. Workers (`worker.rs`) and
+/// blocked threads (`drive_blocked`) alike.
+pub(super) const HOOK_LINGER: Duration = Duration::from_micros(200);
+
+/// What an idle worker calls, and a thread about to sleep on a signal (`drive_blocked`).
+/// Both methods run with no process's record current and no scheduler lock held; on a
+/// worker, between two polls, a task they wake goes to that worker's run-next slot, so a
+/// reply that the hook receives runs at once on the thread that received it.
 pub(crate) trait IdleHook: Send + Sync {
     /// Does what is ready now and never blocks; whether it did anything (the worker then
     /// looks at its queues again, and keeps searching a while longer before it parks).
     fn poll(&self) -> bool;
-    /// The worker is about to park: whatever it drove must now be driven by someone else.
+    /// A blocked thread is about to drive (`drive_blocked`): whoever drives now should give
+    /// way to its `poll`s, as to a worker's. False: it may not drive (it sleeps at once).
+    fn claim(&self) -> bool;
+    /// The caller is about to park (or sleep): whatever it drove must now be driven by
+    /// someone else.
     fn parking(&self);
 }
 
@@ -30,4 +45,57 @@ pub(crate) fn set_idle_hook(hook: Box<dyn IdleHook>) -> Result<(), Box<dyn IdleH
 /// branch per idle spell.
 pub(super) fn idle_hook() -> Option<&'static dyn IdleHook> {
     HOOK.get().map(|h| &**h)
+}
+
+/// Whether a blocked thread drives the hook now (`drive_blocked`): one at a time, so that
+/// threads blocked in their hundreds do not all spin.
+static THREAD_DRIVES: AtomicBool = AtomicBool::new(false);
+
+/// A thread that is about to sleep until `done`, waiting on something the hook's driver
+/// completes (a thread process blocked on a cross-rank channel), drives the hook
+/// meanwhile, as an idle worker does: it claims the driving (`IdleHook::claim`: the driver
+/// it displaces gives way), then calls `poll` until `done`, or until `HOOK_LINGER` has
+/// passed since it last did work, or `deadline`; then it hands back (`parking`) and the
+/// caller sleeps. What the thread waits for from another rank is then received by the
+/// thread itself, which finds its signal fired and never sleeps: no OS wake-up on the
+/// way, as for a task on an idle worker. When `done`, it returns still driving, as a
+/// worker that found a task does: it steps again when it next blocks, and the driver it
+/// displaced takes over if it stops stepping. The caller makes sure no process's record
+/// is current. Returns at once when another thread drives this way.
+pub(crate) fn drive_blocked(done: &dyn Fn() -> bool, deadline: Option<Instant>) {
+    let Some(hook) = idle_hook() else {
+        return;
+    };
+    if THREAD_DRIVES.swap(true, Acquire) {
+        return;
+    }
+    struct Clear;
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            THREAD_DRIVES.store(false, Release);
+        }
+    }
+    let _clear = Clear;
+    if !hook.claim() {
+        return;
+    }
+    // Lingering from the claim: what the thread waits for is on its way.
+    let mut worked = Instant::now();
+    let backoff = Backoff::new();
+    loop {
+        if done() {
+            return;
+        }
+        if hook.poll() {
+            worked = Instant::now();
+            backoff.reset();
+            continue;
+        }
+        let now = Instant::now();
+        if now.duration_since(worked) >= HOOK_LINGER || deadline.is_some_and(|d| now >= d) {
+            break;
+        }
+        backoff.snooze();
+    }
+    hook.parking();
 }

@@ -12,7 +12,7 @@ use crossbeam_deque::{Steal, Worker};
 use crossbeam_utils::sync::Parker;
 use crossbeam_utils::Backoff;
 
-use super::hook::{idle_hook, IdleHook};
+use super::hook::{idle_hook, IdleHook, HOOK_LINGER};
 use super::task::{self, Header, TaskRef};
 use super::{lock, Shared};
 
@@ -24,11 +24,6 @@ const GLOBAL_INTERVAL: u32 = 61;
 const SEARCH_ROUNDS: u32 = 8;
 /// How long a thread that lost its core in `block_in_place` waits for one before exiting.
 const SPARE_KEEP_ALIVE: Duration = Duration::from_secs(10);
-/// How long a searcher whose idle hook last did work goes on searching (and calling the
-/// hook) before it parks: a peer's reply over MPI comes within a few microseconds to
-/// tens of them, and a worker parked by then costs an OS wake-up per message. Past
-/// `SEARCH_ROUNDS` it yields its core between rounds.
-const HOOK_LINGER: Duration = Duration::from_micros(200);
 
 /// What makes a thread a worker: its queues. It moves between threads in
 /// `block_in_place`, so everything per-worker lives here, not in the thread.
