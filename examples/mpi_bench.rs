@@ -5,7 +5,9 @@
 //!   occamy side three ways: async processes on the green scheduler with its idle workers
 //!   driving the engine (what a user writes, and the default), the same with the engine
 //!   thread alone driving, and blocking processes (a thread each), which drive the engine
-//!   themselves while blocked, and the same with the engine thread alone driving;
+//!   themselves while blocked, and the same with the engine thread alone driving; and two
+//!   pairs of blocking processes ping-ponging at once (one thread drives while the other
+//!   sleeps: ns per round trip of each pair);
 //! - commstime (prefix -> delta -> succ -> prefix, delta -> consumer) with `succ` on rank 1
 //!   and the rest on rank 0 (two of its four communications cross), against all four on
 //!   rank 0: ns per communication; as async processes on the green scheduler, and as
@@ -13,7 +15,7 @@
 //!
 //! Environment: `OCCAMY_BENCH_ROUNDS` (default 5), `OCCAMY_BENCH_PINGPONG_N` (default
 //! 20000), `OCCAMY_BENCH_N` (commstime loops, default 20000), `OCCAMY_BENCH_ONLY` (a
-//! comma-separated subset of `raw,green,green_engine,threads,threads_engine,commstime`, to profile one).
+//! comma-separated subset of `raw,green,green_engine,threads,threads_engine,threads2,commstime`, to profile one).
 
 use std::time::Instant;
 
@@ -47,10 +49,16 @@ fn main() {
         only.as_deref()
             .is_none_or(|o| o.split(',').any(|x| x == what))
     };
-    let (mut raw, mut green, mut green_engine, mut threads, mut threads_engine) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut raw, mut green, mut green_engine, mut threads, mut threads_engine, mut threads2) = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     for round in 0..rounds {
-        let id = 10 + 8 * round as u32;
+        let id = 1000 + 12 * round as u32;
         if run("raw") {
             raw.push(raw_pingpong(w, n));
         }
@@ -70,6 +78,12 @@ fn main() {
             threads_engine.push(occamy_pingpong(w, n, id + 6));
             w.set_worker_driving(true);
         }
+        if run("threads2") {
+            let pairs =
+                [id + 8, id + 10].map(|id| std::thread::spawn(move || occamy_pingpong(w, n, id)));
+            let t: Vec<f64> = pairs.into_iter().map(|p| p.join().unwrap()).collect();
+            threads2.push(t.iter().sum::<f64>() / t.len() as f64);
+        }
     }
     if me == 0 {
         println!("ping-pong across ranks (ns per round trip, median of {rounds}, n = {n}):");
@@ -82,6 +96,7 @@ fn main() {
             ("occamy green, engine thread drives    ", green_engine),
             ("occamy threads, blocked threads drive ", threads),
             ("occamy threads, engine thread drives  ", threads_engine),
+            ("occamy threads, two pairs at once     ", threads2),
         ] {
             if v.is_empty() {
                 continue;

@@ -177,12 +177,15 @@ pub(crate) fn park<R>(
         }
         scheduler::block_in_place(sleep)
     } else {
-        if let (Some(sig), Some(deadline)) = (sig, drive) {
-            // The hook runs other parties' code (the engine's proxies use channel ends):
-            // as this process, an end they touch would register with it.
-            let _outside = outside();
-            scheduler::drive_blocked(&|| sig.outcome().is_some(), deadline);
-        }
+        let _asleep = match (sig, drive) {
+            (Some(sig), Some(deadline)) => {
+                // The hook runs other parties' code (the engine's proxies use channel
+                // ends): as this process, an end they touch would register with it.
+                let _outside = outside();
+                scheduler::drive_blocked(&|| sig.outcome().is_some(), deadline)
+            }
+            _ => None,
+        };
         sleep()
     }
 }

@@ -3,8 +3,8 @@
 //! workers, as tokio's workers drive its I/O and timer drivers, without the scheduler
 //! knowing of it). See README.md, "The idle hook".
 
-use std::sync::atomic::AtomicBool;
-use std::sync::atomic::Ordering::{Acquire, Release};
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -50,41 +50,64 @@ pub(super) fn idle_hook() -> Option<&'static dyn IdleHook> {
 /// Whether a blocked thread drives the hook now (`drive_blocked`): one at a time, so that
 /// threads blocked in their hundreds do not all spin.
 static THREAD_DRIVES: AtomicBool = AtomicBool::new(false);
+/// Threads asleep on a wait the hook's driver completes (`Asleep`): a driving thread whose
+/// own wait completed hands back if there are any, so that someone goes on driving for
+/// them (else the driver it displaced would notice only when the steps stop coming).
+static SLEEPERS: AtomicUsize = AtomicUsize::new(0);
+
+/// A thread counted among `SLEEPERS` until this drops.
+pub(crate) struct Asleep(());
+
+impl Asleep {
+    fn count() -> Asleep {
+        SLEEPERS.fetch_add(1, SeqCst);
+        Asleep(())
+    }
+}
+
+impl Drop for Asleep {
+    fn drop(&mut self) {
+        SLEEPERS.fetch_sub(1, SeqCst);
+    }
+}
 
 /// A thread that is about to sleep until `done`, waiting on something the hook's driver
 /// completes (a thread process blocked on a cross-rank channel), drives the hook
 /// meanwhile, as an idle worker does: it claims the driving (`IdleHook::claim`: the driver
 /// it displaces gives way), then calls `poll` until `done`, or until `HOOK_LINGER` has
 /// passed since it last did work, or `deadline`; then it hands back (`parking`) and the
-/// caller sleeps. What the thread waits for from another rank is then received by the
-/// thread itself, which finds its signal fired and never sleeps: no OS wake-up on the
-/// way, as for a task on an idle worker. When `done`, it returns still driving, as a
-/// worker that found a task does: it steps again when it next blocks, and the driver it
-/// displaced takes over if it stops stepping. The caller makes sure no process's record
-/// is current. Returns at once when another thread drives this way.
-pub(crate) fn drive_blocked(done: &dyn Fn() -> bool, deadline: Option<Instant>) {
-    let Some(hook) = idle_hook() else {
-        return;
-    };
-    if THREAD_DRIVES.swap(true, Acquire) {
-        return;
+/// caller sleeps, holding the `Asleep` returned. What the thread waits for from another
+/// rank is then received by the thread itself, which finds its signal fired and never
+/// sleeps: no OS wake-up on the way, as for a task on an idle worker. When `done`, it
+/// returns still driving, as a worker that found a task does (it steps again when it next
+/// blocks, and the driver it displaced takes over if it stops stepping), unless other
+/// threads sleep on such waits: then it hands back, so that their messages are not left
+/// for the displaced driver to notice late. One thread drives this way at a time; the
+/// others sleep at once. The caller makes sure no process's record is current.
+pub(crate) fn drive_blocked(done: &dyn Fn() -> bool, deadline: Option<Instant>) -> Option<Asleep> {
+    let hook = idle_hook()?;
+    // Counted before looking at the flag, and a driver looks at the count after clearing
+    // it (both SeqCst): either this thread finds the flag clear and drives, or the driver
+    // that holds it sees this thread counted when it leaves.
+    let asleep = Asleep::count();
+    if THREAD_DRIVES.swap(true, SeqCst) {
+        return Some(asleep);
     }
-    struct Clear;
-    impl Drop for Clear {
-        fn drop(&mut self) {
-            THREAD_DRIVES.store(false, Release);
-        }
-    }
-    let _clear = Clear;
+    drop(asleep);
     if !hook.claim() {
-        return;
+        THREAD_DRIVES.store(false, SeqCst);
+        return None; // the engine's own thread drives: nobody to hand back to
     }
     // Lingering from the claim: what the thread waits for is on its way.
     let mut worked = Instant::now();
     let backoff = Backoff::new();
     loop {
         if done() {
-            return;
+            THREAD_DRIVES.store(false, SeqCst);
+            if SLEEPERS.load(SeqCst) > 0 {
+                hook.parking();
+            }
+            return None;
         }
         if hook.poll() {
             worked = Instant::now();
@@ -98,4 +121,7 @@ pub(crate) fn drive_blocked(done: &dyn Fn() -> bool, deadline: Option<Instant>) 
         backoff.snooze();
     }
     hook.parking();
+    let asleep = Asleep::count();
+    THREAD_DRIVES.store(false, SeqCst);
+    Some(asleep)
 }
