@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use crate::loom::{lock, Mutex};
 use crate::runtime::context::{self, Waiting};
@@ -19,6 +19,21 @@ struct State {
     enrolled: usize,
     arrived: Vec<Arc<Signal>>,
     poisoned: bool,
+    /// Parties on other ranks too (`mpi::World::barrier`): a phase completes only when
+    /// they have arrived as well.
+    gate: Option<Gate>,
+}
+
+/// The cross-rank side of a barrier whose parties are on several ranks. When every local
+/// party of a phase has arrived, the phase is *held*: the rank's proxy (woken by `waker`)
+/// reports it to the barrier's coordinating rank, and the phase completes here when the
+/// proxy hears that every rank's parties have arrived ([`release`]). A held phase cannot
+/// be taken back (the other ranks may already count it): a party enrolled while it is
+/// held, or a `SyncFuture` dropped and made again, arrives for the next phase (`next`).
+struct Gate {
+    waker: Waker,
+    held: bool,
+    next: Vec<Arc<Signal>>,
 }
 
 pub(crate) struct Shared {
@@ -31,10 +46,17 @@ pub(crate) struct Shared {
 pub(crate) fn poison_shared(s: &Shared) {
     let mut st = lock(&s.state);
     st.poisoned = true;
-    let all = std::mem::take(&mut st.arrived);
+    let mut all = std::mem::take(&mut st.arrived);
+    let proxy = st.gate.as_mut().map(|g| {
+        all.append(&mut g.next);
+        g.waker.clone()
+    });
     fire(&all, Outcome::Poisoned(0));
     drop(st);
     wake(all);
+    if let Some(w) = proxy {
+        w.wake();
+    }
 }
 
 /// The barrier's name, or `#id`.
@@ -45,9 +67,67 @@ pub(crate) fn label(s: &Shared) -> String {
         .unwrap_or_else(|| format!("#{}", s.id))
 }
 
-/// How many parties are enrolled.
+/// How many parties are enrolled, for the deadlock monitor: a barrier with parties on
+/// other ranks counts them as one more (they are not this rank's processes, and could
+/// complete its phase), so that a rank's own monitor never judges a held phase stuck;
+/// the cross-rank look takes that one off again and adds the ranks' counts.
 pub(crate) fn enrolled(s: &Shared) -> usize {
-    lock(&s.state).enrolled
+    let st = lock(&s.state);
+    st.enrolled + usize::from(st.gate.is_some())
+}
+
+/// Gives the barrier parties on other ranks: from now on a phase completes only once the
+/// proxy behind `waker` calls [`release`]. Made before any party syncs.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))] // its one user: `mpi::World::barrier`
+pub(crate) fn gate(s: &Shared, waker: Waker) {
+    let mut st = lock(&s.state);
+    let st = &mut *st;
+    match &mut st.gate {
+        Some(g) => g.waker = waker,
+        None => {
+            st.gate = Some(Gate {
+                waker,
+                held: false,
+                next: Vec::new(),
+            })
+        }
+    }
+}
+
+/// What a gated barrier's proxy needs to know: whether a phase is held, how many local
+/// parties are enrolled, whether it is poisoned.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))] // its one user: `mpi::World::barrier`
+pub(crate) fn gate_state(s: &Shared) -> (bool, usize, bool) {
+    let st = lock(&s.state);
+    (
+        st.gate.as_ref().is_some_and(|g| g.held),
+        st.enrolled,
+        st.poisoned,
+    )
+}
+
+/// Every rank's parties have arrived: completes the held phase's local parties. Those
+/// that arrived for the next phase meanwhile make it, held at once if complete (the
+/// proxy is woken to report it).
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))] // its one user: `mpi::World::barrier`
+pub(crate) fn release(s: &Shared) {
+    let mut guard = lock(&s.state);
+    let st = &mut *guard;
+    let Some(g) = st.gate.as_mut() else {
+        return;
+    };
+    if !g.held || st.poisoned {
+        return;
+    }
+    let all = std::mem::replace(&mut st.arrived, std::mem::take(&mut g.next));
+    g.held = !st.arrived.is_empty() && st.arrived.len() >= st.enrolled;
+    let proxy = g.held.then(|| g.waker.clone());
+    fire(&all, Outcome::Ready(0));
+    drop(guard);
+    wake(all);
+    if let Some(w) = proxy {
+        w.wake();
+    }
 }
 
 /// One enrolled party of a barrier. [`sync`](Barrier::sync) waits until every enrolled
@@ -106,6 +186,7 @@ impl Barrier {
                     enrolled: 1,
                     arrived: Vec::new(),
                     poisoned: false,
+                    gate: None,
                 }),
             }),
             owner: Cell::new(0),
@@ -127,7 +208,7 @@ impl Barrier {
         drop(self)
     }
 
-    /// How many parties are enrolled.
+    /// How many parties are enrolled (on a barrier joined across ranks: on this rank).
     pub fn enrolled(&self) -> usize {
         lock(&self.shared.state).enrolled
     }
@@ -139,13 +220,16 @@ impl Barrier {
     /// `Err(BarrierPoisoned)` at once if the barrier is or becomes poisoned.
     pub fn sync(&self) -> Result<(), BarrierPoisoned> {
         self.register();
-        let sig = match arrive(&self.shared, || Signal::thread(context::current_id()))? {
+        let (sig, remote) = match arrive(&self.shared, || Signal::thread(context::current_id()))? {
             None => return Ok(()),
             Some(sig) => sig,
         };
         let on = [WaitOn::Barrier { id: self.shared.id }];
-        match sig.block(None, true, |sleep| {
-            context::park(&on, Some(&sig), None, sleep)
+        // With parties on other ranks, what completes the phase comes through the MPI
+        // engine: no spin (the release is a round trip away), and the thread drives the
+        // engine while it waits, as on a link.
+        match sig.block(None, !remote, |sleep| {
+            context::park(&on, Some(&sig), remote.then_some(None), sleep)
         }) {
             Outcome::Ready(_) => Ok(()),
             _ => Err(BarrierPoisoned),
@@ -157,7 +241,10 @@ impl Barrier {
     ///
     /// # Cancel safety
     /// Dropping the future before the phase completes withdraws this party's arrival: it
-    /// has not synced, and the phase still waits for it.
+    /// has not synced, and the phase still waits for it. On a barrier joined across ranks
+    /// (`mpi::World::barrier`, feature `mpi`) that holds until
+    /// every party on this rank has arrived: the phase is then reported to the other
+    /// ranks, and the arrival stands (a new sync is for the next phase).
     ///
     /// # Examples
     /// ```
@@ -229,25 +316,41 @@ fn wake(all: Vec<Arc<Signal>>) {
 }
 
 /// Arrives at the current phase: `None` if this arrival completed it, or the signal
-/// (made by `make`) to wait on.
+/// (made by `make`) to wait on, and whether the barrier has parties on other ranks.
 fn arrive(
     shared: &Shared,
     make: impl FnOnce() -> Signal,
-) -> Result<Option<Arc<Signal>>, BarrierPoisoned> {
-    let mut st = lock(&shared.state);
+) -> Result<Option<(Arc<Signal>, bool)>, BarrierPoisoned> {
+    let mut guard = lock(&shared.state);
+    let st = &mut *guard;
     if st.poisoned {
         return Err(BarrierPoisoned);
+    }
+    if let Some(g) = &mut st.gate {
+        let sig = Arc::new(make());
+        if g.held {
+            g.next.push(sig.clone());
+            return Ok(Some((sig, true)));
+        }
+        st.arrived.push(sig.clone());
+        if st.arrived.len() >= st.enrolled {
+            g.held = true;
+            let proxy = g.waker.clone();
+            drop(guard);
+            proxy.wake();
+        }
+        return Ok(Some((sig, true)));
     }
     if st.arrived.len() + 1 >= st.enrolled {
         let all = std::mem::take(&mut st.arrived);
         fire(&all, Outcome::Ready(0));
-        drop(st);
+        drop(guard);
         wake(all);
         return Ok(None);
     }
     let sig = Arc::new(make());
     st.arrived.push(sig.clone());
-    Ok(Some(sig))
+    Ok(Some((sig, false)))
 }
 
 /// Future of [`Barrier::sync_async`].
@@ -291,7 +394,7 @@ impl Future for SyncFuture<'_> {
                     this.done = true;
                     return Poll::Ready(Ok(()));
                 }
-                Ok(Some(sig)) => {
+                Ok(Some((sig, _))) => {
                     let on = [WaitOn::Barrier { id: this.shared.id }];
                     this.mark = Some(context::pending_on(&on, Some(&sig)));
                     this.sig = Some(sig.clone());
@@ -318,7 +421,12 @@ impl Drop for SyncFuture<'_> {
         if let (Some(sig), false) = (self.sig.take(), self.done) {
             let mut st = lock(&self.shared.state);
             if sig.withdraw().is_ok() {
+                // A held phase keeps its count (the other ranks may have it already):
+                // taking the arrival out of it only spares the party a wake.
                 st.arrived.retain(|s| !Arc::ptr_eq(s, &sig));
+                if let Some(g) = &mut st.gate {
+                    g.next.retain(|s| !Arc::ptr_eq(s, &sig));
+                }
             }
         }
     }
@@ -352,12 +460,24 @@ impl Drop for Barrier {
             self.poison();
             return;
         }
-        let mut st = lock(&self.shared.state);
+        let mut guard = lock(&self.shared.state);
+        let st = &mut *guard;
         st.enrolled -= 1;
+        if let Some(g) = &mut st.gate {
+            // The phase may now be complete here, or this rank has no parties left: the
+            // proxy tells the other ranks either.
+            if !g.held && !st.arrived.is_empty() && st.arrived.len() >= st.enrolled {
+                g.held = true;
+            }
+            let proxy = g.waker.clone();
+            drop(guard);
+            proxy.wake();
+            return;
+        }
         if st.enrolled > 0 && !st.arrived.is_empty() && st.arrived.len() >= st.enrolled {
             let all = std::mem::take(&mut st.arrived);
             fire(&all, Outcome::Ready(0));
-            drop(st);
+            drop(guard);
             wake(all);
         }
     }
@@ -366,5 +486,106 @@ impl Drop for Barrier {
 impl fmt::Debug for Barrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Barrier#{}", self.shared.id)
+    }
+}
+
+/// Loom models of a barrier joined across ranks (`RUSTFLAGS="--cfg loom" cargo test
+/// --release --lib gate`): the phase is held exactly when every local party has arrived
+/// or resigned, whichever comes last, the proxy is woken for it, and its release (or
+/// poison) completes every party that waits, whoever races.
+#[cfg(all(test, loom))]
+mod gate_models {
+    use super::*;
+    use loom::sync::{Condvar, Mutex as LoomMutex};
+    use loom::thread;
+
+    /// The proxy's waker: sets a flag and wakes the proxy's thread.
+    struct Flag(LoomMutex<bool>, Condvar);
+
+    impl std::task::Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            *self.0.lock().unwrap() = true;
+            self.1.notify_one();
+        }
+    }
+
+    /// A barrier of two local parties, gated, and its proxy's waker.
+    fn gated() -> (Barrier, Barrier, Arc<Flag>) {
+        let main = Barrier::new();
+        let other = main.enroll();
+        let flag = Arc::new(Flag(LoomMutex::new(false), Condvar::new()));
+        gate(&main.shared, Waker::from(flag.clone()));
+        (main, other, flag)
+    }
+
+    /// The proxy's side, as the engine runs it: polled only when woken, until the phase
+    /// is held or the barrier poisoned; releases a held phase. Whether it was held. A
+    /// held phase whose wake never came would leave it asleep (loom fails the model).
+    fn proxy(s: &Shared, flag: &Flag) -> bool {
+        loop {
+            let mut woken = flag.0.lock().unwrap();
+            while !*woken {
+                woken = flag.1.wait(woken).unwrap();
+            }
+            *woken = false;
+            drop(woken);
+            let (held, _, poisoned) = gate_state(s);
+            if held {
+                release(s);
+                return true;
+            }
+            if poisoned {
+                return false;
+            }
+        }
+    }
+
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut b = loom::model::Builder::new();
+        b.preemption_bound = Some(3);
+        b.check(f);
+    }
+
+    #[test]
+    fn gate_arrival_versus_resignation() {
+        model(|| {
+            let (main, other, flag) = gated();
+            let s = main.shared.clone();
+            let t = thread::spawn(move || other.sync());
+            drop(main);
+            assert!(proxy(&s, &flag));
+            assert_eq!(t.join().unwrap(), Ok(()));
+            assert!(
+                !gate_state(&s).0,
+                "released, and held again with nobody arrived"
+            );
+        });
+    }
+
+    #[test]
+    fn gate_release_versus_poison() {
+        model(|| {
+            let (main, other, flag) = gated();
+            let s = main.shared.clone();
+            let t = thread::spawn(move || other.sync());
+            let p = thread::spawn({
+                let s = s.clone();
+                move || poison_shared(&s)
+            });
+            let pr = thread::spawn({
+                let s = s.clone();
+                move || proxy(&s, &flag)
+            });
+            let r = main.sync();
+            p.join().unwrap();
+            let released = pr.join().unwrap();
+            let o = t.join().unwrap();
+            // Both parties see the same end of the phase, and only a release ends it well.
+            assert_eq!(r, o);
+            assert!(r.is_err() || released);
+        });
     }
 }

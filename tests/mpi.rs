@@ -75,9 +75,14 @@ mod under_mpirun {
         ))
     }
 
-    /// Runs a scenario that must pass on every rank.
+    /// Runs a scenario of `mpi_selftest` that must pass on every rank.
     pub(super) fn passes(ranks: u32, scenario: &str) -> Option<Run> {
-        let run = mpirun(ranks, scenario)?;
+        passes_in("mpi_selftest", ranks, scenario)
+    }
+
+    /// Runs a scenario of example `name` that must pass on every rank.
+    pub(super) fn passes_in(name: &str, ranks: u32, scenario: &str) -> Option<Run> {
+        let run = mpirun_example(ranks, name, &[scenario])?;
         let oks = run
             .stdout
             .lines()
@@ -96,7 +101,7 @@ mod under_mpirun {
 }
 
 #[cfg(feature = "mpi")]
-use under_mpirun::{mpirun, mpirun_example, passes};
+use under_mpirun::{mpirun, mpirun_example, passes, passes_in};
 
 #[cfg(feature = "mpi")]
 #[test]
@@ -174,6 +179,83 @@ fn messages_are_not_lost_while_the_engine_changes_hands() {
 #[test]
 fn thread_processes_drive_the_engine_while_blocked_and_lose_nothing_as_it_changes_hands() {
     passes(2, "handoff_threads");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_barrier_across_three_ranks_keeps_every_party_in_lock_step() {
+    passes_in("mpi_barriers", 3, "phases");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_barrier_across_two_ranks_keeps_every_party_in_lock_step() {
+    passes_in("mpi_barriers", 2, "phases");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_rank_whose_barrier_parties_all_resigned_is_no_longer_waited_for() {
+    passes_in("mpi_barriers", 2, "resign");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn poison_on_a_barrier_crosses_ranks_both_ways() {
+    passes_in("mpi_barriers", 2, "poison");
+}
+
+/// `tests/networks/mpi_barrier.ron` on `ranks` ranks: the phases print in order, each
+/// once per clock (three clocks; on two ranks two share rank 1).
+#[cfg(feature = "mpi")]
+fn barrier_network_in_lock_step(ranks: u32) {
+    let file = "tests/networks/mpi_barrier.ron";
+    let Some(run) = mpirun_example(ranks, "occamy", &["run", file]) else {
+        return;
+    };
+    assert_eq!(run.code, Some(0), "{}\n{}", run.what, run.stderr);
+    let got: Vec<u64> = run
+        .stdout
+        .lines()
+        .map(|l| {
+            l.parse()
+                .unwrap_or_else(|_| panic!("{}: line {l:?}", run.what))
+        })
+        .collect();
+    let want: Vec<u64> = (0..30).flat_map(|k| [k; 3]).collect();
+    assert_eq!(got, want, "{}: the phases out of step", run.what);
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_barrier_network_on_two_ranks_runs_in_lock_step() {
+    barrier_network_in_lock_step(2);
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_barrier_network_on_three_ranks_runs_in_lock_step() {
+    barrier_network_in_lock_step(3);
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_deadlock_through_a_barrier_across_two_ranks_is_reported_with_both_ranks_processes() {
+    deadlock_reported(
+        2,
+        "tests/networks/mpi_barrier_deadlock.ron",
+        "error: deadlock: clock (rank 0) waits to sync on barrier phase with gate (rank 1); gate (rank 1) waits to receive on c from clock (rank 0); sink (rank 1) waits to receive on out from gate (rank 1)",
+    );
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_deadlock_on_one_rank_through_a_barrier_whose_other_ranks_left_is_reported() {
+    deadlock_reported(
+        2,
+        "tests/networks/mpi_barrier_left.ron",
+        "error: deadlock: clock (rank 0) waits to sync on barrier phase with gate (rank 0); gate (rank 0) waits to receive on c from clock (rank 0); sink (rank 0) waits to receive on out from gate (rank 0)",
+    );
 }
 
 #[cfg(feature = "mpi")]
@@ -373,6 +455,44 @@ fn a_deadlock_through_two_ranks_is_reported_with_both_ranks_processes() {
         "{}\n--- stderr:\n{}",
         run.what,
         run.stderr
+    );
+}
+
+/// `occamy run FILE` on `ranks` ranks must end in a deadlock whose report's first line
+/// is `want`.
+#[cfg(feature = "mpi")]
+fn deadlock_reported(ranks: u32, file: &str, want: &str) {
+    let args = ["run", file, "--deadlock-check-ms", "50"];
+    let Some(run) = mpirun_example(ranks, "occamy", &args) else {
+        return;
+    };
+    assert_eq!(run.code, Some(3), "{}\n{}", run.what, run.stderr);
+    assert_eq!(
+        run.stderr.lines().next(),
+        Some(want),
+        "{}\n--- stderr:\n{}",
+        run.what,
+        run.stderr
+    );
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_deadlock_through_two_ranks_is_reported_while_a_third_rank_has_ended() {
+    deadlock_reported(
+        3,
+        "tests/networks/mpi_cross_deadlock.ron",
+        "error: deadlock: x (rank 0) waits to receive on a from y (rank 1); y (rank 1) waits to receive on b from x (rank 0)",
+    );
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_deadlock_off_rank_0_is_reported_after_rank_0_has_ended() {
+    deadlock_reported(
+        3,
+        "tests/networks/mpi_deadlock_off_rank0.ron",
+        "error: deadlock: y (rank 1) waits to receive on b from x (rank 2); x (rank 2) waits to receive on a from y (rank 1)",
     );
 }
 

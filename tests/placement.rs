@@ -422,6 +422,19 @@ mod cli {
     }
 
     #[test]
+    fn check_with_ranks_counts_the_barriers_whose_parties_are_on_several_ranks() {
+        let r = occamy(&["check", "tests/networks/mpi_barrier.ron", "--ranks", "2"]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        assert!(
+            r.stdout.ends_with(
+                "placed on 2 ranks (3 + 2 processes), 2 channels and 1 barrier between ranks\n"
+            ),
+            "{}",
+            r.stdout
+        );
+    }
+
+    #[test]
     fn check_with_too_few_ranks_exits_2_at_the_rank() {
         let r = occamy(&[
             "check",

@@ -73,8 +73,9 @@ pub(super) fn json_of(d: &Diagnostic) -> serde_json::Value {
     })
 }
 
-/// `; placed on 3 ranks (4 + 2 + 2 processes), 2 channels between ranks`: how the
-/// processes spread, for a run on several ranks (the counts only for a few ranks).
+/// `; placed on 3 ranks (4 + 2 + 2 processes), 2 channels between ranks` (`2 channels
+/// and 1 barrier`, when a barrier's parties are on several ranks): how the processes
+/// spread, for a run on several ranks (the counts only for a few ranks).
 fn placement_summary(plan: &crate::network::Plan) -> String {
     let ranks = plan.ranks();
     let counts = if ranks <= 16 {
@@ -89,5 +90,19 @@ fn placement_summary(plan: &crate::network::Plan) -> String {
     };
     let cross = plan.cross_rank_channels().count();
     let s = if cross == 1 { "" } else { "s" };
-    format!("; placed on {ranks} ranks{counts}, {cross} channel{s} between ranks")
+    // Barriers only when some cross: the line reads as before for every other network.
+    let barriers = plan
+        .barriers
+        .iter()
+        .filter(|b| {
+            let mut on = b.parties.iter().map(|(p, _)| plan.processes[*p].rank);
+            on.next().is_some_and(|r| on.any(|o| o != r))
+        })
+        .count();
+    let b = match barriers {
+        0 => String::new(),
+        1 => " and 1 barrier".into(),
+        n => format!(" and {n} barriers"),
+    };
+    format!("; placed on {ranks} ranks{counts}, {cross} channel{s}{b} between ranks")
 }

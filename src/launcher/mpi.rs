@@ -346,6 +346,19 @@ fn run_on(reg: &Registry, a: &RunArgs, w: &World) -> u8 {
         .map(|c| (c.name.clone(), c.ty.to_string()))
         .collect();
     let proxy_ends = proxy_ends(&plan, me);
+    let mut barrier_names = Vec::with_capacity(plan.barriers.len());
+    let mut gated = std::collections::HashSet::new();
+    for (bi, b) in plan.barriers.iter().enumerate() {
+        barrier_names.push(b.name.clone());
+        let on: Vec<u32> = b
+            .parties
+            .iter()
+            .map(|(p, _)| plan.processes[*p].rank)
+            .collect();
+        if on.contains(&me) && on.iter().any(|r| *r != me) {
+            gated.insert(look::BARRIER_IDS | bi as u64);
+        }
+    }
     // Before the start: once this rank's processes run, a peer rank may see them run
     // (a value crossed) and a Ctrl-C must find the handler in place.
     let (int_tx, interrupted) = mpsc::channel();
@@ -401,11 +414,29 @@ fn run_on(reg: &Registry, a: &RunArgs, w: &World) -> u8 {
             .map(|(i, id)| (id, i as u64))
             .collect(),
         proxy_ends,
+        barriers: running
+            .barrier_ids()
+            .into_iter()
+            .enumerate()
+            .map(|(i, id)| (id, look::BARRIER_IDS | i as u64))
+            .collect(),
+        gated,
     };
-    let names: Vec<String> = chans.iter().map(|(n, _)| n.clone()).collect();
-    let (report, deadlock, shown) =
-        supervise(a, w, running, (&here, &names, &outputs), &interrupted);
-    let Some(whole) = gather(w, report) else {
+    let names = Names {
+        channels: chans.iter().map(|(n, _)| n.clone()).collect(),
+        barriers: barrier_names,
+    };
+    let mut rounds = Rounds::new(Duration::from_millis(a.deadlock_check_ms.max(100)));
+    let (report, mut deadlock, shown) = supervise(
+        a,
+        w,
+        running,
+        (&here, &names, &outputs),
+        &interrupted,
+        &mut rounds,
+    );
+    let mut look = || rounds.step(w, &here, &names);
+    let Some(whole) = gather(w, report, &mut look, &mut deadlock) else {
         return EXIT_FAILURE;
     };
     let (channels, processes) = merged(&whole, declared, &order, chans);
@@ -426,8 +457,9 @@ fn supervise(
     a: &RunArgs,
     w: &World,
     mut running: network::Running,
-    (here, channel_names, outputs): (&look::Here, &[String], &[String]),
+    (here, names, outputs): (&look::Here, &Names, &[String]),
     interrupted: &mpsc::Receiver<()>,
+    rounds: &mut Rounds,
 ) -> (Report, Option<DeadlockReport>, String) {
     let me = w.rank();
     let deadline = a
@@ -447,7 +479,6 @@ fn supervise(
     let mut stop: Option<u8> = None;
     let mut errors = Vec::new();
     let mut cross = None;
-    let mut rounds = Rounds::new(Duration::from_millis(a.deadlock_check_ms.max(100)));
     while !running.wait_timeout(Duration::from_millis(50)) {
         if interrupted.try_recv().is_ok() {
             eprintln!("interrupted: poisoning the network (rank {me})");
@@ -466,7 +497,7 @@ fn supervise(
         {
             tracing::info!("rank {me}: stopped by rank {r}: {why}");
             stop = Some(EXIT_OK);
-        } else if let Some(rep) = rounds.step(w, here, channel_names) {
+        } else if let Some(rep) = rounds.step(w, here, names) {
             eprintln!("error: {rep}");
             errors.push(String::new());
             tell_all(&format!("a deadlock across ranks: {rep}"));
@@ -565,22 +596,55 @@ fn report_of(
 /// Every rank's report to rank 0; the worst exit status back to every rank. Rank 0 gets
 /// every rank's report (its own first, then by rank) and the status; another rank an
 /// empty list and the status rank 0 sent; `None` if rank 0's answer did not decode.
-fn gather(w: &World, mine: Report) -> Option<Whole> {
+fn gather(
+    w: &World,
+    mine: Report,
+    look: &mut dyn FnMut() -> Option<DeadlockReport>,
+    cross: &mut Option<DeadlockReport>,
+) -> Option<Whole> {
+    // A rank whose part has ended still takes part in the rounds of looks (with a look
+    // of nothing: `look` answers rank 0's requests, or on rank 0 runs the rounds), so
+    // that a deadlock among the ranks still running is found: without it, a rank with
+    // nothing to run (a third rank of a two-rank network) stalled every round for good.
+    let every = Duration::from_millis(20);
     if w.rank() != 0 {
         send(w, 0, &Ctl::Report(mine));
-        return match take(w, Some(0), Duration::MAX, |c| matches!(c, Ctl::Exit { .. })) {
-            Some((_, Ctl::Exit { code })) => Some(Whole {
-                code,
-                reports: Vec::new(),
-            }),
-            _ => None,
-        };
+        loop {
+            if let Some((_, Ctl::Exit { code })) =
+                take(w, Some(0), every, |c| matches!(c, Ctl::Exit { .. }))
+            {
+                return Some(Whole {
+                    code,
+                    reports: Vec::new(),
+                });
+            }
+            look();
+        }
     }
     let mut reports = vec![(0, mine)];
     for r in 1..w.size() {
-        match take(w, Some(r), Duration::MAX, |c| matches!(c, Ctl::Report(_))) {
-            Some((_, Ctl::Report(rep))) => reports.push((r, rep)),
-            _ => unreachable!("take waits for a report"),
+        loop {
+            if let Some((_, Ctl::Report(rep))) =
+                take(w, Some(r), every, |c| matches!(c, Ctl::Report(_)))
+            {
+                reports.push((r, rep));
+                break;
+            }
+            if cross.is_some() {
+                continue;
+            }
+            if let Some(rep) = look() {
+                // As `supervise` reports one: the report is the error; the ranks still
+                // running are stopped.
+                eprintln!("error: {rep}");
+                for q in 1..w.size() {
+                    let why = format!("a deadlock across ranks: {rep}");
+                    send(w, q, &Ctl::Stop { why });
+                }
+                reports[0].1.code = reports[0].1.code.max(EXIT_DEADLOCK);
+                reports[0].1.errors.push(String::new());
+                *cross = Some(rep);
+            }
         }
     }
     let code = reports.iter().map(|(_, r)| r.code).max().unwrap_or(EXIT_OK);
@@ -749,6 +813,12 @@ fn proxy_ends(plan: &network::Plan, me: u32) -> HashMap<u64, (usize, usize)> {
     out
 }
 
+/// The plan's channels' and barriers' names, by index, for the reports across ranks.
+struct Names {
+    channels: Vec<String>,
+    barriers: Vec<String>,
+}
+
 /// The rounds of looks: every rank answers rank 0's requests; rank 0 asks every
 /// `every`, gathers the answers as they come, and judges each full round.
 struct Rounds {
@@ -770,12 +840,7 @@ impl Rounds {
     }
 
     /// One step (never blocks): answer a request; on rank 0, ask, gather, judge.
-    fn step(
-        &mut self,
-        w: &World,
-        here: &look::Here,
-        channels: &[String],
-    ) -> Option<DeadlockReport> {
+    fn step(&mut self, w: &World, here: &look::Here, names: &Names) -> Option<DeadlockReport> {
         if w.rank() != 0 {
             if take(w, Some(0), Duration::ZERO, |c| matches!(c, Ctl::LookReq)).is_some() {
                 send(w, 0, &Ctl::Look(here.look(w.traffic())));
@@ -799,7 +864,13 @@ impl Rounds {
         }
         let looks = self.pending.take()?;
         self.next = Instant::now() + self.every;
-        let name = |id: u64| channels.get(usize::try_from(id).ok()?).cloned();
+        let name = |id: u64| {
+            let (list, i) = match id & look::BARRIER_IDS {
+                0 => (&names.channels, id),
+                _ => (&names.barriers, id & !look::BARRIER_IDS),
+            };
+            list.get(usize::try_from(i).ok()?).cloned()
+        };
         self.judge.judge(&looks, &name)
     }
 }

@@ -4,7 +4,8 @@
 //! one machine (`deadlock::detect`: the elimination and the two-look confirmation). A
 //! verdict counts only if no link message moved on any rank between the two looks, so a
 //! network that is only slow across ranks is never reported. Deadlocks within one rank
-//! are left to that rank's own monitor; this reports those that span ranks.
+//! are left to that rank's own monitor; this reports those that span ranks, and those
+//! through a barrier joined across ranks (which a rank's monitor cannot judge).
 
 use std::collections::HashMap;
 
@@ -18,6 +19,10 @@ use crate::wait::{Direction, WaitOn};
 /// made global by putting the rank above this bit; processes likewise.
 const RANK_SHIFT: u32 = 40;
 
+/// A plan barrier's global id is its index with this bit (below the rank-shifted ids,
+/// above every plan channel's index).
+pub(super) const BARRIER_IDS: u64 = 1 << 39;
+
 /// One rank's look, as it travels.
 #[derive(Serialize, Deserialize, Debug, Default)]
 pub(super) struct Look {
@@ -28,6 +33,8 @@ pub(super) struct Look {
     ends: Vec<(u64, usize, usize)>,
     /// Per barrier held here: global id, parties.
     enrolled: Vec<(u64, usize)>,
+    /// The barriers (global ids) joined across ranks here (`Here::gated`).
+    gated: Vec<u64>,
 }
 
 /// A channel end (id, 0 send / 1 receive), a barrier (id, 2) or a timer (0, 3).
@@ -52,13 +59,19 @@ fn dir_of(c: u8) -> Direction {
     }
 }
 
-/// What one rank knows to make its look: its rank, its channels' local ids by plan
-/// index, and per plan channel the ends its proxies hold (to leave out: they stand for
+/// What one rank knows to make its look: its rank, its channels' and barriers' global
+/// ids by local id, and per plan channel the ends its proxies hold (to leave out: they stand for
 /// the other ranks' processes, whose own looks count them).
 pub(super) struct Here {
     pub(super) rank: u32,
     pub(super) by_local: HashMap<u64, u64>,
     pub(super) proxy_ends: HashMap<u64, (usize, usize)>,
+    /// Its barriers' global ids (`BARRIER_IDS` and the plan index) by local id.
+    pub(super) barriers: HashMap<u64, u64>,
+    /// The plan barriers (global ids) whose side here is joined with other ranks': their
+    /// local count has one party more for the other ranks (`barrier::enrolled`), which
+    /// the other ranks' own counts replace.
+    pub(super) gated: std::collections::HashSet<u64>,
 }
 
 impl Here {
@@ -69,6 +82,14 @@ impl Here {
             .unwrap_or((u64::from(self.rank) + 1) << RANK_SHIFT | local)
     }
 
+    /// As `global`, for a barrier (whose ids are counted apart from channels').
+    fn global_barrier(&self, local: u64) -> u64 {
+        self.barriers
+            .get(&local)
+            .copied()
+            .unwrap_or((u64::from(self.rank) + 1) << RANK_SHIFT | BARRIER_IDS | local)
+    }
+
     /// This rank's look now.
     pub(super) fn look(&self, traffic: (u64, u64)) -> Look {
         let (snap, names) = crate::runtime::monitor::local_snapshot();
@@ -76,7 +97,7 @@ impl Here {
         let pid = |id: u64| u64::from(self.rank) << RANK_SHIFT | id;
         let thing = |w: &WaitOn| match *w {
             WaitOn::Channel { id, dir } => (self.global(id), dir_code(dir)),
-            WaitOn::Barrier { id } => (self.global(id), 2),
+            WaitOn::Barrier { id } => (self.global_barrier(id), 2),
             WaitOn::Timer => (0, 3),
         };
         let procs = snap
@@ -88,7 +109,7 @@ impl Here {
                     .iter()
                     .map(|r| match *r {
                         Res::Chan(id, d) => (self.global(id), dir_code(d)),
-                        Res::Barrier(id) => (self.global(id), 2),
+                        Res::Barrier(id) => (self.global_barrier(id), 2),
                     })
                     .collect();
                 let blocked = p
@@ -115,13 +136,17 @@ impl Here {
         let enrolled = snap
             .enrolled
             .iter()
-            .map(|(id, n)| (self.global(*id), *n))
+            .map(|(id, n)| {
+                let g = self.global_barrier(*id);
+                (g, n - usize::from(self.gated.contains(&g)))
+            })
             .collect();
         Look {
             traffic,
             procs,
             ends,
             enrolled,
+            gated: self.gated.iter().copied().collect(),
         }
     }
 }
@@ -135,7 +160,7 @@ pub(super) struct Judge {
 
 impl Judge {
     /// Judges one round of looks (every rank's, by rank): the deadlock found, spanning
-    /// ranks, if any, named with `channel` for plan channels.
+    /// ranks, if any, named with `channel` for plan channels and barriers (global ids).
     pub(super) fn judge(
         &mut self,
         looks: &[(u32, Look)],
@@ -178,10 +203,25 @@ impl Judge {
                 e.1 += r;
             }
             for (id, n) in &l.enrolled {
-                s.enrolled.insert(*id, *n);
+                *s.enrolled.entry(*id).or_insert(0) += n;
             }
         }
         s.procs.sort_by_key(|p| p.id);
+        let gated: std::collections::HashSet<u64> = looks
+            .iter()
+            .flat_map(|(_, l)| l.gated.iter().copied())
+            .collect();
+        // A rank's own monitor counts a barrier joined across ranks as open (one party
+        // more, for the other ranks'), so a deadlock through one, even with every member
+        // on one rank (the other ranks' parties resigned), is judged here.
+        let through_gate = |members: &[u64], waits: &HashMap<u64, Blocked>| {
+            members.iter().any(|m| {
+                waits[m]
+                    .on
+                    .iter()
+                    .any(|w| matches!(w, WaitOn::Barrier { id } if gated.contains(id)))
+            })
+        };
         let verdicts = self.detector.check(&s);
         if !quiet {
             return None;
@@ -193,7 +233,9 @@ impl Judge {
                 .collect();
             ranks.sort_unstable();
             ranks.dedup();
-            if ranks.len() < 2 || !self.detector.still(&s, &members, &waits) {
+            if (ranks.len() < 2 && !through_gate(&members, &waits))
+                || !self.detector.still(&s, &members, &waits)
+            {
                 continue;
             }
             let name_of = |id: u64| names.get(&id).cloned();

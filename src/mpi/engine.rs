@@ -130,6 +130,14 @@ impl Wake for LinkWaker {
     }
 }
 
+/// The waker that makes link `id`'s proxy run (its local channel, or barrier, wakes it).
+pub(crate) fn link_waker(sh: &Arc<Shared>, id: u32) -> Waker {
+    Waker::from(Arc::new(LinkWaker {
+        link: id,
+        shared: sh.clone(),
+    }))
+}
+
 struct LinkState {
     proxy: Box<dyn Proxy>,
     waker: Waker,
@@ -252,10 +260,7 @@ impl Engine {
     }
 
     fn add_link(&mut self, sh: &Arc<Shared>, id: u32, proxy: Box<dyn Proxy>) {
-        let waker = Waker::from(Arc::new(LinkWaker {
-            link: id,
-            shared: sh.clone(),
-        }));
+        let waker = link_waker(sh, id);
         let mut l = LinkState { proxy, waker };
         for (from, m) in self.early.remove(&id).unwrap_or_default() {
             if let Some((kind, _, payload)) = decode(&m) {

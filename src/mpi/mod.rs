@@ -32,6 +32,7 @@
 //! world.finish().unwrap();
 //! ```
 
+mod barrier;
 mod drive;
 mod engine;
 mod link;
@@ -342,6 +343,70 @@ impl World {
             sender: None,
             receiver: None,
         })
+    }
+
+    /// Joins this rank's `local` barrier, whose enrolled parties are this rank's, with
+    /// the barriers of the same `id` on the other `ranks` (those with parties, this one
+    /// among them), into one barrier: from now on a phase completes only when every
+    /// party on every one of those ranks has synced (or resigned), and poison on any rank
+    /// reaches every rank. Every rank in `ranks` calls it, with the same `id`, before its
+    /// parties first sync. Ids share one space with links' ids.
+    ///
+    /// A rank whose parties all resign is no longer waited for. A party that enrols on a
+    /// rank whose parties have all arrived at the current phase (the phase is then
+    /// reported to the other ranks, and cannot be taken back) takes part from the next
+    /// phase; so does a [`SyncFuture`](crate::barrier::SyncFuture) dropped then.
+    ///
+    /// # Errors
+    /// `Unsupported` for a rank out of range, an id used twice, or this rank not among
+    /// `ranks`.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use occamy::mpi::World;
+    /// let w = World::init().unwrap();
+    /// // Barrier 100: one party on each of ranks 0 and 1.
+    /// let b = occamy::Barrier::new();
+    /// w.barrier(100, "step", [0, 1], &b).unwrap();
+    /// b.sync().unwrap(); // returns once the other rank's party has synced too
+    /// ```
+    pub fn barrier(
+        &self,
+        id: u32,
+        name: &str,
+        ranks: impl IntoIterator<Item = u32>,
+        local: &crate::Barrier,
+    ) -> Result<(), MpiError> {
+        let ranks = self::ranks(ranks);
+        if let Some(bad) = ranks.iter().find(|r| **r >= self.size) {
+            return Err(MpiError::Unsupported(format!(
+                "barrier {name}: rank {bad} is out of range (the job has {} ranks)",
+                self.size
+            )));
+        }
+        if !ranks.contains(&self.rank) {
+            return Err(MpiError::Unsupported(format!(
+                "barrier {name}: joined on rank {}, which is not among its ranks {ranks:?}",
+                self.rank
+            )));
+        }
+        {
+            let mut ids = self.links.lock().unwrap();
+            if ids.contains(&id) {
+                return Err(MpiError::Unsupported(format!(
+                    "barrier {name}: link id {id} is used twice"
+                )));
+            }
+            ids.push(id);
+        }
+        if ranks.len() < 2 {
+            return Ok(());
+        }
+        // Gated here, before any party here syncs: the proxy hears of every arrival.
+        crate::barrier::gate(&local.shared, engine::link_waker(&self.shared, id));
+        let proxy = barrier::BarrierProxy::new(id, self.rank, ranks, local.shared.clone());
+        self.shared.command(Command::Link(id, Box::new(proxy)));
+        Ok(())
     }
 
     /// A link read on several ranks, written on one (`l.writers[0]`): values go on demand.

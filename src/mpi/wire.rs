@@ -37,6 +37,13 @@ pub(crate) enum Kind {
     /// Writer rank to reader rank: a `try_send`'s value, answering a `Demand`. The send
     /// has returned, so it cannot come back: offered like `Data`.
     Tried = 10,
+    /// Party rank to a barrier's coordinating rank: every party of this rank has arrived
+    /// at the current phase (the link id is the barrier's). A barrier's `Retired`: this
+    /// rank has no parties left; its `Poison`: the barrier is poisoned.
+    Arrive = 11,
+    /// Coordinating rank to party rank: every rank's parties have arrived; the phase
+    /// completes.
+    Release = 12,
     /// Several messages for one rank, queued by one engine step, sent as one MPI message
     /// (`encode_batch`): a reader's `Ack` and the reply its process sends next cross
     /// together, one MPI message a hop instead of two.
@@ -56,6 +63,8 @@ impl Kind {
             8 => Kind::Offer,
             9 => Kind::Want,
             10 => Kind::Tried,
+            11 => Kind::Arrive,
+            12 => Kind::Release,
             16 => Kind::Batch,
             _ => return None,
         })

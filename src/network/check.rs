@@ -99,41 +99,14 @@ pub fn check(plan: &Plan, registry: &Registry) -> Vec<Diagnostic> {
 }
 
 /// What may cross ranks: a channel with ends on several ranks needs a codec for its type,
-/// and may not be both written and read on several; a barrier's parties share a rank.
+/// and may not be both written and read on several. (A barrier's parties may be on any
+/// ranks: `mpi::World::barrier` joins its sides.)
 fn cross_ranks(plan: &Plan, reg: &Registry, diags: &mut Vec<Diagnostic>) {
-    let ranks = |v: &[(usize, Arc<str>)]| {
-        let mut r: Vec<u32> = v
-            .iter()
-            .filter_map(|(p, _)| plan.processes.get(*p).map(|p| p.rank))
-            .collect();
-        r.sort_unstable();
-        r.dedup();
-        r
-    };
     let list = |v: &[u32]| {
         let s = if v.len() == 1 { "" } else { "s" };
         let v: Vec<String> = v.iter().map(u32::to_string).collect();
         format!("rank{s} {}", v.join(", "))
     };
-    for (i, b) in plan.barriers.iter().enumerate() {
-        let r = ranks(&b.parties);
-        if r.len() > 1 {
-            let site = plan
-                .sites
-                .barriers
-                .get(i)
-                .cloned()
-                .unwrap_or_else(|| file_site(plan, format!("barrier `{}`", b.name)));
-            diags.push(site.diag(
-                codes::BARRIER_RANKS,
-                format!(
-                    "has parties on {}: a barrier does not cross ranks",
-                    list(&r)
-                ),
-                Some("place every party of the barrier on one rank".into()),
-            ));
-        }
-    }
     let dedup = |mut v: Vec<u32>| {
         v.sort_unstable();
         v.dedup();

@@ -189,8 +189,6 @@ codes! {
             "give the type a codec with `Registry::add_codec` (Serialize and Deserialize), or place the channel's ends on one rank";
         SPREAD_BOTH = "E0806", "a channel is written on several ranks and read on several",
             "place its writers (or its readers) on one rank, or split it into one channel per writer rank";
-        BARRIER_RANKS = "E0807", "a barrier's parties are on several ranks",
-            "place every party of the barrier on one rank";
     }
 }
 

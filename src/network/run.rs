@@ -128,6 +128,8 @@ impl RunReport {
 pub struct Running {
     /// Per channel, its core (which knows its name).
     cores: Vec<Arc<Core>>,
+    /// Per barrier, its state here (under MPI: this rank's side of it).
+    barriers: Vec<Arc<crate::barrier::Shared>>,
     /// The channels' declared types, as runs: see [`TypeRuns`].
     types: TypeRuns,
     /// The kinds of its processes, by process id: each entry names the kind of the
@@ -150,6 +152,12 @@ impl Running {
     #[cfg(all(feature = "mpi", feature = "launcher"))]
     pub(crate) fn channel_ids(&self) -> Vec<u64> {
         self.cores.iter().map(|c| c.id).collect()
+    }
+
+    /// Per barrier, in plan order, the id of its barrier here.
+    #[cfg(all(feature = "mpi", feature = "launcher"))]
+    pub(crate) fn barrier_ids(&self) -> Vec<u64> {
+        self.barriers.iter().map(|b| b.id).collect()
     }
 }
 
@@ -262,6 +270,40 @@ fn wire_on_rank(
         spread(ends.rx, here(&rd), ends.clone_rx),
         core,
     ))
+}
+
+/// The id of barrier `bi`'s MPI link: above every channel's (a channel's is its index +
+/// 1), the same on every rank.
+#[cfg(feature = "mpi")]
+pub(crate) const BARRIER_LINKS: u32 = 1 << 31;
+
+/// Joins this rank's side of barrier `bi` (`first`, holding every party's enrolment for
+/// now) with the other ranks' sides, if its parties are on several ranks, this one among
+/// them.
+#[cfg(feature = "mpi")]
+fn wire_barrier(
+    w: &crate::mpi::World,
+    ranks: &[u32],
+    (bi, b, file): (usize, &PlanBarrier, &std::path::Path),
+    first: &Barrier,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let mut on: Vec<u32> = b.parties.iter().map(|(p, _)| ranks[*p]).collect();
+    on.sort_unstable();
+    on.dedup();
+    if on.len() < 2 || !on.contains(&w.rank()) {
+        return;
+    }
+    if let Err(e) = w.barrier(BARRIER_LINKS | bi as u32, &b.name, on, first) {
+        diags.push(Diagnostic {
+            file: file.to_path_buf(),
+            pos: None,
+            code: super::codes::BUILD_FAILED,
+            context: vec![format!("barrier `{}`", b.name)],
+            message: format!("cannot cross ranks: {e}"),
+            help: None,
+        });
+    }
 }
 
 #[cfg(feature = "mpi")]
@@ -435,9 +477,17 @@ fn start_on(
     drop(channels);
     // One enrolment per party: the barrier's first handle, then one more per party.
     let mut barrier_ends: HashMap<(usize, Arc<str>), Barrier> = HashMap::new();
-    for b in barriers.iter() {
+    let mut barrier_shared = Vec::with_capacity(barriers.len());
+    for (bi, b) in barriers.iter().enumerate() {
         let first = Barrier::new();
         first.set_name(b.name.clone());
+        barrier_shared.push(first.shared.clone());
+        #[cfg(feature = "mpi")]
+        if let Some(w) = world {
+            wire_barrier(w, &ranks, (bi, b, &file), &first, &mut diags);
+        }
+        #[cfg(not(feature = "mpi"))]
+        let _ = bi;
         let mut handles: Vec<Barrier> = (1..b.parties.len()).map(|_| first.enroll()).collect();
         handles.push(first);
         for (party, h) in b.parties.iter().zip(handles) {
@@ -567,6 +617,8 @@ fn start_on(
             }),
         }
     }
+    // The parties placed on other ranks resign here, before anything runs.
+    drop(barrier_ends);
     if !diags.is_empty() {
         return Err(NetworkError { diagnostics: diags });
     }
@@ -598,6 +650,7 @@ fn start_on(
         })?;
     Ok(Running {
         cores,
+        barriers: barrier_shared,
         types,
         kinds,
         done,
@@ -621,11 +674,14 @@ impl Drop for Running {
 }
 
 impl Running {
-    /// Poisons every channel of the network, so that every process stops at its next
-    /// channel operation (or at once, if blocked on one).
+    /// Poisons every channel and barrier of the network, so that every process stops at
+    /// its next channel operation or sync (or at once, if blocked on one).
     pub fn poison(&self) {
         for c in &self.cores {
             c.poison();
+        }
+        for b in &self.barriers {
+            crate::barrier::poison_shared(b);
         }
     }
 
