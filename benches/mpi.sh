@@ -4,8 +4,8 @@
 # 1. examples/mpi_bench.rs: ping-pong through occamy links (async processes on the green
 #    scheduler, idle workers driving the engine or the engine thread alone; thread
 #    processes, driving it themselves while blocked on a link or the engine thread alone)
-#    against raw MPI Ssend ping-pong in the same run, and commstime with succ on
-#    a second rank against all on one. Sizes: OCCAMY_BENCH_ROUNDS, OCCAMY_BENCH_PINGPONG_N,
+#    against raw MPI Ssend ping-pong in the same run, a barrier with a party on each rank
+#    against raw MPI_Barrier, and commstime with succ on a second rank against all on one. Sizes: OCCAMY_BENCH_ROUNDS, OCCAMY_BENCH_PINGPONG_N,
 #    OCCAMY_BENCH_N. Then the ping-pong alone again over TCP (`--mca btl tcp,self`, on
 #    loopback): shared memory is the transport of ranks on one host, TCP (or a faster
 #    interconnect) the one between hosts, and what each costs a hop changes the ratio.

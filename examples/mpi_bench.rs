@@ -8,6 +8,8 @@
 //!   themselves while blocked, and the same with the engine thread alone driving; and two
 //!   pairs of blocking processes ping-ponging at once (one thread drives while the other
 //!   sleeps: ns per round trip of each pair);
+//! - a barrier joined across the two ranks (`World::barrier`), one party on each, async
+//!   or a thread, against raw `MPI_Barrier` in the same run: ns per phase;
 //! - commstime (prefix -> delta -> succ -> prefix, delta -> consumer) with `succ` on rank 1
 //!   and the rest on rank 0 (two of its four communications cross), against all four on
 //!   rank 0: ns per communication; as async processes on the green scheduler, and as
@@ -15,10 +17,11 @@
 //!
 //! Environment: `OCCAMY_BENCH_ROUNDS` (default 5), `OCCAMY_BENCH_PINGPONG_N` (default
 //! 20000), `OCCAMY_BENCH_N` (commstime loops, default 20000), `OCCAMY_BENCH_ONLY` (a
-//! comma-separated subset of `raw,green,green_engine,threads,threads_engine,threads2,commstime`, to profile one).
+//! comma-separated subset of `raw,green,green_engine,threads,threads_engine,threads2,barrier,commstime`, to profile one).
 
 use std::time::Instant;
 
+use mpi::collective::CommunicatorCollectives;
 use mpi::point_to_point::{Destination, Source};
 use mpi::topology::Communicator;
 use occamy::mpi::{Link, World};
@@ -85,7 +88,15 @@ fn main() {
             threads2.push(t.iter().sum::<f64>() / t.len() as f64);
         }
     }
-    if me == 0 {
+    let pingpong = [
+        &raw,
+        &green,
+        &green_engine,
+        &threads,
+        &threads_engine,
+        &threads2,
+    ];
+    if me == 0 && pingpong.iter().any(|v| !v.is_empty()) {
         println!("ping-pong across ranks (ns per round trip, median of {rounds}, n = {n}):");
         let r = (!raw.is_empty()).then(|| median(raw));
         if let Some(r) = r {
@@ -105,6 +116,29 @@ fn main() {
             match r {
                 Some(r) => println!("  {what}  {o:>9.0}  ({:.2}x raw)", o / r),
                 None => println!("  {what}  {o:>9.0}"),
+            }
+        }
+    }
+    if run("barrier") {
+        let (mut raw, mut green, mut threads) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..rounds {
+            let id = 5000 + 2 * round as u32;
+            raw.push(raw_barrier(w, n));
+            green.push(occamy_barrier(w, n, id, true));
+            threads.push(occamy_barrier(w, n, id + 1, false));
+        }
+        if me == 0 {
+            println!(
+                "a barrier of one party on each rank (ns per phase, median of {rounds}, n = {n}):"
+            );
+            let r = median(raw);
+            println!("  raw MPI_Barrier                        {r:>9.0}");
+            for (what, v) in [
+                ("occamy, async parties (green)         ", green),
+                ("occamy, thread parties                ", threads),
+            ] {
+                let o = median(v);
+                println!("  {what}  {o:>9.0}  ({:.2}x raw)", o / r);
             }
         }
     }
@@ -136,6 +170,68 @@ fn main() {
         }
     }
     w.finish().expect("finish");
+}
+
+/// `n` phases of raw `MPI_Barrier` on the engine's thread: ns per phase (rank 0's clock).
+fn raw_barrier(w: &World, n: u64) -> f64 {
+    w.with_raw(move |world| {
+        let warm = (n / 20).max(100);
+        let mut start = Instant::now();
+        for i in 0..n + warm {
+            if i == warm {
+                start = Instant::now();
+            }
+            world.barrier();
+        }
+        start.elapsed().as_nanos() as f64 / n as f64
+    })
+}
+
+/// `n` phases of an occamy barrier joined across both ranks (`World::barrier`), one
+/// party on each: an async process on the green scheduler, or a thread process. ns per
+/// phase (rank 0's clock; 0 on rank 1).
+fn occamy_barrier(w: &World, n: u64, id: u32, green: bool) -> f64 {
+    let b = occamy::Barrier::new();
+    w.barrier(id, "bench", [0, 1], &b).unwrap();
+    let warm = (n / 20).max(100);
+    let (out, result) = channel::<f64>();
+    let h = std::thread::spawn(move || result.recv().unwrap_or(0.0));
+    let p = if green {
+        Process::with_async("party", (b, out), move |(b, out)| async move {
+            let mut start = Instant::now();
+            for i in 0..n + warm {
+                if i == warm {
+                    start = Instant::now();
+                }
+                b.sync_async().await?;
+            }
+            out.send_async(start.elapsed().as_nanos() as f64 / n as f64)
+                .await?;
+            Ok::<(), occamy::Error>(())
+        })
+    } else {
+        Process::with("party", (b, out), move |(b, out)| -> occamy::Result {
+            let mut start = Instant::now();
+            for i in 0..n + warm {
+                if i == warm {
+                    start = Instant::now();
+                }
+                b.sync()?;
+            }
+            out.send(start.elapsed().as_nanos() as f64 / n as f64)?;
+            Ok(())
+        })
+    };
+    Runtime::new()
+        .scheduler(Scheduler::green())
+        .par([p])
+        .unwrap();
+    let t = h.join().unwrap();
+    if w.rank() == 0 {
+        t
+    } else {
+        0.0
+    }
 }
 
 /// Not occamy's tag: a link message posted just before (a last `Ack`) must not be taken
