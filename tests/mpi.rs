@@ -379,6 +379,24 @@ fn a_process_failing_on_one_rank_stops_every_rank_and_is_named_with_its_rank() {
 
 #[cfg(feature = "mpi")]
 #[test]
+fn a_failure_stops_every_rank_while_unconnected_processes_on_its_rank_would_run_on() {
+    let file = "tests/networks/mpi_fail_barrier.ron";
+    let Some(run) = mpirun_example(2, "occamy", &["run", file]) else {
+        return;
+    };
+    assert_eq!(run.code, Some(1), "{}\n{}", run.what, run.stderr);
+    assert!(
+        run.stderr.starts_with(
+            "error: process `src` on rank 1 failed: cannot open `/nonexistent/occamy-mpi-test`"
+        ),
+        "{}\n--- stderr:\n{}",
+        run.what,
+        run.stderr
+    );
+}
+
+#[cfg(feature = "mpi")]
+#[test]
 fn ranks_running_different_networks_are_refused_naming_the_rank() {
     // Rank 1 gets another param than rank 0: mpirun's MPMD form runs two command lines.
     if mpirun_example(1, "occamy", &["--version"]).is_none() {

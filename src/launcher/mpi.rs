@@ -479,7 +479,16 @@ fn supervise(
     let mut stop: Option<u8> = None;
     let mut errors = Vec::new();
     let mut cross = None;
+    let mut failed = false;
     while !running.wait_timeout(Duration::from_millis(50)) {
+        // A failure poisons what the failing process held; processes unconnected to it
+        // would run on, and with them the whole job (the other ranks hear of a failure
+        // when this rank's part ends). So the first failure poisons all of this rank's
+        // part: it ends, and reports the failure as usual, stopping the other ranks.
+        if !failed && running.failed() {
+            failed = true;
+            running.poison();
+        }
         if interrupted.try_recv().is_ok() {
             eprintln!("interrupted: poisoning the network (rank {me})");
             tell_all(&format!("rank {me} was interrupted"));

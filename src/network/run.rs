@@ -154,6 +154,12 @@ impl Running {
         self.cores.iter().map(|c| c.id).collect()
     }
 
+    /// Whether one of its processes has failed or panicked (it may still run).
+    #[cfg(all(feature = "mpi", feature = "launcher"))]
+    pub(crate) fn failed(&self) -> bool {
+        self.group.failed.load(Ordering::Relaxed)
+    }
+
     /// Per barrier, in plan order, the id of its barrier here.
     #[cfg(all(feature = "mpi", feature = "launcher"))]
     pub(crate) fn barrier_ids(&self) -> Vec<u64> {

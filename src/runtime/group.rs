@@ -11,6 +11,8 @@ use crate::deadlock::DeadlockReport;
 pub(crate) struct Group {
     records: Mutex<Vec<Arc<Record>>>,
     pub(crate) deadlock: Mutex<Option<DeadlockReport>>,
+    /// Some process of the group failed or panicked (`Begun::end`).
+    pub(crate) failed: std::sync::atomic::AtomicBool,
     /// The options it runs with (without the watch: see `watch`).
     pub(crate) config: Runtime,
     /// The watch observing it, weakly: the watch keeps the group (and, once it ended, its
@@ -38,6 +40,7 @@ impl Group {
         let group = Arc::new(Group {
             records: Mutex::new(Vec::new()),
             deadlock: Mutex::new(None),
+            failed: std::sync::atomic::AtomicBool::new(false),
             config,
             watch,
         });

@@ -105,6 +105,7 @@ impl Begun {
         rec.go_dead();
         let seq = FINISHED.fetch_add(1, Ordering::Relaxed);
         let failure = failure?;
+        rec.group.failed.store(true, Ordering::Relaxed);
         tracing::info!(process = %rec.name, "{failure}");
         Some((seq, rec.name.to_string(), failure))
     }
