@@ -5,7 +5,8 @@
 //! Scenarios: `phases` (two parties on every rank, a thread and a task, in lock-step for
 //! many phases with pauses out of step: no party is ever a phase ahead), `resign` (a rank
 //! whose parties all resign is no longer waited for, the coordinating rank among them),
-//! `poison` (poison on a barrier crosses ranks both ways, to a thread and to a task).
+//! `poison` (poison on a barrier crosses ranks both ways, to a thread and to a task),
+//! `held` (a party enrolled while its rank's phase is held takes part from the next).
 
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ fn main() {
         "phases" => phases(w),
         "resign" => resign(w),
         "poison" => poison(w),
+        "held" => held(w),
         other => panic!("no scenario {other}"),
     }
     w.finish().expect("finish");
@@ -163,5 +165,37 @@ fn poison(w: &World) {
         fails(p.sync());
         fails(p.sync());
         q.poison();
+    }
+}
+
+/// Barrier 100: `a` on rank 0, `b` on rank 1. Rank 0 arrives (one poll of `a`'s sync:
+/// every party of rank 0 has arrived, so the phase is held and reported), then enrols
+/// `c`, and only then lets rank 1 sync. The held phase must complete without `c` (it
+/// syncs only after), and the next must wait for `c` too: `c`'s one sync completes it
+/// with `a`'s and `b`'s second. Counted wrong either way, a sync waits for ever (the
+/// test's watchdog fails it).
+fn held(w: &World) {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let go = w.link::<()>(&Link::rendezvous(1, "go", [0], 1)).unwrap();
+    if w.rank() > 1 {
+        return;
+    }
+    let a = Barrier::new();
+    w.barrier(100, "h", [0, 1], &a).unwrap();
+    if w.rank() == 0 {
+        let mut first = std::pin::pin!(a.sync_async());
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(matches!(first.as_mut().poll(&mut cx), Poll::Pending));
+        let c = a.enroll();
+        go.sender.unwrap().send(()).unwrap();
+        futures::executor::block_on(first).unwrap();
+        let t = std::thread::spawn(move || c.sync());
+        a.sync().unwrap();
+        t.join().unwrap().unwrap();
+    } else {
+        go.receiver.unwrap().recv().unwrap();
+        a.sync().unwrap();
+        a.sync().unwrap();
     }
 }

@@ -201,6 +201,12 @@ fn a_rank_whose_barrier_parties_all_resigned_is_no_longer_waited_for() {
 
 #[cfg(feature = "mpi")]
 #[test]
+fn a_party_enrolled_while_its_ranks_phase_is_held_takes_part_from_the_next() {
+    passes_in("mpi_barriers", 2, "held");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
 fn poison_on_a_barrier_crosses_ranks_both_ways() {
     passes_in("mpi_barriers", 2, "poison");
 }
