@@ -134,6 +134,13 @@ fn run_commstime() {
 }
 
 #[test]
+fn a_failure_stops_the_run_while_processes_it_does_not_reach_would_run_on() {
+    occamy(&["run", "tests/networks/fail_unconnected.ron"])
+        .code(1)
+        .stderr_has("error: process `src` failed: cannot open `/nonexistent/occamy-test`");
+}
+
+#[test]
 fn run_ring() {
     let r = occamy(&[
         "run",

@@ -286,7 +286,16 @@ fn supervise(
     let mut deadlocked = false;
     // The table polls its keys for most of each round.
     let poll = Duration::from_millis(if top.is_some() { 5 } else { 50 });
+    let mut failed = false;
     while !running.wait_timeout(poll) {
+        // A failure poisons what the failing process held, and the run's status is 1
+        // whatever else happens; processes it does not reach would keep the run going
+        // (for ever, for a clock), with the failure unreported until the end. So the
+        // first failure poisons the whole network, and the report names it as usual.
+        if !failed && running.failed() {
+            failed = true;
+            running.poison();
+        }
         if !deadlocked {
             if let Some(d) = running.deadlock() {
                 deadlocked = true;

@@ -155,7 +155,7 @@ impl Running {
     }
 
     /// Whether one of its processes has failed or panicked (it may still run).
-    #[cfg(all(feature = "mpi", feature = "launcher"))]
+    #[cfg(feature = "launcher")]
     pub(crate) fn failed(&self) -> bool {
         self.group.failed.load(Ordering::Relaxed)
     }
