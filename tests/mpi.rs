@@ -1,107 +1,13 @@
 //! Cross-rank channels under `mpirun`: each test runs one scenario of
-//! `examples/mpi_selftest.rs` on 2 or 3 ranks (one machine, `--oversubscribe`) under the
-//! watchdog, and checks that every rank passed. Built only with the `mpi` feature; without
-//! it, or without `mpirun` on the PATH, the tests say so and pass.
+//! `examples/mpi_selftest.rs`, or the launcher on a network file, on 2 or 3 ranks (one
+//! machine, `--oversubscribe`) under the watchdog, and checks that every rank passed
+//! (barriers: `tests/mpi_barriers.rs`). Built only with the `mpi` feature; without it, or
+//! without `mpirun` on the PATH, the tests say so and pass.
 
 mod common;
 
 #[cfg(feature = "mpi")]
-mod under_mpirun {
-    use std::path::PathBuf;
-    use std::process::{Command, Stdio};
-
-    use super::common::{finish, Run};
-
-    /// An example binary `cargo test` built beside this test's binary.
-    fn example(name: &str) -> PathBuf {
-        let exe = std::env::current_exe().expect("current_exe");
-        let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-        dir.join("examples").join(name)
-    }
-
-    fn mpirun_found() -> bool {
-        let found = Command::new("mpirun")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            eprintln!("skipped: no mpirun on the PATH (Debian: apt-get install openmpi-bin libopenmpi-dev)");
-        }
-        found
-    }
-
-    /// `mpirun -n ranks mpi_selftest scenario`, watched.
-    pub(super) fn mpirun(ranks: u32, scenario: &str) -> Option<Run> {
-        mpirun_example(ranks, "mpi_selftest", &[scenario])
-    }
-
-    /// `mpirun -n ranks EXAMPLE args...` (`occamy`: the launcher), from the crate's
-    /// directory, watched.
-    pub(super) fn mpirun_example(ranks: u32, name: &str, args: &[&str]) -> Option<Run> {
-        if !mpirun_found() {
-            return None;
-        }
-        let bin = if name == "occamy" {
-            PathBuf::from(env!("CARGO_BIN_EXE_occamy"))
-        } else {
-            example(name)
-        };
-        assert!(
-            bin.exists(),
-            "{} not built (cargo test builds the examples)",
-            bin.display()
-        );
-        let child = Command::new("mpirun")
-            .args([
-                "--allow-run-as-root",
-                "--oversubscribe",
-                "-n",
-                &ranks.to_string(),
-            ])
-            .arg(&bin)
-            .args(args)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("cannot start mpirun");
-        Some(finish(
-            child,
-            &format!("mpirun -n {ranks} {name} {}", args.join(" ")),
-        ))
-    }
-
-    /// Runs a scenario of `mpi_selftest` that must pass on every rank.
-    pub(super) fn passes(ranks: u32, scenario: &str) -> Option<Run> {
-        passes_in("mpi_selftest", ranks, scenario)
-    }
-
-    /// Runs a scenario of example `name` that must pass on every rank.
-    pub(super) fn passes_in(name: &str, ranks: u32, scenario: &str) -> Option<Run> {
-        let run = mpirun_example(ranks, name, &[scenario])?;
-        let oks = run
-            .stdout
-            .lines()
-            .filter(|l| l.starts_with(&format!("ok {scenario} ")))
-            .count();
-        assert!(
-            run.code == Some(0) && oks == ranks as usize,
-            "{}: exit {:?}, {oks} of {ranks} ranks passed\n--- stdout:\n{}\n--- stderr:\n{}",
-            run.what,
-            run.code,
-            run.stdout,
-            run.stderr
-        );
-        Some(run)
-    }
-}
-
-#[cfg(feature = "mpi")]
-use under_mpirun::{mpirun, mpirun_example, passes, passes_in};
+use common::mpirun::{deadlock_reported, mpirun, mpirun_example, passes};
 
 #[cfg(feature = "mpi")]
 #[test]
@@ -179,89 +85,6 @@ fn messages_are_not_lost_while_the_engine_changes_hands() {
 #[test]
 fn thread_processes_drive_the_engine_while_blocked_and_lose_nothing_as_it_changes_hands() {
     passes(2, "handoff_threads");
-}
-
-#[cfg(feature = "mpi")]
-#[test]
-fn a_barrier_across_three_ranks_keeps_every_party_in_lock_step() {
-    passes_in("mpi_barriers", 3, "phases");
-}
-
-#[cfg(feature = "mpi")]
-#[test]
-fn a_barrier_across_two_ranks_keeps_every_party_in_lock_step() {
-    passes_in("mpi_barriers", 2, "phases");
-}
-
-#[cfg(feature = "mpi")]
-#[test]
-fn a_rank_whose_barrier_parties_all_resigned_is_no_longer_waited_for() {
-    passes_in("mpi_barriers", 2, "resign");
-}
-
-#[cfg(feature = "mpi")]
-#[test]
-fn a_party_enrolled_while_its_ranks_phase_is_held_takes_part_from_the_next() {
-    passes_in("mpi_barriers", 2, "held");
-}
-
-#[cfg(feature = "mpi")]
-#[test]
-fn poison_on_a_barrier_crosses_ranks_both_ways() {
-    passes_in("mpi_barriers", 2, "poison");
-}
-
-/// `tests/networks/mpi_barrier.ron` on `ranks` ranks: the phases print in order, each
-/// once per clock (three clocks; on two ranks two share rank 1).
-#[cfg(feature = "mpi")]
-fn barrier_network_in_lock_step(ranks: u32) {
-    let file = "tests/networks/mpi_barrier.ron";
-    let Some(run) = mpirun_example(ranks, "occamy", &["run", file]) else {
-        return;
-    };
-    assert_eq!(run.code, Some(0), "{}\n{}", run.what, run.stderr);
-    let got: Vec<u64> = run
-        .stdout
-        .lines()
-        .map(|l| {
-            l.parse()
-                .unwrap_or_else(|_| panic!("{}: line {l:?}", run.what))
-        })
-        .collect();
-    let want: Vec<u64> = (0..30).flat_map(|k| [k; 3]).collect();
-    assert_eq!(got, want, "{}: the phases out of step", run.what);
-}
-
-#[cfg(feature = "mpi")]
-#[test]
-fn a_barrier_network_on_two_ranks_runs_in_lock_step() {
-    barrier_network_in_lock_step(2);
-}
-
-#[cfg(feature = "mpi")]
-#[test]
-fn a_barrier_network_on_three_ranks_runs_in_lock_step() {
-    barrier_network_in_lock_step(3);
-}
-
-#[cfg(feature = "mpi")]
-#[test]
-fn a_deadlock_through_a_barrier_across_two_ranks_is_reported_with_both_ranks_processes() {
-    deadlock_reported(
-        2,
-        "tests/networks/mpi_barrier_deadlock.ron",
-        "error: deadlock: clock (rank 0) waits to sync on barrier phase with gate (rank 1); gate (rank 1) waits to receive on c from clock (rank 0); sink (rank 1) waits to receive on out from gate (rank 1)",
-    );
-}
-
-#[cfg(feature = "mpi")]
-#[test]
-fn a_deadlock_on_one_rank_through_a_barrier_whose_other_ranks_left_is_reported() {
-    deadlock_reported(
-        2,
-        "tests/networks/mpi_barrier_left.ron",
-        "error: deadlock: clock (rank 0) waits to sync on barrier phase with gate (rank 0); gate (rank 0) waits to receive on c from clock (rank 0); sink (rank 0) waits to receive on out from gate (rank 0)",
-    );
 }
 
 #[cfg(feature = "mpi")]
@@ -385,24 +208,6 @@ fn a_process_failing_on_one_rank_stops_every_rank_and_is_named_with_its_rank() {
 
 #[cfg(feature = "mpi")]
 #[test]
-fn a_failure_stops_every_rank_while_unconnected_processes_on_its_rank_would_run_on() {
-    let file = "tests/networks/mpi_fail_barrier.ron";
-    let Some(run) = mpirun_example(2, "occamy", &["run", file]) else {
-        return;
-    };
-    assert_eq!(run.code, Some(1), "{}\n{}", run.what, run.stderr);
-    assert!(
-        run.stderr.starts_with(
-            "error: process `src` on rank 1 failed: cannot open `/nonexistent/occamy-mpi-test`"
-        ),
-        "{}\n--- stderr:\n{}",
-        run.what,
-        run.stderr
-    );
-}
-
-#[cfg(feature = "mpi")]
-#[test]
 fn ranks_running_different_networks_are_refused_naming_the_rank() {
     // Rank 1 gets another param than rank 0: mpirun's MPMD form runs two command lines.
     if mpirun_example(1, "occamy", &["--version"]).is_none() {
@@ -473,24 +278,6 @@ fn a_deadlock_through_two_ranks_is_reported_with_both_ranks_processes() {
     };
     assert_eq!(run.code, Some(3), "{}\n{}", run.what, run.stderr);
     let want = "error: deadlock: x (rank 0) waits to receive on a from y (rank 1); y (rank 1) waits to receive on b from x (rank 0)";
-    assert_eq!(
-        run.stderr.lines().next(),
-        Some(want),
-        "{}\n--- stderr:\n{}",
-        run.what,
-        run.stderr
-    );
-}
-
-/// `occamy run FILE` on `ranks` ranks must end in a deadlock whose report's first line
-/// is `want`.
-#[cfg(feature = "mpi")]
-fn deadlock_reported(ranks: u32, file: &str, want: &str) {
-    let args = ["run", file, "--deadlock-check-ms", "50"];
-    let Some(run) = mpirun_example(ranks, "occamy", &args) else {
-        return;
-    };
-    assert_eq!(run.code, Some(3), "{}\n{}", run.what, run.stderr);
     assert_eq!(
         run.stderr.lines().next(),
         Some(want),

@@ -6,6 +6,9 @@
 // Each test binary uses its own subset of these helpers.
 #![allow(dead_code)]
 
+#[cfg(feature = "mpi")]
+pub mod mpirun;
+
 use std::io::Read;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::process::Child;

@@ -1,0 +1,113 @@
+//! Running examples and the launcher under `mpirun` (feature `mpi`), for `tests/mpi.rs`
+//! and `tests/mpi_barriers.rs`: every run under the watchdog.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use super::{finish, Run};
+
+/// An example binary `cargo test` built beside this test's binary.
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    dir.join("examples").join(name)
+}
+
+fn mpirun_found() -> bool {
+    let found = Command::new("mpirun")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        eprintln!(
+            "skipped: no mpirun on the PATH (Debian: apt-get install openmpi-bin libopenmpi-dev)"
+        );
+    }
+    found
+}
+
+/// `mpirun -n ranks mpi_selftest scenario`, watched.
+pub fn mpirun(ranks: u32, scenario: &str) -> Option<Run> {
+    mpirun_example(ranks, "mpi_selftest", &[scenario])
+}
+
+/// `mpirun -n ranks EXAMPLE args...` (`occamy`: the launcher), from the crate's
+/// directory, watched.
+pub fn mpirun_example(ranks: u32, name: &str, args: &[&str]) -> Option<Run> {
+    if !mpirun_found() {
+        return None;
+    }
+    let bin = if name == "occamy" {
+        PathBuf::from(env!("CARGO_BIN_EXE_occamy"))
+    } else {
+        example(name)
+    };
+    assert!(
+        bin.exists(),
+        "{} not built (cargo test builds the examples)",
+        bin.display()
+    );
+    let child = Command::new("mpirun")
+        .args([
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-n",
+            &ranks.to_string(),
+        ])
+        .arg(&bin)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start mpirun");
+    Some(finish(
+        child,
+        &format!("mpirun -n {ranks} {name} {}", args.join(" ")),
+    ))
+}
+
+/// Runs a scenario of `mpi_selftest` that must pass on every rank.
+pub fn passes(ranks: u32, scenario: &str) -> Option<Run> {
+    passes_in("mpi_selftest", ranks, scenario)
+}
+
+/// Runs a scenario of example `name` that must pass on every rank.
+pub fn passes_in(name: &str, ranks: u32, scenario: &str) -> Option<Run> {
+    let run = mpirun_example(ranks, name, &[scenario])?;
+    let oks = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with(&format!("ok {scenario} ")))
+        .count();
+    assert!(
+        run.code == Some(0) && oks == ranks as usize,
+        "{}: exit {:?}, {oks} of {ranks} ranks passed\n--- stdout:\n{}\n--- stderr:\n{}",
+        run.what,
+        run.code,
+        run.stdout,
+        run.stderr
+    );
+    Some(run)
+}
+
+/// `occamy run FILE` on `ranks` ranks must end in a deadlock whose report's first line
+/// is `want`.
+pub fn deadlock_reported(ranks: u32, file: &str, want: &str) {
+    let args = ["run", file, "--deadlock-check-ms", "50"];
+    let Some(run) = mpirun_example(ranks, "occamy", &args) else {
+        return;
+    };
+    assert_eq!(run.code, Some(3), "{}\n{}", run.what, run.stderr);
+    assert_eq!(
+        run.stderr.lines().next(),
+        Some(want),
+        "{}\n--- stderr:\n{}",
+        run.what,
+        run.stderr
+    );
+}
