@@ -144,7 +144,8 @@ fn resign(w: &World) {
 }
 
 /// Barrier 100: rank 1's thread party waits while rank 0's party poisons it; barrier
-/// 101: rank 0's task party waits while rank 1's poisons it. Every party's sync fails
+/// 101: rank 0's task party waits while rank 1's poisons it (and neither can be joined
+/// again, nor its id reused). Every party's sync fails
 /// (whether it was waiting when the poison came or synced after), and a second sync
 /// fails at once.
 fn poison(w: &World) {
@@ -154,6 +155,9 @@ fn poison(w: &World) {
     let (p, q) = (Barrier::new(), Barrier::new());
     w.barrier(100, "p", [0, 1], &p).unwrap();
     w.barrier(101, "q", [0, 1], &q).unwrap();
+    // Joined once only, and ids are never shared.
+    assert!(w.barrier(102, "p again", [0, 1], &p).is_err());
+    assert!(w.barrier(101, "q's id", [0, 1], &Barrier::new()).is_err());
     let fails = |r: Result<(), BarrierPoisoned>| assert_eq!(r, Err(BarrierPoisoned));
     if w.rank() == 0 {
         p.poison();

@@ -77,21 +77,20 @@ pub(crate) fn enrolled(s: &Shared) -> usize {
 }
 
 /// Gives the barrier parties on other ranks: from now on a phase completes only once the
-/// proxy behind `waker` calls [`release`]. Made before any party syncs.
+/// proxy behind `waker` calls [`release`]. Made before any party syncs; `false` (and
+/// nothing changed) if the barrier has such parties already.
 #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // its one user: `mpi::World::barrier`
-pub(crate) fn gate(s: &Shared, waker: Waker) {
+pub(crate) fn gate(s: &Shared, waker: Waker) -> bool {
     let mut st = lock(&s.state);
-    let st = &mut *st;
-    match &mut st.gate {
-        Some(g) => g.waker = waker,
-        None => {
-            st.gate = Some(Gate {
-                waker,
-                held: false,
-                next: Vec::new(),
-            })
-        }
+    if st.gate.is_some() {
+        return false;
     }
+    st.gate = Some(Gate {
+        waker,
+        held: false,
+        next: Vec::new(),
+    });
+    true
 }
 
 /// What a gated barrier's proxy needs to know: whether a phase is held, how many local
@@ -517,7 +516,7 @@ mod gate_models {
         let main = Barrier::new();
         let other = main.enroll();
         let flag = Arc::new(Flag(LoomMutex::new(false), Condvar::new()));
-        gate(&main.shared, Waker::from(flag.clone()));
+        assert!(gate(&main.shared, Waker::from(flag.clone())));
         (main, other, flag)
     }
 

@@ -358,8 +358,8 @@ impl World {
     /// phase; so does a [`SyncFuture`](crate::barrier::SyncFuture) dropped then.
     ///
     /// # Errors
-    /// `Unsupported` for a rank out of range, an id used twice, or this rank not among
-    /// `ranks`.
+    /// `Unsupported` for a rank out of range, an id used twice, this rank not among
+    /// `ranks`, or a barrier joined already.
     ///
     /// # Examples
     /// ```no_run
@@ -390,20 +390,24 @@ impl World {
                 self.rank
             )));
         }
-        {
-            let mut ids = self.links.lock().unwrap();
-            if ids.contains(&id) {
-                return Err(MpiError::Unsupported(format!(
-                    "barrier {name}: link id {id} is used twice"
-                )));
-            }
-            ids.push(id);
+        let mut ids = self.links.lock().unwrap();
+        if ids.contains(&id) {
+            return Err(MpiError::Unsupported(format!(
+                "barrier {name}: link id {id} is used twice"
+            )));
         }
         if ranks.len() < 2 {
+            ids.push(id);
             return Ok(());
         }
         // Gated here, before any party here syncs: the proxy hears of every arrival.
-        crate::barrier::gate(&local.shared, engine::link_waker(&self.shared, id));
+        if !crate::barrier::gate(&local.shared, engine::link_waker(&self.shared, id)) {
+            return Err(MpiError::Unsupported(format!(
+                "barrier {name}: this barrier is joined across ranks already"
+            )));
+        }
+        ids.push(id);
+        drop(ids);
         let proxy = barrier::BarrierProxy::new(id, self.rank, ranks, local.shared.clone());
         self.shared.command(Command::Link(id, Box::new(proxy)));
         Ok(())
