@@ -436,9 +436,7 @@ fn run_on(reg: &Registry, a: &RunArgs, w: &World) -> u8 {
         &mut rounds,
     );
     let mut look = || rounds.step(w, &here, &names);
-    let Some(whole) = gather(w, report, &mut look, &mut deadlock) else {
-        return EXIT_FAILURE;
-    };
+    let whole = gather(w, report, &mut look, &mut deadlock);
     let (channels, processes) = merged(&whole, declared, &order, chans);
     // What reached the open outputs (rank 0's), before the report, as on one machine.
     crate::launcher::write_stdout(&shown);
@@ -604,13 +602,13 @@ fn report_of(
 
 /// Every rank's report to rank 0; the worst exit status back to every rank. Rank 0 gets
 /// every rank's report (its own first, then by rank) and the status; another rank an
-/// empty list and the status rank 0 sent; `None` if rank 0's answer did not decode.
+/// empty list and the status rank 0 sent.
 fn gather(
     w: &World,
     mine: Report,
     look: &mut dyn FnMut() -> Option<DeadlockReport>,
     cross: &mut Option<DeadlockReport>,
-) -> Option<Whole> {
+) -> Whole {
     // A rank whose part has ended still takes part in the rounds of looks (with a look
     // of nothing: `look` answers rank 0's requests, or on rank 0 runs the rounds), so
     // that a deadlock among the ranks still running is found: without it, a rank with
@@ -622,10 +620,10 @@ fn gather(
             if let Some((_, Ctl::Exit { code })) =
                 take(w, Some(0), every, |c| matches!(c, Ctl::Exit { .. }))
             {
-                return Some(Whole {
+                return Whole {
                     code,
                     reports: Vec::new(),
-                });
+                };
             }
             look();
         }
@@ -660,7 +658,7 @@ fn gather(
     for r in 1..w.size() {
         send(w, r, &Ctl::Exit { code });
     }
-    Some(Whole { code, reports })
+    Whole { code, reports }
 }
 
 /// The network's run as rank 0 gathered it (other ranks: the status alone).
