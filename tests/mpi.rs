@@ -272,18 +272,10 @@ fn a_deadlock_within_one_rank_is_reported_naming_the_rank_and_its_processes() {
 #[cfg(feature = "mpi")]
 #[test]
 fn a_deadlock_through_two_ranks_is_reported_with_both_ranks_processes() {
-    let file = "tests/networks/mpi_cross_deadlock.ron";
-    let Some(run) = mpirun_example(2, "occamy", &["run", file, "--deadlock-check-ms", "50"]) else {
-        return;
-    };
-    assert_eq!(run.code, Some(3), "{}\n{}", run.what, run.stderr);
-    let want = "error: deadlock: x (rank 0) waits to receive on a from y (rank 1); y (rank 1) waits to receive on b from x (rank 0)";
-    assert_eq!(
-        run.stderr.lines().next(),
-        Some(want),
-        "{}\n--- stderr:\n{}",
-        run.what,
-        run.stderr
+    deadlock_reported(
+        2,
+        "tests/networks/mpi_cross_deadlock.ron",
+        "error: deadlock: x (rank 0) waits to receive on a from y (rank 1); y (rank 1) waits to receive on b from x (rank 0)",
     );
 }
 
