@@ -94,10 +94,7 @@ fn placement_summary(plan: &crate::network::Plan) -> String {
     let barriers = plan
         .barriers
         .iter()
-        .filter(|b| {
-            let mut on = b.parties.iter().map(|(p, _)| plan.processes[*p].rank);
-            on.next().is_some_and(|r| on.any(|o| o != r))
-        })
+        .filter(|b| b.ranks(|p| plan.processes[p].rank).len() > 1)
         .count();
     let b = match barriers {
         0 => String::new(),

@@ -350,12 +350,8 @@ fn run_on(reg: &Registry, a: &RunArgs, w: &World) -> u8 {
     let mut gated = std::collections::HashSet::new();
     for (bi, b) in plan.barriers.iter().enumerate() {
         barrier_names.push(b.name.clone());
-        let on: Vec<u32> = b
-            .parties
-            .iter()
-            .map(|(p, _)| plan.processes[*p].rank)
-            .collect();
-        if on.contains(&me) && on.iter().any(|r| *r != me) {
+        let on = b.ranks(|p| plan.processes[p].rank);
+        if on.len() > 1 && on.contains(&me) {
             gated.insert(look::BARRIER_IDS | bi as u64);
         }
     }

@@ -21,20 +21,20 @@ use crate::barrier::{self, Shared};
 
 /// One rank's side of a barrier across ranks (see the module docs).
 pub(crate) struct BarrierProxy {
-    pub(crate) id: u32,
-    pub(crate) me: u32,
+    id: u32,
+    me: u32,
     /// The ranks with parties, sorted; the first coordinates.
-    pub(crate) ranks: Vec<u32>,
-    pub(crate) shared: Arc<Shared>,
+    ranks: Vec<u32>,
+    shared: Arc<Shared>,
     /// This rank's held phase was reported; cleared by its release.
-    pub(crate) reported: bool,
+    reported: bool,
     /// This rank's `Retired` was sent (or counted, on the coordinator).
-    pub(crate) left: bool,
+    left: bool,
     /// Poison was sent or received: nothing more to say.
-    pub(crate) poisoned: bool,
+    poisoned: bool,
     /// Coordinator only: the ranks still taking part, and those arrived at this phase.
-    pub(crate) members: Vec<u32>,
-    pub(crate) arrived: Vec<u32>,
+    members: Vec<u32>,
+    arrived: Vec<u32>,
 }
 
 impl BarrierProxy {

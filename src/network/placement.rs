@@ -24,7 +24,7 @@ use super::error::Site;
 use super::expr::{eval_int_value, Scope};
 use super::loader::Loader;
 use super::model::{Locator, NetworkDecl, PlacementDecl};
-use super::Plan;
+use super::{Plan, PlanBarrier};
 use crate::registry::PortDir;
 
 /// The name under which every file sees the number of ranks: `$ranks`.
@@ -291,6 +291,19 @@ impl Plan {
             .enumerate()
             .filter(move |(_, p)| p.rank == rank)
             .map(|(i, _)| i)
+    }
+}
+
+impl PlanBarrier {
+    /// The ranks its parties are on, sorted and without repeats, given each process's
+    /// rank by index (the plan's, or what is left of it once taken apart): a barrier on
+    /// more than one is joined across them (`mpi::World::barrier`).
+    #[cfg_attr(not(any(feature = "launcher", feature = "mpi")), allow(dead_code))]
+    pub(crate) fn ranks(&self, rank_of: impl Fn(usize) -> u32) -> Vec<u32> {
+        let mut on: Vec<u32> = self.parties.iter().map(|(p, _)| rank_of(*p)).collect();
+        on.sort_unstable();
+        on.dedup();
+        on
     }
 }
 

@@ -294,9 +294,7 @@ fn wire_barrier(
     first: &Barrier,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let mut on: Vec<u32> = b.parties.iter().map(|(p, _)| ranks[*p]).collect();
-    on.sort_unstable();
-    on.dedup();
+    let on = b.ranks(|p| ranks[p]);
     if on.len() < 2 || !on.contains(&w.rank()) {
         return;
     }
