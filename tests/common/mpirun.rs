@@ -1,5 +1,6 @@
 //! Running examples and the launcher under `mpirun` (feature `mpi`), for `tests/mpi.rs`
-//! and `tests/mpi_barriers.rs`: every run under the watchdog.
+//! and `tests/mpi_barriers.rs`, and under Slurm's `srun`, for `tests/slurm.rs`: every
+//! run under the watchdog.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -28,6 +29,81 @@ fn mpirun_found() -> bool {
     found
 }
 
+/// Whether a Slurm controller answers with a node up (`.ci/slurm-up` starts one on this
+/// machine). Without one the Slurm tests skip, unless `OCCAMY_REQUIRE_SLURM` is set (CI
+/// sets it once it started Slurm): then they fail, so that a Slurm CI could not start is
+/// never read as a pass.
+pub fn slurm_found() -> bool {
+    // A node running or just ending jobs (other tests' `srun`s and `scancel`s) is up.
+    const UP: [&str; 4] = ["idle", "mixed", "allocated", "completing"];
+    let up = Command::new("timeout")
+        .args(["10", "sinfo", "-h", "-o", "%T"])
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|o| {
+            o.status.success()
+                && String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .any(|l| UP.iter().any(|s| l.trim().starts_with(s)))
+        });
+    if !up {
+        assert!(
+            std::env::var_os("OCCAMY_REQUIRE_SLURM").is_none(),
+            "OCCAMY_REQUIRE_SLURM is set but no Slurm node is up (`sinfo`); .ci/slurm-up starts one"
+        );
+        eprintln!("skipped: no Slurm node up (`sinfo`); `sudo .ci/slurm-up` starts one here");
+    }
+    up
+}
+
+/// The `srun` command line for `ranks` ranks of `EXAMPLE args...` (`occamy`: the
+/// launcher) as job `job`, from the crate's directory: what a user types but
+/// `--overcommit` (more ranks than the node's cores) and `--oversubscribe` (tests run
+/// side by side). `None` when no Slurm node is up.
+pub fn srun_command(ranks: u32, job: &str, name: &str, args: &[&str]) -> Option<Command> {
+    if !slurm_found() {
+        return None;
+    }
+    let mut cmd = Command::new("srun");
+    cmd.args(["--overcommit", "--oversubscribe", "-J", job, "-n"])
+        .arg(ranks.to_string())
+        .arg(binary(name))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    Some(cmd)
+}
+
+/// `srun -n ranks EXAMPLE args...`, watched (see [`srun_command`]).
+pub fn srun_example(ranks: u32, name: &str, args: &[&str]) -> Option<Run> {
+    let job = format!("occamy-test-{}", std::process::id());
+    let child = srun_command(ranks, &job, name, args)?
+        .spawn()
+        .expect("cannot start srun");
+    Some(finish(
+        child,
+        &format!("srun -n {ranks} {name} {}", args.join(" ")),
+    ))
+}
+
+/// The binary of example `name`, or the launcher for `occamy`, built.
+fn binary(name: &str) -> PathBuf {
+    let bin = if name == "occamy" {
+        PathBuf::from(env!("CARGO_BIN_EXE_occamy"))
+    } else {
+        example(name)
+    };
+    assert!(
+        bin.exists(),
+        "{} not built (cargo test builds the examples)",
+        bin.display()
+    );
+    bin
+}
+
 /// `mpirun -n ranks mpi_selftest scenario`, watched.
 pub fn mpirun(ranks: u32, scenario: &str) -> Option<Run> {
     mpirun_example(ranks, "mpi_selftest", &[scenario])
@@ -39,16 +115,7 @@ pub fn mpirun_example(ranks: u32, name: &str, args: &[&str]) -> Option<Run> {
     if !mpirun_found() {
         return None;
     }
-    let bin = if name == "occamy" {
-        PathBuf::from(env!("CARGO_BIN_EXE_occamy"))
-    } else {
-        example(name)
-    };
-    assert!(
-        bin.exists(),
-        "{} not built (cargo test builds the examples)",
-        bin.display()
-    );
+    let bin = binary(name);
     let child = Command::new("mpirun")
         .args([
             "--allow-run-as-root",
