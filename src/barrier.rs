@@ -26,8 +26,8 @@ struct State {
 
 /// The cross-rank side of a barrier whose parties are on several ranks. When every local
 /// party of a phase has arrived, the phase is *held*: the rank's proxy (woken by `waker`)
-/// reports it to the barrier's coordinating rank, and the phase completes here when the
-/// proxy hears that every rank's parties have arrived ([`release`]). A held phase cannot
+/// reports it to the other ranks, and the phase completes here when the proxy has heard
+/// that every other rank's parties have arrived ([`release`]). A held phase cannot
 /// be taken back (the other ranks may already count it): a party enrolled while it is
 /// held, or a `SyncFuture` dropped and made again, arrives for the next phase (`next`).
 struct Gate {

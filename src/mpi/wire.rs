@@ -37,13 +37,11 @@ pub(crate) enum Kind {
     /// Writer rank to reader rank: a `try_send`'s value, answering a `Demand`. The send
     /// has returned, so it cannot come back: offered like `Data`.
     Tried = 10,
-    /// Party rank to a barrier's coordinating rank: every party of this rank has arrived
-    /// at the current phase (the link id is the barrier's). A barrier's `Retired`: this
-    /// rank has no parties left; its `Poison`: the barrier is poisoned.
+    /// A barrier's party rank to every other: every party of this rank has arrived at
+    /// its next phase (the link id is the barrier's). A barrier's `Retired`: this rank
+    /// has no parties left; its `Poison`: the barrier is poisoned. (12 was a
+    /// coordinator's `Release`, before every rank counted the others' arrivals itself.)
     Arrive = 11,
-    /// Coordinating rank to party rank: every rank's parties have arrived; the phase
-    /// completes.
-    Release = 12,
     /// Several messages for one rank, queued by one engine step, sent as one MPI message
     /// (`encode_batch`): a reader's `Ack` and the reply its process sends next cross
     /// together, one MPI message a hop instead of two.
@@ -64,7 +62,6 @@ impl Kind {
             9 => Kind::Want,
             10 => Kind::Tried,
             11 => Kind::Arrive,
-            12 => Kind::Release,
             16 => Kind::Batch,
             _ => return None,
         })
