@@ -7,7 +7,10 @@
 //!   thread alone driving, and blocking processes (a thread each), which drive the engine
 //!   themselves while blocked, and the same with the engine thread alone driving; and two
 //!   pairs of blocking processes ping-ponging at once (one thread drives while the other
-//!   sleeps: ns per round trip of each pair);
+//!   sleeps: ns per round trip of each pair); and a second yardstick, raw MPI's standard
+//!   (eager) `Send`/`Recv` ping-pong: one MPI message a hop, as occamy's protocol sends
+//!   (a value with the previous value's `Ack`), where `Ssend` costs two, so the gap
+//!   between it and occamy is occamy's own work;
 //! - a barrier joined across the two ranks (`World::barrier`), one party on each, async
 //!   or a thread, against raw `MPI_Barrier` in the same run: ns per phase;
 //! - commstime (prefix -> delta -> succ -> prefix, delta -> consumer) with `succ` on rank 1
@@ -17,7 +20,7 @@
 //!
 //! Environment: `OCCAMY_BENCH_ROUNDS` (default 5), `OCCAMY_BENCH_PINGPONG_N` (default
 //! 20000), `OCCAMY_BENCH_N` (commstime loops, default 20000), `OCCAMY_BENCH_ONLY` (a
-//! comma-separated subset of `raw,green,green_engine,threads,threads_engine,threads2,barrier,commstime`, to profile one).
+//! comma-separated subset of `raw,raw_send,green,green_engine,threads,threads_engine,threads2,barrier,commstime`, to profile one).
 
 use std::time::Instant;
 
@@ -52,6 +55,7 @@ fn main() {
         only.as_deref()
             .is_none_or(|o| o.split(',').any(|x| x == what))
     };
+    let mut raw_send = Vec::new();
     let (mut raw, mut green, mut green_engine, mut threads, mut threads_engine, mut threads2) = (
         Vec::new(),
         Vec::new(),
@@ -64,6 +68,9 @@ fn main() {
         let id = 1000 + 12 * round as u32;
         if run("raw") {
             raw.push(raw_pingpong(w, n));
+        }
+        if run("raw_send") {
+            raw_send.push(raw_pingpong_with(w, n, false));
         }
         if run("green") {
             green.push(green_pingpong(w, n, id));
@@ -90,6 +97,7 @@ fn main() {
     }
     let pingpong = [
         &raw,
+        &raw_send,
         &green,
         &green_engine,
         &threads,
@@ -102,6 +110,10 @@ fn main() {
         if let Some(r) = r {
             println!("  raw MPI Ssend/Recv                      {r:>9.0}");
         }
+        let eager = (!raw_send.is_empty()).then(|| median(raw_send));
+        if let Some(e) = eager {
+            println!("  raw MPI Send/Recv (eager)               {e:>9.0}");
+        }
         for (what, v) in [
             ("occamy green, workers drive the engine", green),
             ("occamy green, engine thread drives    ", green_engine),
@@ -113,9 +125,17 @@ fn main() {
                 continue;
             }
             let o = median(v);
-            match r {
-                Some(r) => println!("  {what}  {o:>9.0}  ({:.2}x raw)", o / r),
-                None => println!("  {what}  {o:>9.0}"),
+            let mut ratios = Vec::new();
+            if let Some(r) = r {
+                ratios.push(format!("{:.2}x raw", o / r));
+            }
+            if let Some(e) = eager {
+                ratios.push(format!("{:.2}x eager", o / e));
+            }
+            if ratios.is_empty() {
+                println!("  {what}  {o:>9.0}");
+            } else {
+                println!("  {what}  {o:>9.0}  ({})", ratios.join(", "));
             }
         }
     }
@@ -241,6 +261,10 @@ const RAW_TAG: i32 = 7;
 /// Raw rsmpi ping-pong on the engine's thread: rank 0 `Ssend`s and receives, rank 1
 /// receives and `Ssend`s back. Returns ns per round trip (rank 0's clock).
 fn raw_pingpong(w: &World, n: u64) -> f64 {
+    raw_pingpong_with(w, n, true)
+}
+
+fn raw_pingpong_with(w: &World, n: u64, sync: bool) -> f64 {
     w.with_raw(move |world| {
         let other = world.process_at_rank(1 - world.rank());
         let mut v = 0u64;
@@ -250,12 +274,19 @@ fn raw_pingpong(w: &World, n: u64) -> f64 {
             if i == warm {
                 start = Instant::now();
             }
+            let send = |v: u64| {
+                if sync {
+                    other.synchronous_send_with_tag(&v, RAW_TAG)
+                } else {
+                    other.send_with_tag(&v, RAW_TAG)
+                }
+            };
             if world.rank() == 0 {
-                other.synchronous_send_with_tag(&v, RAW_TAG);
+                send(v);
                 v = other.receive_with_tag::<u64>(RAW_TAG).0;
             } else {
                 v = other.receive_with_tag::<u64>(RAW_TAG).0;
-                other.synchronous_send_with_tag(&(v + 1), RAW_TAG);
+                send(v + 1);
             }
         }
         start.elapsed().as_nanos() as f64 / n as f64
