@@ -7,7 +7,10 @@
 mod common;
 
 #[cfg(feature = "mpi")]
-use common::mpirun::{deadlock_reported, mpirun, mpirun_example, passes};
+use common::mpirun::{
+    deadlock_reported, mandelbrot_draws_the_same, mpirun, mpirun_example, passes,
+    primes_count_the_same, Launcher,
+};
 
 #[cfg(feature = "mpi")]
 #[test]
@@ -110,84 +113,13 @@ fn a_killed_rank_ends_the_run_with_an_error_naming_it() {
 #[cfg(feature = "mpi")]
 #[test]
 fn primes_counts_the_same_with_its_workers_on_two_ranks() {
-    let args = [
-        "run",
-        "networks/primes.ron",
-        "--set",
-        "workers=3",
-        "--set",
-        "n=200000",
-    ];
-    let Some(run) = mpirun_example(2, "primes", &args) else {
-        return;
-    };
-    assert_eq!(
-        run.code,
-        Some(0),
-        "{}\n{}\n{}",
-        run.what,
-        run.stdout,
-        run.stderr
-    );
-    // pi(200000) = 17984, printed once, by `sum` on rank 0.
-    let lines: Vec<&str> = run
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("primes below"))
-        .collect();
-    assert_eq!(lines, ["primes below 200000: 17984"], "{}", run.stdout);
+    primes_count_the_same(Launcher::Mpirun);
 }
 
 #[cfg(feature = "mpi")]
 #[test]
 fn mandelbrot_on_two_ranks_writes_the_same_image_byte_for_byte() {
-    let dir = std::env::temp_dir().join(format!("occamy-mpi-mandel-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (one, two) = (dir.join("one.png"), dir.join("two.png"));
-    let args = |out: &std::path::Path| {
-        [
-            "run".to_string(),
-            "networks/mandelbrot.ron".into(),
-            "--set".into(),
-            "workers=4".into(),
-            "--set".into(),
-            "width=240".into(),
-            "--set".into(),
-            "height=160".into(),
-            "--set".into(),
-            format!("out={}", out.display()),
-        ]
-    };
-    let a2 = args(&two);
-    let a2: Vec<&str> = a2.iter().map(String::as_str).collect();
-    let Some(run) = mpirun_example(2, "mandelbrot", &a2) else {
-        return;
-    };
-    assert_eq!(
-        run.code,
-        Some(0),
-        "{}\n{}\n{}",
-        run.what,
-        run.stdout,
-        run.stderr
-    );
-    let a1 = args(&one);
-    let a1: Vec<&str> = a1.iter().map(String::as_str).collect();
-    let run1 = mpirun_example(1, "mandelbrot", &a1).expect("mpirun found above");
-    assert_eq!(
-        run1.code,
-        Some(0),
-        "{}\n{}\n{}",
-        run1.what,
-        run1.stdout,
-        run1.stderr
-    );
-    let (b1, b2) = (std::fs::read(&one).unwrap(), std::fs::read(&two).unwrap());
-    assert!(
-        !b1.is_empty() && b1 == b2,
-        "the image on two ranks differs from the one on one"
-    );
-    let _ = std::fs::remove_dir_all(&dir);
+    mandelbrot_draws_the_same(Launcher::Mpirun);
 }
 
 #[cfg(feature = "mpi")]

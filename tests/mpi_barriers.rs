@@ -6,7 +6,9 @@
 mod common;
 
 #[cfg(feature = "mpi")]
-use common::mpirun::{deadlock_reported, mpirun_example, passes_in};
+use common::mpirun::{
+    barrier_network_in_lock_step, deadlock_reported, mpirun_example, passes_in, Launcher,
+};
 
 #[cfg(feature = "mpi")]
 #[test]
@@ -44,45 +46,23 @@ fn poison_on_a_barrier_crosses_ranks_both_ways() {
     passes_in("mpi_barriers", 2, "poison");
 }
 
-/// `tests/networks/mpi_barrier.ron` on `ranks` ranks: the phases print in order, each
-/// once per clock (three clocks: on ranks 0, 1 and the last; on two ranks two share
-/// rank 1).
-#[cfg(feature = "mpi")]
-fn barrier_network_in_lock_step(ranks: u32) {
-    let file = "tests/networks/mpi_barrier.ron";
-    let Some(run) = mpirun_example(ranks, "occamy", &["run", file]) else {
-        return;
-    };
-    assert_eq!(run.code, Some(0), "{}\n{}", run.what, run.stderr);
-    let got: Vec<u64> = run
-        .stdout
-        .lines()
-        .map(|l| {
-            l.parse()
-                .unwrap_or_else(|_| panic!("{}: line {l:?}", run.what))
-        })
-        .collect();
-    let want: Vec<u64> = (0..30).flat_map(|k| [k; 3]).collect();
-    assert_eq!(got, want, "{}: the phases out of step", run.what);
-}
-
 #[cfg(feature = "mpi")]
 #[test]
 fn a_barrier_network_on_two_ranks_runs_in_lock_step() {
-    barrier_network_in_lock_step(2);
+    barrier_network_in_lock_step(Launcher::Mpirun, 2);
 }
 
 #[cfg(feature = "mpi")]
 #[test]
 fn a_barrier_network_on_three_ranks_runs_in_lock_step() {
-    barrier_network_in_lock_step(3);
+    barrier_network_in_lock_step(Launcher::Mpirun, 3);
 }
 
 /// Rank 2 has nothing to run: its part ends at once, and the others go on in lock-step.
 #[cfg(feature = "mpi")]
 #[test]
 fn a_barrier_network_on_four_ranks_runs_in_lock_step() {
-    barrier_network_in_lock_step(4);
+    barrier_network_in_lock_step(Launcher::Mpirun, 4);
 }
 
 #[cfg(feature = "mpi")]

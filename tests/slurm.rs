@@ -10,110 +10,35 @@
 mod common;
 
 #[cfg(feature = "mpi")]
-use common::mpirun::{srun_command, srun_example};
-
-#[cfg(feature = "mpi")]
-fn ok(run: &common::Run) {
-    assert_eq!(
-        run.code,
-        Some(0),
-        "{}\n--- stdout:\n{}\n--- stderr:\n{}",
-        run.what,
-        run.stdout,
-        run.stderr
-    );
-}
+use common::mpirun::{
+    barrier_network_in_lock_step, mandelbrot_draws_the_same, passes_under, primes_count_the_same,
+    srun_command, srun_example, Launcher,
+};
 
 #[cfg(feature = "mpi")]
 #[test]
 fn srun_runs_primes_over_two_ranks_with_one_machines_count() {
-    let args = [
-        "run",
-        "networks/primes.ron",
-        "--set",
-        "workers=3",
-        "--set",
-        "n=200000",
-    ];
-    let Some(run) = srun_example(2, "primes", &args) else {
-        return;
-    };
-    ok(&run);
-    let lines: Vec<&str> = run
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("primes below"))
-        .collect();
-    // pi(200000) = 17984, printed once, by rank 0's `sum`.
-    assert_eq!(lines, ["primes below 200000: 17984"], "{}", run.stdout);
+    primes_count_the_same(Launcher::Srun);
 }
 
 #[cfg(feature = "mpi")]
 #[test]
 fn srun_mandelbrot_on_two_ranks_writes_one_ranks_image_byte_for_byte() {
-    let dir = std::env::temp_dir().join(format!("occamy-srun-mandel-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let image = |ranks: u32| -> Option<Vec<u8>> {
-        let out = dir.join(format!("{ranks}.png"));
-        let out = format!("out={}", out.display());
-        let args = [
-            "run",
-            "networks/mandelbrot.ron",
-            "--set",
-            "workers=4",
-            "--set",
-            "width=240",
-            "--set",
-            "height=160",
-            "--set",
-            &out,
-        ];
-        let run = srun_example(ranks, "mandelbrot", &args)?;
-        ok(&run);
-        Some(std::fs::read(dir.join(format!("{ranks}.png"))).unwrap())
-    };
-    let Some(two) = image(2) else { return };
-    let one = image(1).expect("slurm found above");
-    assert!(
-        !one.is_empty() && one == two,
-        "the image on two ranks differs from the one on one"
-    );
-    let _ = std::fs::remove_dir_all(&dir);
+    mandelbrot_draws_the_same(Launcher::Srun);
 }
 
 #[cfg(feature = "mpi")]
 #[test]
 fn srun_cross_rank_channels_keep_rendezvous_alt_fairness_and_poison() {
     for scenario in ["rendezvous", "alt_fair", "poison"] {
-        let Some(run) = srun_example(2, "mpi_selftest", &[scenario]) else {
-            return;
-        };
-        ok(&run);
-        let oks = run
-            .stdout
-            .lines()
-            .filter(|l| l.starts_with(&format!("ok {scenario} ")))
-            .count();
-        assert_eq!(
-            oks, 2,
-            "{}: not every rank passed\n{}",
-            run.what, run.stdout
-        );
+        passes_under(Launcher::Srun, "mpi_selftest", 2, scenario);
     }
 }
 
 #[cfg(feature = "mpi")]
 #[test]
 fn srun_keeps_a_barrier_across_three_ranks_in_lock_step() {
-    let Some(run) = srun_example(3, "occamy", &["run", "tests/networks/mpi_barrier.ron"]) else {
-        return;
-    };
-    ok(&run);
-    let want: String = (0..30)
-        .flat_map(|k| [k; 3])
-        .map(|k| format!("{k}\n"))
-        .collect();
-    assert_eq!(run.stdout, want, "{}: the phases out of step", run.what);
+    barrier_network_in_lock_step(Launcher::Srun, 3);
 }
 
 #[cfg(feature = "mpi")]

@@ -138,6 +138,21 @@ pub fn mpirun_example(ranks: u32, name: &str, args: &[&str]) -> Option<Run> {
     ))
 }
 
+/// What starts the ranks: the tests of one behaviour run under either.
+#[derive(Clone, Copy)]
+pub enum Launcher {
+    Mpirun,
+    Srun,
+}
+
+/// `ranks` ranks of `EXAMPLE args...` under `l`, watched.
+pub fn launch(l: Launcher, ranks: u32, name: &str, args: &[&str]) -> Option<Run> {
+    match l {
+        Launcher::Mpirun => mpirun_example(ranks, name, args),
+        Launcher::Srun => srun_example(ranks, name, args),
+    }
+}
+
 /// Runs a scenario of `mpi_selftest` that must pass on every rank.
 pub fn passes(ranks: u32, scenario: &str) -> Option<Run> {
     passes_in("mpi_selftest", ranks, scenario)
@@ -145,7 +160,12 @@ pub fn passes(ranks: u32, scenario: &str) -> Option<Run> {
 
 /// Runs a scenario of example `name` that must pass on every rank.
 pub fn passes_in(name: &str, ranks: u32, scenario: &str) -> Option<Run> {
-    let run = mpirun_example(ranks, name, &[scenario])?;
+    passes_under(Launcher::Mpirun, name, ranks, scenario)
+}
+
+/// Runs a scenario of example `name` under `l` that must pass on every rank.
+pub fn passes_under(l: Launcher, name: &str, ranks: u32, scenario: &str) -> Option<Run> {
+    let run = launch(l, ranks, name, &[scenario])?;
     let oks = run
         .stdout
         .lines()
@@ -177,4 +197,101 @@ pub fn deadlock_reported(ranks: u32, file: &str, want: &str) {
         run.what,
         run.stderr
     );
+}
+
+/// `run` exited 0 (else its output is the message).
+pub fn succeeded(run: &Run) {
+    assert_eq!(
+        run.code,
+        Some(0),
+        "{}\n--- stdout:\n{}\n--- stderr:\n{}",
+        run.what,
+        run.stdout,
+        run.stderr
+    );
+}
+
+/// `networks/primes.ron` with its workers on two ranks counts what one machine does.
+pub fn primes_count_the_same(l: Launcher) {
+    let args = [
+        "run",
+        "networks/primes.ron",
+        "--set",
+        "workers=3",
+        "--set",
+        "n=200000",
+    ];
+    let Some(run) = launch(l, 2, "primes", &args) else {
+        return;
+    };
+    succeeded(&run);
+    // pi(200000) = 17984, printed once, by `sum` on rank 0.
+    let lines: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("primes below"))
+        .collect();
+    assert_eq!(lines, ["primes below 200000: 17984"], "{}", run.stdout);
+}
+
+/// `networks/mandelbrot.ron` on two ranks writes one rank's image byte for byte.
+pub fn mandelbrot_draws_the_same(l: Launcher) {
+    let dir = std::env::temp_dir().join(format!(
+        "occamy-mpi-mandel-{}-{}",
+        std::process::id(),
+        l as u8
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (one, two) = (dir.join("one.png"), dir.join("two.png"));
+    let args = |out: &std::path::Path| {
+        [
+            "run".to_string(),
+            "networks/mandelbrot.ron".into(),
+            "--set".into(),
+            "workers=4".into(),
+            "--set".into(),
+            "width=240".into(),
+            "--set".into(),
+            "height=160".into(),
+            "--set".into(),
+            format!("out={}", out.display()),
+        ]
+    };
+    let a2 = args(&two);
+    let a2: Vec<&str> = a2.iter().map(String::as_str).collect();
+    let Some(run) = launch(l, 2, "mandelbrot", &a2) else {
+        return;
+    };
+    succeeded(&run);
+    let a1 = args(&one);
+    let a1: Vec<&str> = a1.iter().map(String::as_str).collect();
+    let run1 = launch(l, 1, "mandelbrot", &a1).expect("found above");
+    succeeded(&run1);
+    let (b1, b2) = (std::fs::read(&one).unwrap(), std::fs::read(&two).unwrap());
+    assert!(
+        !b1.is_empty() && b1 == b2,
+        "the image on two ranks differs from the one on one"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `tests/networks/mpi_barrier.ron` on `ranks` ranks: the phases print in order, each
+/// once per clock (three clocks: on ranks 0, 1 and the last; on two ranks two share
+/// rank 1).
+pub fn barrier_network_in_lock_step(l: Launcher, ranks: u32) {
+    let file = "tests/networks/mpi_barrier.ron";
+    let Some(run) = launch(l, ranks, "occamy", &["run", file]) else {
+        return;
+    };
+    assert_eq!(run.code, Some(0), "{}\n{}", run.what, run.stderr);
+    let got: Vec<u64> = run
+        .stdout
+        .lines()
+        .map(|l| {
+            l.parse()
+                .unwrap_or_else(|_| panic!("{}: line {l:?}", run.what))
+        })
+        .collect();
+    let want: Vec<u64> = (0..30).flat_map(|k| [k; 3]).collect();
+    assert_eq!(got, want, "{}: the phases out of step", run.what);
 }
