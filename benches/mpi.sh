@@ -5,7 +5,8 @@
 #    scheduler, idle workers driving the engine or the engine thread alone; thread
 #    processes, driving it themselves while blocked on a link or the engine thread alone)
 #    against raw MPI Ssend ping-pong in the same run (and raw eager Send, one MPI message a
-#    hop as occamy's protocol, to show MPI's own share), a barrier with a party on each rank
+#    hop as occamy's protocol, to show MPI's own share; and the floor, a task making its own
+#    MPI calls with no channel), a barrier with a party on each rank
 #    against raw MPI_Barrier, and commstime with succ on a second rank against all on one. Sizes: OCCAMY_BENCH_ROUNDS, OCCAMY_BENCH_PINGPONG_N,
 #    OCCAMY_BENCH_N. Then the ping-pong alone again over TCP (`--mca btl tcp,self`, on
 #    loopback): shared memory is the transport of ranks on one host, TCP (or a faster
@@ -24,7 +25,7 @@ root=()
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 mpirun "${root[@]}" --oversubscribe -n 2 "$@" target/release/examples/mpi_bench
 echo "over TCP (--mca btl tcp,self, loopback):"
-OCCAMY_BENCH_ONLY=raw,raw_send,green,threads mpirun "${root[@]}" --oversubscribe --mca btl tcp,self -n 2 "$@" \
+OCCAMY_BENCH_ONLY=raw,raw_send,floor,green,threads mpirun "${root[@]}" --oversubscribe --mca btl tcp,self -n 2 "$@" \
     target/release/examples/mpi_bench
 
 IFS=x read -r width height iters <<<"${OCCAMY_BENCH_MANDEL:-1600x1200x1024}"

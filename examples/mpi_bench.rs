@@ -10,7 +10,10 @@
 //!   sleeps: ns per round trip of each pair); and a second yardstick, raw MPI's standard
 //!   (eager) `Send`/`Recv` ping-pong: one MPI message a hop, as occamy's protocol sends
 //!   (a value with the previous value's `Ack`), where `Ssend` costs two, so the gap
-//!   between it and occamy is occamy's own work;
+//!   between it and occamy is occamy's own work; and the floor of any design in which a
+//!   green task waits for MPI: one async process per rank making its own MPI calls
+//!   (eager `Send`, then probing for the answer and yielding between probes), with no
+//!   channel, no proxy and no engine step between;
 //! - a barrier joined across the two ranks (`World::barrier`), one party on each, async
 //!   or a thread, against raw `MPI_Barrier` in the same run: ns per phase;
 //! - commstime (prefix -> delta -> succ -> prefix, delta -> consumer) with `succ` on rank 1
@@ -20,7 +23,7 @@
 //!
 //! Environment: `OCCAMY_BENCH_ROUNDS` (default 5), `OCCAMY_BENCH_PINGPONG_N` (default
 //! 20000), `OCCAMY_BENCH_N` (commstime loops, default 20000), `OCCAMY_BENCH_ONLY` (a
-//! comma-separated subset of `raw,raw_send,green,green_engine,threads,threads_engine,threads2,barrier,commstime`, to profile one).
+//! comma-separated subset of `raw,raw_send,floor,green,green_engine,threads,threads_engine,threads2,barrier,commstime`, to profile one).
 
 use std::time::Instant;
 
@@ -55,7 +58,7 @@ fn main() {
         only.as_deref()
             .is_none_or(|o| o.split(',').any(|x| x == what))
     };
-    let mut raw_send = Vec::new();
+    let (mut raw_send, mut floor) = (Vec::new(), Vec::new());
     let (mut raw, mut green, mut green_engine, mut threads, mut threads_engine, mut threads2) = (
         Vec::new(),
         Vec::new(),
@@ -71,6 +74,9 @@ fn main() {
         }
         if run("raw_send") {
             raw_send.push(raw_pingpong_with(w, n, false));
+        }
+        if run("floor") {
+            floor.push(floor_pingpong(w, n));
         }
         if run("green") {
             green.push(green_pingpong(w, n, id));
@@ -98,6 +104,7 @@ fn main() {
     let pingpong = [
         &raw,
         &raw_send,
+        &floor,
         &green,
         &green_engine,
         &threads,
@@ -115,6 +122,7 @@ fn main() {
             println!("  raw MPI Send/Recv (eager)               {e:>9.0}");
         }
         for (what, v) in [
+            ("floor: a task's own MPI calls, no chan", floor),
             ("occamy green, workers drive the engine", green),
             ("occamy green, engine thread drives    ", green_engine),
             ("occamy threads, blocked threads drive ", threads),
@@ -291,6 +299,80 @@ fn raw_pingpong_with(w: &World, n: u64, sync: bool) -> f64 {
         }
         start.elapsed().as_nanos() as f64 / n as f64
     })
+}
+
+/// Yields to the scheduler once (wakes itself, so it runs again soon).
+struct Yield(bool);
+
+impl std::future::Future for Yield {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    }
+}
+
+/// The floor (see the module docs): an async process on each rank's green scheduler
+/// calls MPI itself, under the engine's lock (`World::try_with_comm`, yielding while
+/// another holds it): an eager `Send` of the value, then a matched probe for the answer,
+/// yielding between probes. No channel, no proxy: what is left of a hop is MPI's and a
+/// task's poll. ns per round trip (rank 0's clock).
+fn floor_pingpong(w: &'static World, n: u64) -> f64 {
+    let warm = (n / 20).max(100);
+    let me = w.rank();
+    let other = 1 - me as i32;
+    let send = move |v: u64| async move {
+        while w
+            .try_with_comm(|c| c.process_at_rank(other).send_with_tag(&v, RAW_TAG))
+            .is_none()
+        {
+            Yield(false).await;
+        }
+    };
+    let recv = move || async move {
+        loop {
+            let got = w.try_with_comm(|c| {
+                c.process_at_rank(other)
+                    .immediate_matched_probe_with_tag(RAW_TAG)
+                    .map(|(msg, _)| msg.matched_receive::<u64>().0)
+            });
+            if let Some(Some(v)) = got {
+                return v;
+            }
+            Yield(false).await;
+        }
+    };
+    let rt = Runtime::new().scheduler(Scheduler::green());
+    let (out, result) = channel::<f64>();
+    let h = std::thread::spawn(move || result.recv().unwrap());
+    rt.par([Process::with_async("floor", out, move |out| async move {
+        let mut v = 0;
+        let mut start = Instant::now();
+        for i in 0..n + warm {
+            if i == warm {
+                start = Instant::now();
+            }
+            if me == 0 {
+                send(v).await;
+                v = recv().await;
+            } else {
+                v = recv().await;
+                send(v + 1).await;
+            }
+        }
+        out.send_async(start.elapsed().as_nanos() as f64 / n as f64)
+            .await?;
+        Ok::<(), occamy::Error>(())
+    })])
+    .unwrap();
+    h.join().unwrap()
 }
 
 /// The two links of a ping-pong between ranks 0 and 1: `ping` from 0 to 1, `pong` back.

@@ -519,6 +519,22 @@ impl World {
         rx.recv().expect("the engine thread ended")
     }
 
+    /// Runs `f` with the world communicator on the calling thread if the engine's lock is
+    /// free (and MPI lets threads other than the engine's call it), else `None`: for a
+    /// benchmark's floor, a task making its own MPI calls (`examples/mpi_bench.rs`,
+    /// `floor`). `f` must not block: the engine is not stepped meanwhile.
+    #[doc(hidden)]
+    pub fn try_with_comm<R>(
+        &self,
+        f: impl FnOnce(&mpi::topology::SimpleCommunicator) -> R,
+    ) -> Option<R> {
+        if !self.serialized {
+            return None;
+        }
+        let g = self.shared.engine.try_lock().ok()?;
+        g.as_ref().map(|e| f(&e.world))
+    }
+
     /// Whether idle green workers may step the engine (the default when MPI gave
     /// `MPI_THREAD_SERIALIZED` or more); off, the engine thread alone does. For a
     /// benchmark comparing the two in one run (`examples/mpi_bench.rs`).
