@@ -25,13 +25,19 @@ use super::link::{Out, Proxy};
 use super::wire::Kind;
 use crate::barrier::{self, Shared};
 
+/// Another rank with parties of the barrier, as this rank knows it.
+struct Peer {
+    rank: u32,
+    /// How many `Arrive`s it has sent.
+    arrived: u64,
+    /// Its `Retired` came: it is no longer waited for, nor told.
+    left: bool,
+}
+
 /// One rank's side of a barrier across ranks (see the module docs).
 pub(crate) struct BarrierProxy {
     id: u32,
-    /// The other ranks with parties, with how many `Arrive`s each has sent; those still
-    /// taking part (not `Retired`).
-    others: Vec<(u32, u64)>,
-    members: Vec<u32>,
+    peers: Vec<Peer>,
     shared: Arc<Shared>,
     /// The phases this rank has completed.
     phase: u64,
@@ -45,11 +51,18 @@ pub(crate) struct BarrierProxy {
 
 impl BarrierProxy {
     pub(crate) fn new(id: u32, me: u32, ranks: Vec<u32>, shared: Arc<Shared>) -> BarrierProxy {
-        let others: Vec<u32> = ranks.into_iter().filter(|r| *r != me).collect();
+        let peers = ranks
+            .into_iter()
+            .filter(|r| *r != me)
+            .map(|rank| Peer {
+                rank,
+                arrived: 0,
+                left: false,
+            })
+            .collect();
         BarrierProxy {
             id,
-            members: others.clone(),
-            others: others.into_iter().map(|r| (r, 0)).collect(),
+            peers,
             shared,
             phase: 0,
             reported: false,
@@ -65,11 +78,7 @@ impl BarrierProxy {
             return;
         }
         let phase = self.phase;
-        let all = self
-            .others
-            .iter()
-            .all(|&(r, n)| n > phase || !self.members.contains(&r));
-        if all {
+        if self.peers.iter().all(|p| p.left || p.arrived > phase) {
             self.phase += 1;
             self.reported = false;
             // May hold the next phase at once (its parties arrived meanwhile): that wakes
@@ -80,8 +89,8 @@ impl BarrierProxy {
 
     /// Sends `kind` to every other rank still taking part.
     fn tell(&self, kind: Kind, out: &mut Out) {
-        for &r in &self.members {
-            out.push(r, kind, self.id, &[]);
+        for p in self.peers.iter().filter(|p| !p.left) {
+            out.push(p.rank, kind, self.id, &[]);
         }
     }
 }
@@ -92,14 +101,13 @@ impl Proxy for BarrierProxy {
             return;
         }
         match kind {
-            Kind::Arrive => {
-                if let Some(o) = self.others.iter_mut().find(|o| o.0 == from) {
-                    o.1 += 1;
+            Kind::Arrive | Kind::Retired => {
+                if let Some(p) = self.peers.iter_mut().find(|p| p.rank == from) {
+                    match kind {
+                        Kind::Arrive => p.arrived += 1,
+                        _ => p.left = true,
+                    }
                 }
-                self.settle();
-            }
-            Kind::Retired => {
-                self.members.retain(|m| *m != from);
                 self.settle();
             }
             Kind::Poison => {
@@ -118,8 +126,8 @@ impl Proxy for BarrierProxy {
         let (held, enrolled, poisoned) = barrier::gate_state(&self.shared);
         if poisoned {
             self.poisoned = true;
-            for &(r, _) in &self.others {
-                out.push(r, Kind::Poison, self.id, &[]);
+            for p in &self.peers {
+                out.push(p.rank, Kind::Poison, self.id, &[]);
             }
             return;
         }
