@@ -17,6 +17,7 @@ use std::task::{Poll, Waker};
 use super::core::{
     recv_now, send_now, slot_of, with_claimed, Inner, RecvNow, SendNow, Slot, WaitQueue, Waiter,
 };
+use super::spare::Waiting;
 use super::{Receiver, Sender};
 use crate::error::RecvError;
 use crate::loom::lock;
@@ -210,8 +211,10 @@ impl<T: Send + 'static> Receiver<T> {
     }
 }
 
-/// A send started by [`Sender::offer`] that is still waiting for a reader.
-pub(crate) struct Offered<T: Send + 'static>(Arc<Slot<T>>);
+/// A send started by [`Sender::offer`] that is still waiting for a reader. Its waiter is
+/// the end's own, lent (`spare.rs`), so that a value received for a link costs no
+/// allocation: give it back with [`Sender::release_offer`] once settled.
+pub(crate) struct Offered<T: Send + 'static>(Waiting<T>);
 
 /// How an offer stands: see [`Sender::offer`].
 pub(crate) enum Offer<T: Send + 'static> {
@@ -242,9 +245,9 @@ impl<T: Send + 'static> Sender<T> {
             }
             SendNow::Block(v) => {
                 // Owned by no process (a proxy's): no process waits here.
-                let slot = Slot::owning(Signal::task(waker, 0), Some(v));
-                inner.push_sender(slot.clone());
-                Offer::Waiting(Offered(slot))
+                let (w, queued) = self.spare.waiter(Signal::task(waker, 0), Some(v));
+                inner.push_sender(queued);
+                Offer::Waiting(Offered(w))
             }
             SendNow::Poisoned(_) => Offer::Closed { poisoned: true },
             SendNow::Retired(_) => Offer::Closed { poisoned: false },
@@ -298,6 +301,15 @@ impl<T: Send + 'static> Sender<T> {
         } else {
             false
         }
+    }
+}
+
+impl<T: Send + 'static> Sender<T> {
+    /// Gives back the waiter of an offer that is over: [`Offered::poll`] said how it
+    /// ended, or [`Sender::withdraw`] withdrew it. `o` must come from this end's `offer`.
+    /// (An offer dropped instead only keeps the end's waiter from being lent again.)
+    pub(crate) fn release_offer(&self, o: Offered<T>) {
+        self.spare.release(o.0);
     }
 }
 
@@ -385,5 +397,46 @@ impl<T: Send + 'static> Sender<T> {
             SendNow::Poisoned(_) => OfferNow::Closed { poisoned: true },
             SendNow::Retired(_) => OfferNow::Closed { poisoned: false },
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn waiting<T: Send + 'static>(o: Offer<T>) -> Offered<T> {
+        match o {
+            Offer::Waiting(o) => o,
+            _ => panic!("no reader waits: the offer must wait"),
+        }
+    }
+
+    #[test]
+    fn an_offer_borrows_the_ends_waiter_and_gives_it_back() {
+        let (tx, rx) = crate::channel::<u64>();
+        let w = Waker::noop();
+        let a = waiting(tx.offer(1, w));
+        let first: *const Slot<u64> = &*a.0;
+        assert!(a.poll(w).is_none(), "not taken yet");
+        // Lent already: a second offer has a waiter of its own.
+        let b = waiting(tx.offer(2, w));
+        assert_ne!(&*b.0 as *const Slot<u64>, first);
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert_eq!(rx.try_recv(), Ok(2));
+        assert!(matches!(a.poll(w), Some(Offer::Taken)));
+        assert!(matches!(b.poll(w), Some(Offer::Taken)));
+        tx.release_offer(b);
+        tx.release_offer(a);
+        let c = waiting(tx.offer(3, w));
+        assert_eq!(&*c.0 as *const Slot<u64>, first, "given back, lent again");
+        assert!(c.poll(w).is_none(), "the waiter's outcome was reset");
+        assert!(tx.withdraw(&c), "nobody took it");
+        tx.release_offer(c);
+        assert!(rx.try_recv().is_err(), "the withdrawn value is gone");
+        let d = waiting(tx.offer(4, w));
+        assert_eq!(&*d.0 as *const Slot<u64>, first, "withdrawn, lent again");
+        assert_eq!(rx.try_recv(), Ok(4));
+        assert!(matches!(d.poll(w), Some(Offer::Taken)));
+        tx.release_offer(d);
     }
 }

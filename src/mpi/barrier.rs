@@ -163,7 +163,7 @@ mod tests {
     /// What the proxy queued: (to, kind) per message.
     fn sent(out: &mut Out) -> Vec<(u32, Kind)> {
         let mut all = Vec::new();
-        for (to, bytes) in std::mem::take(&mut out.0) {
+        for (to, bytes) in std::mem::take(&mut out.batches) {
             let Some((Kind::Batch, _, payload)) = decode(&bytes) else {
                 panic!("not a batch")
             };
@@ -185,7 +185,7 @@ mod tests {
         let b = Barrier::new();
         assert!(barrier::gate(&b.shared, Waker::noop().clone()));
         let mut p = BarrierProxy::new(7, 1, vec![0, 1, 2], b.shared.clone());
-        let mut out = Out(Vec::new());
+        let mut out = Out::default();
         let mut cx = Context::from_waker(Waker::noop());
 
         let mut phase0 = pin!(b.sync_async());
@@ -222,7 +222,7 @@ mod tests {
         let b = Barrier::new();
         assert!(barrier::gate(&b.shared, Waker::noop().clone()));
         let mut p = BarrierProxy::new(7, 0, vec![0, 1, 2], b.shared.clone());
-        let mut out = Out(Vec::new());
+        let mut out = Out::default();
         let mut cx = Context::from_waker(Waker::noop());
         let mut phase0 = pin!(b.sync_async());
         assert!(phase0.as_mut().poll(&mut cx).is_pending());

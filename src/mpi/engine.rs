@@ -178,6 +178,8 @@ pub(crate) struct Engine {
     /// Messages for links not registered yet (a peer rank got there first).
     early: HashMap<u32, Vec<(u32, Vec<u8>)>>,
     pub(crate) sending: Vec<Sending>,
+    /// `complete_sends`' spare vector.
+    still: Vec<Sending>,
     out: Out,
     /// The buffer messages are received into.
     inbox: Vec<u8>,
@@ -199,6 +201,7 @@ impl Engine {
             links: ById::default(),
             early: HashMap::new(),
             sending: Vec::new(),
+            still: Vec::new(),
             out: Out::default(),
             inbox: Vec::new(),
             ready: Vec::new(),
@@ -256,6 +259,21 @@ impl Engine {
             ready.clear();
             self.ready = ready;
         }
+        if !self.out.later.is_empty() {
+            busy = true;
+            let mut later = std::mem::take(&mut self.out.later);
+            for &id in &later {
+                if let Some(l) = self.links.get_mut(&id) {
+                    l.proxy.poll(&l.waker, &mut self.out);
+                    report(sh, &mut *l.proxy);
+                }
+            }
+            later.clear();
+            // Back, to keep its allocation, unless a poll asked again meanwhile.
+            if self.out.later.is_empty() {
+                self.out.later = later;
+            }
+        }
         busy | self.post_out(sh)
     }
 
@@ -273,9 +291,13 @@ impl Engine {
         self.links.insert(id, l);
     }
 
-    /// Takes every message that has arrived; whether there was one.
+    /// Takes one message if one has arrived; whether there was one.
+    ///
+    /// One, not all: the process a message wakes runs only once this step has returned,
+    /// and a probe after a hit costs MPI's progress, about 550 instructions, twice (see
+    /// below) while that process waits. More messages are taken by the next steps, which
+    /// an idle worker or the engine thread makes at once.
     fn receive(&mut self, sh: &Shared) -> bool {
-        let mut any = false;
         let mut missed = false;
         loop {
             let Some((msg, status)) = self
@@ -293,7 +315,6 @@ impl Engine {
                 missed = true;
                 continue;
             };
-            any = true;
             let from = status.source_rank() as u32;
             // Into a buffer kept from message to message: no allocation per message.
             let mut m = std::mem::take(&mut self.inbox);
@@ -310,8 +331,9 @@ impl Engine {
                 None => tracing::warn!(from, "mpi: a message that is not occamy's; dropped"),
             }
             self.inbox = m;
+            return true;
         }
-        any
+        false
     }
 
     /// Hands one received message to its link's proxy (or keeps it for a link not
@@ -346,7 +368,7 @@ impl Engine {
 
     /// Posts what the proxies queued; whether anything was.
     fn post_out(&mut self, sh: &Shared) -> bool {
-        if self.out.0.is_empty() {
+        if self.out.batches.is_empty() {
             return false;
         }
         // What one step queued for one rank goes as one MPI message (a `Batch`, written
@@ -354,32 +376,37 @@ impl Engine {
         // queued by the same step (the process ran between two steps), so a ping-pong hop
         // costs one MPI message, not two. The order of the messages for each rank is
         // kept, as MPI keeps it between messages.
-        let mut out = std::mem::take(&mut self.out.0);
+        let mut out = std::mem::take(&mut self.out.batches);
         for (to, m) in out.drain(..) {
             let n = super::wire::batch(&m[5..]).count();
             sh.sent
                 .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
             self.post(to, m);
         }
-        self.out.0 = out;
+        self.out.batches = out;
         true
     }
 
-    /// Frees the buffers of the sends MPI is done with.
+    /// Takes back the buffers of the sends MPI is done with (`Out::recycle`).
     fn complete_sends(&mut self) {
         if self.sending.is_empty() {
             return;
         }
-        let mut still = Vec::with_capacity(self.sending.len());
-        for s in self.sending.drain(..) {
+        // The two vectors trade places, so neither is reallocated.
+        let mut still = std::mem::take(&mut self.still);
+        let mut sending = std::mem::take(&mut self.sending);
+        for s in sending.drain(..) {
             match s.req.test() {
                 // SAFETY: `buf` is a vector's parts, taken apart in `post`, and MPI is done
                 // with it.
-                Ok(_) => drop(unsafe { Vec::from_raw_parts(s.buf.0, s.buf.1, s.buf.2) }),
+                Ok(_) => self
+                    .out
+                    .recycle(unsafe { Vec::from_raw_parts(s.buf.0, s.buf.1, s.buf.2) }),
                 Err(req) => still.push(Sending { req, buf: s.buf }),
             }
         }
         self.sending = still;
+        self.still = sending;
     }
 
     fn post(&mut self, to: u32, m: Vec<u8>) {

@@ -18,7 +18,15 @@ use crate::{Receiver, RecvError, Sender};
 /// MPI message that carries them (`Kind::Batch`, `wire::begin_one`): a hop's `Ack` and
 /// reply, values serialised in place, cost one buffer, with no copy between them.
 #[derive(Default)]
-pub(crate) struct Out(pub(crate) Vec<(u32, Vec<u8>)>);
+pub(crate) struct Out {
+    /// Per destination rank, the batch being written.
+    pub(crate) batches: Vec<(u32, Vec<u8>)>,
+    /// Links whose proxies want polling at the engine's next step (`poll_later`), which
+    /// follows at once: a step that took a message says it was busy.
+    pub(crate) later: Vec<u32>,
+    /// Buffers of batches MPI has sent, to write the next ones in (`recycle`).
+    spare: Vec<Vec<u8>>,
+}
 
 /// What a reader proxy reports of a value from rank `from` that would not decode as `T`.
 fn undecodable<T>(channel: &str, from: u32, e: &postcard::Error) -> String {
@@ -38,15 +46,39 @@ impl Extend<u8> for Append<'_> {
 }
 
 impl Out {
+    /// Asks for `link`'s proxy to be polled at the next step rather than now: what it
+    /// would find is what the process just woken does once this step has returned.
+    fn poll_later(&mut self, link: u32) {
+        if !self.later.contains(&link) {
+            self.later.push(link);
+        }
+    }
+
+    /// Keeps the buffer of a batch MPI has sent for a later one, so that a hop does not
+    /// allocate (a few are kept; a large one is freed).
+    pub(crate) fn recycle(&mut self, mut b: Vec<u8>) {
+        if self.spare.len() < 8 && b.capacity() <= 1 << 16 {
+            b.clear();
+            self.spare.push(b);
+        }
+    }
+
     fn buf(&mut self, to: u32) -> &mut Vec<u8> {
-        let i = match self.0.iter().position(|(r, _)| *r == to) {
+        let i = match self.batches.iter().position(|(r, _)| *r == to) {
             Some(i) => i,
             None => {
-                self.0.push((to, super::wire::batch_begin()));
-                self.0.len() - 1
+                let b = match self.spare.pop() {
+                    Some(mut b) => {
+                        super::wire::batch_start(&mut b);
+                        b
+                    }
+                    None => super::wire::batch_begin(),
+                };
+                self.batches.push((to, b));
+                self.batches.len() - 1
             }
         };
-        &mut self.0[i].1
+        &mut self.batches[i].1
     }
 
     pub(crate) fn push(&mut self, to: u32, kind: Kind, link: u32, payload: &[u8]) {
@@ -179,7 +211,13 @@ impl<T: Serialize + Send + 'static> Proxy for WriterProxy<T> {
                         c.complete();
                     }
                 }
-                self.poll(waker, out);
+                // The credit is for the next value, which the writer just completed
+                // usually sends once it runs, after this step: polled now, the proxy
+                // would find no writer, register as the claimer, and be woken through the
+                // ready list when the writer comes (a lock and a poll more a hop). Polled
+                // at the next step, it finds the writer there and claims it, or registers
+                // then.
+                out.poll_later(self.link);
             }
             Kind::Bounce => {
                 // The remote reader left before the soft writer's value arrived: the
@@ -433,7 +471,10 @@ impl<T: DeserializeOwned + Send + 'static> Proxy for ReaderProxy<T> {
             match self.offered[i].1.poll(waker) {
                 None => i += 1,
                 Some(o) => {
-                    let (from, _) = self.offered.swap_remove(i);
+                    let (from, offered) = self.offered.swap_remove(i);
+                    if let Some(tx) = &self.tx {
+                        tx.release_offer(offered);
+                    }
                     if !self.settle(from, o, out) {
                         return;
                     }
@@ -731,7 +772,10 @@ impl<T: DeserializeOwned + Send + 'static> Proxy for DemandReader<T> {
                     return;
                 }
                 Some(_) => {
-                    self.offered.swap_remove(i);
+                    let o = self.offered.swap_remove(i);
+                    if let Some(tx) = &self.tx {
+                        tx.release_offer(o);
+                    }
                     out.push(self.writer, Kind::Ack, self.link, &[]);
                 }
             }
@@ -754,6 +798,7 @@ impl<T: DeserializeOwned + Send + 'static> Proxy for DemandReader<T> {
         while self.offered.len() > waiting {
             let o = self.offered.pop().expect("an offer");
             if tx.withdraw(&o) {
+                tx.release_offer(o);
                 out.push(self.writer, Kind::Bounce, self.link, &[]);
             } else {
                 // Taken (or closed) meanwhile: settled on the next poll.

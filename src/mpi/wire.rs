@@ -89,9 +89,14 @@ pub(crate) fn decode(m: &[u8]) -> Option<(Kind, u32, &[u8])> {
 /// them). Messages are appended with `begin_one` .. `end_one`.
 pub(crate) fn batch_begin() -> Vec<u8> {
     let mut m = Vec::with_capacity(64);
+    batch_start(&mut m);
+    m
+}
+
+/// Starts a `Batch` in an empty buffer (one kept from a batch sent before).
+pub(crate) fn batch_start(m: &mut Vec<u8>) {
     m.push(Kind::Batch as u8);
     m.extend_from_slice(&0u32.to_le_bytes());
-    m
 }
 
 /// Appends a message's head (its length to come, its kind and link) to a batch; its

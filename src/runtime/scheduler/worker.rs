@@ -35,8 +35,12 @@ pub(super) struct Core {
     tick: u32,
     rng: u32,
     searching: bool,
-    /// When the idle hook last did work on this worker.
+    /// When the idle hook last did work on this worker, as first seen by `lingering`.
     hook_worked: Option<Instant>,
+    /// The hook did work and `lingering` has not looked at the clock since: the clock is
+    /// read then, not on each call that did work, which a task the hook just woke waits
+    /// for (two reads a cross-rank round trip, each a `clock_gettime`).
+    hook_fresh: bool,
 }
 
 impl Core {
@@ -50,6 +54,7 @@ impl Core {
             rng: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
             searching: false,
             hook_worked: None,
+            hook_fresh: false,
         })
     }
 
@@ -136,7 +141,11 @@ impl Core {
         None
     }
 
-    fn lingering(&self) -> bool {
+    fn lingering(&mut self) -> bool {
+        if std::mem::take(&mut self.hook_fresh) {
+            self.hook_worked = Some(Instant::now());
+            return true;
+        }
         self.hook_worked.is_some_and(|t| t.elapsed() < HOOK_LINGER)
     }
 
