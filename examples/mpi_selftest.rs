@@ -44,6 +44,7 @@ fn main() {
         "guard_stress" => guard_stress(w),
         "try_send" => try_send(w),
         "buffered" => buffered_link(w),
+        "large" => large(w),
         "shared" => shared(w),
         "alt_fair" => alt_fair(w),
         "farm" => farm(w, 0),
@@ -147,6 +148,64 @@ fn buffered_link(w: &World) {
         go.recv().unwrap();
         let got: Vec<u32> = rx.iter().collect();
         assert_eq!(got, [0, 1, 2, 3, 4]);
+    }
+}
+
+/// Values longer than one MPI message (`wire::MAX_MESSAGE`, 64 KiB) cross in pieces and
+/// are joined whole: rank 0 sends values of sizes about the limit and well past it on a
+/// rendezvous link, and several at once on a buffered one (a batch past the limit); rank
+/// 1 checks each and sends it back on a third link, so that pieces cross both ways among
+/// the `Ack`s and small values of the other links.
+fn large(w: &World) {
+    let sizes = [0usize, 1, 65_000, 65_531, 65_536, 65_537, 200_000, 1 << 20];
+    let value = |n: usize, salt: usize| -> Vec<u8> {
+        (0..n).map(|i| ((i * 31 + salt) % 251) as u8).collect()
+    };
+    let a = w
+        .link::<Vec<u8>>(&Link::rendezvous(1, "a", [0], 1))
+        .unwrap();
+    let b = w
+        .link::<Vec<u8>>(&Link::buffered(2, "b", [0], 1, 4))
+        .unwrap();
+    let back = w
+        .link::<Vec<u8>>(&Link::rendezvous(3, "back", [1], 0))
+        .unwrap();
+    if w.rank() == 0 {
+        let (a, b, back) = (a.sender.unwrap(), b.sender.unwrap(), back.receiver.unwrap());
+        for (k, &n) in sizes.iter().enumerate() {
+            a.send(value(n, k)).unwrap();
+            let echo = back.recv().unwrap();
+            assert!(
+                echo == value(n, k),
+                "a value of {n} bytes came back changed"
+            );
+        }
+        // Four values of 40,000 bytes fit the buffer at once: one step may batch them.
+        for k in 0..8 {
+            b.send(value(40_000, 100 + k)).unwrap();
+        }
+    } else if w.rank() == 1 {
+        let (a, b, back) = (
+            a.receiver.unwrap(),
+            b.receiver.unwrap(),
+            back.sender.unwrap(),
+        );
+        for (k, &n) in sizes.iter().enumerate() {
+            let v = a.recv().unwrap();
+            assert!(
+                v == value(n, k),
+                "a value of {n} bytes arrived changed ({} bytes)",
+                v.len()
+            );
+            back.send(v).unwrap();
+        }
+        for k in 0..8 {
+            let v = b.recv().unwrap();
+            assert!(
+                v == value(40_000, 100 + k),
+                "buffered value {k} arrived changed"
+            );
+        }
     }
 }
 

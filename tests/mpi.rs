@@ -56,6 +56,12 @@ fn a_buffered_link_keeps_its_capacity() {
 
 #[cfg(feature = "mpi")]
 #[test]
+fn values_longer_than_one_mpi_message_cross_in_pieces_both_ways() {
+    passes(2, "large");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
 fn any_to_one_from_two_ranks_and_one_to_any_among_two_readers() {
     passes(3, "shared");
 }

@@ -21,7 +21,7 @@ use mpi::request::{Request, StaticScope};
 use mpi::topology::{Communicator, SimpleCommunicator};
 
 use super::link::{Out, Proxy};
-use super::wire::{decode, Kind, TAG};
+use super::wire::{decode, Arrived, Joiner, Kind, MAX_MESSAGE, TAG};
 
 /// How many sends may wait untested before a step that received a message (and so woke a
 /// process, which it lets run first) tests them anyway.
@@ -150,6 +150,14 @@ pub(crate) struct Sending {
     buf: (*mut u8, usize, usize),
 }
 
+/// The receive kept posted for the next message (`Engine::receive`), into a buffer of
+/// `MAX_MESSAGE` bytes.
+struct Posted {
+    req: Request<'static, [u8], StaticScope>,
+    /// A vector's pointer, length and capacity.
+    buf: (*mut u8, usize, usize),
+}
+
 /// Hashes a link id as itself: ids are small and distinct, and a link is looked up for
 /// every message and every wake (SipHash was ~450 instructions a round trip).
 #[derive(Default)]
@@ -181,8 +189,12 @@ pub(crate) struct Engine {
     /// `complete_sends`' spare vector.
     still: Vec<Sending>,
     out: Out,
-    /// The buffer messages are received into.
+    /// The buffer messages are received into, while no receive is posted.
     inbox: Vec<u8>,
+    /// The receive posted for the next message, if any.
+    posted: Option<Posted>,
+    /// Long messages arriving in pieces.
+    joiner: Joiner,
     /// The ready list's spare vector (`flush`).
     ready: Vec<u32>,
 }
@@ -204,6 +216,8 @@ impl Engine {
             still: Vec::new(),
             out: Out::default(),
             inbox: Vec::new(),
+            posted: None,
+            joiner: Joiner::default(),
             ready: Vec::new(),
         }
     }
@@ -293,47 +307,73 @@ impl Engine {
 
     /// Takes one message if one has arrived; whether there was one.
     ///
-    /// One, not all: the process a message wakes runs only once this step has returned,
-    /// and a probe after a hit costs MPI's progress, about 550 instructions, twice (see
-    /// below) while that process waits. More messages are taken by the next steps, which
-    /// an idle worker or the engine thread makes at once.
+    /// A receive (`MPI_Irecv`, any source, occamy's tag) is kept posted and tested: a test
+    /// that finds it unfinished runs MPI's progress and looks again (OpenMPI's does), so
+    /// one call sees what that progress brought, and a message that arrives is matched
+    /// to the posted receive as it comes in, not queued as unexpected, then probed and
+    /// copied. (Before, a matched probe: one that found nothing ran progress only after
+    /// looking, so every idle round probed twice, about 1,000 instructions, and a hit
+    /// cost a probe and a matched receive, about 1,200.)
+    ///
+    /// One message, not all: the process a message wakes runs only once this step has
+    /// returned. The next step, which an idle worker or the engine thread makes at once,
+    /// posts the next receive (off the woken process's path) and takes the next message.
     fn receive(&mut self, sh: &Shared) -> bool {
-        let mut missed = false;
-        loop {
-            let Some((msg, status)) = self
-                .world
-                .any_process()
-                .immediate_matched_probe_with_tag(TAG)
-            else {
-                // A probe that finds nothing runs MPI's progress after looking (OpenMPI's
-                // ob1 does), so what that progress pulled in is seen only by the next
-                // probe: look once more now rather than a whole idle round later (a hop's
-                // message sat 2.1 us in MPI before, 0.55 after, by timestamps).
-                if missed {
-                    break;
-                }
-                missed = true;
-                continue;
-            };
-            let from = status.source_rank() as u32;
-            // Into a buffer kept from message to message: no allocation per message.
-            let mut m = std::mem::take(&mut self.inbox);
-            m.clear();
-            m.resize(status.count(u8::equivalent_datatype()).max(0) as usize, 0);
-            msg.matched_receive_into(&mut m[..]);
-            match decode(&m) {
-                Some((Kind::Batch, _, payload)) => {
-                    for one in super::wire::batch(payload) {
-                        self.deliver(sh, from, one);
-                    }
-                }
-                Some(_) => self.deliver(sh, from, &m),
-                None => tracing::warn!(from, "mpi: a message that is not occamy's; dropped"),
+        let posted = match self.posted.take() {
+            Some(p) => p,
+            None => self.post_receive(),
+        };
+        let status = match posted.req.test() {
+            Ok(status) => status,
+            Err(req) => {
+                self.posted = Some(Posted {
+                    req,
+                    buf: posted.buf,
+                });
+                return false;
             }
-            self.inbox = m;
-            return true;
+        };
+        let from = status.source_rank() as u32;
+        let (ptr, len, cap) = posted.buf;
+        let n = (status.count(u8::equivalent_datatype()).max(0) as usize).min(len);
+        // SAFETY: the vector's parts, taken apart in `post_receive`; MPI is done with it.
+        let m = unsafe { Vec::from_raw_parts(ptr, len, cap) };
+        match self.joiner.arrive(from, &m[..n]) {
+            Arrived::Whole(one) => self.take_message(sh, from, one),
+            Arrived::Joined(whole) => self.take_message(sh, from, &whole),
+            Arrived::Partial => {}
         }
-        false
+        self.inbox = m;
+        true
+    }
+
+    /// Posts the receive for the next message, into the engine's buffer.
+    fn post_receive(&mut self) -> Posted {
+        let mut b = std::mem::take(&mut self.inbox);
+        b.resize(MAX_MESSAGE, 0);
+        let mut b = std::mem::ManuallyDrop::new(b);
+        let buf = (b.as_mut_ptr(), b.len(), b.capacity());
+        // SAFETY: the buffer lives until the request completes (`receive` takes it back
+        // then, `drop` after cancelling it), and nothing else touches it meanwhile.
+        let view: &'static mut [u8] = unsafe { std::slice::from_raw_parts_mut(buf.0, buf.1) };
+        let req = self
+            .world
+            .any_process()
+            .immediate_receive_into_with_tag(StaticScope, view, TAG);
+        Posted { req, buf }
+    }
+
+    /// Takes a whole message: a batch's messages one by one, or one.
+    fn take_message(&mut self, sh: &Shared, from: u32, m: &[u8]) {
+        match decode(m) {
+            Some((Kind::Batch, _, payload)) => {
+                for one in super::wire::batch(payload) {
+                    self.deliver(sh, from, one);
+                }
+            }
+            Some(_) => self.deliver(sh, from, m),
+            None => tracing::warn!(from, "mpi: a message that is not occamy's; dropped"),
+        }
     }
 
     /// Hands one received message to its link's proxy (or keeps it for a link not
@@ -410,6 +450,17 @@ impl Engine {
     }
 
     fn post(&mut self, to: u32, m: Vec<u8>) {
+        if m.len() > MAX_MESSAGE {
+            // Longer than the receive posted for it: in pieces, joined on arrival.
+            for piece in super::wire::split(&m, MAX_MESSAGE) {
+                self.post_one(to, piece);
+            }
+            return self.out.recycle(m);
+        }
+        self.post_one(to, m);
+    }
+
+    fn post_one(&mut self, to: u32, m: Vec<u8>) {
         let mut m = std::mem::ManuallyDrop::new(m);
         let buf = (m.as_mut_ptr(), m.len(), m.capacity());
         // SAFETY: the buffer lives until the request completes (`complete_sends` frees it
@@ -420,6 +471,20 @@ impl Engine {
             .process_at_rank(to as i32)
             .immediate_send_with_tag(StaticScope, view, TAG);
         self.sending.push(Sending { req, buf });
+    }
+}
+
+impl Drop for Engine {
+    /// Cancels the receive left posted (before `MPI_Finalize`, which follows on the
+    /// engine thread): a message it took meanwhile came after the run's end, and is lost
+    /// as it would have been unread.
+    fn drop(&mut self) {
+        if let Some(p) = self.posted.take() {
+            p.req.cancel();
+            p.req.wait_without_status();
+            // SAFETY: the vector's parts (`post_receive`); MPI is done with it.
+            drop(unsafe { Vec::from_raw_parts(p.buf.0, p.buf.1, p.buf.2) });
+        }
     }
 }
 

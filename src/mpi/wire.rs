@@ -6,6 +6,11 @@
 /// The MPI tag of every occamy message.
 pub(crate) const TAG: i32 = 0x0cca;
 
+/// The longest MPI message occamy sends, and the size of the receive the engine keeps
+/// posted for the next message: a longer message goes as pieces (`split`), which MPI
+/// keeps in order and `Joiner` puts together again.
+pub(crate) const MAX_MESSAGE: usize = 64 * 1024;
+
 /// What a message says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
@@ -46,6 +51,10 @@ pub(crate) enum Kind {
     /// (`encode_batch`): a reader's `Ack` and the reply its process sends next cross
     /// together, one MPI message a hop instead of two.
     Batch = 16,
+    /// A piece of a message longer than `MAX_MESSAGE`, more to follow (`split`).
+    Piece = 17,
+    /// The last piece of a message longer than `MAX_MESSAGE`.
+    LastPiece = 18,
 }
 
 impl Kind {
@@ -63,6 +72,8 @@ impl Kind {
             10 => Kind::Tried,
             11 => Kind::Arrive,
             16 => Kind::Batch,
+            17 => Kind::Piece,
+            18 => Kind::LastPiece,
             _ => return None,
         })
     }
@@ -137,6 +148,60 @@ pub(crate) fn batch(payload: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
+/// Cuts a message into pieces of at most `max` bytes each, head included, to be sent one
+/// after the other to one rank, which joins them (`Joiner`) in the order MPI keeps.
+pub(crate) fn split(m: &[u8], max: usize) -> impl Iterator<Item = Vec<u8>> + '_ {
+    let room = max - 5;
+    let n = m.len().div_ceil(room);
+    m.chunks(room).enumerate().map(move |(i, c)| {
+        let kind = if i + 1 == n {
+            Kind::LastPiece
+        } else {
+            Kind::Piece
+        };
+        encode(kind, 0, c)
+    })
+}
+
+/// What one MPI message that arrived amounts to.
+pub(crate) enum Arrived<'a> {
+    /// A whole message.
+    Whole(&'a [u8]),
+    /// The last piece of a long message: the whole of it.
+    Joined(Vec<u8>),
+    /// A piece, more to come.
+    Partial,
+}
+
+/// Joins the pieces of long messages, each sender's apart (no other message of a
+/// sender comes between its pieces: they are posted one after the other, and MPI keeps
+/// one rank's messages to another in order).
+#[derive(Default)]
+pub(crate) struct Joiner(Vec<(u32, Vec<u8>)>);
+
+impl Joiner {
+    pub(crate) fn arrive<'a>(&mut self, from: u32, m: &'a [u8]) -> Arrived<'a> {
+        let (last, piece) = match decode(m) {
+            Some((Kind::Piece, _, p)) => (false, p),
+            Some((Kind::LastPiece, _, p)) => (true, p),
+            _ => return Arrived::Whole(m),
+        };
+        let i = match self.0.iter().position(|(r, _)| *r == from) {
+            Some(i) => i,
+            None => {
+                self.0.push((from, Vec::new()));
+                self.0.len() - 1
+            }
+        };
+        self.0[i].1.extend_from_slice(piece);
+        if last {
+            Arrived::Joined(self.0.swap_remove(i).1)
+        } else {
+            Arrived::Partial
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +233,31 @@ mod tests {
         assert_eq!(b, m);
         // A truncated batch yields what is whole.
         assert_eq!(batch(&payload[..payload.len() - 1]).count(), 1);
+    }
+
+    #[test]
+    fn long_messages_go_in_pieces_and_are_joined_per_sender() {
+        let long: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        let short = encode(Kind::Ack, 3, b"");
+        let pieces: Vec<Vec<u8>> = split(&long, 64).collect();
+        assert_eq!(pieces.len(), 1000usize.div_ceil(59));
+        assert!(pieces.iter().all(|p| p.len() <= 64));
+        let mut j = Joiner::default();
+        let mut whole = None;
+        for (i, p) in pieces.iter().enumerate() {
+            // Another rank's messages and pieces come between; a rank's own do not.
+            assert!(matches!(j.arrive(2, &short), Arrived::Whole(m) if m == &short[..]));
+            assert!(matches!(j.arrive(5, &pieces[0]), Arrived::Partial));
+            match j.arrive(1, p) {
+                Arrived::Partial => assert!(i + 1 < pieces.len(), "the last piece ends it"),
+                Arrived::Joined(w) => whole = Some(w),
+                Arrived::Whole(_) => panic!("a piece taken for a whole message"),
+            }
+        }
+        assert_eq!(whole.as_deref(), Some(&long[..]), "joined in order, whole");
+        // Exactly one piece: the message itself comes back.
+        let one: Vec<Vec<u8>> = split(&short, 64).collect();
+        assert_eq!(one.len(), 1);
+        assert!(matches!(j.arrive(1, &one[0]), Arrived::Joined(w) if w == short));
     }
 }
