@@ -295,7 +295,8 @@ pub(crate) struct Inner {
     pub(crate) receivers: u32,
     pub(crate) poisoned: bool,
     /// Set on the local channel of a cross-rank link (`src/mpi/`): a thread blocked on it
-    /// waits for the MPI engine, and drives it meanwhile (`context::park`).
+    /// waits for the MPI engine, and drives it meanwhile (`context::park`); a task that
+    /// takes a value from it steps the engine at once (`context::link_taken`).
     pub(crate) remote: bool,
 }
 

@@ -190,6 +190,16 @@ pub(crate) fn park<R>(
     }
 }
 
+/// A task took a value from the local channel of a cross-rank link: on a green worker,
+/// steps the MPI engine at once (`scheduler::poke`), as no process, so that the
+/// acknowledgement leaves before the task goes on.
+pub(crate) fn link_taken() {
+    if scheduler::on_worker() {
+        let _outside = outside();
+        scheduler::poke();
+    }
+}
+
 /// Until the guard drops, the calling thread runs no process.
 fn outside() -> Entered<'static> {
     Entered {

@@ -47,6 +47,16 @@ pub(super) fn idle_hook() -> Option<&'static dyn IdleHook> {
     HOOK.get().map(|h| &**h)
 }
 
+/// Steps the hook once, now, for a task on a worker that just took a value from a
+/// cross-rank link's channel (`context::link_taken`): the proxy's `Ack` goes out before
+/// the task runs on to its next operation, so the remote writer's send completes, and its
+/// process moves on, while this one works. Never waits (the hook `try_lock`s).
+pub(crate) fn poke() {
+    if let Some(h) = idle_hook() {
+        h.poll();
+    }
+}
+
 /// Whether a blocked thread drives the hook now (`drive_blocked`): one at a time, so that
 /// threads blocked in their hundreds do not all spin.
 static THREAD_DRIVES: AtomicBool = AtomicBool::new(false);

@@ -38,7 +38,7 @@ use crossbeam_deque::{Injector, Stealer};
 use crossbeam_utils::sync::{Parker, Unparker};
 
 #[cfg_attr(not(feature = "mpi"), allow(unused_imports))]
-pub(crate) use hook::{drive_blocked, set_idle_hook, IdleHook};
+pub(crate) use hook::{drive_blocked, poke, set_idle_hook, IdleHook};
 pub(crate) use task::take_run_count;
 use task::{Registry, Task, TaskRef};
 use worker::Core;
