@@ -295,9 +295,13 @@ pub(crate) struct Inner {
     pub(crate) receivers: u32,
     pub(crate) poisoned: bool,
     /// Set on the local channel of a cross-rank link (`src/mpi/`): a thread blocked on it
-    /// waits for the MPI engine, and drives it meanwhile (`context::park`); a task that
-    /// takes a value from it steps the engine at once (`context::link_taken`).
+    /// waits for the MPI engine, and drives it meanwhile (`context::park`).
     pub(crate) remote: bool,
+    /// Set on a link's reader-side channel whose writer ranks share this node: a task
+    /// that takes a value from it steps the engine at once (`context::link_taken`), so
+    /// that the `Ack` leaves before the task goes on (an MPI message more a hop, cheap
+    /// between ranks of one node; between nodes the `Ack` waits to go with the reply).
+    pub(crate) early_ack: bool,
 }
 
 /// The rarely needed part of a channel's state.
@@ -684,6 +688,7 @@ impl Core {
                 receivers: 1,
                 poisoned: false,
                 remote: false,
+                early_ack: false,
                 carried: 0,
             }),
         })
@@ -760,6 +765,13 @@ impl Core {
     #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // its one user is the mpi engine
     pub(crate) fn set_remote(&self) {
         lock(&self.inner).remote = true;
+    }
+
+    /// Marks this a link's reader-side channel whose `Ack`s leave at once (see
+    /// `Inner::early_ack`).
+    #[cfg(feature = "mpi")]
+    pub(crate) fn set_early_ack(&self) {
+        lock(&self.inner).early_ack = true;
     }
 
     pub(crate) fn set_name(&self, name: String) {

@@ -194,16 +194,17 @@ impl<T: Send + 'static> Future for RecvFuture<'_, T> {
         let mut inner = lock(&this.rx.core.inner);
         let r = match recv_now::<T>(&mut inner) {
             RecvNow::Value(v, w) => {
-                let remote = inner.remote;
+                let early_ack = inner.early_ack;
                 drop(inner);
                 if let Some(w) = w {
                     w.signal().wake();
                 }
-                // A value from a remote writer (offered by the link's proxy): its `Ack`
-                // leaves now, before this task runs on (about 8% a ping-pong round trip,
-                // measured in turns). Not on a send: stepping there, before the task
-                // parks, measured no better.
-                if remote {
+                // A value from a writer on another rank of this node: its `Ack` leaves
+                // now, before this task runs on (about 8% a ping-pong round trip, measured
+                // in turns; over TCP the extra message made it twice as slow, so not
+                // between nodes). Not on a send: stepping there, before the task parks,
+                // measured no better.
+                if early_ack {
                     context::link_taken();
                 }
                 Ok(v)

@@ -44,7 +44,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use mpi::topology::Communicator;
+use mpi::collective::CommunicatorCollectives;
+use mpi::topology::{Communicator, SimpleCommunicator};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -183,6 +184,9 @@ pub struct World {
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
     links: Mutex<Vec<u32>>,
+    /// The ranks a link's reader acknowledges values to at once (`Core::set_early_ack`):
+    /// those on this node (`OCCAMY_MPI_EARLY_ACK=always` or `never` overrides).
+    near: Vec<u32>,
 }
 
 static WORLD: OnceLock<Result<World, MpiError>> = OnceLock::new();
@@ -192,6 +196,9 @@ impl World {
     /// and starts this rank's engine thread; from then on, MPI calls are made under the
     /// engine's lock, by that thread or by idle green workers (see `src/mpi/README.md`).
     /// `OCCAMY_MPI_DRIVE=engine` leaves every call to the engine thread.
+    /// `OCCAMY_MPI_EARLY_ACK=always` or `never` overrides which writer ranks a link's
+    /// reader acknowledges at once, before its process runs on (by default those on its
+    /// node; others get the `Ack` with the reply).
     ///
     /// # Blocking
     /// Blocks while MPI initialises (under `mpirun` it meets the other ranks).
@@ -300,6 +307,9 @@ impl World {
             let writers: Vec<u32> = l.writers.iter().copied().filter(|w| *w != me).collect();
             if !writers.is_empty() {
                 tx.core.set_remote();
+                if writers.iter().all(|w| self.near.contains(w)) {
+                    tx.core.set_early_ack();
+                }
                 let proxy = ReaderProxy {
                     link: l.id,
                     name: l.name.clone(),
@@ -447,6 +457,9 @@ impl World {
         if reads {
             let (tx, rx) = crate::channel::<T>();
             tx.core.set_remote();
+            if self.near.contains(&writer) {
+                tx.core.set_early_ack();
+            }
             let proxy = DemandReader {
                 link: l.id,
                 name: l.name.clone(),
@@ -592,14 +605,25 @@ fn start() -> Result<World, MpiError> {
             };
             let world = universe.world();
             let serialized = matches!(level, mpi::Threading::Serialized | mpi::Threading::Multiple);
-            let _ = tx.send(Ok((world.rank() as u32, world.size() as u32, serialized)));
+            let near = node_mates(&world);
+            let _ = tx.send(Ok((
+                world.rank() as u32,
+                world.size() as u32,
+                serialized,
+                near,
+            )));
             drive::run(sh, world);
             drop(universe); // MPI_Finalize, on the thread that initialised it
         })
         .map_err(|e| MpiError::Init(e.to_string()))?;
-    let (rank, size, serialized) = rx
+    let (rank, size, serialized, near) = rx
         .recv()
         .map_err(|_| MpiError::Init("the engine thread ended".into()))??;
+    let near = match std::env::var("OCCAMY_MPI_EARLY_ACK").as_deref() {
+        Ok("always") => (0..size).collect(),
+        Ok("never") => Vec::new(),
+        _ => near,
+    };
     let drive = std::env::var("OCCAMY_MPI_DRIVE").map_or(true, |v| v != "engine");
     shared
         .workers_may
@@ -613,5 +637,15 @@ fn start() -> Result<World, MpiError> {
         shared,
         thread: Mutex::new(Some(thread)),
         links: Mutex::new(Vec::new()),
+        near,
     })
+}
+
+/// The world ranks on this rank's node, which share its memory (`MPI_Comm_split_type`):
+/// a message to one of them costs a copy, to another rank a trip on the interconnect.
+fn node_mates(world: &SimpleCommunicator) -> Vec<u32> {
+    let node = world.split_shared(world.rank());
+    let mut ranks = vec![0i32; node.size() as usize];
+    node.all_gather_into(&world.rank(), &mut ranks[..]);
+    ranks.into_iter().map(|r| r as u32).collect()
 }
