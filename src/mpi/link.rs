@@ -150,6 +150,9 @@ pub(crate) struct WriterProxy<T: Send + 'static> {
     pub(crate) want_sent: bool,
     /// While a demand is in hand: the receiver `try_send` may deliver to.
     pub(crate) stand_in: Option<StandIn<T>>,
+    /// The proxy's waker is among the channel's watchers (`Core::watch`); it stays there
+    /// until the channel closes.
+    pub(crate) watching: bool,
     pub(crate) error: Option<String>,
 }
 
@@ -252,6 +255,8 @@ impl<T: Serialize + Send + 'static> Proxy for WriterProxy<T> {
         let Some(rx) = &self.rx else { return };
         let mut soft_waiting = false;
         let mut claimer = false;
+        // A claim made in this poll saw the channel unpoisoned, under its lock.
+        let mut saw_open = false;
         while self.credits > 0 {
             let soft_ok = !self.rendezvous || self.demand > 0;
             let (p, passed) = rx.poll_claim_soft(waker, soft_ok);
@@ -266,6 +271,7 @@ impl<T: Serialize + Send + 'static> Proxy for WriterProxy<T> {
                     let kind = if soft { Kind::Offer } else { Kind::Data };
                     match c.with_value(|v| out.push_value(self.reader, kind, self.link, v)) {
                         Ok(()) => {
+                            saw_open = true;
                             if soft {
                                 self.demand -= 1;
                             }
@@ -330,9 +336,16 @@ impl<T: Serialize + Send + 'static> Proxy for WriterProxy<T> {
         let Some(rx) = &self.rx else { return };
         // Out of credits: still hear of local poison at once. A claim that found nothing
         // left `waker` as the channel's claimer, which poison wakes too: no second lock.
-        if !claimer && rx.core.watch(u64::from(self.link), waker, |i| i.poisoned) {
+        // Nor when this poll's claim just saw the channel unpoisoned and the waker is a
+        // watcher already: poison from now on wakes it (a lock a hop fewer).
+        if claimer || (saw_open && self.watching) {
+            return;
+        }
+        if rx.core.watch(u64::from(self.link), waker, |i| i.poisoned) {
             out.push(self.reader, Kind::Poison, self.link, &[]);
             self.close(true);
+        } else {
+            self.watching = true;
         }
     }
 

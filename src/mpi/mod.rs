@@ -341,6 +341,7 @@ impl World {
                 demand: 0,
                 want_sent: false,
                 stand_in: None,
+                watching: false,
                 error: None,
             };
             self.shared.command(Command::Link(l.id, Box::new(proxy)));
