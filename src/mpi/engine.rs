@@ -143,19 +143,46 @@ struct LinkState {
     waker: Waker,
 }
 
-/// A send under way: the request and the buffer it reads, freed when it completes.
+/// A vector lent to MPI for a request: its pointer, length and capacity, taken apart so
+/// that MPI may use its bytes until the request completes.
+struct Lent(*mut u8, usize, usize);
+
+impl Lent {
+    /// Lends `v`'s bytes; they are MPI's until `take_back`.
+    ///
+    /// # Safety
+    /// The slice is given to one MPI request and to nothing else, and the `Lent` is taken
+    /// back only once that request is over: the slice lives exactly as long as that.
+    unsafe fn lend(v: Vec<u8>) -> (Lent, &'static mut [u8]) {
+        let mut v = std::mem::ManuallyDrop::new(v);
+        let lent = Lent(v.as_mut_ptr(), v.len(), v.capacity());
+        // SAFETY: the vector's buffer lives until `take_back` rebuilds the vector, which
+        // the caller does only once the request using the slice is over.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(lent.0, lent.1) };
+        (lent, bytes)
+    }
+
+    /// The vector again.
+    ///
+    /// # Safety
+    /// The request it was lent to has completed (or was cancelled and waited for).
+    unsafe fn take_back(self) -> Vec<u8> {
+        // SAFETY: the parts of a vector (`lend`), which MPI no longer uses.
+        unsafe { Vec::from_raw_parts(self.0, self.1, self.2) }
+    }
+}
+
+/// A send under way: the request and the buffer it reads, taken back when it completes.
 pub(crate) struct Sending {
     req: Request<'static, [u8], StaticScope>,
-    /// A vector's pointer, length and capacity.
-    buf: (*mut u8, usize, usize),
+    buf: Lent,
 }
 
 /// The receive kept posted for the next message (`Engine::receive`), into a buffer of
 /// `MAX_MESSAGE` bytes.
 struct Posted {
     req: Request<'static, [u8], StaticScope>,
-    /// A vector's pointer, length and capacity.
-    buf: (*mut u8, usize, usize),
+    buf: Lent,
 }
 
 /// Hashes a link id as itself: ids are small and distinct, and a link is looked up for
@@ -203,7 +230,8 @@ pub(crate) struct Engine {
 // lets any thread use when initialised `Serialized` (or `Multiple`) as long as no two
 // calls overlap: the engine lives in `Shared::engine`, and every MPI call is made by the
 // thread holding that lock. Under a lesser level only the engine thread locks it
-// (`workers_may` stays false). The buffers are touched only by MPI and by `complete_sends`.
+// (`workers_may` stays false). The buffers lent to MPI (`Lent`) are touched only by MPI
+// until taken back.
 unsafe impl Send for Engine {}
 
 impl Engine {
@@ -265,10 +293,7 @@ impl Engine {
             std::mem::swap(&mut *sh.ready.lock().unwrap(), &mut ready);
             for &id in &ready {
                 busy = true;
-                if let Some(l) = self.links.get_mut(&id) {
-                    l.proxy.poll(&l.waker, &mut self.out);
-                    report(sh, &mut *l.proxy);
-                }
+                self.poll_link(sh, id);
             }
             ready.clear();
             self.ready = ready;
@@ -277,10 +302,7 @@ impl Engine {
             busy = true;
             let mut later = std::mem::take(&mut self.out.later);
             for &id in &later {
-                if let Some(l) = self.links.get_mut(&id) {
-                    l.proxy.poll(&l.waker, &mut self.out);
-                    report(sh, &mut *l.proxy);
-                }
+                self.poll_link(sh, id);
             }
             later.clear();
             // Back, to keep its allocation, unless a poll asked again meanwhile.
@@ -289,6 +311,13 @@ impl Engine {
             }
         }
         busy | self.post_out(sh)
+    }
+
+    fn poll_link(&mut self, sh: &Shared, id: u32) {
+        if let Some(l) = self.links.get_mut(&id) {
+            l.proxy.poll(&l.waker, &mut self.out);
+            report(sh, &mut *l.proxy);
+        }
     }
 
     fn add_link(&mut self, sh: &Arc<Shared>, id: u32, proxy: Box<dyn Proxy>) {
@@ -334,10 +363,9 @@ impl Engine {
             }
         };
         let from = status.source_rank() as u32;
-        let (ptr, len, cap) = posted.buf;
-        let n = (status.count(u8::equivalent_datatype()).max(0) as usize).min(len);
-        // SAFETY: the vector's parts, taken apart in `post_receive`; MPI is done with it.
-        let m = unsafe { Vec::from_raw_parts(ptr, len, cap) };
+        // SAFETY: the receive has completed.
+        let m = unsafe { posted.buf.take_back() };
+        let n = (status.count(u8::equivalent_datatype()).max(0) as usize).min(m.len());
         match self.joiner.arrive(from, &m[..n]) {
             Arrived::Whole(one) => self.take_message(sh, from, one),
             Arrived::Joined(whole) => self.take_message(sh, from, &whole),
@@ -351,11 +379,9 @@ impl Engine {
     fn post_receive(&mut self) -> Posted {
         let mut b = std::mem::take(&mut self.inbox);
         b.resize(MAX_MESSAGE, 0);
-        let mut b = std::mem::ManuallyDrop::new(b);
-        let buf = (b.as_mut_ptr(), b.len(), b.capacity());
-        // SAFETY: the buffer lives until the request completes (`receive` takes it back
-        // then, `drop` after cancelling it), and nothing else touches it meanwhile.
-        let view: &'static mut [u8] = unsafe { std::slice::from_raw_parts_mut(buf.0, buf.1) };
+        // SAFETY: for this receive alone, taken back by `receive` once it completes, or
+        // by `drop` once cancelled.
+        let (buf, view) = unsafe { Lent::lend(b) };
         let req = self
             .world
             .any_process()
@@ -437,11 +463,8 @@ impl Engine {
         let mut sending = std::mem::take(&mut self.sending);
         for s in sending.drain(..) {
             match s.req.test() {
-                // SAFETY: `buf` is a vector's parts, taken apart in `post`, and MPI is done
-                // with it.
-                Ok(_) => self
-                    .out
-                    .recycle(unsafe { Vec::from_raw_parts(s.buf.0, s.buf.1, s.buf.2) }),
+                // SAFETY: the send has completed.
+                Ok(_) => self.out.recycle(unsafe { s.buf.take_back() }),
                 Err(req) => still.push(Sending { req, buf: s.buf }),
             }
         }
@@ -461,11 +484,9 @@ impl Engine {
     }
 
     fn post_one(&mut self, to: u32, m: Vec<u8>) {
-        let mut m = std::mem::ManuallyDrop::new(m);
-        let buf = (m.as_mut_ptr(), m.len(), m.capacity());
-        // SAFETY: the buffer lives until the request completes (`complete_sends` frees it
-        // then), and nothing else touches it meanwhile.
-        let view: &'static [u8] = unsafe { std::slice::from_raw_parts(buf.0, buf.1) };
+        // SAFETY: for this send alone, taken back by `complete_sends` once it completes.
+        let (buf, view) = unsafe { Lent::lend(m) };
+        let view: &'static [u8] = view;
         let req = self
             .world
             .process_at_rank(to as i32)
@@ -482,8 +503,8 @@ impl Drop for Engine {
         if let Some(p) = self.posted.take() {
             p.req.cancel();
             p.req.wait_without_status();
-            // SAFETY: the vector's parts (`post_receive`); MPI is done with it.
-            drop(unsafe { Vec::from_raw_parts(p.buf.0, p.buf.1, p.buf.2) });
+            // SAFETY: cancelled and waited for.
+            drop(unsafe { p.buf.take_back() });
         }
     }
 }

@@ -57,7 +57,7 @@ impl Out {
     /// Keeps the buffer of a batch MPI has sent for a later one, so that a hop does not
     /// allocate (a few are kept; a large one is freed).
     pub(crate) fn recycle(&mut self, mut b: Vec<u8>) {
-        if self.spare.len() < 8 && b.capacity() <= 1 << 16 {
+        if self.spare.len() < 8 && b.capacity() <= super::wire::MAX_MESSAGE {
             b.clear();
             self.spare.push(b);
         }
