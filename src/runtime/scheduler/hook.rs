@@ -16,6 +16,30 @@ use crossbeam_utils::Backoff;
 /// blocked threads (`drive_blocked`) alike.
 pub(super) const HOOK_LINGER: Duration = Duration::from_micros(200);
 
+/// Rounds for which whoever drives the hook, once it has done work, calls it at a steady
+/// pace (`steady_pause` between two), about 30 microseconds, before backing off as a
+/// searcher does (`Backoff::snooze`: pauses that double, then `sched_yield`s). The peer's
+/// answer is on its way: with the doubling, the rounds were 0.4 to 1.7 microseconds apart
+/// by the time it came, a microsecond or two after the question, and each `sched_yield`
+/// on a loaded machine gave the core away for a time slice (figures: `README.md`, "The
+/// idle hook").
+pub(super) const STEADY_ROUNDS: u32 = 512;
+
+/// The same for a thread process blocked on a link (`drive_blocked`): far fewer, about 2
+/// microseconds (a round trip between two ranks of one node), because the rank's other
+/// thread processes may want the core meanwhile, and the backing off `sched_yield`s give
+/// it to them. Commstime of thread processes with `succ` on another rank took 16-17 µs a
+/// communication with 512 steady rounds here, 7.5-8.8 µs with 32 or none.
+const THREAD_STEADY_ROUNDS: u32 = 32;
+
+/// The pause between two steady rounds: a few spin-loop hints, so that a round, an idle
+/// engine step (tens of nanoseconds), comes about as often as MPI can deliver.
+pub(super) fn steady_pause() {
+    for _ in 0..4 {
+        std::hint::spin_loop();
+    }
+}
+
 /// What an idle worker calls, and a thread about to sleep on a signal (`drive_blocked`).
 /// Both methods run with no process's record current and no scheduler lock held; on a
 /// worker, between two polls, a task they wake goes to that worker's run-next slot, so a
@@ -111,6 +135,7 @@ pub(crate) fn drive_blocked(done: &dyn Fn() -> bool, deadline: Option<Instant>) 
     // Lingering from the claim: what the thread waits for is on its way.
     let mut worked = Instant::now();
     let backoff = Backoff::new();
+    let mut idle = 0u32;
     loop {
         if done() {
             THREAD_DRIVES.store(false, SeqCst);
@@ -120,15 +145,28 @@ pub(crate) fn drive_blocked(done: &dyn Fn() -> bool, deadline: Option<Instant>) 
             return None;
         }
         if hook.poll() {
-            worked = Instant::now();
+            idle = 0;
             backoff.reset();
+            // The clock is read only once the thread next finds nothing.
             continue;
         }
-        let now = Instant::now();
-        if now.duration_since(worked) >= HOOK_LINGER || deadline.is_some_and(|d| now >= d) {
-            break;
+        if idle == 0 {
+            worked = Instant::now();
         }
-        backoff.snooze();
+        idle += 1;
+        // While steady, the clock is looked at every 16 rounds (a microsecond or so), not
+        // each (a `clock_gettime` longer than the round itself).
+        if idle >= THREAD_STEADY_ROUNDS || idle % 16 == 0 {
+            let now = Instant::now();
+            if now.duration_since(worked) >= HOOK_LINGER || deadline.is_some_and(|d| now >= d) {
+                break;
+            }
+        }
+        if idle < THREAD_STEADY_ROUNDS {
+            steady_pause();
+        } else {
+            backoff.snooze();
+        }
     }
     hook.parking();
     let asleep = Asleep::count();

@@ -12,7 +12,7 @@ use crossbeam_deque::{Steal, Worker};
 use crossbeam_utils::sync::Parker;
 use crossbeam_utils::Backoff;
 
-use super::hook::{idle_hook, IdleHook, HOOK_LINGER};
+use super::hook::{idle_hook, steady_pause, IdleHook, HOOK_LINGER, STEADY_ROUNDS};
 use super::task::{self, Header, TaskRef};
 use super::{lock, Shared};
 
@@ -429,7 +429,7 @@ fn drive(ctx: &Context, hook: &dyn IdleHook) -> bool {
         return false;
     }
     if let Some(core) = ctx.core.borrow_mut().as_mut() {
-        core.hook_worked = Some(Instant::now());
+        core.hook_fresh = true;
     }
     true
 }
@@ -456,7 +456,7 @@ fn search_or_park_hooked(ctx: &Context, hook: &dyn IdleHook) -> Option<TaskRef> 
         let backoff = Backoff::new();
         let mut rounds = 0;
         loop {
-            {
+            let steady = {
                 let mut slot = ctx.core.borrow_mut();
                 let core = slot.as_mut()?;
                 if let Some(t) = core.steal(shared) {
@@ -467,14 +467,25 @@ fn search_or_park_hooked(ctx: &Context, hook: &dyn IdleHook) -> Option<TaskRef> 
                     return None;
                 }
                 rounds += 1;
-                if rounds >= SEARCH_ROUNDS && !core.lingering() {
+                // While steady, the clock is looked at every 16 rounds, not each (a
+                // `clock_gettime` is longer than a round).
+                let look = rounds == SEARCH_ROUNDS || rounds % 16 == 0 || rounds >= STEADY_ROUNDS;
+                if rounds >= SEARCH_ROUNDS && look && !core.lingering() {
                     break;
                 }
-            }
+                // Once the hook has done work on this worker, it is polled at a steady
+                // pace for a while (`STEADY_ROUNDS`); a worker it never did work for
+                // searches as one without a hook does.
+                core.hook_fresh || core.hook_worked.is_some()
+            };
             if drive(ctx, hook) {
                 return None;
             }
-            backoff.snooze();
+            if steady && rounds < STEADY_ROUNDS {
+                steady_pause();
+            } else {
+                backoff.snooze();
+            }
         }
     }
     hook.parking();
