@@ -29,7 +29,7 @@ pub(super) const STEADY_ROUNDS: u32 = 512;
 /// microseconds (a round trip between two ranks of one node), because the rank's other
 /// thread processes may want the core meanwhile, and the backing off `sched_yield`s give
 /// it to them. Commstime of thread processes with `succ` on another rank took 16-17 µs a
-/// communication with 512 steady rounds here, 7.5-8.8 µs with 32 or none.
+/// communication with 512 steady rounds here, 8.0-9.2 µs with 32, 7.4-8.7 µs with none.
 const THREAD_STEADY_ROUNDS: u32 = 32;
 
 /// The pause between two steady rounds: a few spin-loop hints, so that a round, an idle
