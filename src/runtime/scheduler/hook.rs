@@ -132,8 +132,10 @@ pub(crate) fn drive_blocked(done: &dyn Fn() -> bool, deadline: Option<Instant>) 
         THREAD_DRIVES.store(false, SeqCst);
         return None; // the engine's own thread drives: nobody to hand back to
     }
-    // Lingering from the claim: what the thread waits for is on its way.
-    let mut worked = Instant::now();
+    // Lingering from the first round that finds nothing (what the thread waits for is on
+    // its way), again after each that did work: the clock is read then, not after the
+    // work, which the woken thread would wait for.
+    let mut worked: Option<Instant> = None;
     let backoff = Backoff::new();
     let mut idle = 0u32;
     loop {
@@ -146,19 +148,17 @@ pub(crate) fn drive_blocked(done: &dyn Fn() -> bool, deadline: Option<Instant>) 
         }
         if hook.poll() {
             idle = 0;
+            worked = None;
             backoff.reset();
-            // The clock is read only once the thread next finds nothing.
             continue;
         }
-        if idle == 0 {
-            worked = Instant::now();
-        }
+        let since = *worked.get_or_insert_with(Instant::now);
         idle += 1;
         // While steady, the clock is looked at every 16 rounds (a microsecond or so), not
         // each (a `clock_gettime` longer than the round itself).
         if idle >= THREAD_STEADY_ROUNDS || idle % 16 == 0 {
             let now = Instant::now();
-            if now.duration_since(worked) >= HOOK_LINGER || deadline.is_some_and(|d| now >= d) {
+            if now.duration_since(since) >= HOOK_LINGER || deadline.is_some_and(|d| now >= d) {
                 break;
             }
         }
